@@ -1,0 +1,206 @@
+// Package httpauth is net/http middleware that authenticates requests with
+// one or more [m2m.Verifier]s tried in order, puts the resulting
+// [*m2m.Principal] in the request context, and answers refusals with the
+// right status, one WWW-Authenticate challenge per offered scheme (RFC 7235,
+// RFC 6750 for Bearer) and a JSON error body with a stable code.
+package httpauth
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/m2mkit/m2m"
+)
+
+// Middleware authenticates requests. Its zero value has no verifiers and so
+// refuses every request with 401. A Middleware is safe for concurrent use
+// once configured; do not change its fields while it serves.
+type Middleware struct {
+	// Verifiers are tried in order. The first that finds its credential
+	// decides: success, or a refusal that no later verifier can overturn.
+	Verifiers []m2m.Verifier
+	// OnError, if set, writes the response for a refused request in place
+	// of the default JSON error. err wraps m2m.ErrNoCredentials,
+	// m2m.ErrInvalidCredentials, or is a technical failure.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives one Info record per refusal (reason code, scheme,
+	// method, path, remote address; never the credential) and an Error
+	// record per technical failure. Nil discards.
+	Logger *slog.Logger
+}
+
+// Check authenticates r and returns its Principal. It returns an error
+// wrapping m2m.ErrNoCredentials when no verifier found its credential.
+func (m *Middleware) Check(r *http.Request) (*m2m.Principal, error) {
+	for _, v := range m.Verifiers {
+		p, err := v.Verify(r)
+		switch {
+		case err == nil && p != nil:
+			return p, nil
+		case err == nil:
+			return nil, errors.New("httpauth: verifier returned neither a principal nor an error")
+		case errors.Is(err, m2m.ErrNoCredentials):
+			continue
+		default:
+			return nil, err
+		}
+	}
+	return nil, m2m.ErrNoCredentials
+}
+
+// Handler returns a handler that serves next with the Principal in the
+// request context and refuses requests that do not authenticate.
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Check(r)
+		if err != nil {
+			m.Refuse(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(m2m.NewContext(r.Context(), p)))
+	})
+}
+
+// Optional is like Handler but also serves requests that carry no
+// credential at all, without a Principal in the context. A credential that
+// is present but wrong is still refused.
+func (m *Middleware) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Check(r)
+		switch {
+		case err == nil:
+			r = r.WithContext(m2m.NewContext(r.Context(), p))
+		case !errors.Is(err, m2m.ErrNoCredentials):
+			m.Refuse(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Refuse logs err and writes the refusal for r: OnError's response when
+// set, otherwise [WriteRefusal] with the challenges of m's verifiers.
+func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	m.log(r, err)
+	if m.OnError != nil {
+		m.OnError(w, r, err)
+		return
+	}
+	WriteRefusal(w, err, m.Challenges(err)...)
+}
+
+// Challenges returns the WWW-Authenticate challenges for a refusal with
+// err: one per verifier that implements [Challenger], in order.
+func (m *Middleware) Challenges(err error) []Challenge {
+	var cs []Challenge
+	for _, v := range m.Verifiers {
+		if c, ok := v.(Challenger); ok {
+			cs = append(cs, c.Challenge(err))
+		}
+	}
+	return cs
+}
+
+func (m *Middleware) log(r *http.Request, err error) {
+	if m.Logger == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("remote_addr", r.RemoteAddr),
+	}
+	reason := m2m.ReasonOf(err)
+	if reason == "" {
+		m.Logger.LogAttrs(r.Context(), slog.LevelError, "m2m: authentication failed", append(attrs, slog.String("error", err.Error()))...)
+		return
+	}
+	attrs = append(attrs, slog.String("reason", string(reason)))
+	var ce *m2m.CredentialError
+	if errors.As(err, &ce) && ce.Scheme != "" {
+		attrs = append(attrs, slog.String("scheme", ce.Scheme))
+	}
+	m.Logger.LogAttrs(r.Context(), slog.LevelInfo, "m2m: request refused", attrs...)
+}
+
+// ErrorBody is the JSON body of every refusal this package writes.
+type ErrorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// WriteRefusal writes the default response for err: the status from the
+// error (401 for missing or invalid credentials, 403 for forbidden, 429 with
+// Retry-After for throttled, 503 for m2m.ErrUnavailable, 500 otherwise),
+// the challenges as WWW-Authenticate headers on 401, and an [ErrorBody]
+// whose error field is the stable reason code.
+func WriteRefusal(w http.ResponseWriter, err error, challenges ...Challenge) {
+	status, body := refusal(err)
+	h := w.Header()
+	if status == http.StatusUnauthorized {
+		for _, c := range challenges {
+			h.Add("WWW-Authenticate", c.String())
+		}
+	}
+	var ce *m2m.CredentialError
+	if errors.As(err, &ce) && ce.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ce.RetryAfter))
+	}
+	WriteJSON(w, status, body)
+}
+
+func refusal(err error) (int, ErrorBody) {
+	var ce *m2m.CredentialError
+	switch {
+	case errors.As(err, &ce):
+		return ce.HTTPStatus(), ErrorBody{string(ce.Reason), ce.Description}
+	case errors.Is(err, m2m.ErrNoCredentials):
+		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonMissing), "authentication required"}
+	case errors.Is(err, m2m.ErrInvalidCredentials):
+		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonBadCredentials), "invalid credentials"}
+	case errors.Is(err, m2m.ErrUnavailable):
+		return http.StatusServiceUnavailable, ErrorBody{"temporarily_unavailable", "authentication is temporarily unavailable"}
+	}
+	return http.StatusInternalServerError, ErrorBody{"server_error", "authentication failed on the server"}
+}
+
+// WriteJSON writes v as a JSON response with status and
+// Cache-Control: no-store.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// RequireScope returns middleware that serves next only when the request's
+// Principal grants every scope in scopes. Without a Principal it answers
+// 401; with one that lacks a scope, 403 insufficient_scope with an RFC 6750
+// Bearer challenge naming the scopes. Place it inside Handler.
+func RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	want := strings.Join(scopes, " ")
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p, ok := m2m.FromContext(r.Context())
+			if !ok {
+				WriteRefusal(w, m2m.ErrNoCredentials)
+				return
+			}
+			if !p.HasScope(scopes...) {
+				w.Header().Set("WWW-Authenticate", Challenge{Scheme: "Bearer", Params: []Param{
+					{"error", "insufficient_scope"}, {"scope", want},
+				}}.String())
+				WriteRefusal(w, &m2m.CredentialError{Scheme: p.Scheme, Reason: m2m.ReasonInsufficientScope,
+					Description: "the credential lacks a required scope: " + want})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,235 @@
+package httpauth_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/httpauth"
+)
+
+// keyVerifier accepts "Authorization: Key <key>" for one fixed key.
+type keyVerifier struct{ key string }
+
+func (k keyVerifier) Verify(r *http.Request) (*m2m.Principal, error) {
+	cred, err := httpauth.Credentials(r, "Key", "key")
+	if err != nil {
+		return nil, err
+	}
+	if cred != k.key {
+		return nil, m2m.Invalid("key", m2m.ReasonBadCredentials, "unknown key")
+	}
+	return &m2m.Principal{Subject: "bot", Scheme: "key", Scopes: []string{"read"}}, nil
+}
+
+func (keyVerifier) Challenge(err error) httpauth.Challenge {
+	return httpauth.Challenge{Scheme: "Key", Params: []httpauth.Param{{"realm", "api"}}}
+}
+
+type bearerStub struct{}
+
+func (bearerStub) Verify(r *http.Request) (*m2m.Principal, error) {
+	cred, err := httpauth.Credentials(r, "Bearer", m2m.SchemeBearer)
+	if err != nil {
+		return nil, err
+	}
+	switch cred {
+	case "good":
+		return &m2m.Principal{Subject: "svc", Scheme: m2m.SchemeBearer, Scopes: []string{"read", "write"}}, nil
+	case "boom":
+		return nil, errors.New("key store down")
+	case "slow":
+		return nil, errors.Join(m2m.ErrUnavailable, errors.New("timeout"))
+	}
+	return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonExpired, "token expired")
+}
+
+func (bearerStub) Challenge(err error) httpauth.Challenge {
+	return httpauth.BearerChallenge("api", err)
+}
+
+func whoami(w http.ResponseWriter, r *http.Request) {
+	p, ok := m2m.FromContext(r.Context())
+	if !ok {
+		w.Write([]byte("anonymous"))
+		return
+	}
+	w.Write([]byte(p.Subject))
+}
+
+func TestMiddleware(t *testing.T) {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{keyVerifier{"k1"}, bearerStub{}}}
+	tests := []struct {
+		name      string
+		optional  bool
+		headers   []string // Authorization values
+		status    int
+		body      string // handler body, or the JSON error code
+		challenge []string
+	}{
+		{"no credentials", false, nil, 401, "missing_credentials", []string{`Key realm="api"`, `Bearer realm="api"`}},
+		{"first scheme", false, []string{"Key k1"}, 200, "bot", nil},
+		{"scheme case-insensitive", false, []string{"kEY k1"}, 200, "bot", nil},
+		{"second scheme", false, []string{"Bearer good"}, 200, "svc", nil},
+		{"bad key", false, []string{"Key nope"}, 401, "bad_credentials", []string{`Key realm="api"`, `Bearer realm="api"`}},
+		{"expired bearer", false, []string{"Bearer old"}, 401, "expired",
+			[]string{`Key realm="api"`, `Bearer realm="api", error="invalid_token", error_description="token expired"`}},
+		{"unknown scheme", false, []string{"Digest x"}, 401, "missing_credentials", []string{`Key realm="api"`, `Bearer realm="api"`}},
+		{"scheme without credentials", false, []string{"Bearer"}, 401, "malformed", nil},
+		{"two headers", false, []string{"Key k1", "Key k1"}, 401, "malformed", nil},
+		{"oversize header", false, []string{"Key " + strings.Repeat("a", httpauth.MaxAuthorizationBytes)}, 401, "too_large", nil},
+		{"technical failure", false, []string{"Bearer boom"}, 500, "server_error", nil},
+		{"unavailable", false, []string{"Bearer slow"}, 503, "temporarily_unavailable", nil},
+		{"optional without credentials", true, nil, 200, "anonymous", nil},
+		{"optional with good credentials", true, []string{"Bearer good"}, 200, "svc", nil},
+		{"optional with bad credentials", true, []string{"Bearer old"}, 401, "expired", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := m.Handler(http.HandlerFunc(whoami))
+			if tt.optional {
+				h = m.Optional(http.HandlerFunc(whoami))
+			}
+			r := httptest.NewRequest("GET", "/x", nil)
+			for _, v := range tt.headers {
+				r.Header.Add("Authorization", v)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status = %d; want %d (body %s)", w.Code, tt.status, w.Body)
+			}
+			got := w.Body.String()
+			if w.Code != 200 {
+				var eb httpauth.ErrorBody
+				if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+					t.Fatalf("error body %q: %v", got, err)
+				}
+				got = eb.Error
+				if w.Header().Get("Content-Type") != "application/json" {
+					t.Errorf("Content-Type = %q", w.Header().Get("Content-Type"))
+				}
+			}
+			if got != tt.body {
+				t.Errorf("body = %q; want %q", got, tt.body)
+			}
+			if tt.challenge != nil {
+				if diff := cmp.Diff(tt.challenge, w.Header().Values("WWW-Authenticate")); diff != "" {
+					t.Errorf("WWW-Authenticate (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestZeroMiddlewareRefuses(t *testing.T) {
+	var m httpauth.Middleware
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer good")
+	m.Handler(http.HandlerFunc(whoami)).ServeHTTP(w, r)
+	if w.Code != 401 {
+		t.Fatalf("zero Middleware status = %d; want 401", w.Code)
+	}
+}
+
+func TestOnErrorAndLogging(t *testing.T) {
+	var logs bytes.Buffer
+	m := &httpauth.Middleware{
+		Verifiers: []m2m.Verifier{bearerStub{}},
+		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
+		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.WriteHeader(http.StatusTeapot)
+			w.Write([]byte(m2m.ReasonOf(err)))
+		},
+	}
+	r := httptest.NewRequest("GET", "/x", nil)
+	r.Header.Set("Authorization", "Bearer secret-old-token")
+	w := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(whoami)).ServeHTTP(w, r)
+	if w.Code != http.StatusTeapot || w.Body.String() != "expired" {
+		t.Errorf("OnError response = %d %q; want 418 expired", w.Code, w.Body)
+	}
+	if !strings.Contains(logs.String(), `"reason":"expired"`) || !strings.Contains(logs.String(), `"level":"INFO"`) {
+		t.Errorf("log = %s; want an INFO record with reason expired", logs.String())
+	}
+	if strings.Contains(logs.String(), "secret-old-token") {
+		t.Errorf("log contains the credential: %s", logs.String())
+	}
+}
+
+func TestRequireScope(t *testing.T) {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{bearerStub{}, keyVerifier{"k1"}}}
+	tests := []struct {
+		name, auth string
+		scopes     []string
+		status     int
+	}{
+		{"has scope", "Bearer good", []string{"write"}, 200},
+		{"has all scopes", "Bearer good", []string{"read", "write"}, 200},
+		{"lacks scope", "Key k1", []string{"write"}, 403},
+		{"no principal", "", []string{"read"}, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := m.Optional(httpauth.RequireScope(tt.scopes...)(http.HandlerFunc(whoami)))
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status = %d; want %d", w.Code, tt.status)
+			}
+			if tt.status == 403 && !strings.Contains(w.Header().Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+				t.Errorf("WWW-Authenticate = %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestParseAuthorization(t *testing.T) {
+	tests := []struct {
+		in, scheme, cred string
+		ok               bool
+	}{
+		{"Bearer abc", "Bearer", "abc", true},
+		{"bearer   abc  ", "bearer", "abc", true},
+		{"Basic", "Basic", "", true},
+		{`Digest a="b", c=d`, "Digest", `a="b", c=d`, true},
+		{"", "", "", false},
+		{" ", "", "", false},
+		{"Bearer\tabc", "", "", false},
+		{"Bea(rer abc", "", "", false},
+		{"=abc", "", "", false},
+	}
+	for _, tt := range tests {
+		s, c, ok := httpauth.ParseAuthorization(tt.in)
+		if s != tt.scheme || c != tt.cred || ok != tt.ok {
+			t.Errorf("ParseAuthorization(%q) = %q, %q, %v; want %q, %q, %v", tt.in, s, c, ok, tt.scheme, tt.cred, tt.ok)
+		}
+	}
+}
+
+func TestChallengeQuoting(t *testing.T) {
+	c := httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{"realm", "a\"b\\c\r\nd"}}}
+	if got, want := c.String(), `Bearer realm="a\"b\\cd"`; got != want {
+		t.Errorf("String() = %s; want %s", got, want)
+	}
+}
+
+func TestIsToken68(t *testing.T) {
+	for s, want := range map[string]bool{"abc": true, "a+/b==": true, "": false, "==": false, "a=b": false, "a b": false} {
+		if got := httpauth.IsToken68(s); got != want {
+			t.Errorf("IsToken68(%q) = %v; want %v", s, got, want)
+		}
+	}
+}

@@ -1,0 +1,235 @@
+// Package cli implements the m2m command. Each command group lives in its
+// own file and adds itself to the root command with register from an init
+// function, so that scheme packages' commands stay independent.
+//
+// Conventions for every command: exit 0 on success or a valid credential,
+// 1 when a credential is rejected or an operation fails, 2 on a usage
+// error; --help everywhere; --json prints exactly one JSON object; secrets
+// come from --secret-file PATH or the M2M_SECRET environment variable,
+// never from flags; --now takes RFC 3339 (fractions allowed) or unix
+// seconds (fractions allowed).
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the m2m version, set at build time with
+// -ldflags "-X github.com/m2mkit/m2m/internal/cli.Version=v1.2.3".
+var Version = ""
+
+// Env is what a command may touch of the outside world. Tests replace it.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// LookupEnv reads the environment (nil means os.LookupEnv).
+	LookupEnv func(string) (string, bool)
+}
+
+// Lookup reads the environment variable name.
+func (e *Env) Lookup(name string) (string, bool) {
+	if e.LookupEnv == nil {
+		return os.LookupEnv(name)
+	}
+	return e.LookupEnv(name)
+}
+
+var commands []func(*Env) *cobra.Command
+
+// register adds a command constructor to the root command. Call it from an
+// init function in the file that defines the command group.
+func register(f func(*Env) *cobra.Command) { commands = append(commands, f) }
+
+// ExitError carries an exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+	// Quiet means the command already printed what the user needs (for
+	// example a --json rejection object), so Main prints nothing more.
+	Quiet bool
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Usage returns an error that exits with status 2.
+func Usage(format string, args ...any) error {
+	return &ExitError{Code: 2, Err: fmt.Errorf(format, args...)}
+}
+
+// Rejected returns an error that exits with status 1 after printing err.
+func Rejected(err error) error { return &ExitError{Code: 1, Err: err} }
+
+// RejectedQuiet exits with status 1 without printing anything more.
+func RejectedQuiet() error { return &ExitError{Code: 1, Quiet: true} }
+
+// Root builds the root command for env.
+func Root(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "m2m",
+		Short:         "Machine-to-machine authentication: token server and credential tools",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Without a subcommand, print help and exit 2.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(env.Stderr)
+			_ = cmd.Help()
+			return &ExitError{Code: 2, Quiet: true}
+		},
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{Code: 2, Err: err} })
+	root.CompletionOptions.DisableDefaultCmd = true
+	for _, f := range commands {
+		root.AddCommand(f(env))
+	}
+	setFlagErrors(root)
+	return root
+}
+
+func setFlagErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{Code: 2, Err: err} })
+	if c.Args == nil && c.HasSubCommands() {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return Usage("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		setFlagErrors(sub)
+	}
+}
+
+// Main runs the m2m command line with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Run(&Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}
+
+// Run runs the command line in env.
+func Run(env *Env, args []string) int {
+	root := Root(env)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *ExitError
+	if !errors.As(err, &ee) {
+		// Errors cobra itself returns (unknown command, wrong arg count) are
+		// usage errors.
+		if isCobraUsage(err) {
+			ee = &ExitError{Code: 2, Err: err}
+		} else {
+			ee = &ExitError{Code: 1, Err: err}
+		}
+	}
+	if !ee.Quiet && ee.Err != nil {
+		fmt.Fprintln(env.Stderr, "m2m:", ee.Err)
+	}
+	return ee.Code
+}
+
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "required flag", "invalid argument", "flag needs an argument"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReadSecret returns the secret from the file at path, or from the
+// M2M_SECRET environment variable (its UTF-8 bytes) when path is empty.
+// The file's bytes are used exactly as stored. It is a usage error to give
+// neither.
+func ReadSecret(env *Env, path string) ([]byte, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, Rejected(fmt.Errorf("reading secret file: %w", err))
+		}
+		return b, nil
+	}
+	if v, ok := env.Lookup("M2M_SECRET"); ok {
+		return []byte(v), nil
+	}
+	return nil, Usage("no secret: give --secret-file PATH or set M2M_SECRET")
+}
+
+// ParseNow parses a --now value: RFC 3339 with optional fractional seconds,
+// or unix seconds with an optional fraction. An empty value means the
+// current time.
+func ParseNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
+		return time.Time{}, Usage("--now %q: want RFC 3339 or unix seconds", s)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(math.Round(frac*1e9))).UTC(), nil
+}
+
+// PrintJSON writes v as one JSON object followed by a newline.
+func PrintJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func init() {
+	register(func(env *Env) *cobra.Command {
+		var asJSON bool
+		c := &cobra.Command{
+			Use:   "version",
+			Short: "Print the m2m version",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				v := versionString()
+				if asJSON {
+					return PrintJSON(env.Stdout, map[string]string{"version": v})
+				}
+				fmt.Fprintln(env.Stdout, "m2m", v)
+				return nil
+			},
+		}
+		c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+		return c
+	})
+}
+
+func versionString() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

@@ -1,0 +1,91 @@
+package ratelimit_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/m2mkit/m2m/ratelimit"
+)
+
+func TestMemoryTake(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	m := &ratelimit.Memory{Now: func() time.Time { return now }}
+	l := ratelimit.Limit{Rate: 1, Burst: 3} // 3 at once, then 1 per second
+	ctx := context.Background()
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		n         int
+		allowed   bool
+		remaining int
+	}{
+		{"peek on a full bucket", 0, 0, true, 3},
+		{"first", 0, 1, true, 2},
+		{"second", 0, 1, true, 1},
+		{"third", 0, 1, true, 0},
+		{"fourth is refused", 0, 1, false, 0},
+		{"peek when empty", 0, 0, false, 0},
+		{"one token after a second", time.Second, 1, true, 0},
+		{"refused again", 0, 1, false, 0},
+		{"full after three seconds", 3 * time.Second, 0, true, 3},
+		{"take two at once", 0, 2, true, 1},
+		{"cannot take two with one left", 0, 2, false, 1},
+	}
+	for _, s := range steps {
+		now = now.Add(s.advance)
+		d, err := m.Take(ctx, "k", l, s.n)
+		if err != nil || d.Allowed != s.allowed || d.Remaining != s.remaining {
+			t.Errorf("%s: Take(n=%d) = %+v, %v; want allowed=%v remaining=%d", s.name, s.n, d, err, s.allowed, s.remaining)
+		}
+		if !d.Allowed && d.RetryAfter <= 0 {
+			t.Errorf("%s: refused with RetryAfter %v; want > 0", s.name, d.RetryAfter)
+		}
+	}
+	if d, _ := m.Take(ctx, "other", l, 1); !d.Allowed {
+		t.Error("another key shares the bucket")
+	}
+}
+
+func TestZeroLimitAllowsNothing(t *testing.T) {
+	var m ratelimit.Memory
+	d, err := m.Take(context.Background(), "k", ratelimit.Limit{}, 1)
+	if err != nil || d.Allowed {
+		t.Fatalf("Take with zero limit = %+v, %v; want refused", d, err)
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	th := &ratelimit.Throttle{
+		Limiter: &ratelimit.Memory{Now: func() time.Time { return now }},
+		Limit:   ratelimit.Limit{Rate: 0.5, Burst: 2},
+	}
+	ctx := context.Background()
+	for i := range 2 {
+		if ok, _, _ := th.Check(ctx, "u"); !ok {
+			t.Fatalf("Check before failure %d refused", i+1)
+		}
+		th.Fail(ctx, "u")
+	}
+	ok, wait, err := th.Check(ctx, "u")
+	if ok || err != nil || wait <= 0 {
+		t.Fatalf("Check after 2 failures = %v, %v, %v; want refused with a wait", ok, wait, err)
+	}
+	if ok, _, _ := th.Check(ctx, "v"); !ok {
+		t.Fatal("another key is throttled")
+	}
+	now = now.Add(wait)
+	if ok, _, _ := th.Check(ctx, "u"); !ok {
+		t.Fatal("still throttled after the wait")
+	}
+}
+
+func BenchmarkMemoryTake(b *testing.B) {
+	var m ratelimit.Memory
+	l := ratelimit.Limit{Rate: 1e9, Burst: 1 << 30}
+	ctx := context.Background()
+	for b.Loop() {
+		m.Take(ctx, "client", l, 1)
+	}
+}
