@@ -1,0 +1,394 @@
+// Package jws implements the JWS compact serialization (RFC 7515) for the
+// algorithms m2m allows (RFC 7518: HS256/384/512, RS256/384/512,
+// PS256/384/512, ES256/384/512; RFC 8037: EdDSA with Ed25519): parsing
+// with a size cap before any decoding, signing, and verification that
+// binds every algorithm to one key type, so an RSA or EC public key can
+// never be used as an HMAC secret and "none" never verifies.
+//
+// It is hand-written on the standard library's crypto rather than taken
+// from a JOSE library because it is the hot path of every token check: it
+// decodes into one buffer, keeps the header as parsed JSON bytes for the
+// caller, and does no reflection-heavy claim mapping (see docs/DESIGN.md).
+// Key sets (JWK/JWKS) are handled elsewhere with go-jose.
+package jws
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"math/big"
+	"strings"
+	"sync"
+)
+
+// DefaultMaxTokenBytes is the size cap [Parse] applies when given 0.
+const DefaultMaxTokenBytes = 16 << 10
+
+// Errors returned by this package. Callers map them to m2m reasons.
+var (
+	ErrTooLarge     = errors.New("jws: token too large")
+	ErrMalformed    = errors.New("jws: malformed token")
+	ErrSignature    = errors.New("jws: signature does not verify")
+	ErrAlgorithm    = errors.New("jws: algorithm not allowed")
+	ErrKeyType      = errors.New("jws: key type does not match the algorithm")
+	ErrUnsupported  = errors.New("jws: unsupported header")
+	errShortHMACKey = errors.New("jws: empty HMAC key")
+)
+
+// Header holds the registered header parameters m2m looks at. Raw has the
+// whole decoded header JSON.
+type Header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid,omitempty"`
+	Typ string `json:"typ,omitempty"`
+	Cty string `json:"cty,omitempty"`
+	// Crit lists extensions the verifier must understand (RFC 7515 4.1.11).
+	// m2m understands none, so a token with crit is refused by Parse.
+	Crit []string `json:"crit,omitempty"`
+}
+
+// Token is a parsed, not yet verified, compact JWS.
+type Token struct {
+	Header    Header
+	RawHeader []byte // decoded header JSON
+	Payload   []byte // decoded payload
+	Signature []byte
+	// SigningInput is the first two segments as sent, joined by '.'.
+	SigningInput string
+}
+
+var b64 = base64.RawURLEncoding
+
+// Parse splits and decodes a compact JWS of at most max bytes (0 means
+// DefaultMaxTokenBytes). It checks the size before anything else and
+// refuses unpadded-base64url violations, a header that is not a JSON
+// object with a string "alg", "none", and any "crit" header.
+func Parse(token string, max int) (*Token, error) {
+	if max <= 0 {
+		max = DefaultMaxTokenBytes
+	}
+	if len(token) > max {
+		return nil, ErrTooLarge
+	}
+	h, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, fmt.Errorf("%w: want three dot-separated segments", ErrMalformed)
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(s, '.') >= 0 {
+		return nil, fmt.Errorf("%w: want three dot-separated segments", ErrMalformed)
+	}
+	if h == "" {
+		return nil, fmt.Errorf("%w: empty header", ErrMalformed)
+	}
+	// One buffer for the three decoded parts.
+	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
+	t := &Token{SigningInput: token[:len(h)+1+len(p)]}
+	var err error
+	if t.RawHeader, buf, err = decode(buf, h); err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if t.Payload, buf, err = decode(buf, p); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if t.Signature, _, err = decode(buf, s); err != nil {
+		return nil, fmt.Errorf("%w: signature: %v", ErrMalformed, err)
+	}
+	hdr, err := parseHeader(h, t.RawHeader)
+	if err != nil {
+		return nil, err
+	}
+	t.Header = hdr
+	return t, nil
+}
+
+func decode(buf []byte, s string) (out, rest []byte, err error) {
+	n, err := b64.Decode(buf, []byte(s))
+	if err != nil {
+		return nil, buf, err
+	}
+	return buf[:n:n], buf[n:], nil
+}
+
+// headerCache remembers parsed headers by their encoded form: the tokens of
+// one issuer share a handful of headers, so most parses skip the JSON
+// decoding. It is bounded and cleared when full.
+var headerCache struct {
+	sync.RWMutex
+	m map[string]Header
+}
+
+const headerCacheMax = 1024
+
+func parseHeader(enc string, raw []byte) (Header, error) {
+	headerCache.RLock()
+	hdr, ok := headerCache.m[enc]
+	headerCache.RUnlock()
+	if ok {
+		return hdr, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		return Header{}, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
+	if err := json.Unmarshal(raw, &hdr); err != nil {
+		return Header{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	}
+	if _, ok := fields["alg"]; !ok || hdr.Alg == "" {
+		return Header{}, fmt.Errorf("%w: header has no alg", ErrMalformed)
+	}
+	if strings.EqualFold(hdr.Alg, "none") {
+		return Header{}, fmt.Errorf("%w: none", ErrAlgorithm)
+	}
+	if _, ok := fields["crit"]; ok {
+		return Header{}, fmt.Errorf("%w: crit", ErrUnsupported)
+	}
+	headerCache.Lock()
+	if headerCache.m == nil || len(headerCache.m) >= headerCacheMax {
+		headerCache.m = make(map[string]Header)
+	}
+	headerCache.m[enc] = hdr
+	headerCache.Unlock()
+	return hdr, nil
+}
+
+type family int
+
+const (
+	famHMAC family = iota + 1
+	famRSA
+	famPSS
+	famEC
+	famEd
+)
+
+type algorithm struct {
+	fam   family
+	hash  crypto.Hash
+	newH  func() hash.Hash
+	curve int // EC: field size in bytes
+}
+
+var algorithms = map[string]algorithm{
+	"HS256": {famHMAC, crypto.SHA256, sha256.New, 0},
+	"HS384": {famHMAC, crypto.SHA384, sha512.New384, 0},
+	"HS512": {famHMAC, crypto.SHA512, sha512.New, 0},
+	"RS256": {famRSA, crypto.SHA256, sha256.New, 0},
+	"RS384": {famRSA, crypto.SHA384, sha512.New384, 0},
+	"RS512": {famRSA, crypto.SHA512, sha512.New, 0},
+	"PS256": {famPSS, crypto.SHA256, sha256.New, 0},
+	"PS384": {famPSS, crypto.SHA384, sha512.New384, 0},
+	"PS512": {famPSS, crypto.SHA512, sha512.New, 0},
+	"ES256": {famEC, crypto.SHA256, sha256.New, 32},
+	"ES384": {famEC, crypto.SHA384, sha512.New384, 48},
+	"ES512": {famEC, crypto.SHA512, sha512.New, 66},
+	"EdDSA": {famEd, 0, nil, 0},
+}
+
+// Supported reports whether alg is an algorithm this package implements.
+func Supported(alg string) bool { _, ok := algorithms[alg]; return ok }
+
+// IsHMAC reports whether alg is one of HS256, HS384, HS512.
+func IsHMAC(alg string) bool { a, ok := algorithms[alg]; return ok && a.fam == famHMAC }
+
+// Verify checks t's signature with key under t.Header.Alg. Key types:
+// []byte for HS*, *rsa.PublicKey for RS*/PS*, *ecdsa.PublicKey (on the
+// algorithm's curve) for ES*, ed25519.PublicKey for EdDSA. Any other
+// combination is ErrKeyType; the caller must already have checked the
+// algorithm against its allow-list.
+func (t *Token) Verify(key any) error {
+	return VerifySignature(t.Header.Alg, key, t.SigningInput, t.Signature)
+}
+
+// VerifySignature checks sig over signingInput with key under alg.
+func VerifySignature(alg string, key any, signingInput string, sig []byte) error {
+	a, ok := algorithms[alg]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+	}
+	switch a.fam {
+	case famHMAC:
+		k, ok := key.([]byte)
+		if !ok {
+			return ErrKeyType
+		}
+		if len(k) == 0 {
+			return errShortHMACKey
+		}
+		mac := hmac.New(a.newH, k)
+		mac.Write([]byte(signingInput))
+		var sum [64]byte
+		if !hmac.Equal(mac.Sum(sum[:0]), sig) {
+			return ErrSignature
+		}
+		return nil
+	case famEd:
+		k, ok := key.(ed25519.PublicKey)
+		if !ok || len(k) != ed25519.PublicKeySize {
+			return ErrKeyType
+		}
+		if !ed25519.Verify(k, []byte(signingInput), sig) {
+			return ErrSignature
+		}
+		return nil
+	}
+	h := a.newH()
+	h.Write([]byte(signingInput))
+	digest := h.Sum(nil)
+	switch a.fam {
+	case famRSA, famPSS:
+		k, ok := key.(*rsa.PublicKey)
+		if !ok {
+			return ErrKeyType
+		}
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("%w: RSA key shorter than 2048 bits", ErrKeyType)
+		}
+		var err error
+		if a.fam == famRSA {
+			err = rsa.VerifyPKCS1v15(k, a.hash, digest, sig)
+		} else {
+			err = rsa.VerifyPSS(k, a.hash, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		}
+		if err != nil {
+			return ErrSignature
+		}
+		return nil
+	case famEC:
+		k, ok := key.(*ecdsa.PublicKey)
+		if !ok || (k.Curve.Params().BitSize+7)/8 != a.curve {
+			return ErrKeyType
+		}
+		if len(sig) != 2*a.curve {
+			return ErrSignature
+		}
+		r := new(big.Int).SetBytes(sig[:a.curve])
+		s := new(big.Int).SetBytes(sig[a.curve:])
+		if !ecdsa.Verify(k, digest, r, s) {
+			return ErrSignature
+		}
+		return nil
+	}
+	return ErrAlgorithm
+}
+
+// Sign returns the compact JWS of payload with the given header JSON
+// (which must name alg, exactly as the caller wants it serialized). Key
+// types: []byte for HS*, *rsa.PrivateKey for RS*/PS*, *ecdsa.PrivateKey for
+// ES*, ed25519.PrivateKey for EdDSA.
+func Sign(alg string, key any, headerJSON, payload []byte) (string, error) {
+	a, ok := algorithms[alg]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+	}
+	var b strings.Builder
+	b.Grow(b64.EncodedLen(len(headerJSON)) + b64.EncodedLen(len(payload)) + 2 + 700)
+	appendB64(&b, headerJSON)
+	b.WriteByte('.')
+	appendB64(&b, payload)
+	input := b.String()
+	sig, err := signature(a, key, input)
+	if err != nil {
+		return "", err
+	}
+	b.WriteByte('.')
+	appendB64(&b, sig)
+	return b.String(), nil
+}
+
+func appendB64(b *strings.Builder, p []byte) {
+	var stack [512]byte
+	var buf []byte
+	if n := b64.EncodedLen(len(p)); n <= len(stack) {
+		buf = stack[:n]
+	} else {
+		buf = make([]byte, n)
+	}
+	b64.Encode(buf, p)
+	b.Write(buf)
+}
+
+func signature(a algorithm, key any, input string) ([]byte, error) {
+	switch a.fam {
+	case famHMAC:
+		k, ok := key.([]byte)
+		if !ok {
+			return nil, ErrKeyType
+		}
+		if len(k) == 0 {
+			return nil, errShortHMACKey
+		}
+		mac := hmac.New(a.newH, k)
+		mac.Write([]byte(input))
+		return mac.Sum(nil), nil
+	case famEd:
+		k, ok := key.(ed25519.PrivateKey)
+		if !ok || len(k) != ed25519.PrivateKeySize {
+			return nil, ErrKeyType
+		}
+		return ed25519.Sign(k, []byte(input)), nil
+	}
+	h := a.newH()
+	h.Write([]byte(input))
+	digest := h.Sum(nil)
+	switch a.fam {
+	case famRSA, famPSS:
+		k, ok := key.(*rsa.PrivateKey)
+		if !ok {
+			return nil, ErrKeyType
+		}
+		if a.fam == famRSA {
+			return rsa.SignPKCS1v15(rand.Reader, k, a.hash, digest)
+		}
+		return rsa.SignPSS(rand.Reader, k, a.hash, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	case famEC:
+		k, ok := key.(*ecdsa.PrivateKey)
+		if !ok || (k.Curve.Params().BitSize+7)/8 != a.curve {
+			return nil, ErrKeyType
+		}
+		r, s, err := ecdsa.Sign(rand.Reader, k, digest)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 2*a.curve)
+		r.FillBytes(out[:a.curve])
+		s.FillBytes(out[a.curve:])
+		return out, nil
+	}
+	return nil, ErrAlgorithm
+}
+
+// HeaderJSON returns the compact header JSON {"alg":…,"kid":…,"typ":…}
+// with keys in sorted order (as PyJWT writes them) and empty fields
+// omitted.
+func HeaderJSON(alg, kid, typ string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"alg":`)
+	writeJSONString(&b, alg)
+	if kid != "" {
+		b.WriteString(`,"kid":`)
+		writeJSONString(&b, kid)
+	}
+	if typ != "" {
+		b.WriteString(`,"typ":`)
+		writeJSONString(&b, typ)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+func writeJSONString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s)
+	b.Write(enc)
+}
