@@ -1,0 +1,137 @@
+// Package store is the storage vocabulary of the m2m token server: the
+// records it keeps ([Client], [SigningKey], revocations) and the small
+// interfaces backends implement. Backends live in sqlstore (SQLite by
+// default, PostgreSQL) and redisstore; package storetest is the conformance
+// suite every backend's tests run.
+//
+// Conventions: a miss returns [ErrNotFound]; creating an existing record
+// returns [ErrConflict]; read-modify-write goes through an updater function
+// that the backend runs atomically (in a transaction, retried on a
+// serialization conflict). Records returned are copies the caller owns.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns for the same conditions.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: already exists")
+)
+
+// Client is an OAuth2 client registered with the token server.
+type Client struct {
+	ID   string
+	Name string
+	// SecretHash is the digest of the client secret: SHA-256 of the secret
+	// for server-generated (256-bit) secrets, or a PHC string of a slow KDF
+	// for imported ones (SecretAlgorithm says which).
+	SecretHash      []byte
+	SecretAlgorithm string // "sha256" (server-generated) or "argon2id"
+	// PreviousSecretHash still authenticates until PreviousSecretExpiresAt,
+	// so a rotated secret can be rolled out without downtime.
+	PreviousSecretHash      []byte
+	PreviousSecretAlgorithm string
+	PreviousSecretExpiresAt time.Time
+
+	Audiences []string // audiences the client may request; the first is the default
+	Scopes    []string // scopes the client may request
+	// TokenTTL overrides the server's access-token lifetime (0: default).
+	TokenTTL time.Duration
+	// RateLimit overrides the server's per-client token bucket: tokens per
+	// second and burst (0: default).
+	RateLimitPerSecond float64
+	RateLimitBurst     int
+	// Profile selects the access-token format: "" (server default),
+	// "rfc9068" or "auth0".
+	Profile  string
+	Disabled bool
+	// RevokedBefore, when set, invalidates every token issued to the
+	// client before it.
+	RevokedBefore time.Time
+	// Metadata is free-form operator data (owner, ticket, ...).
+	Metadata map[string]string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// KeyState is a signing key's place in its lifecycle.
+type KeyState string
+
+// The lifecycle: a key is published as next before it signs, signs while
+// active, stays published while retiring (until every token it signed has
+// expired), and is then retired (no longer published, kept for audit or
+// deleted).
+const (
+	KeyNext     KeyState = "next"
+	KeyActive   KeyState = "active"
+	KeyRetiring KeyState = "retiring"
+	KeyRetired  KeyState = "retired"
+)
+
+// SigningKey is one token-signing key.
+type SigningKey struct {
+	ID        string // the JWS kid
+	Algorithm string // ES256, EdDSA, RS256, ...
+	State     KeyState
+	// PrivateKey is the sealed (encrypted) PKCS#8 private key; only package
+	// keyring can open it, with the server's master secret.
+	PrivateKey []byte
+	// PublicJWK is the public key as a JWK JSON object.
+	PublicJWK []byte
+
+	CreatedAt   time.Time
+	ActivatedAt time.Time // when it became (or becomes) active; zero while next
+	RetiredAt   time.Time // when it stopped signing; zero while next or active
+	// PublishUntil is when a retiring key may leave the key set: the end of
+	// the lifetime of the last token it signed.
+	PublishUntil time.Time
+}
+
+// Clients stores OAuth2 clients.
+type Clients interface {
+	CreateClient(ctx context.Context, c *Client) error
+	GetClient(ctx context.Context, id string) (*Client, error)
+	ListClients(ctx context.Context) ([]*Client, error)
+	// UpdateClient loads the client, calls update on a copy and stores the
+	// result atomically; an error from update aborts and is returned.
+	UpdateClient(ctx context.Context, id string, update func(*Client) error) (*Client, error)
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// Keys stores signing keys.
+type Keys interface {
+	CreateKey(ctx context.Context, k *SigningKey) error
+	GetKey(ctx context.Context, id string) (*SigningKey, error)
+	// ListKeys returns every key, oldest first.
+	ListKeys(ctx context.Context) ([]*SigningKey, error)
+	UpdateKey(ctx context.Context, id string, update func(*SigningKey) error) (*SigningKey, error)
+	DeleteKey(ctx context.Context, id string) error
+	// UpdateKeys runs update on all keys in one transaction, so that a
+	// rotation (next -> active -> retiring) is seen by other replicas
+	// either wholly or not at all. update returns the keys to store;
+	// keys it drops from the slice are left unchanged.
+	UpdateKeys(ctx context.Context, update func([]*SigningKey) ([]*SigningKey, error)) error
+}
+
+// Revocations records revoked tokens by jti until their expiry.
+type Revocations interface {
+	// RevokeToken marks jti revoked until expiry (after which the token is
+	// invalid anyway and the record may be dropped).
+	RevokeToken(ctx context.Context, jti string, expiry time.Time) error
+	IsRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// Store is everything the token server keeps in its database.
+type Store interface {
+	Clients
+	Keys
+	Revocations
+	// Ping reports whether the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
