@@ -1,0 +1,55 @@
+package secretfile_test
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/m2mkit/m2m/secretfile"
+)
+
+func ExampleLoadOrCreate() {
+	dir, _ := os.MkdirTemp("", "device")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "secret.bin")
+
+	// First boot creates the secret; later boots read the same one.
+	keys, err := secretfile.LoadOrCreate(path, 32)
+	if err != nil {
+		log.Fatal(err)
+	}
+	again, _ := secretfile.LoadOrCreate(path, 32)
+	fmt.Println(len(keys.Current), secretfile.Fingerprint(keys.Current) == secretfile.Fingerprint(again.Current))
+	// Output: 32 true
+}
+
+func ExampleRotate() {
+	dir, _ := os.MkdirTemp("", "device")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "secret.bin")
+	old, _ := secretfile.LoadOrCreate(path, 32)
+
+	keys, err := secretfile.Rotate(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The old secret is now a fallback: it still verifies, it no longer signs.
+	fmt.Println(len(keys.Fallbacks), string(keys.Fallbacks[0]) == string(old.Current))
+	// Output: 1 true
+}
+
+func ExampleLoad() {
+	dir, _ := os.MkdirTemp("", "device")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "secret.bin")
+	secretfile.LoadOrCreate(path, 32)
+	secretfile.Rotate(path)
+
+	keys, err := secretfile.Load(path, 32)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(keys.All()))
+	// Output: 2
+}
