@@ -1,0 +1,231 @@
+package basic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/ratelimit"
+)
+
+// DefaultRealm is the realm of a [Verifier] whose Realm is empty.
+const DefaultRealm = "m2m"
+
+// Verifier authenticates requests with HTTP Basic credentials (RFC 7617).
+// Exactly one of Users and Check must be set; otherwise Verify fails with
+// a configuration error (a technical failure, never an acceptance).
+//
+// A Verifier is safe for concurrent use once configured, provided Users,
+// Check and Throttle are.
+type Verifier struct {
+	// Realm is the realm in the challenge; "" means [DefaultRealm].
+	Realm string
+	// Charset is the charset parameter of the challenge; "" means
+	// "UTF-8", the only value RFC 7617 defines. Credentials are always
+	// decoded as UTF-8.
+	Charset string
+	// Scheme is the auth-scheme named in the challenge; "" means "Basic".
+	// Strict mode also accepts credentials sent under this scheme besides
+	// "Basic" (for APIs that rename the scheme to keep browsers from
+	// showing their login dialog); scheme names are compared
+	// case-insensitively (RFC 7235). In Lenient mode only the exact,
+	// case-sensitive prefix "Basic " is accepted, as in microdot, whose
+	// scheme parameter shapes only the challenge.
+	Scheme string
+
+	// Users checks user name and password; the Principal is the user
+	// name with scheme m2m.SchemeBasic and no scopes.
+	Users Users
+	// Check, the alternative to Users, receives the decoded user name and
+	// password (like microdot's BasicAuth callback) and returns the
+	// Principal (its Scheme is set to m2m.SchemeBasic when empty), nil and
+	// nil for wrong credentials, an error wrapping
+	// m2m.ErrInvalidCredentials for a refusal with its own reason, or
+	// another error for a technical failure. It must compare secrets in
+	// constant time and do the same work for unknown users.
+	Check func(r *http.Request, user, pass string) (*m2m.Principal, error)
+
+	// Lenient selects microdot 2.x compatibility: the exact prefix
+	// "Basic ", base64 decoded like Python's binascii.a2b_base64 (junk
+	// characters skipped, data after complete padding ignored) and
+	// control characters allowed ([ParseCredentialsLenient]). The default
+	// is strict RFC 7617 parsing ([ParseCredentials]).
+	Lenient bool
+
+	// Throttle, if set, refuses a user name or a client address (the host
+	// of r.RemoteAddr) after repeated failures with m2m.ReasonThrottled
+	// (HTTP 429 with Retry-After) before any password is checked. Keys
+	// are "user:NAME" and "addr:HOST".
+	Throttle *ratelimit.Throttle
+	// Logger receives an Info record when a request is throttled and an
+	// Error record when Users, Check or Throttle fail; refusals themselves
+	// are logged by httpauth.Middleware. Records never hold the password.
+	// Nil discards.
+	Logger *slog.Logger
+}
+
+var (
+	_ m2m.Verifier        = (*Verifier)(nil)
+	_ httpauth.Challenger = (*Verifier)(nil)
+)
+
+// Verify implements [m2m.Verifier]. It returns an error wrapping
+// m2m.ErrNoCredentials when r has no Authorization header of the Basic
+// scheme, a [*m2m.CredentialError] (scheme m2m.SchemeBasic) with
+// ReasonMalformed, ReasonTooLarge, ReasonThrottled or ReasonBadCredentials
+// for refused credentials, and other errors for technical failures.
+func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
+	if (v.Users == nil) == (v.Check == nil) {
+		return nil, errors.New("basic: Verifier needs exactly one of Users and Check")
+	}
+	cred, err := v.credentials(r)
+	if err != nil {
+		return nil, err
+	}
+	var user, pass string
+	if v.Lenient {
+		user, pass, err = ParseCredentialsLenient(cred)
+	} else {
+		user, pass, err = ParseCredentials(cred)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	keys := v.throttleKeys(r, user)
+	if err := v.throttled(ctx, keys); err != nil {
+		return nil, err
+	}
+	p, err := v.authenticate(r, user, pass)
+	switch {
+	case err == nil && p != nil:
+		return p, nil
+	case err == nil || errors.Is(err, m2m.ErrInvalidCredentials):
+		v.fail(ctx, keys)
+		if err == nil {
+			err = m2m.Invalid(m2m.SchemeBasic, m2m.ReasonBadCredentials, "invalid user name or password")
+		}
+		return nil, err
+	}
+	v.logError(ctx, "basic: checking the password failed", err)
+	return nil, fmt.Errorf("basic: %w", err)
+}
+
+func (v *Verifier) credentials(r *http.Request) (string, error) {
+	if v.Lenient {
+		values := r.Header.Values("Authorization")
+		switch {
+		case len(values) == 0:
+			return "", m2m.ErrNoCredentials
+		case len(values) > 1:
+			return "", m2m.Invalid(m2m.SchemeBasic, m2m.ReasonMalformed, "more than one Authorization header")
+		case len(values[0]) > httpauth.MaxAuthorizationBytes:
+			return "", m2m.Invalid(m2m.SchemeBasic, m2m.ReasonTooLarge, "Authorization header too large")
+		}
+		cred, ok := strings.CutPrefix(values[0], "Basic ")
+		if !ok {
+			return "", m2m.ErrNoCredentials
+		}
+		return cred, nil
+	}
+	cred, err := httpauth.Credentials(r, "Basic", m2m.SchemeBasic)
+	if errors.Is(err, m2m.ErrNoCredentials) && v.Scheme != "" && !strings.EqualFold(v.Scheme, "Basic") {
+		cred, err = httpauth.Credentials(r, v.Scheme, m2m.SchemeBasic)
+	}
+	return cred, err
+}
+
+func (v *Verifier) authenticate(r *http.Request, user, pass string) (*m2m.Principal, error) {
+	if v.Check != nil {
+		p, err := v.Check(r, user, pass)
+		if err != nil || p == nil {
+			return nil, err
+		}
+		if p.Scheme == "" {
+			q := *p
+			q.Scheme = m2m.SchemeBasic
+			p = &q
+		}
+		return p, nil
+	}
+	ok, err := v.Users.Authenticate(r.Context(), user, pass)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &m2m.Principal{Subject: user, Scheme: m2m.SchemeBasic}, nil
+}
+
+func (v *Verifier) throttleKeys(r *http.Request, user string) []string {
+	if v.Throttle == nil {
+		return nil
+	}
+	keys := []string{"user:" + user}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if host != "" {
+		keys = append(keys, "addr:"+host)
+	}
+	return keys
+}
+
+func (v *Verifier) throttled(ctx context.Context, keys []string) error {
+	for _, k := range keys {
+		ok, wait, err := v.Throttle.Check(ctx, k)
+		if err != nil {
+			v.logError(ctx, "basic: throttle failed", err)
+			return fmt.Errorf("basic: throttle: %w", err)
+		}
+		if !ok {
+			secs := int(math.Ceil(wait.Seconds()))
+			if secs < 1 {
+				secs = 1
+			}
+			if v.Logger != nil {
+				kind, _, _ := strings.Cut(k, ":")
+				v.Logger.LogAttrs(ctx, slog.LevelInfo, "basic: throttled", slog.String("key_kind", kind), slog.Int("retry_after", secs))
+			}
+			return &m2m.CredentialError{Scheme: m2m.SchemeBasic, Reason: m2m.ReasonThrottled,
+				Description: "too many failed attempts; try again later", RetryAfter: secs}
+		}
+	}
+	return nil
+}
+
+func (v *Verifier) fail(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := v.Throttle.Fail(ctx, k); err != nil {
+			v.logError(ctx, "basic: throttle failed", err)
+		}
+	}
+}
+
+func (v *Verifier) logError(ctx context.Context, msg string, err error) {
+	if v.Logger != nil {
+		v.Logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
+	}
+}
+
+// Challenge implements [httpauth.Challenger]: Scheme realm="Realm",
+// charset="Charset", with the defaults described on [Verifier].
+func (v *Verifier) Challenge(error) httpauth.Challenge {
+	scheme, realm, charset := v.Scheme, v.Realm, v.Charset
+	if scheme == "" {
+		scheme = "Basic"
+	}
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	if charset == "" {
+		charset = "UTF-8"
+	}
+	return httpauth.Challenge{Scheme: scheme, Params: []httpauth.Param{{Name: "realm", Value: realm}, {Name: "charset", Value: charset}}}
+}
