@@ -1,0 +1,260 @@
+package jwtauth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/ratelimit"
+)
+
+// DefaultMaxLoginBytes caps a login request body when
+// LoginHandler.MaxBodyBytes is 0.
+const DefaultMaxLoginBytes = 4 << 10
+
+// MaxUserBytes is the longest user name a [LoginHandler] accepts.
+const MaxUserBytes = 255
+
+// SchemeLogin is the Scheme of the refusals a [LoginHandler] writes.
+const SchemeLogin = "login"
+
+// PasswordChecker checks user names and passwords. ok is false for an
+// unknown user and for a wrong password alike; err is for technical
+// failures only. Implementations compare in constant time and do the same
+// work for unknown users as for known ones. *basic.Htpasswd implements it.
+type PasswordChecker interface {
+	Authenticate(ctx context.Context, user, pass string) (ok bool, err error)
+}
+
+// PasswordFunc adapts a function to [PasswordChecker].
+type PasswordFunc func(ctx context.Context, user, pass string) (bool, error)
+
+// Authenticate calls f.
+func (f PasswordFunc) Authenticate(ctx context.Context, user, pass string) (bool, error) {
+	return f(ctx, user, pass)
+}
+
+var _ PasswordChecker = PasswordFunc(nil)
+
+// TokenIssuer issues a token for an authenticated subject.
+// *DeviceTokens implements it.
+type TokenIssuer interface {
+	IssueToken(ctx context.Context, subject string) (string, error)
+}
+
+// LoginHandler trades a user name and password for a token: the device
+// login of the microdot auth recipe.
+//
+// It answers POST with a JSON body {"user": ..., "pass": ...} (microdot's
+// {"username": ..., "password": ...} is accepted too) with
+// 200 {"token": ...}. Refusals are JSON error bodies (see
+// httpauth.WriteRefusal): 400 malformed for a body that is not such an
+// object or lacks a field, 413 too_large over MaxBodyBytes, 415 for a
+// non-JSON Content-Type, 405 for other methods, 401 bad_credentials for a
+// wrong user name or password, and 429 throttled with Retry-After after
+// repeated failures for one user name or one client address.
+//
+// A LoginHandler is safe for concurrent use once configured; it must not
+// be copied after first use.
+type LoginHandler struct {
+	// Users checks the password (an *basic.Htpasswd, for example).
+	// Required.
+	Users PasswordChecker
+	// Tokens issues the token (a *DeviceTokens). Required.
+	Tokens TokenIssuer
+	// Throttle counts failures per user name ("user:NAME") and per client
+	// address ("addr:HOST") and refuses a key that failed too often, before
+	// the password is checked. Nil means a private in-memory throttle with
+	// ratelimit.DefaultFailureLimit.
+	Throttle *ratelimit.Throttle
+	// ClientAddr returns the client address used for throttling; nil means
+	// the host of r.RemoteAddr. Set it when behind a trusted proxy.
+	ClientAddr func(r *http.Request) string
+	// MaxBodyBytes caps the request body; zero means
+	// [DefaultMaxLoginBytes].
+	MaxBodyBytes int64
+	// OnError, if set, writes the response for a refused login in place of
+	// the default JSON error (err is a *m2m.CredentialError whose
+	// HTTPStatus is the default status, or a technical failure).
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// Logger receives an Info record per refused login (reason, remote
+	// address; never the password) and an Error record per technical
+	// failure. Nil discards.
+	Logger *slog.Logger
+
+	throttle ratelimit.Throttle // used when Throttle is nil
+}
+
+var _ http.Handler = (*LoginHandler)(nil)
+
+// loginRequest is the body; pointers tell absent from empty.
+type loginRequest struct {
+	User     *string `json:"user"`
+	Pass     *string `json:"pass"`
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// LoginResponse is the body of a successful login.
+type LoginResponse struct {
+	Token string `json:"token"`
+}
+
+func loginError(status int, reason m2m.Reason, desc string) *m2m.CredentialError {
+	return &m2m.CredentialError{Scheme: SchemeLogin, Reason: reason, Description: desc, Status: status}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Users == nil || h.Tokens == nil {
+		h.refuse(w, r, errors.New("jwtauth: LoginHandler needs Users and Tokens"))
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.refuse(w, r, loginError(http.StatusMethodNotAllowed, m2m.ReasonMalformed, "use POST"))
+		return
+	}
+	user, pass, err := h.parse(w, r)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	keys := []string{"user:" + user, "addr:" + h.clientAddr(r)}
+	thr := h.Throttle
+	if thr == nil {
+		thr = &h.throttle
+	}
+	for _, k := range keys {
+		ok, retry, err := thr.Check(ctx, k)
+		if err != nil {
+			h.refuse(w, r, errors.Join(m2m.ErrUnavailable, err))
+			return
+		}
+		if !ok {
+			ce := loginError(http.StatusTooManyRequests, m2m.ReasonThrottled, "too many failed logins; try again later")
+			ce.RetryAfter = ratelimit.Decision{RetryAfter: retry}.RetryAfterSeconds()
+			h.refuse(w, r, ce)
+			return
+		}
+	}
+	ok, err := h.Users.Authenticate(ctx, user, pass)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	if !ok {
+		for _, k := range keys {
+			if err := thr.Fail(ctx, k); err != nil {
+				h.logError(r, err)
+			}
+		}
+		h.refuse(w, r, loginError(http.StatusUnauthorized, m2m.ReasonBadCredentials, "wrong user name or password"))
+		return
+	}
+	token, err := h.Tokens.IssueToken(ctx, user)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+	httpauth.WriteJSON(w, http.StatusOK, LoginResponse{Token: token})
+}
+
+func (h *LoginHandler) parse(w http.ResponseWriter, r *http.Request) (user, pass string, err error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return "", "", loginError(http.StatusUnsupportedMediaType, m2m.ReasonMalformed, "the body must be JSON (Content-Type: application/json)")
+		}
+	}
+	limit := h.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxLoginBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", "", loginError(http.StatusRequestEntityTooLarge, m2m.ReasonTooLarge, "the request body is too large")
+		}
+		return "", "", loginError(http.StatusBadRequest, m2m.ReasonMalformed, "the request body could not be read")
+	}
+	var req loginRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return "", "", loginError(http.StatusBadRequest, m2m.ReasonMalformed, `the body must be a JSON object {"user": string, "pass": string}`)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", "", loginError(http.StatusBadRequest, m2m.ReasonMalformed, "trailing data after the JSON object")
+	}
+	u, err := pick(req.User, req.Username, "user", "username")
+	if err != nil {
+		return "", "", err
+	}
+	p, err := pick(req.Pass, req.Password, "pass", "password")
+	if err != nil {
+		return "", "", err
+	}
+	if len(*u) > MaxUserBytes || !utf8.ValidString(*u) {
+		return "", "", loginError(http.StatusBadRequest, m2m.ReasonMalformed, "the user name is too long or not UTF-8")
+	}
+	return *u, *p, nil
+}
+
+// pick returns the one of a and b that is set and not empty.
+func pick(a, b *string, na, nb string) (*string, error) {
+	switch {
+	case a != nil && b != nil:
+		return nil, loginError(http.StatusBadRequest, m2m.ReasonMalformed, "give "+na+" or "+nb+", not both")
+	case a == nil && b == nil, a != nil && *a == "", b != nil && *b == "":
+		return nil, loginError(http.StatusBadRequest, m2m.ReasonMalformed, "missing field "+na)
+	case a != nil:
+		return a, nil
+	}
+	return b, nil
+}
+
+func (h *LoginHandler) clientAddr(r *http.Request) string {
+	if h.ClientAddr != nil {
+		return h.ClientAddr(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if h.Logger != nil {
+		if reason := m2m.ReasonOf(err); reason != "" {
+			h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "jwtauth: login refused",
+				slog.String("reason", string(reason)), slog.String("remote_addr", r.RemoteAddr))
+		} else {
+			h.logError(r, err)
+		}
+	}
+	if h.OnError != nil {
+		h.OnError(w, r, err)
+		return
+	}
+	httpauth.WriteRefusal(w, err)
+}
+
+func (h *LoginHandler) logError(r *http.Request, err error) {
+	if h.Logger != nil {
+		h.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtauth: login failed",
+			slog.String("error", err.Error()), slog.String("remote_addr", r.RemoteAddr))
+	}
+}
