@@ -68,7 +68,7 @@ func TestNewHMACRefuses(t *testing.T) {
 		{"repeated character", testSeed, Config{Alphabet: "aab"}, "repeats"},
 		{"control character", testSeed, Config{Alphabet: "ab\n"}, "control character"},
 		{"invalid UTF-8", testSeed, Config{Alphabet: "ab\xff"}, "UTF-8"},
-		{"huge alphabet", testSeed, Config{Alphabet: bigAlphabet(MaxAlphabet+1)}, "want 2.."},
+		{"huge alphabet", testSeed, Config{Alphabet: bigAlphabet(MaxAlphabet + 1)}, "want 2.."},
 		{"too long", testSeed, Config{Length: MaxLength + 1}, "out of range"},
 		{"negative length", testSeed, Config{Length: -1}, "out of range"},
 	}

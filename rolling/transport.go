@@ -1,0 +1,62 @@
+package rolling
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Transport is an [http.RoundTripper] that adds the current code to each
+// request, in the form Wire describes. It never modifies the caller's
+// request. It is safe for concurrent use when Base and Codec are.
+//
+// Every request carries the code of the current step; a server that
+// accepts each code once (the default) accepts one request per key and
+// step, so choose the period accordingly.
+type Transport struct {
+	// Codec derives the codes; it is required.
+	Codec Codec
+	// KeyID is sent with each code unless empty (or Wire.Bare).
+	KeyID string
+	// Wire is the request form; the zero Wire is "Authorization: Rolling".
+	Wire Wire
+	// Base sends the requests; nil means http.DefaultTransport.
+	Base http.RoundTripper
+	// Now returns the current time (nil means time.Now).
+	Now func() time.Time
+}
+
+var _ http.RoundTripper = (*Transport)(nil)
+
+// RoundTrip adds the code to a clone of req and sends it with Base.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	fail := func(err error) (*http.Response, error) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	if t.Codec == nil {
+		return fail(errors.New("rolling: Transport has no Codec"))
+	}
+	now := time.Now()
+	if t.Now != nil {
+		now = t.Now()
+	}
+	code, err := t.Codec.Generate(now)
+	if err != nil {
+		return fail(fmt.Errorf("rolling: generating code: %w", err))
+	}
+	r := req.Clone(req.Context())
+	keyID := t.KeyID
+	if t.Wire.Bare {
+		keyID = ""
+	}
+	r.Header.Set(t.Wire.header(), t.Wire.Format(keyID, code))
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return base.RoundTrip(r)
+}
