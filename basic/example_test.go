@@ -114,3 +114,11 @@ func ExampleLoadHtpasswd() {
 	fmt.Println(users.Len(), err)
 	// Output: 1 <nil>
 }
+
+func ExampleCheckUserName() {
+	fmt.Println(basic.CheckUserName("alice"))
+	fmt.Println(basic.CheckUserName("a:b"))
+	// Output:
+	// <nil>
+	// basic: invalid user name "a:b" (UTF-8 without ':' or control characters)
+}

@@ -60,7 +60,7 @@ func NewHtpasswd(hashes map[string]string) (*Htpasswd, error) {
 	// that the choice is stable.
 	first := ""
 	for user, s := range hashes {
-		if err := checkUserName(user); err != nil {
+		if err := CheckUserName(user); err != nil {
 			return nil, err
 		}
 		ph, err := parseHash(s)
@@ -113,7 +113,7 @@ func ParseHtpasswd(r io.Reader) (*Htpasswd, error) {
 		if !ok {
 			return nil, fmt.Errorf("basic: htpasswd line %d: no colon", n)
 		}
-		if err := checkUserName(user); err != nil {
+		if err := CheckUserName(user); err != nil {
 			return nil, fmt.Errorf("%w (htpasswd line %d)", err, n)
 		}
 		if _, dup := h.users[user]; dup {
@@ -134,7 +134,11 @@ func ParseHtpasswd(r io.Reader) (*Htpasswd, error) {
 	return h, nil
 }
 
-func checkUserName(user string) error {
+// CheckUserName reports whether user can be a user name in a password
+// table: not empty, at most [MaxUserBytes] bytes of UTF-8, without ':'
+// (RFC 7617 ends the user name at the first colon) and without control
+// characters.
+func CheckUserName(user string) error {
 	switch {
 	case user == "":
 		return errors.New("basic: empty user name")
