@@ -43,8 +43,8 @@ const (
 )
 
 // MaxSealedTokenBytes bounds a sealed token; longer tokens are refused
-// before decoding. The largest valid token is 143 characters.
-const MaxSealedTokenBytes = 160
+// before decoding. The largest valid token is 166 characters.
+const MaxSealedTokenBytes = 168
 
 // MinKeyBytes is the shortest secret a [Key] may hold.
 const MinKeyBytes = 16

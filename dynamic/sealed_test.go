@@ -261,3 +261,24 @@ func TestSealedReplayCacheFailure(t *testing.T) {
 		t.Errorf("Accept with a failing cache = %+v, %v; want refused with ErrUnavailable", r, err)
 	}
 }
+
+func TestSealedLargestToken(t *testing.T) {
+	c := &clock{t: time.UnixMilli(1710105367868)}
+	s := &Sealed{Keys: []Key{{ID: strings.Repeat("k", maxKeyIDBytes), Secret: testSecret}}, Now: c.Now}
+	uuid := strings.Repeat("ab", maxUUIDBytes)
+	tok, err := s.Encode(uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) != 166 {
+		t.Errorf("len(largest token) = %d; want 166", len(tok))
+	}
+	if r := s.Decode(tok); !r.Valid || r.UUID != uuid {
+		t.Errorf("Decode(largest token) = %+v; want valid", r)
+	}
+	plain, _ := (&Sealed{Keys: []Key{{Secret: testSecret}}, Now: c.Now}).Encode("")
+	withUUID, _ := (&Sealed{Keys: []Key{{Secret: testSecret}}, Now: c.Now}).Encode("acde070d-8c4c-4f0d-9d8a-162843c10333")
+	if len(plain) != 78 || len(withUUID) != 100 {
+		t.Errorf("token lengths = %d, %d; want 78, 100 (as documented)", len(plain), len(withUUID))
+	}
+}
