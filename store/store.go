@@ -84,8 +84,10 @@ type SigningKey struct {
 	// PublicJWK is the public key as a JWK JSON object.
 	PublicJWK []byte
 
-	CreatedAt   time.Time
-	ActivatedAt time.Time // when it became (or becomes) active; zero while next
+	CreatedAt time.Time
+	// ActivatedAt is when the key became active or, while it is next, when
+	// it is due to become active (the end of its pre-publication period).
+	ActivatedAt time.Time
 	RetiredAt   time.Time // when it stopped signing; zero while next or active
 	// PublishUntil is when a retiring key may leave the key set: the end of
 	// the lifetime of the last token it signed.
@@ -114,7 +116,10 @@ type Keys interface {
 	// UpdateKeys runs update on all keys in one transaction, so that a
 	// rotation (next -> active -> retiring) is seen by other replicas
 	// either wholly or not at all. update returns the keys to store;
-	// keys it drops from the slice are left unchanged.
+	// keys it drops from the slice are left unchanged, and a returned key
+	// whose ID is not in the store is created (so "create the first key if
+	// there is none" is atomic too). Two concurrent UpdateKeys calls are
+	// serialized: the second sees the first's result.
 	UpdateKeys(ctx context.Context, update func([]*SigningKey) ([]*SigningKey, error)) error
 }
 
@@ -134,4 +139,49 @@ type Store interface {
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Clone returns a deep copy of c (nil for nil), so that a backend never
+// hands out or keeps an alias of a caller's slices and maps.
+func (c *Client) Clone() *Client {
+	if c == nil {
+		return nil
+	}
+	d := *c
+	d.SecretHash = cloneBytes(c.SecretHash)
+	d.PreviousSecretHash = cloneBytes(c.PreviousSecretHash)
+	d.Audiences = cloneStrings(c.Audiences)
+	d.Scopes = cloneStrings(c.Scopes)
+	if c.Metadata != nil {
+		d.Metadata = make(map[string]string, len(c.Metadata))
+		for k, v := range c.Metadata {
+			d.Metadata[k] = v
+		}
+	}
+	return &d
+}
+
+// Clone returns a deep copy of k (nil for nil).
+func (k *SigningKey) Clone() *SigningKey {
+	if k == nil {
+		return nil
+	}
+	d := *k
+	d.PrivateKey = cloneBytes(k.PrivateKey)
+	d.PublicJWK = cloneBytes(k.PublicJWK)
+	return &d
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string{}, s...)
 }

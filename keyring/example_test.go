@@ -1,0 +1,105 @@
+package keyring_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log"
+	"strings"
+	"time"
+
+	"github.com/m2mkit/m2m/keyring"
+	"github.com/m2mkit/m2m/store/memstore"
+)
+
+func ExampleNew() {
+	ctx := context.Background()
+	master := make([]byte, 32) // in a server: secretfile.LoadOrCreate
+	rand.Read(master)
+	kr, err := keyring.New(ctx, keyring.Config{
+		Store:       memstore.New(), // or sqlstore.Open(ctx, "sqlite:///var/lib/m2m/m2m.db")
+		Master:      master,
+		MaxTokenTTL: 24 * time.Hour,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// In a server: go kr.Run(ctx)
+	for _, k := range kr.Keys() {
+		fmt.Println(k.Algorithm, k.State)
+	}
+	// Output: ES256 active
+}
+
+func ExampleKeyring_Sign() {
+	master := make([]byte, 32)
+	rand.Read(master)
+	kr, err := keyring.New(context.Background(), keyring.Config{Store: memstore.New(), Master: master, Algorithm: "EdDSA"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, kid, err := kr.Sign("at+jwt", []byte(`{"sub":"svc@clients"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.Count(token, "."), kid == kr.Keys()[0].ID)
+	// Output: 2 true
+}
+
+func ExampleKeyring_JWKS() {
+	master := make([]byte, 32)
+	rand.Read(master)
+	kr, err := keyring.New(context.Background(), keyring.Config{Store: memstore.New(), Master: master})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Serve kr.JWKS() at /.well-known/jwks.json.
+	fmt.Println(strings.HasPrefix(string(kr.JWKS()), `{"keys":[{"use":"sig","kty":"EC","kid":`))
+	// Output: true
+}
+
+func ExampleKeyring_Rotate() {
+	ctx := context.Background()
+	master := make([]byte, 32)
+	rand.Read(master)
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	kr, err := keyring.New(ctx, keyring.Config{
+		Store: memstore.New(), Master: master,
+		PrePublish: 10 * time.Minute,
+		Now:        func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := kr.Rotate(ctx); err != nil { // `m2m key rotate`
+		log.Fatal(err)
+	}
+	for _, k := range kr.Keys() {
+		fmt.Println(k.State, k.ActivatedAt.Format(time.TimeOnly))
+	}
+	now = now.Add(10 * time.Minute)
+	if err := kr.Advance(ctx); err != nil { // Run does this every RefreshEvery
+		log.Fatal(err)
+	}
+	for _, k := range kr.Keys() {
+		fmt.Println(k.State, k.PublishUntil.Format(time.DateTime))
+	}
+	// Output:
+	// active 09:00:00
+	// next 09:10:00
+	// retiring 2026-11-23 09:15:00
+	// active 0001-01-01 00:00:00
+}
+
+func ExampleKeyring_Run() {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	master := make([]byte, 32)
+	rand.Read(master)
+	kr, err := keyring.New(ctx, keyring.Config{Store: memstore.New(), Master: master, RefreshEvery: 10 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(kr.Run(ctx))
+	// Output: context deadline exceeded
+}
