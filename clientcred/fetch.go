@@ -1,0 +1,324 @@
+package clientcred
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Token is an access token from the token endpoint. Its String and
+// LogValue methods redact the access token.
+type Token struct {
+	AccessToken string
+	TokenType   string // "Bearer" unless the server says otherwise
+	Scope       string // granted scopes, space-separated, if the server said
+	// Expiry is when the token expires by the local clock (receipt time
+	// plus expires_in).
+	Expiry time.Time
+
+	refreshAt time.Time // background refresh starts after this
+	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
+}
+
+func (t *Token) String() string { return "clientcred.Token{" + t.TokenType + " [REDACTED]}" }
+
+// LogValue redacts the access token.
+func (t *Token) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("token_type", t.TokenType), slog.Time("expiry", t.Expiry))
+}
+
+// Size caps on what the token endpoint and discovery may send.
+const (
+	maxTokenResponse    = 1 << 20
+	maxMetadataResponse = 1 << 20
+)
+
+// attemptError is one failed attempt, classified for the retry loop.
+type attemptError struct {
+	err       error
+	retryable bool
+	status    int
+	header    http.Header
+}
+
+func (e *attemptError) Error() string { return e.err.Error() }
+func (e *attemptError) Unwrap() error { return e.err }
+
+// fetch gets a new token, retrying as the policy allows.
+func (s *TokenSource) fetch(ctx context.Context) (*Token, error) {
+	p := s.cfg.Retry.withDefaults()
+	start := s.cfg.now()
+	deadline := start.Add(p.MaxElapsed)
+	for n := 1; ; n++ {
+		tok, err := s.attempt(ctx)
+		if err == nil {
+			return tok, nil
+		}
+		var ae *attemptError
+		if !errors.As(err, &ae) || !ae.retryable || ctx.Err() != nil {
+			return nil, finalError(err, s.cfg.now())
+		}
+		if n >= p.MaxAttempts {
+			return nil, finalError(err, s.cfg.now())
+		}
+		d, ok := p.waitBeforeRetry(n, ae.header, s.cfg.now(), deadline)
+		if !ok {
+			return nil, finalError(err, s.cfg.now())
+		}
+		if err := s.sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("clientcred: token request: %w (after: %v)", err, ae.err)
+		}
+	}
+}
+
+// finalError turns the last attempt's error into what the caller sees: a
+// *RateLimitError for a 429, the *RetrieveError for other refusals.
+func finalError(err error, now time.Time) error {
+	var ae *attemptError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	if ae.status == http.StatusTooManyRequests {
+		re, _ := ae.err.(*RetrieveError)
+		rl := &RateLimitError{StatusCode: ae.status, Err: re, Limit: -1, Remaining: -1}
+		if ae.header != nil {
+			rl.RetryAfter, rl.Reset, _ = retryAfter(ae.header, now)
+			rl.Limit = headerInt(ae.header, "X-RateLimit-Limit")
+			rl.Remaining = headerInt(ae.header, "X-RateLimit-Remaining")
+		}
+		return rl
+	}
+	return ae.err
+}
+
+func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
+	tokenURL, err := s.tokenURL(ctx)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.tokenRequest(ctx, tokenURL)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.cfg.httpClient().Do(req)
+	if err != nil {
+		return nil, &attemptError{err: fmt.Errorf("clientcred: token request: %w", err), retryable: retryableErr(ctx, err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
+	if err != nil {
+		return nil, &attemptError{err: fmt.Errorf("clientcred: token response: %w", err), retryable: retryableErr(ctx, err)}
+	}
+	if len(body) > maxTokenResponse {
+		return nil, fmt.Errorf("clientcred: token response larger than %d bytes", maxTokenResponse)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &attemptError{
+			err:       parseErrorBody(resp.StatusCode, body),
+			retryable: retryableStatus(resp.StatusCode, true),
+			status:    resp.StatusCode,
+			header:    resp.Header,
+		}
+	}
+	return s.parseToken(body)
+}
+
+func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, error) {
+	c := &s.cfg
+	v := url.Values{"grant_type": {"client_credentials"}}
+	if c.Audience != "" {
+		v.Set("audience", c.Audience)
+	}
+	if len(c.Scopes) > 0 {
+		v.Set("scope", strings.Join(c.Scopes, " "))
+	}
+	for k, vs := range c.EndpointParams {
+		v[k] = append([]string(nil), vs...)
+	}
+	var body io.Reader
+	var ctype string
+	switch c.AuthStyle {
+	case AuthStyleInHeader:
+		body, ctype = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
+	case AuthStyleJSON:
+		m := map[string]string{"client_id": c.ClientID, "client_secret": c.ClientSecret}
+		for k, vs := range v {
+			if len(vs) > 0 {
+				m[k] = vs[0]
+			}
+		}
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		body, ctype = strings.NewReader(string(b)), "application/json"
+	default:
+		v.Set("client_id", c.ClientID)
+		v.Set("client_secret", c.ClientSecret)
+		body, ctype = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, body)
+	if err != nil {
+		return nil, fmt.Errorf("clientcred: token request: %w", err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept", "application/json")
+	if c.AuthStyle == AuthStyleInHeader {
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
+	return req, nil
+}
+
+func (s *TokenSource) parseToken(body []byte) (*Token, error) {
+	var r struct {
+		AccessToken string          `json:"access_token"`
+		TokenType   string          `json:"token_type"`
+		ExpiresIn   json.RawMessage `json:"expires_in"`
+		Scope       string          `json:"scope"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("clientcred: token response is not a JSON object: %w", err)
+	}
+	if r.AccessToken == "" {
+		return nil, errors.New("clientcred: token response has no access_token")
+	}
+	if r.TokenType == "" {
+		r.TokenType = "Bearer"
+	}
+	life := DefaultLifetime
+	if len(r.ExpiresIn) > 0 && string(r.ExpiresIn) != "null" {
+		// A number, or a numeric string as some servers send.
+		raw := strings.Trim(string(r.ExpiresIn), `"`)
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil || f <= 0 || f > 1<<31 {
+			return nil, fmt.Errorf("clientcred: token response: bad expires_in %.40q", raw)
+		}
+		life = time.Duration(f * float64(time.Second))
+	}
+	return s.newToken(r.AccessToken, r.TokenType, r.Scope, s.cfg.now(), life), nil
+}
+
+// newToken sets the token's expiry and its jittered refresh time.
+func (s *TokenSource) newToken(access, typ, scope string, now time.Time, life time.Duration) *Token {
+	frac := s.cfg.RefreshAt
+	if frac == 0 {
+		frac = DefaultRefreshAt
+	}
+	frac += s.jitter() * 0.05
+	delta := s.cfg.ExpiryDelta
+	if delta == 0 {
+		delta = DefaultExpiryDelta
+	}
+	if delta > life/4 {
+		delta = life / 4
+	}
+	return &Token{
+		AccessToken: access,
+		TokenType:   typ,
+		Scope:       scope,
+		Expiry:      now.Add(life),
+		refreshAt:   now.Add(time.Duration(float64(life) * frac)),
+		staleAt:     now.Add(life - delta),
+	}
+}
+
+// tokenURL returns the configured or discovered token endpoint.
+func (s *TokenSource) tokenURL(ctx context.Context) (string, error) {
+	c := &s.cfg
+	switch {
+	case c.TokenURL != "":
+		return c.TokenURL, nil
+	case c.Domain != "":
+		return "https://" + c.Domain + "/oauth/token", nil
+	}
+	if u := s.discovered.Load(); u != nil {
+		return *u, nil
+	}
+	u, err := discover(ctx, c.httpClient(), c.Issuer)
+	if err != nil {
+		return "", err
+	}
+	s.discovered.Store(&u)
+	return u, nil
+}
+
+// discover reads the token endpoint from RFC 8414 authorization server
+// metadata, then from OpenID Connect discovery, and checks that the
+// metadata names the configured issuer.
+func discover(ctx context.Context, hc *http.Client, issuer string) (string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return "", fmt.Errorf("clientcred: issuer: %w", err)
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	rfc8414 := *u
+	rfc8414.Path = "/.well-known/oauth-authorization-server" + path
+	oidc := *u
+	oidc.Path = path + "/.well-known/openid-configuration"
+	var errs []error
+	for _, mu := range []string{rfc8414.String(), oidc.String()} {
+		ep, err := fetchMetadata(ctx, hc, mu, issuer)
+		if err == nil {
+			return ep, nil
+		}
+		var ae *attemptError
+		if errors.As(err, &ae) && ae.retryable {
+			return "", err // a transient failure: retry discovery as a whole
+		}
+		errs = append(errs, err)
+	}
+	return "", fmt.Errorf("clientcred: discovery for issuer %q failed: %w", issuer, errors.Join(errs...))
+}
+
+func fetchMetadata(ctx context.Context, hc *http.Client, metaURL, issuer string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metaURL, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", err), retryable: retryableErr(ctx, err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataResponse+1))
+	if err != nil {
+		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", err), retryable: retryableErr(ctx, err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &attemptError{
+			err:       fmt.Errorf("clientcred: discovery: %s: status %d", metaURL, resp.StatusCode),
+			retryable: retryableStatus(resp.StatusCode, true),
+			status:    resp.StatusCode,
+			header:    resp.Header,
+		}
+	}
+	if len(body) > maxMetadataResponse {
+		return "", fmt.Errorf("clientcred: discovery: %s: metadata larger than %d bytes", metaURL, maxMetadataResponse)
+	}
+	var m struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return "", fmt.Errorf("clientcred: discovery: %s: %w", metaURL, err)
+	}
+	if strings.TrimSuffix(m.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
+		return "", fmt.Errorf("clientcred: discovery: %s names issuer %q, want %q", metaURL, m.Issuer, issuer)
+	}
+	if err := checkURL("token_endpoint", m.TokenEndpoint); err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(issuer, "https:") && !strings.HasPrefix(m.TokenEndpoint, "https:") {
+		return "", fmt.Errorf("clientcred: discovery: token_endpoint %q is not https", m.TokenEndpoint)
+	}
+	return m.TokenEndpoint, nil
+}
