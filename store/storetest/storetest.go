@@ -1,0 +1,579 @@
+// Package storetest is the conformance suite for [store.Store] backends,
+// in the style of dex's storage/conformance: every backend's tests call
+// [Run] with a constructor for a fresh, empty store, and must pass every
+// case, including the concurrent-writer ones.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "m2m.db"))
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/m2mkit/m2m/store"
+)
+
+// Concurrency is the number of goroutines the concurrent-writer cases
+// run, and Increments how many updates each makes.
+const (
+	Concurrency = 8
+	Increments  = 10
+)
+
+// Run runs the conformance suite. newStore must return a new, empty store
+// for each subtest and arrange for it to be closed (t.Cleanup).
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"ClientCRUD", testClientCRUD},
+		{"ClientErrors", testClientErrors},
+		{"ClientCopies", testClientCopies},
+		{"ClientUpdateAborts", testClientUpdateAborts},
+		{"ClientConcurrentUpdates", testClientConcurrentUpdates},
+		{"KeyCRUD", testKeyCRUD},
+		{"KeyErrors", testKeyErrors},
+		{"KeyCopies", testKeyCopies},
+		{"UpdateKeys", testUpdateKeys},
+		{"UpdateKeysAborts", testUpdateKeysAborts},
+		{"UpdateKeysConcurrent", testUpdateKeysConcurrent},
+		{"UpdateKeysCreateOnce", testUpdateKeysCreateOnce},
+		{"Revocations", testRevocations},
+		{"Ping", testPing},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+// base is a fixed instant with sub-second precision, so that backends
+// that round times fail the round trip.
+var base = time.Date(2026, 11, 22, 9, 30, 15, 123456789, time.UTC)
+
+var cmpOpts = []cmp.Option{
+	cmpopts.EquateEmpty(),
+	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+}
+
+func fullClient(id string) *store.Client {
+	return &store.Client{
+		ID:                      id,
+		Name:                    "billing worker " + id,
+		SecretHash:              []byte{1, 2, 3, 4, 0, 255},
+		SecretAlgorithm:         "sha256",
+		PreviousSecretHash:      []byte{9, 8, 7},
+		PreviousSecretAlgorithm: "sha256",
+		PreviousSecretExpiresAt: base.Add(time.Hour),
+		Audiences:               []string{"https://api.example/", "urn:other"},
+		Scopes:                  []string{"read:invoices", "write:invoices"},
+		TokenTTL:                90 * time.Minute,
+		RateLimitPerSecond:      12.5,
+		RateLimitBurst:          40,
+		Profile:                 "auth0",
+		Disabled:                true,
+		RevokedBefore:           base.Add(-time.Hour),
+		Metadata:                map[string]string{"owner": "team-billing", "ticket": "OPS-1"},
+		CreatedAt:               base,
+		UpdatedAt:               base.Add(time.Second),
+	}
+}
+
+func fullKey(id string, created time.Time) *store.SigningKey {
+	return &store.SigningKey{
+		ID:           id,
+		Algorithm:    "ES256",
+		State:        store.KeyRetiring,
+		PrivateKey:   []byte{0, 1, 2, 3, 250},
+		PublicJWK:    []byte(`{"kty":"EC","kid":"` + id + `"}`),
+		CreatedAt:    created,
+		ActivatedAt:  created.Add(time.Minute),
+		RetiredAt:    created.Add(time.Hour),
+		PublishUntil: created.Add(25 * time.Hour),
+	}
+}
+
+func diff(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if d := cmp.Diff(want, got, cmpOpts...); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
+	}
+}
+
+func testClientCRUD(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b := fullClient("a"), &store.Client{ID: "b", Name: "minimal", CreatedAt: base.Add(time.Minute)}
+	for _, c := range []*store.Client{a, b} {
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatalf("CreateClient(%s) = %v", c.ID, err)
+		}
+	}
+	got, err := s.GetClient(ctx, "a")
+	if err != nil {
+		t.Fatalf("GetClient(a) = %v", err)
+	}
+	diff(t, "GetClient(a)", got, a)
+	got, err = s.GetClient(ctx, "b")
+	if err != nil {
+		t.Fatalf("GetClient(b) = %v", err)
+	}
+	diff(t, "GetClient(b)", got, b)
+	if !got.CreatedAt.Equal(b.CreatedAt) || got.PreviousSecretExpiresAt != (time.Time{}) || !got.RevokedBefore.IsZero() {
+		t.Errorf("GetClient(b) times = %v %v %v; want created %v and zero times", got.CreatedAt, got.PreviousSecretExpiresAt, got.RevokedBefore, b.CreatedAt)
+	}
+
+	list, err := s.ListClients(ctx)
+	if err != nil {
+		t.Fatalf("ListClients() = %v", err)
+	}
+	slices.SortFunc(list, func(x, y *store.Client) int { return strings.Compare(x.ID, y.ID) })
+	diff(t, "ListClients()", list, []*store.Client{a, b})
+
+	want := a.Clone()
+	want.Name, want.Disabled, want.Scopes, want.Metadata = "renamed", false, []string{"read:invoices"}, nil
+	want.UpdatedAt = base.Add(time.Hour)
+	updated, err := s.UpdateClient(ctx, "a", func(c *store.Client) error {
+		diff(t, "UpdateClient(a) input", c, a)
+		c.Name, c.Disabled, c.Scopes, c.Metadata = "renamed", false, []string{"read:invoices"}, nil
+		c.UpdatedAt = base.Add(time.Hour)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateClient(a) = %v", err)
+	}
+	diff(t, "UpdateClient(a) result", updated, want)
+	got, err = s.GetClient(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GetClient(a) after update", got, want)
+
+	if err := s.DeleteClient(ctx, "a"); err != nil {
+		t.Fatalf("DeleteClient(a) = %v", err)
+	}
+	if _, err := s.GetClient(ctx, "a"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(a) after delete = %v; want ErrNotFound", err)
+	}
+	list, err = s.ListClients(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != "b" {
+		t.Errorf("ListClients() after delete = %v, %v; want [b]", list, err)
+	}
+}
+
+func testClientErrors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, fullClient("a")); err != nil {
+		t.Fatal(err)
+	}
+	dup := &store.Client{ID: "a", Name: "other"}
+	if err := s.CreateClient(ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateClient(existing) = %v; want ErrConflict", err)
+	}
+	if got, _ := s.GetClient(ctx, "a"); got == nil || got.Name != fullClient("a").Name {
+		t.Errorf("a failed CreateClient changed the existing client: %+v", got)
+	}
+	if _, err := s.GetClient(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(missing) = %v; want ErrNotFound", err)
+	}
+	called := false
+	if _, err := s.UpdateClient(ctx, "missing", func(*store.Client) error { called = true; return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateClient(missing) = %v; want ErrNotFound", err)
+	}
+	if called {
+		t.Errorf("UpdateClient(missing) called the updater")
+	}
+	if err := s.DeleteClient(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteClient(missing) = %v; want ErrNotFound", err)
+	}
+	// IDs are compared exactly.
+	if _, err := s.GetClient(ctx, "A"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(A) = %v; want ErrNotFound (IDs are case-sensitive)", err)
+	}
+}
+
+func testClientCopies(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	in := fullClient("a")
+	if err := s.CreateClient(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.Audiences[0], in.SecretHash[0], in.Metadata["owner"] = "mutated", 99, "mutated"
+	got, err := s.GetClient(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GetClient(a) after mutating the created value", got, fullClient("a"))
+
+	got.Scopes[0], got.PreviousSecretHash[0], got.Metadata["ticket"] = "mutated", 99, "mutated"
+	again, _ := s.GetClient(ctx, "a")
+	diff(t, "GetClient(a) after mutating a returned value", again, fullClient("a"))
+
+	var kept *store.Client
+	updated, err := s.UpdateClient(ctx, "a", func(c *store.Client) error { kept = c; return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept.Audiences[1], kept.Metadata["owner"] = "mutated", "mutated"
+	updated.Scopes[1] = "mutated"
+	list, _ := s.ListClients(ctx)
+	list[0].Audiences[0] = "mutated"
+	again, _ = s.GetClient(ctx, "a")
+	diff(t, "GetClient(a) after mutating the updater's and List's values", again, fullClient("a"))
+}
+
+func testClientUpdateAborts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, fullClient("a")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	_, err := s.UpdateClient(ctx, "a", func(c *store.Client) error {
+		c.Name, c.Disabled = "half-done", false
+		c.Metadata["owner"] = "half-done"
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("UpdateClient(updater error) = %v; want the updater's error", err)
+	}
+	got, _ := s.GetClient(ctx, "a")
+	diff(t, "GetClient(a) after an aborted update", got, fullClient("a"))
+}
+
+// testClientConcurrentUpdates: N goroutines increment a counter through
+// UpdateClient; a lost update shows as a short count.
+func testClientConcurrentUpdates(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, &store.Client{ID: "a", Metadata: map[string]string{"n": "0"}, CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, Concurrency*Increments)
+	var wg sync.WaitGroup
+	for range Concurrency {
+		wg.Go(func() {
+			for range Increments {
+				_, err := s.UpdateClient(ctx, "a", func(c *store.Client) error {
+					n, err := strconv.Atoi(c.Metadata["n"])
+					if err != nil {
+						return err
+					}
+					runtime.Gosched() // invite a lost update
+					c.Metadata["n"] = strconv.Itoa(n + 1)
+					c.RateLimitBurst = n + 1
+					return nil
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent UpdateClient() = %v", err)
+	}
+	got, err := s.GetClient(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strconv.Itoa(Concurrency * Increments); got.Metadata["n"] != want || got.RateLimitBurst != Concurrency*Increments {
+		t.Errorf("counter after %d concurrent increments = %s (burst %d); want %s", Concurrency*Increments, got.Metadata["n"], got.RateLimitBurst, want)
+	}
+}
+
+func testKeyCRUD(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// Created out of order: ListKeys returns them oldest first.
+	k2, k1 := fullKey("k2", base.Add(time.Hour)), fullKey("k1", base)
+	k1.State, k1.RetiredAt, k1.PublishUntil = store.KeyActive, time.Time{}, time.Time{}
+	for _, k := range []*store.SigningKey{k2, k1} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatalf("CreateKey(%s) = %v", k.ID, err)
+		}
+	}
+	got, err := s.GetKey(ctx, "k1")
+	if err != nil {
+		t.Fatalf("GetKey(k1) = %v", err)
+	}
+	diff(t, "GetKey(k1)", got, k1)
+	if !got.RetiredAt.IsZero() || !got.PublishUntil.IsZero() {
+		t.Errorf("GetKey(k1) zero times came back as %v, %v", got.RetiredAt, got.PublishUntil)
+	}
+	list, err := s.ListKeys(ctx)
+	if err != nil {
+		t.Fatalf("ListKeys() = %v", err)
+	}
+	diff(t, "ListKeys()", list, []*store.SigningKey{k1, k2})
+
+	want := k1.Clone()
+	want.State, want.RetiredAt, want.PrivateKey = store.KeyRetiring, base.Add(2*time.Hour), nil
+	updated, err := s.UpdateKey(ctx, "k1", func(k *store.SigningKey) error {
+		k.State, k.RetiredAt, k.PrivateKey = store.KeyRetiring, base.Add(2*time.Hour), nil
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateKey(k1) = %v", err)
+	}
+	diff(t, "UpdateKey(k1) result", updated, want)
+	got, _ = s.GetKey(ctx, "k1")
+	diff(t, "GetKey(k1) after update", got, want)
+
+	if err := s.DeleteKey(ctx, "k2"); err != nil {
+		t.Fatalf("DeleteKey(k2) = %v", err)
+	}
+	if _, err := s.GetKey(ctx, "k2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetKey(k2) after delete = %v; want ErrNotFound", err)
+	}
+}
+
+func testKeyErrors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.CreateKey(ctx, fullKey("k", base)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateKey(ctx, fullKey("k", base.Add(time.Hour))); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateKey(existing) = %v; want ErrConflict", err)
+	}
+	if _, err := s.GetKey(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetKey(missing) = %v; want ErrNotFound", err)
+	}
+	if _, err := s.UpdateKey(ctx, "missing", func(*store.SigningKey) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateKey(missing) = %v; want ErrNotFound", err)
+	}
+	if err := s.DeleteKey(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteKey(missing) = %v; want ErrNotFound", err)
+	}
+	boom := errors.New("boom")
+	if _, err := s.UpdateKey(ctx, "k", func(k *store.SigningKey) error { k.State = store.KeyRetired; return boom }); !errors.Is(err, boom) {
+		t.Errorf("UpdateKey(updater error) = %v; want the updater's error", err)
+	}
+	got, _ := s.GetKey(ctx, "k")
+	diff(t, "GetKey(k) after an aborted update", got, fullKey("k", base))
+}
+
+func testKeyCopies(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	in := fullKey("k", base)
+	if err := s.CreateKey(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.PrivateKey[0], in.PublicJWK[0] = 99, 'X'
+	got, _ := s.GetKey(ctx, "k")
+	diff(t, "GetKey(k) after mutating the created value", got, fullKey("k", base))
+	got.PrivateKey[1] = 99
+	list, _ := s.ListKeys(ctx)
+	list[0].PublicJWK[1] = 'X'
+	err := s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		keys[0].PrivateKey[2] = 99 // not returned: must not be stored
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.GetKey(ctx, "k")
+	diff(t, "GetKey(k) after mutating returned values", again, fullKey("k", base))
+}
+
+func testUpdateKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a, b, d := fullKey("a", base), fullKey("b", base.Add(time.Minute)), fullKey("d", base.Add(2*time.Minute))
+	a.State, b.State, d.State = store.KeyActive, store.KeyNext, store.KeyRetired
+	for _, k := range []*store.SigningKey{a, b, d} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := fullKey("c", base.Add(time.Hour))
+	c.State = store.KeyNext
+	err := s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		diff(t, "UpdateKeys() input", keys, []*store.SigningKey{a, b, d})
+		keys[0].State, keys[0].PrivateKey = store.KeyRetiring, nil
+		keys[1].State = store.KeyActive
+		keys[2].State = store.KeyNext // dropped from the result: left unchanged
+		return []*store.SigningKey{keys[0], keys[1], c}, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateKeys() = %v", err)
+	}
+	wa, wb := a.Clone(), b.Clone()
+	wa.State, wa.PrivateKey = store.KeyRetiring, nil
+	wb.State = store.KeyActive
+	list, err := s.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "ListKeys() after UpdateKeys()", list, []*store.SigningKey{wa, wb, d, c})
+
+	// An updater that changes nothing writes nothing.
+	if err := s.UpdateKeys(ctx, func([]*store.SigningKey) ([]*store.SigningKey, error) { return nil, nil }); err != nil {
+		t.Fatalf("UpdateKeys(no change) = %v", err)
+	}
+	list, _ = s.ListKeys(ctx)
+	diff(t, "ListKeys() after an empty UpdateKeys()", list, []*store.SigningKey{wa, wb, d, c})
+}
+
+func testUpdateKeysAborts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := fullKey("a", base)
+	if err := s.CreateKey(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		keys[0].State = store.KeyRetired
+		return []*store.SigningKey{keys[0], fullKey("new", base)}, boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("UpdateKeys(updater error) = %v; want the updater's error", err)
+	}
+	// A result the backend cannot store wholly (a key with an empty ID
+	// after a valid change and a valid new key) stores none of it.
+	dup := fullKey("x", base.Add(time.Hour))
+	err = s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		keys[0].State = store.KeyRetired
+		return []*store.SigningKey{keys[0], dup, {ID: ""}}, nil
+	})
+	if err == nil {
+		t.Errorf("UpdateKeys(key with empty ID) = nil; want an error")
+	}
+	list, _ := s.ListKeys(ctx)
+	diff(t, "ListKeys() after aborted UpdateKeys()", list, []*store.SigningKey{a})
+}
+
+// testUpdateKeysConcurrent: N goroutines each append one key numbered by
+// the count they read; serialized transactions yield keys 0..N*M-1.
+func testUpdateKeysConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	n := Concurrency * Increments / 2
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range Concurrency {
+		wg.Go(func() {
+			for range Increments / 2 {
+				err := s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+					runtime.Gosched()
+					k := fullKey(fmt.Sprintf("k%03d", len(keys)), base.Add(time.Duration(len(keys))*time.Second))
+					return []*store.SigningKey{k}, nil
+				})
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent UpdateKeys() = %v", err)
+	}
+	list, err := s.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != n {
+		t.Fatalf("ListKeys() after %d concurrent appends = %d keys", n, len(list))
+	}
+	for i, k := range list {
+		if want := fmt.Sprintf("k%03d", i); k.ID != want {
+			t.Errorf("ListKeys()[%d] = %s; want %s", i, k.ID, want)
+		}
+	}
+}
+
+// testUpdateKeysCreateOnce: replicas starting at once each create the
+// first key only if there is none; exactly one wins.
+func testUpdateKeysCreateOnce(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, Concurrency)
+	for i := range Concurrency {
+		wg.Go(func() {
+			errs <- s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+				if len(keys) > 0 {
+					return nil, nil
+				}
+				return []*store.SigningKey{fullKey(fmt.Sprintf("first-%d", i), base)}, nil
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent UpdateKeys() = %v", err)
+		}
+	}
+	if list, _ := s.ListKeys(ctx); len(list) != 1 {
+		t.Errorf("ListKeys() after %d concurrent create-if-none = %d keys; want 1", Concurrency, len(list))
+	}
+}
+
+func testRevocations(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	now := time.Now()
+	for _, tc := range []struct {
+		jti    string
+		expiry time.Time
+		want   bool
+	}{
+		{"live", now.Add(time.Hour), true},
+		{"expired", now.Add(-time.Second), false},
+		{"long-lived", now.Add(365 * 24 * time.Hour), true},
+	} {
+		if err := s.RevokeToken(ctx, tc.jti, tc.expiry); err != nil {
+			t.Fatalf("RevokeToken(%s) = %v", tc.jti, err)
+		}
+		got, err := s.IsRevoked(ctx, tc.jti)
+		if err != nil || got != tc.want {
+			t.Errorf("IsRevoked(%s) = %v, %v; want %v", tc.jti, got, err, tc.want)
+		}
+	}
+	if got, err := s.IsRevoked(ctx, "unknown"); err != nil || got {
+		t.Errorf("IsRevoked(unknown) = %v, %v; want false", got, err)
+	}
+	if got, err := s.IsRevoked(ctx, "LIVE"); err != nil || got {
+		t.Errorf("IsRevoked(LIVE) = %v, %v; want false (jti is case-sensitive)", got, err)
+	}
+	// Revoking again is not an error, and never shortens a revocation.
+	if err := s.RevokeToken(ctx, "live", now.Add(-time.Hour)); err != nil {
+		t.Errorf("RevokeToken(live) again = %v", err)
+	}
+	if got, _ := s.IsRevoked(ctx, "live"); !got {
+		t.Errorf("IsRevoked(live) after a second, earlier RevokeToken = false; want true")
+	}
+	// Revoking an expired one again with a later expiry revives it.
+	if err := s.RevokeToken(ctx, "expired", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.IsRevoked(ctx, "expired"); !got {
+		t.Errorf("IsRevoked(expired) after extending = false; want true")
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping() = %v", err)
+	}
+}
