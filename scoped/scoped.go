@@ -325,3 +325,7 @@ func hasDotSegment(p string) bool {
 	}
 	return false
 }
+
+// MarshalJSON returns the token's payload as drf-tmp-scoped-token writes
+// it: {"user", "max_age", "endpoints", ["recipient"]}, in that order.
+func (t *Token) MarshalJSON() ([]byte, error) { return encodePayload(t) }

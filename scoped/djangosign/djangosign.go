@@ -379,3 +379,52 @@ func (s *Signer) Loads(token string, maxAge float64) ([]byte, error) {
 	}
 	return pyjson.Encode(v), nil
 }
+
+// Inspection is what [Inspect] finds in a token without verifying it.
+type Inspection struct {
+	// Payload is the payload re-serialised in Python's compact JSON form
+	// (it may contain NaN or Infinity, as Python's json allows).
+	Payload    []byte
+	Compressed bool
+	Timestamp  *big.Int // the signing time in unix seconds
+	// Algorithm is what the signature length suggests: SHA256 for 43
+	// characters, SHA1 for 27, "" otherwise.
+	Algorithm Algorithm
+}
+
+// Inspect decodes token without checking its signature: only for
+// debugging, never to make a decision. It applies the same size limits as
+// [Signer.Unsign] with their defaults.
+func Inspect(token string) (*Inspection, error) {
+	if len(token) > DefaultMaxTokenBytes {
+		return nil, &Error{Class: "TooLarge", msg: "token too large"}
+	}
+	value, sig, ok := cutLast(token)
+	if !ok {
+		return nil, &Error{Class: "BadSignature", msg: "no separator in token", django: `No ":" found in value`}
+	}
+	payload, ts, ok := cutLast(value)
+	if !ok {
+		return nil, &Error{Class: "ValueError", msg: "signed value has no timestamp"}
+	}
+	stamp, err := B62Decode(ts)
+	if err != nil {
+		return nil, err
+	}
+	data, err := (&Signer{}).decodePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	v, err := pyjson.ParseLatin1(data)
+	if err != nil {
+		return nil, &Error{Class: "JSONDecodeError", msg: "payload is not JSON"}
+	}
+	in := &Inspection{Payload: pyjson.Encode(v), Compressed: strings.HasPrefix(payload, "."), Timestamp: stamp}
+	switch len(sig) {
+	case 43:
+		in.Algorithm = SHA256
+	case 27:
+		in.Algorithm = SHA1
+	}
+	return in, nil
+}
