@@ -1,0 +1,196 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/m2mkit/m2m/store"
+)
+
+// SecretAlgorithmSHA256 is store.Client.SecretAlgorithm for
+// server-generated secrets.
+const SecretAlgorithmSHA256 = "sha256"
+
+// DefaultClientCacheTTL is how long the token endpoint trusts a client
+// record read from the store when Config.ClientCacheTTL is 0: a disabled
+// client, a rotated secret or a changed grant takes effect on a running
+// server within this bound.
+const DefaultClientCacheTTL = 2 * time.Second
+
+// DefaultSecretGrace is how long a rotated-out secret keeps working when
+// RotateSecret is given a negative grace.
+const DefaultSecretGrace = 24 * time.Hour
+
+// maxCachedClients bounds the client cache (known and unknown ids); the
+// cache is cleared when full.
+const maxCachedClients = 100_000
+
+// NewClientID returns a fresh client id: 128 bits from crypto/rand,
+// base64url without padding (22 characters).
+func NewClientID() (string, error) { return randomString(16) }
+
+// NewClientSecret returns a fresh client secret: 256 bits from
+// crypto/rand, base64url without padding (43 characters).
+func NewClientSecret() (string, error) { return randomString(32) }
+
+func randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("authserver: reading randomness: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashSecret returns the stored digest of a server-generated secret:
+// SHA-256 of its bytes. A slow KDF would add nothing for 256-bit random
+// secrets and would cost the token endpoint its speed (docs/DESIGN.md).
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CreateClient registers c in clients with a fresh secret and returns the
+// secret, which is stored only as its digest and cannot be shown again. An
+// empty c.ID gets a generated id; c.SecretHash, c.SecretAlgorithm,
+// c.CreatedAt and c.UpdatedAt are set here (now nil means time.Now).
+func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, now func() time.Time) (secret string, err error) {
+	if len(c.Audiences) == 0 {
+		return "", errors.New("authserver: a client needs at least one audience")
+	}
+	if c.ID == "" {
+		if c.ID, err = NewClientID(); err != nil {
+			return "", err
+		}
+	}
+	if secret, err = NewClientSecret(); err != nil {
+		return "", err
+	}
+	t := nowOf(now)
+	c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
+	c.CreatedAt, c.UpdatedAt = t, t
+	if err := clients.CreateClient(ctx, c); err != nil {
+		return "", fmt.Errorf("authserver: creating client: %w", err)
+	}
+	return secret, nil
+}
+
+// RotateSecret gives client id a fresh secret and returns it. The old
+// secret keeps working for grace (0: not at all; negative:
+// [DefaultSecretGrace]). now nil means time.Now.
+func RotateSecret(ctx context.Context, clients store.Clients, id string, grace time.Duration, now func() time.Time) (secret string, err error) {
+	if grace < 0 {
+		grace = DefaultSecretGrace
+	}
+	if secret, err = NewClientSecret(); err != nil {
+		return "", err
+	}
+	t := nowOf(now)
+	_, err = clients.UpdateClient(ctx, id, func(c *store.Client) error {
+		if grace > 0 {
+			c.PreviousSecretHash, c.PreviousSecretAlgorithm = c.SecretHash, c.SecretAlgorithm
+			c.PreviousSecretExpiresAt = t.Add(grace)
+		} else {
+			c.PreviousSecretHash, c.PreviousSecretAlgorithm, c.PreviousSecretExpiresAt = nil, "", time.Time{}
+		}
+		c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
+		c.UpdatedAt = t
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("authserver: rotating secret: %w", err)
+	}
+	return secret, nil
+}
+
+func nowOf(now func() time.Time) time.Time {
+	if now == nil {
+		return time.Now()
+	}
+	return now()
+}
+
+// dummyDigest is compared against when the client id is unknown, so that
+// an unknown id costs the same hashing and comparison as a known one.
+var dummyDigest = HashSecret("m2m-authserver-dummy-client-secret")
+
+// secretMatches reports, in constant time for equal-length digests,
+// whether secret matches c's current secret or its previous one within
+// the grace period. With c nil (unknown id) it does the same work against
+// a dummy digest and reports false.
+func secretMatches(c *store.Client, secret string, now time.Time) bool {
+	sum := sha256.Sum256([]byte(secret))
+	if c == nil {
+		subtle.ConstantTimeCompare(sum[:], dummyDigest)
+		subtle.ConstantTimeCompare(sum[:], dummyDigest)
+		return false
+	}
+	ok := digestMatches(c.SecretAlgorithm, c.SecretHash, sum[:])
+	prevOK := digestMatches(c.PreviousSecretAlgorithm, c.PreviousSecretHash, sum[:]) &&
+		now.Before(c.PreviousSecretExpiresAt)
+	return ok || prevOK
+}
+
+func digestMatches(alg string, stored, sum []byte) bool {
+	if alg != SecretAlgorithmSHA256 || len(stored) != sha256.Size {
+		// Compare anyway so that every path does the same work; an
+		// unsupported or missing digest never matches.
+		subtle.ConstantTimeCompare(sum, dummyDigest)
+		return false
+	}
+	return subtle.ConstantTimeCompare(sum, stored) == 1
+}
+
+// clientCache keeps client records (and misses) for a bounded time so the
+// token endpoint does not read the store for every token.
+type clientCache struct {
+	ttl     time.Duration
+	clients store.Clients
+
+	mu sync.RWMutex
+	m  map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	c       *store.Client // nil: not found
+	fetched time.Time
+}
+
+// get returns the client with id (nil when it does not exist), from the
+// cache if it was fetched less than ttl ago.
+func (cc *clientCache) get(ctx context.Context, id string, now time.Time) (*store.Client, error) {
+	if cc.ttl > 0 {
+		cc.mu.RLock()
+		e, ok := cc.m[id]
+		cc.mu.RUnlock()
+		if ok && now.Sub(e.fetched) < cc.ttl && !now.Before(e.fetched) {
+			return e.c, nil
+		}
+	}
+	c, err := cc.clients.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		c, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cc.ttl > 0 {
+		cc.mu.Lock()
+		if cc.m == nil || len(cc.m) >= maxCachedClients {
+			cc.m = make(map[string]cacheEntry)
+		}
+		cc.m[id] = cacheEntry{c: c, fetched: now}
+		cc.mu.Unlock()
+	}
+	return c, nil
+}
+
+// allowsAudience reports whether c may request aud.
+func allowsAudience(c *store.Client, aud string) bool { return slices.Contains(c.Audiences, aud) }

@@ -1,0 +1,336 @@
+package authserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/ratelimit"
+	"github.com/m2mkit/m2m/store"
+)
+
+// Token profiles: the claim set and header typ of access tokens.
+const (
+	// ProfileRFC9068 is the JWT access-token profile of RFC 9068:
+	// typ "at+jwt"; iss, sub (the client id), aud, exp, iat, jti,
+	// client_id and scope.
+	ProfileRFC9068 = "rfc9068"
+	// ProfileAuth0 is what Auth0 issues to machine-to-machine clients:
+	// typ "JWT"; iss with a trailing slash, sub "<client_id>@clients",
+	// aud, iat, exp, scope, gty "client-credentials", azp (and jti).
+	ProfileAuth0 = "auth0"
+)
+
+// Defaults for the zero values of [Config].
+const (
+	DefaultTokenTTL    = time.Hour
+	DefaultMaxTokenTTL = 24 * time.Hour
+)
+
+// DefaultRateLimit is the per-client token bucket when Config.RateLimit
+// is zero: 10 tokens per second with bursts of 50. A well-behaved client
+// caches its token and asks once per lifetime; the bucket only stops a
+// runaway loop.
+var DefaultRateLimit = ratelimit.Limit{Rate: 10, Burst: 50}
+
+// Signer signs access tokens and publishes the keys that verify them.
+// *keyring.Keyring implements it. It must be safe for concurrent use.
+type Signer interface {
+	// Sign returns the compact JWS of payload with header typ typ, signed
+	// with the active key, and that key's id.
+	Sign(typ string, payload []byte) (token, kid string, err error)
+	// JWKS returns the JSON Web Key Set of every published key.
+	JWKS() []byte
+}
+
+// Config configures a [Server]. The zero value of each optional field is
+// documented beside it.
+type Config struct {
+	// Issuer is the server's issuer identifier (RFC 8414): an absolute
+	// http or https URL without query or fragment. Required. Tokens in the
+	// Auth0 profile carry it with a trailing slash.
+	Issuer string
+	// Clients is where client records live. Required.
+	Clients store.Clients
+	// Signer signs tokens and serves the JWKS. Required.
+	Signer Signer
+	// SigningAlgorithms are advertised in the metadata (nil: ES256).
+	SigningAlgorithms []string
+	// Profile is the default token profile: ProfileRFC9068 ("" means it)
+	// or ProfileAuth0. With ProfileAuth0, refusals also take Auth0's
+	// shapes (401 access_denied "Unauthorized" for bad credentials).
+	Profile string
+	// AudienceProfiles overrides Profile for tokens for an audience; a
+	// client's own Profile overrides both.
+	AudienceProfiles map[string]string
+	// TokenTTL is the default access-token lifetime (0: DefaultTokenTTL);
+	// a client's TokenTTL overrides it.
+	TokenTTL time.Duration
+	// MaxTokenTTL caps every lifetime (0: DefaultMaxTokenTTL). It must not
+	// exceed the keyring's MaxTokenTTL, which keeps a retired key
+	// published until its last token has expired.
+	MaxTokenTTL time.Duration
+	// RateLimit is the per-client token bucket (zero: DefaultRateLimit); a
+	// client's RateLimitPerSecond and RateLimitBurst override it.
+	RateLimit ratelimit.Limit
+	// FailureLimit throttles failed client authentication per client id
+	// and per remote address (zero: ratelimit.DefaultFailureLimit).
+	FailureLimit ratelimit.Limit
+	// Limiter holds the buckets (nil: an in-memory limiter private to this
+	// server). Replicas share a Redis limiter.
+	Limiter ratelimit.Limiter
+	// ClientCacheTTL bounds how long a client record read from Clients is
+	// trusted (0: DefaultClientCacheTTL; negative: read the store on every
+	// request).
+	ClientCacheTTL time.Duration
+	// MaxBodyBytes caps a token request body (0: DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// Ready, if set, is called by /readyz in addition to pinging Clients
+	// (when it has a Ping method) and checking that the Signer publishes a
+	// key.
+	Ready func(ctx context.Context) error
+	// Logger receives one line per refusal (Info, with client_id and
+	// reason) and per issued token (Debug). nil: discard. Secrets are
+	// never logged.
+	Logger *slog.Logger
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Issuer == "" {
+		errs = append(errs, errors.New("authserver: Issuer is required"))
+	} else if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("authserver: Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+	}
+	if c.Clients == nil {
+		errs = append(errs, errors.New("authserver: Clients is required"))
+	}
+	if c.Signer == nil {
+		errs = append(errs, errors.New("authserver: Signer is required"))
+	}
+	if !validProfile(c.Profile) {
+		errs = append(errs, fmt.Errorf("authserver: unknown Profile %q", c.Profile))
+	}
+	for aud, p := range c.AudienceProfiles {
+		if p == "" || !validProfile(p) {
+			errs = append(errs, fmt.Errorf("authserver: unknown profile %q for audience %q", p, aud))
+		}
+	}
+	if c.TokenTTL < 0 || c.MaxTokenTTL < 0 {
+		errs = append(errs, errors.New("authserver: negative token lifetime"))
+	}
+	if c.MaxTokenTTL > 0 && c.TokenTTL > c.MaxTokenTTL {
+		errs = append(errs, errors.New("authserver: TokenTTL exceeds MaxTokenTTL"))
+	}
+	if c.RateLimit.Rate < 0 || c.RateLimit.Burst < 0 || c.FailureLimit.Rate < 0 || c.FailureLimit.Burst < 0 {
+		errs = append(errs, errors.New("authserver: negative rate limit"))
+	}
+	return errors.Join(errs...)
+}
+
+func validProfile(p string) bool { return p == "" || p == ProfileRFC9068 || p == ProfileAuth0 }
+
+// Server is the token server. It is safe for concurrent use.
+type Server struct {
+	cfg         Config
+	issuer      string
+	auth0Issuer string
+	realm       string
+	basicChall  string
+	auth0Errors bool
+	tokenTTL    time.Duration
+	maxTokenTTL time.Duration
+	rate        ratelimit.Limit
+	limiter     ratelimit.Limiter
+	failures    ratelimit.Limit
+	clients     *clientCache
+	log         *slog.Logger
+	metrics     *metrics
+	metadata    []byte
+	mux         *http.ServeMux
+}
+
+// New checks cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:         cfg,
+		issuer:      cfg.Issuer,
+		auth0Issuer: strings.TrimSuffix(cfg.Issuer, "/") + "/",
+		realm:       cfg.Issuer,
+		auth0Errors: cfg.Profile == ProfileAuth0,
+		tokenTTL:    cfg.TokenTTL,
+		maxTokenTTL: cfg.MaxTokenTTL,
+		rate:        cfg.RateLimit,
+		limiter:     cfg.Limiter,
+		failures:    cfg.FailureLimit,
+		log:         cfg.Logger,
+		metrics:     newMetrics(),
+	}
+	if s.maxTokenTTL == 0 {
+		s.maxTokenTTL = DefaultMaxTokenTTL
+	}
+	if s.tokenTTL == 0 {
+		s.tokenTTL = min(DefaultTokenTTL, s.maxTokenTTL)
+	}
+	if s.rate == (ratelimit.Limit{}) {
+		s.rate = DefaultRateLimit
+	}
+	if s.failures == (ratelimit.Limit{}) {
+		s.failures = ratelimit.DefaultFailureLimit
+	}
+	if s.limiter == nil {
+		s.limiter = &ratelimit.Memory{Now: cfg.Now}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	ttl := cfg.ClientCacheTTL
+	if ttl == 0 {
+		ttl = DefaultClientCacheTTL
+	}
+	s.clients = &clientCache{ttl: ttl, clients: cfg.Clients}
+	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
+	s.metadata = s.buildMetadata()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/oauth/token", s.handleToken)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux = mux
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// ServeHTTP serves r with [Server.Handler].
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+var _ http.Handler = (*Server)(nil)
+
+func (s *Server) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) endpoint(path string) string {
+	return strings.TrimSuffix(s.issuer, "/") + path
+}
+
+// metadataDoc is the RFC 8414 authorization server metadata, which also
+// carries the fields OpenID discovery clients look for.
+type metadataDoc struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
+}
+
+func (s *Server) buildMetadata() []byte {
+	algs := s.cfg.SigningAlgorithms
+	if len(algs) == 0 {
+		algs = []string{"ES256"}
+	}
+	doc := metadataDoc{
+		Issuer:                            s.issuer,
+		TokenEndpoint:                     s.endpoint("/oauth/token"),
+		JWKSURI:                           s.endpoint("/.well-known/jwks.json"),
+		GrantTypesSupported:               []string{"client_credentials"},
+		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
+		ResponseTypesSupported:            []string{"token"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgValuesSupported:  algs,
+		AccessTokenSigningAlgValues:       algs,
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=3600")
+	w.Write(s.metadata)
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// Short: a key published as next must reach verifiers before it signs.
+	h.Set("Cache-Control", "public, max-age=60")
+	w.Write(s.cfg.Signer.JWKS())
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	problem := ""
+	if p, ok := s.cfg.Clients.(pinger); ok {
+		if err := p.Ping(ctx); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: store not ready", slog.String("error", err.Error()))
+			problem = "store unreachable"
+		}
+	}
+	if problem == "" && !publishesKey(s.cfg.Signer.JWKS()) {
+		problem = "no signing key"
+	}
+	if problem == "" && s.cfg.Ready != nil {
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: not ready", slog.String("error", err.Error()))
+			problem = "not ready"
+		}
+	}
+	if problem != "" {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": problem})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func publishesKey(jwks []byte) bool {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	return json.Unmarshal(jwks, &set) == nil && len(set.Keys) > 0
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

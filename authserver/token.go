@@ -1,0 +1,387 @@
+package authserver
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/m2mkit/m2m/ratelimit"
+	"github.com/m2mkit/m2m/store"
+)
+
+// issued is what a successful token request produced.
+type issued struct {
+	token    string
+	kid      string
+	ttl      time.Duration
+	scope    string
+	audience string
+	profile  string
+	rate     *ratelimit.Decision
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		s.refuse(w, r, "", start, &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
+			Reason: "method_not_allowed", Description: "the token endpoint accepts POST only"})
+		return
+	}
+	tr, err := ParseTokenRequest(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.refuse(w, r, "", start, asError(err))
+		return
+	}
+	iss, client, e := s.issue(r, tr)
+	if e != nil {
+		s.refuse(w, r, tr.ClientID, start, e)
+		return
+	}
+	s.writeToken(w, iss)
+	s.metrics.issued.WithLabelValues(iss.profile).Inc()
+	s.metrics.okLatency.Observe(time.Since(start).Seconds())
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "authserver: token issued",
+			slog.String("client_id", client.ID), slog.String("audience", iss.audience),
+			slog.String("scope", iss.scope), slog.String("kid", iss.kid))
+	}
+}
+
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Reason: "internal", Description: "internal error"}
+}
+
+// issue runs the checks of a client credentials request in order and signs
+// the token. The order matters: nothing about a client is revealed before
+// it has authenticated, and failures are throttled before any secret is
+// compared.
+func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Client, *Error) {
+	ctx := r.Context()
+	switch tr.GrantType {
+	case "":
+		return nil, nil, errInvalidRequest("missing_grant_type", "grant_type is required")
+	case "client_credentials":
+	default:
+		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
+			Description: "only grant_type=client_credentials is supported"}
+	}
+	if tr.AuthMethod == authNone || tr.ClientID == "" {
+		return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
+			Description: "client authentication is required"}
+	}
+	basic := tr.AuthMethod == authBasic
+	addr := remoteHost(r)
+	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
+		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)
+		if err != nil {
+			return nil, nil, s.unavailable(r, "limiter", err)
+		}
+		if !d.Allowed {
+			s.metrics.rateLimited.WithLabelValues("failures").Inc()
+			return nil, nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
+				Description: "too many failed authentication attempts; retry later", RetryAfter: d.RetryAfter}
+		}
+	}
+	now := s.now()
+	client, err := s.clients.get(ctx, tr.ClientID, now)
+	if err != nil {
+		return nil, nil, s.unavailable(r, "store", err)
+	}
+	if !secretMatches(client, tr.ClientSecret, now) {
+		for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
+			if _, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 1); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failure", slog.String("error", err.Error()))
+			}
+		}
+		reason := "bad_secret"
+		if client == nil {
+			reason = "unknown_client"
+		}
+		return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
+			Description: "client authentication failed", Basic: basic}
+	}
+	if client.Disabled {
+		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
+			Description: "the client is disabled"}
+	}
+	lim := s.rate
+	if client.RateLimitPerSecond > 0 {
+		lim = ratelimit.Limit{Rate: client.RateLimitPerSecond, Burst: client.RateLimitBurst}
+		if lim.Burst <= 0 {
+			lim.Burst = max(1, int(client.RateLimitPerSecond))
+		}
+	}
+	d, err := s.limiter.Take(ctx, "token:"+client.ID, lim, 1)
+	if err != nil {
+		return nil, nil, s.unavailable(r, "limiter", err)
+	}
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues("client").Inc()
+		return nil, nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
+			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
+	}
+	aud, e := audience(client, tr)
+	if e != nil {
+		return nil, nil, e
+	}
+	scope, e := grantScope(client, tr)
+	if e != nil {
+		return nil, nil, e
+	}
+	profile := s.profileFor(client, aud)
+	ttl := s.tokenTTL
+	if client.TokenTTL > 0 {
+		ttl = client.TokenTTL
+	}
+	ttl = min(ttl, s.maxTokenTTL)
+	payload, err := s.claims(profile, client.ID, aud, scope, now, ttl)
+	if err != nil {
+		return nil, nil, s.unavailable(r, "claims", err)
+	}
+	typ := "at+jwt"
+	if profile == ProfileAuth0 {
+		typ = "JWT"
+	}
+	tok, kid, err := s.cfg.Signer.Sign(typ, payload)
+	if err != nil {
+		return nil, nil, s.unavailable(r, "signer", err)
+	}
+	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d}, client, nil
+}
+
+// remoteHost is the address failed authentication is throttled by: the
+// connection's peer (a proxy's X-Forwarded-For is not trusted).
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) unavailable(r *http.Request, what string, err error) *Error {
+	s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: token request failed",
+		slog.String("component", what), slog.String("error", err.Error()))
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Reason: what + "_error",
+		Description: "the token service is temporarily unavailable", RetryAfter: time.Second}
+}
+
+// audience picks the token's audience: "audience" (Auth0) or "resource"
+// (RFC 8707; an absolute URI without fragment), which must agree when both
+// are given, or the client's first audience when neither is. The client
+// must be granted it.
+func audience(c *store.Client, tr *TokenRequest) (string, *Error) {
+	aud := tr.Audience
+	if tr.Resource != "" {
+		u, err := url.Parse(tr.Resource)
+		if err != nil || !u.IsAbs() || u.Fragment != "" {
+			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidTarget, Reason: "bad_resource",
+				Description: "resource must be an absolute URI without a fragment"}
+		}
+		if aud != "" && aud != tr.Resource {
+			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidTarget, Reason: "audience_resource_mismatch",
+				Description: "audience and resource name different targets"}
+		}
+		aud = tr.Resource
+	}
+	if aud == "" {
+		if len(c.Audiences) == 0 {
+			return "", &Error{Status: http.StatusForbidden, Code: CodeAccessDenied, Reason: "no_audience",
+				Description: "the client is not granted any audience"}
+		}
+		return c.Audiences[0], nil
+	}
+	if !allowsAudience(c, aud) {
+		return "", &Error{Status: http.StatusForbidden, Code: CodeAccessDenied, Reason: "audience_not_granted",
+			Description: "Client is not authorized to access " + strconv.Quote(aud) + "."}
+	}
+	return aud, nil
+}
+
+// grantScope checks the requested scopes (RFC 6749 section 3.3: space
+// separated scope-tokens of printable ASCII without '"' and '\\') against
+// the client's, and returns the granted scope string: the request's scopes
+// in its order without repeats, or all the client's scopes when none was
+// requested (as Auth0 does).
+func grantScope(c *store.Client, tr *TokenRequest) (string, *Error) {
+	if !tr.ScopeSet || strings.TrimSpace(tr.Scope) == "" {
+		return strings.Join(c.Scopes, " "), nil
+	}
+	if !utf8.ValidString(tr.Scope) {
+		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
+	}
+	var granted []string
+	for _, sc := range strings.Fields(tr.Scope) {
+		if !validScopeToken(sc) {
+			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
+		}
+		if !slices.Contains(c.Scopes, sc) {
+			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "scope_not_granted",
+				Description: "scope " + strconv.Quote(sc) + " is not granted to the client"}
+		}
+		if !slices.Contains(granted, sc) {
+			granted = append(granted, sc)
+		}
+	}
+	return strings.Join(granted, " "), nil
+}
+
+func validScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *Server) profileFor(c *store.Client, aud string) string {
+	if c.Profile != "" && validProfile(c.Profile) {
+		return c.Profile
+	}
+	if p, ok := s.cfg.AudienceProfiles[aud]; ok {
+		return p
+	}
+	if s.cfg.Profile != "" {
+		return s.cfg.Profile
+	}
+	return ProfileRFC9068
+}
+
+// claims builds the JWT claims set of profile by hand: it is on the hot
+// path and its shape is fixed.
+func (s *Server) claims(profile, clientID, aud, scope string, now time.Time, ttl time.Duration) ([]byte, error) {
+	var jti [16]byte
+	if _, err := rand.Read(jti[:]); err != nil {
+		return nil, err
+	}
+	iat := now.Unix()
+	exp := now.Add(ttl).Unix()
+	b := make([]byte, 0, 256+len(clientID)*2+len(aud)+len(scope)+len(s.issuer))
+	if profile == ProfileAuth0 {
+		b = append(b, `{"iss":`...)
+		b = appendJSONString(b, s.auth0Issuer)
+		b = append(b, `,"sub":`...)
+		b = appendJSONString(b, clientID+"@clients")
+	} else {
+		b = append(b, `{"iss":`...)
+		b = appendJSONString(b, s.issuer)
+		b = append(b, `,"sub":`...)
+		b = appendJSONString(b, clientID)
+	}
+	b = append(b, `,"aud":`...)
+	b = appendJSONString(b, aud)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, iat, 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, exp, 10)
+	b = append(b, `,"jti":"`...)
+	b = base64.RawURLEncoding.AppendEncode(b, jti[:])
+	b = append(b, '"')
+	if scope != "" || profile == ProfileAuth0 {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, scope)
+	}
+	if profile == ProfileAuth0 {
+		b = append(b, `,"gty":"client-credentials","azp":`...)
+		b = appendJSONString(b, clientID)
+	} else {
+		b = append(b, `,"client_id":`...)
+		b = appendJSONString(b, clientID)
+	}
+	b = append(b, '}')
+	return b, nil
+}
+
+// appendJSONString appends s as a JSON string; plain ASCII is copied, and
+// anything else goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s)
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func setRateHeaders(h http.Header, d *ratelimit.Decision) {
+	if d == nil {
+		return
+	}
+	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
+}
+
+func ceilUnix(t time.Time) int64 {
+	u := t.Unix()
+	if t.Nanosecond() > 0 {
+		u++
+	}
+	return u
+}
+
+// writeToken writes the RFC 6749 section 5.1 response.
+func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
+	h := w.Header()
+	setRateHeaders(h, iss.rate)
+	h["Content-Type"] = []string{"application/json"}
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
+	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
+	b = append(b, `{"access_token":"`...)
+	b = append(b, iss.token...)
+	b = append(b, `","token_type":"Bearer","expires_in":`...)
+	b = strconv.AppendInt(b, int64(iss.ttl/time.Second), 10)
+	if iss.scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, iss.scope)
+	}
+	b = append(b, "}\n"...)
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// refuse writes e, counts it and logs it with the client id and reason.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string, start time.Time, e *Error) {
+	setRateHeaders(w.Header(), e.rate)
+	s.writeError(w, e)
+	s.metrics.refused.WithLabelValues(e.Code, e.Reason).Inc()
+	s.metrics.badLatency.Observe(time.Since(start).Seconds())
+	level := slog.LevelInfo
+	if e.Status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{slog.String("error", e.Code), slog.String("reason", e.Reason), slog.String("remote_addr", remoteHost(r))}
+	if clientID != "" {
+		attrs = append(attrs, slog.String("client_id", truncate(clientID, 64)))
+	}
+	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
