@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/jwtauth"
+	"github.com/m2mkit/m2m/secretfile"
+)
+
+func init() {
+	register(func(env *Env) *cobra.Command {
+		c := &cobra.Command{
+			Use:   "jwt",
+			Short: "Issue and verify JWTs (HS256 device tokens)",
+			Long: "Issue and verify JSON Web Tokens signed with a shared secret (HS256, HS384,\n" +
+				"HS512), PyJWT-compatible. The secret comes from --secret-file PATH (a secret\n" +
+				"file as made by \"m2m secret init\"; its fallbacks in PATH.prev also verify) or\n" +
+				"from $M2M_SECRET (its UTF-8 bytes), never from a flag.",
+		}
+		c.RunE = groupHelp(env)
+		c.AddCommand(jwtIssueCmd(env), jwtVerifyCmd(env))
+		return c
+	})
+}
+
+// jwtSecrets returns the HMAC secrets, current first: a secret file's
+// secret and fallbacks, or $M2M_SECRET.
+func jwtSecrets(env *Env, path string) ([]m2m.Secret, error) {
+	if path != "" {
+		keys, err := secretfile.Load(path, 0)
+		if err != nil {
+			return nil, Rejected(err)
+		}
+		return keys.All(), nil
+	}
+	if v, ok := env.Lookup("M2M_SECRET"); ok && v != "" {
+		return []m2m.Secret{m2m.Secret(v)}, nil
+	}
+	return nil, Usage("no secret: give --secret-file PATH or set M2M_SECRET")
+}
+
+func clockFlag(s string) (func() time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	now, err := ParseNow(s)
+	if err != nil {
+		return nil, err
+	}
+	return func() time.Time { return now }, nil
+}
+
+func jwtIssueCmd(env *Env) *cobra.Command {
+	var (
+		secretFile, sub, alg, iss, aud, now string
+		ttl                                 time.Duration
+		noIat, asJSON                       bool
+	)
+	c := &cobra.Command{
+		Use:   "issue",
+		Short: "Print a device token {sub, exp, iat} signed with the secret",
+		Long: "Print a token {\"sub\", \"exp\", \"iat\"} (plus \"iss\"/\"aud\" when given) valid for\n" +
+			"--ttl, signed with the current secret of --secret-file or with $M2M_SECRET (at\n" +
+			"least 32 bytes). --json prints {\"token\", \"expires_at\"}.",
+		Example: "  m2m jwt issue --secret-file secret.bin --sub phone-app --ttl 15m",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sub == "" {
+				return Usage("--sub is required")
+			}
+			if ttl < time.Second {
+				return Usage("--ttl %v: want at least 1s", ttl)
+			}
+			clock, err := clockFlag(now)
+			if err != nil {
+				return err
+			}
+			secrets, err := jwtSecrets(env, secretFile)
+			if err != nil {
+				return err
+			}
+			d := &jwtauth.DeviceTokens{Keys: secrets[:1], Algorithm: alg, TTL: ttl, Issuer: iss, Audience: aud,
+				OmitIssuedAt: noIat, Now: clock}
+			tok, err := d.Issue(sub)
+			if err != nil {
+				return Rejected(err)
+			}
+			if asJSON {
+				start := time.Now()
+				if clock != nil {
+					start = clock()
+				}
+				exp := time.Unix(start.Unix(), 0).Add(ttl.Truncate(time.Second)).UTC()
+				return PrintJSON(env.Stdout, map[string]string{"token": tok, "expires_at": exp.Format(time.RFC3339)})
+			}
+			fmt.Fprintln(env.Stdout, tok)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&secretFile, "secret-file", "", "read the secret from the secret file `PATH` (default: $M2M_SECRET)")
+	f.StringVar(&sub, "sub", "", "the subject (user or device name)")
+	f.DurationVar(&ttl, "ttl", jwtauth.DefaultTTL, "token lifetime")
+	f.StringVar(&alg, "alg", "HS256", "HS256, HS384 or HS512")
+	f.StringVar(&iss, "iss", "", "issuer claim to include")
+	f.StringVar(&aud, "aud", "", "audience claim to include")
+	f.BoolVar(&noIat, "no-iat", false, "leave out iat ({sub, exp} exactly as the microdot recipe)")
+	f.StringVar(&now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	return c
+}
+
+// jwtVerifyFlags are the options of "jwt verify".
+type jwtVerifyFlags struct {
+	token, secretFile, iss, now string
+	algs, aud                   []string
+	leeway                      time.Duration
+	allowNoExp, asJSON          bool
+}
+
+// config builds the verification policy and key source from the flags.
+// It is the one place that decides how tokens are verified, so that new
+// key sources (a JWKS for asymmetric tokens) plug in here.
+func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+	if f.leeway < 0 {
+		return nil, nil, Usage("--leeway %v: want 0 or more", f.leeway)
+	}
+	clock, err := clockFlag(f.now)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := &jwtauth.Validator{
+		Algorithms:                 f.algs,
+		Issuer:                     f.iss,
+		SkipIssuerCheck:            f.iss == "",
+		Audience:                   f.aud,
+		SkipAudienceCheck:          len(f.aud) == 0,
+		InsecureAllowMissingExpiry: f.allowNoExp,
+		Leeway:                     f.leeway,
+		Now:                        clock,
+	}
+	if f.leeway == 0 {
+		v.Leeway = jwtauth.NoLeeway
+	}
+	for _, a := range f.algs {
+		if a != "HS256" && a != "HS384" && a != "HS512" {
+			return nil, nil, Usage("--alg %q: want HS256, HS384 or HS512", a)
+		}
+	}
+	secrets, err := jwtSecrets(env, f.secretFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]any, len(secrets))
+	for i, s := range secrets {
+		keys[i] = []byte(s)
+	}
+	return v, jwtauth.StaticKeys(keys...), nil
+}
+
+func jwtVerifyCmd(env *Env) *cobra.Command {
+	var f jwtVerifyFlags
+	c := &cobra.Command{
+		Use:   "verify",
+		Short: "Check a token: exit 0 and print its claims when valid, 1 when not",
+		Long: "Check a token's algorithm, signature (current secret and fallbacks) and claims:\n" +
+			"exp is required, nbf/iat must not be in the future (both with --leeway), iss\n" +
+			"and aud must match when given; without --aud a token that names an audience\n" +
+			"is refused. Exit 0 when valid, 1 when not. --token - reads standard input.\n" +
+			"--json prints the claims, or {\"error\": reason, \"error_description\": ...}.",
+		Example: "  m2m jwt verify --secret-file secret.bin --token \"$TOKEN\" --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tok, err := readToken(env, f.token)
+			if err != nil {
+				return err
+			}
+			v, keys, err := f.config(env, cmd)
+			if err != nil {
+				return err
+			}
+			claims, err := v.Verify(context.Background(), tok, keys)
+			if err != nil {
+				var ce *m2m.CredentialError
+				if !errors.As(err, &ce) {
+					return Rejected(err)
+				}
+				if f.asJSON {
+					if err := PrintJSON(env.Stdout, map[string]string{"error": string(ce.Reason), "error_description": ce.Description}); err != nil {
+						return err
+					}
+					return RejectedQuiet()
+				}
+				return Rejected(fmt.Errorf("refused: %s: %s", ce.Reason, ce.Description))
+			}
+			if f.asJSON {
+				return PrintJSON(env.Stdout, claims.Raw)
+			}
+			fmt.Fprintf(env.Stdout, "valid sub=%q exp=%s\n", claims.Subject, claims.ExpiresAt.UTC().Format(time.RFC3339))
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.token, "token", "", "the token, or - to read it from standard input")
+	fl.StringVar(&f.secretFile, "secret-file", "", "read the secret from the secret file `PATH` (default: $M2M_SECRET)")
+	fl.StringSliceVar(&f.algs, "alg", []string{"HS256"}, "allowed algorithms (HS256, HS384, HS512)")
+	fl.StringVar(&f.iss, "iss", "", "required issuer (default: any)")
+	fl.StringSliceVar(&f.aud, "aud", nil, "accepted audience (repeatable; default: tokens without aud)")
+	fl.DurationVar(&f.leeway, "leeway", jwtauth.DefaultLeeway, "allowed clock skew for exp, nbf and iat")
+	fl.BoolVar(&f.allowNoExp, "allow-no-exp", false, "accept tokens without exp (insecure; PyJWT's default)")
+	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	fl.BoolVar(&f.asJSON, "json", false, "print a JSON object")
+	return c
+}
+
+// readToken returns --token, or one line of stdin for "-".
+func readToken(env *Env, flag string) (string, error) {
+	switch flag {
+	case "":
+		return "", Usage("--token is required")
+	case "-":
+		b, err := io.ReadAll(io.LimitReader(env.Stdin, jwtauth.DefaultMaxTokenBytes+2))
+		if err != nil {
+			return "", Rejected(fmt.Errorf("reading the token: %w", err))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return flag, nil
+}
