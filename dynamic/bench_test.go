@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/replay"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkSealedAccept(b *testing.B) {
 }
 
 func BenchmarkCompatEncode(b *testing.B) {
-	c := &Compat{APIKey: "Opus;Magna-897", Now: benchClock}
+	c := &Compat{APIKey: m2m.Secret("Opus;Magna-897"), Now: benchClock}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.Encode("6061f78686f34f52da3ef464"); err != nil {
@@ -82,7 +83,7 @@ func BenchmarkCompatEncode(b *testing.B) {
 func BenchmarkCompatDecode(b *testing.B) {
 	for _, quirks := range []bool{false, true} {
 		b.Run("quirks="+strconv.FormatBool(quirks), func(b *testing.B) {
-			c := &Compat{APIKey: "Opus;Magna-897", Now: benchClock, CheckUUID: true, Quirks: quirks}
+			c := &Compat{APIKey: m2m.Secret("Opus;Magna-897"), Now: benchClock, CheckUUID: true, Quirks: quirks}
 			tok := "OHR5a09wdXM7TWFnbmEtODk3MG10bDAwLDAwcjRfXzExa2JxOGloMnJfdXd6MjU2M2o4LjAwazk="
 			b.ReportAllocs()
 			for b.Loop() {

@@ -26,7 +26,7 @@ const DefaultTolerance = 5 * time.Minute
 
 // MaxCompatTokenBytes bounds a compat token; longer tokens are refused
 // before decoding. The crate has no bound.
-const MaxCompatTokenBytes = 4096
+const MaxCompatTokenBytes = 1024
 
 // maxToleranceMS is the crate's limit: set_tolerance takes a u32.
 const maxToleranceMS = math.MaxUint32
@@ -116,8 +116,9 @@ type Codec interface {
 //
 // A Compat is safe for concurrent use once configured.
 type Compat struct {
-	// APIKey is the shared key (AuthOptions::new). It must not be empty.
-	APIKey string
+	// APIKey is the shared key (AuthOptions::new), UTF-8 text. It must
+	// not be empty.
+	APIKey m2m.Secret
 	// RandChars are the separator characters (set_rand_char_str); ""
 	// means DefaultRandChars. A string with a letter, a digit or '_' is
 	// refused with an error, unless Quirks is set, in which case it is
@@ -181,10 +182,10 @@ func isAlnum(r rune) bool {
 }
 
 func (c *Compat) params() (*compatParams, error) {
-	if c.APIKey == "" {
+	if len(c.APIKey) == 0 {
 		return nil, errors.New("dynamic: compat: empty API key")
 	}
-	if !utf8.ValidString(c.APIKey) {
+	if !utf8.Valid(c.APIKey) {
 		return nil, errors.New("dynamic: compat: API key is not UTF-8")
 	}
 	chars := c.RandChars
@@ -203,7 +204,7 @@ func (c *Compat) params() (*compatParams, error) {
 	if tol < 0 || tol.Milliseconds() > maxToleranceMS {
 		return nil, fmt.Errorf("dynamic: compat: tolerance %v outside 0..%dms", c.Tolerance, int64(maxToleranceMS))
 	}
-	return &compatParams{key: c.APIKey, chars: []rune(chars), checkUUID: c.CheckUUID, tolMS: tol.Milliseconds(), quirks: c.Quirks}, nil
+	return &compatParams{key: string(c.APIKey), chars: []rune(chars), checkUUID: c.CheckUUID, tolMS: tol.Milliseconds(), quirks: c.Quirks}, nil
 }
 
 func (c *Compat) now() time.Time {

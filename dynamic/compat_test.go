@@ -62,14 +62,14 @@ func TestCompatConfig(t *testing.T) {
 		c    Compat
 		ok   bool
 	}{
-		{"defaults", Compat{APIKey: "k;ey"}, true},
+		{"defaults", Compat{APIKey: m2m.Secret("k;ey")}, true},
 		{"empty key", Compat{}, false},
-		{"custom chars", Compat{APIKey: "k;ey", RandChars: "∑㌀◐"}, true},
-		{"alphanumeric chars", Compat{APIKey: "k;ey", RandChars: "a#!"}, false},
-		{"underscore", Compat{APIKey: "k;ey", RandChars: "_#"}, false},
-		{"alphanumeric chars quirks", Compat{APIKey: "k;ey", RandChars: "a#!", Quirks: true}, true},
-		{"negative tolerance", Compat{APIKey: "k;ey", Tolerance: -time.Second}, false},
-		{"tolerance over u32", Compat{APIKey: "k;ey", Tolerance: 50 * 24 * time.Hour}, false},
+		{"custom chars", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "∑㌀◐"}, true},
+		{"alphanumeric chars", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "a#!"}, false},
+		{"underscore", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "_#"}, false},
+		{"alphanumeric chars quirks", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "a#!", Quirks: true}, true},
+		{"negative tolerance", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: -time.Second}, false},
+		{"tolerance over u32", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: 50 * 24 * time.Hour}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,12 +91,12 @@ func TestCompatRoundTrip(t *testing.T) {
 		wantUUID  string
 		encodeErr bool
 	}{
-		{"no uuid", Compat{APIKey: "Opus;Magna-897"}, "", "", false},
-		{"uuid", Compat{APIKey: "Opus;Magna-897", CheckUUID: true}, "6061f78686f34f52da3ef464", "6061f78686f34f52da3ef464", false},
-		{"hyphenated upper uuid", Compat{APIKey: "KrYpt0_δ", CheckUUID: true, RandChars: "∑㌀◐"}, "ACDE070D-8C4C-4F0D-9D8A-162843C10333", "acde070d8c4c4f0d9d8a162843c10333", false},
-		{"short uuid", Compat{APIKey: "Opus;Magna-897"}, "abcdef0123", "", true},
-		{"non-hex uuid", Compat{APIKey: "Opus;Magna-897"}, "zzzzzzzzzzzzzzzzzzzzzzzzzzzz", "", true},
-		{"colliding key", Compat{APIKey: "a1"}, "", "", false},
+		{"no uuid", Compat{APIKey: m2m.Secret("Opus;Magna-897")}, "", "", false},
+		{"uuid", Compat{APIKey: m2m.Secret("Opus;Magna-897"), CheckUUID: true}, "6061f78686f34f52da3ef464", "6061f78686f34f52da3ef464", false},
+		{"hyphenated upper uuid", Compat{APIKey: m2m.Secret("KrYpt0_δ"), CheckUUID: true, RandChars: "∑㌀◐"}, "ACDE070D-8C4C-4F0D-9D8A-162843C10333", "acde070d8c4c4f0d9d8a162843c10333", false},
+		{"short uuid", Compat{APIKey: m2m.Secret("Opus;Magna-897")}, "abcdef0123", "", true},
+		{"non-hex uuid", Compat{APIKey: m2m.Secret("Opus;Magna-897")}, "zzzzzzzzzzzzzzzzzzzzzzzzzzzz", "", true},
+		{"colliding key", Compat{APIKey: m2m.Secret("a1")}, "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestCompatRoundTrip(t *testing.T) {
 			if err != nil {
 				// A key made of base-36 characters may collide with the
 				// timestamp; Encode says so instead of issuing a dud.
-				if tt.c.APIKey == "a1" {
+				if string(tt.c.APIKey) == "a1" {
 					return
 				}
 				t.Fatalf("Encode(%q): %v", tt.uuid, err)
@@ -130,7 +130,7 @@ func TestCompatRoundTrip(t *testing.T) {
 }
 
 func TestCompatStrictRefusesBypasses(t *testing.T) {
-	c := &Compat{APIKey: "Opus;Magna-897", Now: fixedMS(99999999999999)}
+	c := &Compat{APIKey: m2m.Secret("Opus;Magna-897"), Now: fixedMS(99999999999999)}
 	q := *c
 	q.Quirks = true
 	for _, plain := range []string{"0bOpus;Magna-897cdef%", "0bOpus;Magna-897cdef%XYZ", "8tykOpus;Magna-8970mtl00%zzzzzzzzzzzzzz"} {

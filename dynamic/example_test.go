@@ -60,7 +60,7 @@ func ExampleSealed_Accept() {
 // The crate's README token, decoded at its own timestamp.
 func ExampleCompat_Decode() {
 	c := &dynamic.Compat{
-		APIKey:    "Opus;Magna-897",
+		APIKey:    m2m.Secret("Opus;Magna-897"),
 		CheckUUID: true,
 		Now:       func() time.Time { return time.UnixMilli(1710105367868) },
 	}
@@ -71,7 +71,7 @@ func ExampleCompat_Decode() {
 
 // The crate's suggested configurations.
 func ExampleCompat() {
-	key := "Opus;Magna-897"
+	key := m2m.Secret("Opus;Magna-897")
 	lightweight := &dynamic.Compat{APIKey: key, Tolerance: 15 * time.Second}
 	uploads := &dynamic.Compat{APIKey: key, Tolerance: 5 * time.Minute}
 	custom := &dynamic.Compat{APIKey: key, RandChars: "∑㌀◐"}
@@ -88,7 +88,7 @@ func ExampleCompat() {
 }
 
 func ExampleCompat_Encode() {
-	c := &dynamic.Compat{APIKey: "Opus;Magna-897", Now: func() time.Time { return time.UnixMilli(1710105367868) }}
+	c := &dynamic.Compat{APIKey: m2m.Secret("Opus;Magna-897"), Now: func() time.Time { return time.UnixMilli(1710105367868) }}
 	tok, _ := c.Encode("")
 	fmt.Println(dynamic.DecodeBase64(tok)[:18])
 	// Output: 8tykOpus;Magna-897
@@ -97,8 +97,8 @@ func ExampleCompat_Encode() {
 // Quirks reproduces the crate's release build, bypasses included.
 func ExampleCompat_quirks() {
 	forged := dynamic.EncodeBase64("0bOpus;Magna-897cdef%") // no timestamp suffix
-	strict := &dynamic.Compat{APIKey: "Opus;Magna-897"}
-	quirks := &dynamic.Compat{APIKey: "Opus;Magna-897", Quirks: true}
+	strict := &dynamic.Compat{APIKey: m2m.Secret("Opus;Magna-897")}
+	quirks := &dynamic.Compat{APIKey: m2m.Secret("Opus;Magna-897"), Quirks: true}
 	fmt.Println(strict.Decode(forged).Valid, strict.Decode(forged).Status)
 	fmt.Println(quirks.Decode(forged).Valid, quirks.Decode(forged).AgeKnown)
 	// Output:
@@ -107,7 +107,7 @@ func ExampleCompat_quirks() {
 }
 
 func ExampleCompat_Accept() {
-	c := &dynamic.Compat{APIKey: "Opus;Magna-897"}
+	c := &dynamic.Compat{APIKey: m2m.Secret("Opus;Magna-897")}
 	tok, _ := c.Encode("")
 	r, err := c.Accept(context.Background(), tok)
 	fmt.Println(r.Valid, err)
@@ -167,7 +167,7 @@ func ExampleVerifier() {
 // Existing Rust or Node clients send the bare token in a header of their
 // choice.
 func ExampleVerifier_Verify() {
-	c := &dynamic.Compat{APIKey: "Opus;Magna-897", CheckUUID: true}
+	c := &dynamic.Compat{APIKey: m2m.Secret("Opus;Magna-897"), CheckUUID: true}
 	v := &dynamic.Verifier{Codec: c, Header: "X-Dynamic-Token"}
 	tok, _ := c.Encode("6061f78686f34f52da3ef464")
 	r := httptest.NewRequest("GET", "/", nil)

@@ -21,7 +21,7 @@ func TestVerifier(t *testing.T) {
 	if r, _ := s.Accept(t.Context(), used); !r.Valid {
 		t.Fatal("setup: first use refused")
 	}
-	compat := &Compat{APIKey: "Opus;Magna-897", Now: c.Now, CheckUUID: true}
+	compat := &Compat{APIKey: m2m.Secret("Opus;Magna-897"), Now: c.Now, CheckUUID: true}
 	ctok, _ := compat.Encode("6061f78686f34f52da3ef464")
 	tests := []struct {
 		name    string

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/internal/vectors"
 )
 
@@ -260,7 +261,7 @@ func TestVectorsDynamicToken(t *testing.T) {
 					vals = append(vals, *x)
 				}
 			}
-			c := &Compat{APIKey: in.APIKey, RandChars: in.RandCharStrEffective, Now: fixedMS(in.NowMS), Rand: &drawReader{vals}}
+			c := &Compat{APIKey: m2m.Secret(in.APIKey), RandChars: in.RandCharStrEffective, Now: fixedMS(in.NowMS), Rand: &drawReader{vals}}
 			stok, err := c.Encode(uuid)
 			switch {
 			case err == nil && !selfOK && !strings.ContainsAny(uuid, "ABCDEF"):

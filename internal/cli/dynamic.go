@@ -62,7 +62,7 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 	if !utf8.Valid(secret) {
 		return nil, nil, Rejected(fmt.Errorf("compat API key is not UTF-8"))
 	}
-	return nil, &dynamic.Compat{APIKey: string(secret), RandChars: f.randChars, Now: clock}, nil
+	return nil, &dynamic.Compat{APIKey: m2m.Secret(secret), RandChars: f.randChars, Now: clock}, nil
 }
 
 func init() {
