@@ -139,14 +139,14 @@ func ParseCredentials(cred string) (keyID, code string, err error) {
 		name := strings.ToLower(s[:i])
 		s = strings.TrimLeft(s[i:], " \t")
 		if s == "" || s[0] != '=' {
-			return "", "", malformed("expected = after parameter " + name)
+			return "", "", malformed("expected = after a parameter name")
 		}
 		s = strings.TrimLeft(s[1:], " \t")
 		var val string
 		var ok bool
 		val, s, ok = paramValue(s)
 		if !ok {
-			return "", "", malformed("bad value for parameter " + name)
+			return "", "", malformed("bad parameter value")
 		}
 		switch {
 		case name == "kid" && !haveKID:
@@ -162,7 +162,7 @@ func ParseCredentials(cred string) (keyID, code string, err error) {
 		case name == "kid" || name == "code":
 			return "", "", malformed("repeated parameter " + name)
 		default:
-			return "", "", malformed("unknown parameter " + name)
+			return "", "", malformed("unknown parameter (want kid and code)")
 		}
 		s = strings.TrimLeft(s, " \t")
 		if s == "" {
