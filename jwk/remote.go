@@ -1,0 +1,270 @@
+package jwk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Named defaults of a [RemoteKeySet].
+const (
+	// DefaultRefreshInterval is how old a fetched set may get before a
+	// lookup starts a background refresh.
+	DefaultRefreshInterval = 15 * time.Minute
+	// DefaultMinRefetchInterval is the least time between two fetches
+	// caused by unknown kids (and between retries after a failure).
+	DefaultMinRefetchInterval = 10 * time.Second
+	// DefaultNegativeTTL is how long a kid that a fetch did not find is
+	// refused without another fetch.
+	DefaultNegativeTTL = 5 * time.Minute
+	// DefaultFetchTimeout bounds one fetch.
+	DefaultFetchTimeout = 30 * time.Second
+	// maxNegative bounds the negative cache; when full it is cleared (the
+	// fetch rate limit still bounds the fetches).
+	maxNegative = 4096
+)
+
+// RemoteKeySet is a key set fetched from a jwks_uri. It is safe for
+// concurrent use; build it with [NewRemoteKeySet] or fill the exported
+// fields before first use and do not change them afterwards.
+//
+// Lookups of a known kid read an atomic snapshot: no lock, no I/O. When
+// the snapshot is older than RefreshInterval a lookup also starts one
+// background refresh and keeps answering from the old set meanwhile
+// (stale-while-revalidate). A kid the set lacks causes one refetch, at
+// most one per MinRefetchInterval, joined by every concurrent lookup; a
+// kid that a fetch begun after its first lookup did not find is refused
+// without fetching for NegativeTTL. A flood of tokens with made-up kids
+// thus causes at most one fetch per MinRefetchInterval, and never hides a
+// key the issuer really publishes: every lookup consults the newest set
+// first.
+type RemoteKeySet struct {
+	// URL is the jwks_uri, such as https://TENANT/.well-known/jwks.json.
+	URL string
+	// HTTPClient fetches the set; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// RefreshInterval, MinRefetchInterval, NegativeTTL and FetchTimeout:
+	// zero means the Default… constant of the same name.
+	RefreshInterval    time.Duration
+	MinRefetchInterval time.Duration
+	NegativeTTL        time.Duration
+	FetchTimeout       time.Duration
+	// MaxResponseBytes caps the response; zero means DefaultMaxSetBytes.
+	MaxResponseBytes int64
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Logger receives fetch failures; nil discards them.
+	Logger *slog.Logger
+
+	snap       atomic.Pointer[snapshot]
+	refreshing atomic.Bool
+
+	mu        sync.Mutex
+	flight    *keyFlight
+	lastStart time.Time            // start of the last fetch
+	negative  map[string]time.Time // kid -> refused until
+	fetches   atomic.Int64
+}
+
+type snapshot struct {
+	set       *Set
+	fetchedAt time.Time
+}
+
+type keyFlight struct {
+	started time.Time
+	done    chan struct{}
+	err     error
+}
+
+var _ KeySet = (*RemoteKeySet)(nil)
+
+// NewRemoteKeySet returns a RemoteKeySet for url with default settings. It
+// does not fetch until the first lookup.
+func NewRemoteKeySet(url string) *RemoteKeySet { return &RemoteKeySet{URL: url} }
+
+func (r *RemoteKeySet) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func dflt(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Current returns the last fetched set, or nil.
+func (r *RemoteKeySet) Current() *Set {
+	if s := r.snap.Load(); s != nil {
+		return s.set
+	}
+	return nil
+}
+
+// Fetches returns how many fetches have been started.
+func (r *RemoteKeySet) Fetches() int64 { return r.fetches.Load() }
+
+// Lookup returns the keys for kid; see the type's documentation for when
+// it fetches. Errors are technical (the set was never fetched
+// successfully, or ctx ended while waiting); an unknown kid is no keys and
+// a nil error.
+func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
+	now := r.now()
+	s := r.snap.Load()
+	if s != nil {
+		if keys := s.set.Lookup(kid); keys != nil {
+			if now.Sub(s.fetchedAt) >= dflt(r.RefreshInterval, DefaultRefreshInterval) {
+				r.refreshInBackground(ctx)
+			}
+			return keys, nil
+		}
+		if kid == "" {
+			return nil, nil // no fetch can make a kid-less token acceptable to a named set
+		}
+	}
+	// Unknown kid, or nothing fetched yet.
+	f, err := r.refetch(ctx, kid, now, s == nil)
+	if err != nil || f == nil {
+		return nil, err
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s = r.snap.Load()
+	if s == nil {
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, f.err)
+	}
+	keys := s.set.Lookup(kid)
+	if keys == nil && kid != "" && f.err == nil && !f.started.Before(now) {
+		// A fetch begun after this lookup did not find the kid.
+		r.mu.Lock()
+		if r.negative == nil || len(r.negative) >= maxNegative {
+			r.negative = make(map[string]time.Time)
+		}
+		r.negative[kid] = f.started.Add(dflt(r.NegativeTTL, DefaultNegativeTTL))
+		r.mu.Unlock()
+	}
+	return keys, nil
+}
+
+// refetch returns the flight to wait for after an unknown kid, or nil
+// when the kid is in the negative cache or the rate limit forbids a fetch
+// now. must is set when no set has ever been fetched.
+func (r *RemoteKeySet) refetch(ctx context.Context, kid string, now time.Time, must bool) (*keyFlight, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.flight != nil {
+		return r.flight, nil
+	}
+	// Another lookup's fetch may have finished since we looked.
+	if s := r.snap.Load(); s != nil && s.set.Lookup(kid) != nil {
+		return closedFlight, nil
+	}
+	if until, ok := r.negative[kid]; ok && !must {
+		if now.Before(until) {
+			return nil, nil
+		}
+		delete(r.negative, kid)
+	}
+	if !r.lastStart.IsZero() && now.Sub(r.lastStart) < dflt(r.MinRefetchInterval, DefaultMinRefetchInterval) {
+		if must {
+			return nil, errors.New("jwk: key set unavailable (last fetch failed; retrying later)")
+		}
+		return nil, nil
+	}
+	return r.startLocked(ctx, now), nil
+}
+
+var closedFlight = func() *keyFlight { f := &keyFlight{done: make(chan struct{})}; close(f.done); return f }()
+
+// refreshInBackground starts one refresh unless one is running or the
+// last fetch was too recent.
+func (r *RemoteKeySet) refreshInBackground(ctx context.Context) {
+	if r.refreshing.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if r.flight != nil || now.Sub(r.lastStart) < dflt(r.MinRefetchInterval, DefaultMinRefetchInterval) {
+		return
+	}
+	r.startLocked(ctx, now)
+}
+
+func (r *RemoteKeySet) startLocked(ctx context.Context, now time.Time) *keyFlight {
+	f := &keyFlight{started: now, done: make(chan struct{})}
+	r.flight = f
+	r.lastStart = now
+	r.refreshing.Store(true)
+	r.fetches.Add(1)
+	go func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dflt(r.FetchTimeout, DefaultFetchTimeout))
+		defer cancel()
+		set, err := r.fetch(fctx)
+		r.mu.Lock()
+		if err == nil {
+			r.snap.Store(&snapshot{set: set, fetchedAt: r.now()})
+		} else if r.Logger != nil {
+			r.Logger.Warn("jwk: key set fetch failed", "url", r.URL, "error", err)
+		}
+		f.err = err
+		r.flight = nil
+		r.refreshing.Store(false)
+		close(f.done)
+		r.mu.Unlock()
+	}()
+	return f
+}
+
+func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwk: %w", err)
+	}
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
+	hc := r.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, fmt.Errorf("jwk: fetching %s: status %d", r.URL, resp.StatusCode)
+	}
+	limit := r.MaxResponseBytes
+	if limit <= 0 {
+		limit = DefaultMaxSetBytes
+	}
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, ErrTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, ErrTooLarge)
+	}
+	set, err := ParseSet(data)
+	if err != nil {
+		return nil, fmt.Errorf("jwk: %s: %w", r.URL, err)
+	}
+	return set, nil
+}
