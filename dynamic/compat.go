@@ -236,6 +236,9 @@ func (c *Compat) Encode(uuid string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if len(tok) > MaxCompatTokenBytes {
+		return "", errors.New("dynamic: compat: token longer than MaxCompatTokenBytes; use a shorter key or uuid")
+	}
 	if !p.quirks {
 		q := *p
 		q.checkUUID = uuid != ""
@@ -272,7 +275,9 @@ func strictCompatUUID(uuid string) (string, error) {
 	return b.String(), nil
 }
 
-// Decode checks token at the current time (from_dynamic_key).
+// Decode checks token at the current time, like the crate's
+// from_dynamic_key but strict unless Quirks is set. With an invalid
+// configuration every token is refused; Accept reports the error.
 func (c *Compat) Decode(token string) Result {
 	p, err := c.params()
 	if err != nil {

@@ -79,7 +79,10 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 		Scheme:    m2m.SchemeDynamic,
 		ClientID:  res.KeyID,
 		ExpiresAt: res.Expiry,
-		Claims:    map[string]any{"age_ms": res.AgeMS},
+		Claims:    map[string]any{},
+	}
+	if res.AgeKnown {
+		p.Claims["age_ms"] = res.AgeMS
 	}
 	if _, ok := v.Codec.(*Compat); ok {
 		p.Claims["mode"] = "compat"

@@ -116,3 +116,30 @@ func TestTransportClosesBodyOnError(t *testing.T) {
 		t.Error("RoundTrip modified the caller's request")
 	}
 }
+
+func TestVerifierPrincipal(t *testing.T) {
+	c := &clock{t: time.UnixMilli(1710105367868)}
+	s := &Sealed{Keys: []Key{{ID: "k1", Secret: testSecret}}, Now: c.Now}
+	tok, _ := s.Encode("")
+	c.Add(1500 * time.Millisecond)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Dynamic "+tok)
+	p, err := (&Verifier{Codec: s}).Verify(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantExp := time.UnixMilli(1710105367868).Add(DefaultTolerance + time.Millisecond)
+	if p.Subject != "" || p.ClientID != "k1" || !p.ExpiresAt.Equal(wantExp) || p.Claims["age_ms"] != int64(1500) || p.Claims["mode"] != "sealed" {
+		t.Errorf("Verify = %+v; want no subject, client k1, expiry %v, age 1500, mode sealed", p, wantExp)
+	}
+
+	q := &Compat{APIKey: m2m.Secret("Opus;Magna-897"), Quirks: true, Now: c.Now}
+	r.Header.Set("Authorization", "Dynamic "+EncodeBase64("0bOpus;Magna-897cdef%"))
+	p, err = (&Verifier{Codec: q}).Verify(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Claims["age_ms"]; ok || !p.ExpiresAt.IsZero() || p.Claims["mode"] != "compat" {
+		t.Errorf("Verify(quirks bypass) = %+v; want no age and no expiry", p)
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -289,26 +288,25 @@ func (s *Sealed) decode(token string) (Result, []byte) {
 	if err != nil {
 		return r, nil
 	}
-	ok, found := 0, false
+	found, matched := false, false
 	var sum [tagBytes]byte
-	var m hash.Hash
 	for _, k := range s.Keys {
 		if t.hasKID && k.ID != t.keyID || checkKey(k) != nil {
 			continue
 		}
 		found = true
-		m = hmac.New(sha256.New, k.Secret)
+		m := hmac.New(sha256.New, k.Secret)
 		m.Write([]byte(sealedMACLabel))
 		m.Write(t.signed)
 		if hmac.Equal(m.Sum(sum[:0]), t.tag) {
-			ok = 1
+			matched = true
 		}
 	}
 	switch {
 	case !found:
 		r.Reason = m2m.ReasonUnknownKey
 		return r, nil
-	case ok != 1:
+	case !matched:
 		r.Reason = m2m.ReasonBadSignature
 		return r, nil
 	}
