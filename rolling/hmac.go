@@ -115,7 +115,8 @@ type hmacState struct {
 
 // NewHMAC returns the codec for seed under cfg. It refuses an unknown
 // algorithm, a seed shorter than MinSeedBytes, and an alphabet or length
-// out of range. The seed is copied.
+// out of range, with a [*ConfigError] naming the parameter ("seed",
+// "algorithm", "period", "alphabet" or "length"). The seed is copied.
 func NewHMAC(seed []byte, cfg Config) (*HMAC, error) {
 	var newHash func() hash.Hash
 	alg := cfg.Algorithm
@@ -130,20 +131,20 @@ func NewHMAC(seed []byte, cfg Config) (*HMAC, error) {
 	case SHA512:
 		newHash = sha512.New
 	default:
-		return nil, fmt.Errorf("rolling: unknown algorithm %q (want sha1, sha256 or sha512)", alg)
+		return nil, &ConfigError{"algorithm", fmt.Sprintf("%q is not sha1, sha256 or sha512", alg)}
 	}
 	switch {
 	case len(seed) < MinSeedBytes:
-		return nil, fmt.Errorf("rolling: seed too short: %d bytes, need at least %d", len(seed), MinSeedBytes)
+		return nil, &ConfigError{"seed", fmt.Sprintf("too short: %d bytes, need at least %d", len(seed), MinSeedBytes)}
 	case len(seed) > MaxHMACSeedBytes:
-		return nil, fmt.Errorf("rolling: seed too long: more than %d bytes", MaxHMACSeedBytes)
+		return nil, &ConfigError{"seed", fmt.Sprintf("longer than %d bytes", MaxHMACSeedBytes)}
 	}
 	period := cfg.Period
 	if period == 0 {
 		period = DefaultPeriod
 	}
 	if period < time.Second || period%time.Second != 0 {
-		return nil, fmt.Errorf("rolling: period %v is not a positive whole number of seconds", period)
+		return nil, &ConfigError{"period", fmt.Sprintf("%v is not a positive whole number of seconds", period)}
 	}
 	alphabet := cfg.Alphabet
 	if alphabet == "" {
@@ -160,7 +161,7 @@ func NewHMAC(seed []byte, cfg Config) (*HMAC, error) {
 		}
 	}
 	if length < 1 || length > MaxLength {
-		return nil, fmt.Errorf("rolling: length %d out of range 1..%d", length, MaxLength)
+		return nil, &ConfigError{"length", fmt.Sprintf("%d out of range 1..%d", length, MaxLength)}
 	}
 	h := &HMAC{
 		alg:      alg,
@@ -189,18 +190,18 @@ func NewHMAC(seed []byte, cfg Config) (*HMAC, error) {
 
 func checkAlphabet(a string) error {
 	if !utf8.ValidString(a) {
-		return errors.New("rolling: alphabet is not valid UTF-8")
+		return &ConfigError{"alphabet", "not valid UTF-8"}
 	}
 	n := utf8.RuneCountInString(a)
 	if n < 2 || n > MaxAlphabet {
-		return fmt.Errorf("rolling: alphabet has %d characters, want 2..%d", n, MaxAlphabet)
+		return &ConfigError{"alphabet", fmt.Sprintf("has %d characters, want 2..%d", n, MaxAlphabet)}
 	}
 	for i, r := range a {
 		if unicode.IsControl(r) {
-			return fmt.Errorf("rolling: alphabet has control character %U", r)
+			return &ConfigError{"alphabet", fmt.Sprintf("has control character %U", r)}
 		}
 		if strings.ContainsRune(a[i+utf8.RuneLen(r):], r) {
-			return fmt.Errorf("rolling: alphabet repeats %q (repeats bias the code)", r)
+			return &ConfigError{"alphabet", fmt.Sprintf("repeats %q (repeats bias the code)", r)}
 		}
 	}
 	return nil

@@ -59,9 +59,9 @@ func TestNewHMACRefuses(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"short seed", []byte("short"), Config{}, "seed too short"},
-		{"long seed", make([]byte, MaxHMACSeedBytes+1), Config{}, "seed too long"},
-		{"unknown algorithm", testSeed, Config{Algorithm: "md5"}, "unknown algorithm"},
+		{"short seed", []byte("short"), Config{}, "invalid seed: too short"},
+		{"long seed", make([]byte, MaxHMACSeedBytes+1), Config{}, "invalid seed: longer than"},
+		{"invalid algorithm", testSeed, Config{Algorithm: "md5"}, "invalid algorithm"},
 		{"fractional period", testSeed, Config{Period: 1500 * time.Millisecond}, "whole number of seconds"},
 		{"negative period", testSeed, Config{Period: -time.Second}, "whole number of seconds"},
 		{"one-character alphabet", testSeed, Config{Alphabet: "x"}, "want 2.."},

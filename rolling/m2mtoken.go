@@ -24,9 +24,10 @@ const (
 	MaxTokenLen      = 1024 // code points in a code
 )
 
-// ConfigError reports a parameter that m2m_token's generate would refuse
-// with its ConfigError. Name is the parameter's name in the original:
-// "seed", "ttl", "sequence" or "token_len".
+// ConfigError reports an invalid parameter. For [M2MToken] it is what the
+// original's generate refuses with its ConfigError, and Name is the
+// parameter's name there: "seed", "ttl", "sequence" or "token_len". For
+// [NewHMAC], Name is "seed", "algorithm", "period", "alphabet" or "length".
 type ConfigError struct {
 	Name   string
 	Reason string
