@@ -145,11 +145,16 @@ func init() {
 					r = c.Decode(token)
 				}
 				if asJSON {
-					var age any
+					out := struct {
+						Valid  bool           `json:"valid"`
+						UUID   string         `json:"uuid"`
+						AgeMS  *int64         `json:"age_ms"`
+						Status dynamic.Status `json:"status"`
+					}{Valid: r.Valid, UUID: r.UUID, Status: r.Status}
 					if r.AgeKnown {
-						age = r.AgeMS
+						out.AgeMS = &r.AgeMS
 					}
-					if err := PrintJSON(env.Stdout, map[string]any{"valid": r.Valid, "uuid": r.UUID, "age_ms": age, "status": r.Status}); err != nil {
+					if err := PrintJSON(env.Stdout, out); err != nil {
 						return err
 					}
 					if !r.Valid {
