@@ -56,14 +56,12 @@ const maxNumericDate = 1e15
 // [*m2m.CredentialError] with [m2m.ReasonMalformed]. The payload size is
 // the caller's to bound (a [Validator] caps the whole token first).
 func ParseClaims(payload []byte) (*Claims, error) {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		return nil, malformed("the claims are not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, malformed("trailing data after the claims")
+	raw, ok := parseObject(payload)
+	if !ok {
+		var err error
+		if raw, err = decodeObject(payload); err != nil {
+			return nil, err
+		}
 	}
 	c := &Claims{Raw: raw}
 	var err error
@@ -105,6 +103,21 @@ func ParseClaims(payload []byte) (*Claims, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decodeObject decodes a JSON object with encoding/json (numbers as
+// json.Number), the reference the fast path [parseObject] falls back to.
+func decodeObject(payload []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return nil, malformed("the claims are not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, malformed("trailing data after the claims")
+	}
+	return raw, nil
 }
 
 func stringClaim(raw map[string]any, name string) (string, error) {

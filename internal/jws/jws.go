@@ -66,6 +66,8 @@ type Token struct {
 	Signature []byte
 	// SigningInput is the first two segments as sent, joined by '.'.
 	SigningInput string
+
+	input []byte // SigningInput's bytes, in the buffer of the decoded parts
 }
 
 var b64 = base64.RawURLEncoding
@@ -92,9 +94,13 @@ func Parse(token string, max int) (*Token, error) {
 	if h == "" {
 		return nil, fmt.Errorf("%w: empty header", ErrMalformed)
 	}
-	// One buffer for the three decoded parts.
-	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
-	t := &Token{SigningInput: token[:len(h)+1+len(p)]}
+	// One buffer for the signing input's bytes and the three decoded parts.
+	n := len(h) + 1 + len(p)
+	buf := make([]byte, n+b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
+	t := &Token{SigningInput: token[:n]}
+	t.input = buf[:n:n]
+	copy(t.input, t.SigningInput)
+	buf = buf[n:]
 	var err error
 	if t.RawHeader, buf, err = decode(buf, h); err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, err)
@@ -208,11 +214,19 @@ func IsHMAC(alg string) bool { a, ok := algorithms[alg]; return ok && a.fam == f
 // combination is ErrKeyType; the caller must already have checked the
 // algorithm against its allow-list.
 func (t *Token) Verify(key any) error {
-	return VerifySignature(t.Header.Alg, key, t.SigningInput, t.Signature)
+	input := t.input
+	if string(input) != t.SigningInput { // a Token not made by Parse, or changed since
+		input = []byte(t.SigningInput)
+	}
+	return verify(t.Header.Alg, key, input, t.Signature)
 }
 
 // VerifySignature checks sig over signingInput with key under alg.
 func VerifySignature(alg string, key any, signingInput string, sig []byte) error {
+	return verify(alg, key, []byte(signingInput), sig)
+}
+
+func verify(alg string, key any, signingInput, sig []byte) error {
 	a, ok := algorithms[alg]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrAlgorithm, alg)
@@ -226,10 +240,8 @@ func VerifySignature(alg string, key any, signingInput string, sig []byte) error
 		if len(k) == 0 {
 			return errShortHMACKey
 		}
-		mac := hmac.New(a.newH, k)
-		mac.Write([]byte(signingInput))
 		var sum [64]byte
-		if !hmac.Equal(mac.Sum(sum[:0]), sig) {
+		if !hmac.Equal(hmacSum(a, k, signingInput, &sum), sig) {
 			return ErrSignature
 		}
 		return nil
@@ -238,13 +250,13 @@ func VerifySignature(alg string, key any, signingInput string, sig []byte) error
 		if !ok || len(k) != ed25519.PublicKeySize {
 			return ErrKeyType
 		}
-		if !ed25519.Verify(k, []byte(signingInput), sig) {
+		if !ed25519.Verify(k, signingInput, sig) {
 			return ErrSignature
 		}
 		return nil
 	}
 	h := a.newH()
-	h.Write([]byte(signingInput))
+	h.Write(signingInput)
 	digest := h.Sum(nil)
 	switch a.fam {
 	case famRSA, famPSS:
@@ -329,9 +341,8 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 		if len(k) == 0 {
 			return nil, errShortHMACKey
 		}
-		mac := hmac.New(a.newH, k)
-		mac.Write([]byte(input))
-		return mac.Sum(nil), nil
+		var sum [64]byte
+		return append([]byte(nil), hmacSum(a, k, []byte(input), &sum)...), nil
 	case famEd:
 		k, ok := key.(ed25519.PrivateKey)
 		if !ok || len(k) != ed25519.PrivateKeySize {
