@@ -119,3 +119,17 @@ func ExampleParseClaims() {
 	fmt.Println(c.Subject, c.Audience, c.ExpiresAt.Unix(), c.Raw["scope"], err)
 	// Output: cam-1 [a b] 1700000000 read <nil>
 }
+
+func ExampleValidator_ValidateClaims() {
+	// Claims from elsewhere (a cache, another parser) are checked against
+	// the same policy without a signature check.
+	c, _ := jwtauth.ParseClaims([]byte(`{"sub":"svc","exp":1700000000}`))
+	v := &jwtauth.Validator{Algorithms: []string{"HS256"}, SkipIssuerCheck: true, SkipAudienceCheck: true,
+		Leeway: jwtauth.NoLeeway, Now: frozen}
+	fmt.Println(m2m.ReasonOf(v.ValidateClaims(c))) // now == exp: expired, as in PyJWT
+	v.Leeway = time.Second
+	fmt.Println(v.ValidateClaims(c))
+	// Output:
+	// expired
+	// <nil>
+}

@@ -71,7 +71,9 @@ func (t *TokenAuth) Verify(r *http.Request) (*m2m.Principal, error) {
 		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonRejected, "the token was rejected")
 	case err == nil:
 		if p.Scheme == "" {
-			p.Scheme = m2m.SchemeBearer
+			q := *p // the callback's Principal may be shared: do not modify it
+			q.Scheme = m2m.SchemeBearer
+			p = &q
 		}
 		return p, nil
 	case errors.Is(err, m2m.ErrInvalidCredentials), errors.Is(err, m2m.ErrNoCredentials):

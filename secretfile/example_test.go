@@ -53,3 +53,9 @@ func ExampleLoad() {
 	fmt.Println(len(keys.All()))
 	// Output: 2
 }
+
+func ExampleFingerprint() {
+	// Safe to print or log: identifies a secret without revealing it.
+	fmt.Println(secretfile.Fingerprint([]byte("not a real secret"))[:16])
+	// Output: 83c93fb75316d5a8
+}

@@ -164,7 +164,7 @@ func parseHeader(enc string, raw []byte) (Header, error) {
 	if headerCache.m == nil || len(headerCache.m) >= headerCacheMax {
 		headerCache.m = make(map[string]Header)
 	}
-	headerCache.m[enc] = hdr
+	headerCache.m[strings.Clone(enc)] = hdr // not a substring: do not pin the token
 	headerCache.Unlock()
 	return hdr, nil
 }
