@@ -267,3 +267,31 @@ func TestHMACStepAndEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestHMACReferenceVectors pins the unbiased mapping to values computed by
+// an independent Python implementation of the construction (hmac, struct):
+// block i = HMAC(seed, step as 8 bytes big-endian || byte(i)); draw 1 byte
+// (2 bytes big-endian above 256 characters), reject values at or above
+// the largest multiple of the alphabet size, index by the value modulo it.
+func TestHMACReferenceVectors(t *testing.T) {
+	var cjk300 strings.Builder
+	for i := range 300 {
+		cjk300.WriteRune(rune(0x4e00 + i))
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"default", Config{}, "305b4lLC2dTc"},
+		{"two-byte draws", Config{Algorithm: SHA512, Alphabet: cjk300.String(), Length: 8}, "仲产乲仺丷乤乻份"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := mustHMAC(t, string(testSeed), tt.cfg)
+			if got, err := h.Generate(time.Unix(1_700_000_000, 0)); err != nil || got != tt.want {
+				t.Fatalf("Generate(1700000000) = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
