@@ -90,7 +90,8 @@ func (i *Issuer) signer() *djangosign.Signer {
 // Every requested endpoint must pass Allowed for the caller; otherwise the
 // answer is 403 with {"error": "forbidden", "refused": [...]} and no token,
 // so a token never grants what its holder could not do itself. The zero
-// value (nil Issuer or Allowed) refuses every request.
+// value (nil Issuer or Allowed) refuses every request. An IssueHandler is
+// safe for concurrent use; do not change it while it serves.
 type IssueHandler struct {
 	Issuer *Issuer
 	// Allowed reports whether the caller p may itself call method on every
@@ -128,6 +129,7 @@ type issueError struct {
 	Refused          []string `json:"refused,omitempty"`
 }
 
+// ServeHTTP issues a token for the authenticated caller (see [IssueHandler]).
 func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

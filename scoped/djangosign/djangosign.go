@@ -105,6 +105,7 @@ type Error struct {
 	Age, MaxAge float64
 }
 
+// Error returns a client-safe description that never quotes the token.
 func (e *Error) Error() string { return "djangosign: " + e.msg }
 
 // DjangoMessage returns the text Django's exception carries for the same
@@ -417,7 +418,12 @@ func Inspect(token string) (*Inspection, error) {
 	}
 	v, err := pyjson.ParseLatin1(data)
 	if err != nil {
-		return nil, &Error{Class: "JSONDecodeError", msg: "payload is not JSON"}
+		class := "JSONDecodeError"
+		var pe *pyjson.Error
+		if errors.As(err, &pe) {
+			class = pe.Class
+		}
+		return nil, &Error{Class: class, msg: "payload is not JSON"}
 	}
 	in := &Inspection{Payload: pyjson.Encode(v), Compressed: strings.HasPrefix(payload, "."), Timestamp: stamp}
 	switch len(sig) {

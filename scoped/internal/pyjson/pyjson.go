@@ -99,6 +99,7 @@ type Error struct {
 	Pos   int // offset in code points
 }
 
+// Error describes the failure and where it happened.
 func (e *Error) Error() string { return fmt.Sprintf("pyjson: %s at char %d", e.Msg, e.Pos) }
 
 // MaxDepth is the deepest nesting Parse accepts. CPython raises
