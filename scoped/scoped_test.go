@@ -380,3 +380,23 @@ func TestLookupUser(t *testing.T) {
 		}
 	}
 }
+
+// TestZlibBombCapped: a validly signed, compressed payload that inflates
+// past MaxPayloadBytes is refused as too_large, in both modes.
+func TestZlibBombCapped(t *testing.T) {
+	payload := `{"user":1,"max_age":60,"endpoints":{"GET":["/` + strings.Repeat("a", 1<<20) + `"]}}`
+	tok, err := (&djangosign.Signer{Key: testSecret, Now: clockAt(t0)}).Sign([]byte(payload), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) > 4096 {
+		t.Fatalf("compressed token is %d bytes; the test needs it under the 4096-byte token limit", len(tok))
+	}
+	for _, compat := range []bool{false, true} {
+		v := &Verifier{Secret: testSecret, Now: clockAt(t0), InsecureDRFCompat: compat}
+		_, err := v.ParseToken(context.Background(), tok)
+		if m2m.ReasonOf(err) != m2m.ReasonTooLarge {
+			t.Errorf("ParseToken(1 MiB bomb), compat %v = %v; want too_large", compat, err)
+		}
+	}
+}
