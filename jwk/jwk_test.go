@@ -375,3 +375,22 @@ func TestRemoteKeySetFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	os.WriteFile(path, jwks(t, mustKey(t, edPub, "d", "EdDSA")), 0o600)
+	ks, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := ks.Lookup(context.Background(), "d"); len(keys) != 1 {
+		t.Errorf("Open(file).Lookup(d) = %v; want the key", keys)
+	}
+	ks, err = Open("https://issuer.example/.well-known/jwks.json")
+	if _, ok := ks.(*RemoteKeySet); err != nil || !ok {
+		t.Errorf("Open(url) = %T, %v; want a *RemoteKeySet", ks, err)
+	}
+	if _, err := Open(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Errorf("Open(missing file): nil error")
+	}
+}

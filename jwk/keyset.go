@@ -3,7 +3,9 @@ package jwk
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,4 +140,17 @@ func (f *FileKeySet) Current() *Set {
 		return st.set
 	}
 	return nil
+}
+
+// Open returns the key set named by spec: an http or https URL gives a
+// [RemoteKeySet] (fetched on first use), anything else is a file path
+// loaded with [NewFileKeySet] (JWKS, JWK or PEM).
+func Open(spec string) (KeySet, error) {
+	if strings.HasPrefix(spec, "https://") || strings.HasPrefix(spec, "http://") {
+		if _, err := url.Parse(spec); err != nil {
+			return nil, fmt.Errorf("jwk: %w", err)
+		}
+		return NewRemoteKeySet(spec), nil
+	}
+	return NewFileKeySet(spec)
 }

@@ -403,3 +403,22 @@ func (a *AccessTokens) Challenge(err error) httpauth.Challenge {
 	}
 	return c
 }
+
+// KeySetFunc adapts a key set to a [KeyFunc] for [Validator.Verify]: the
+// keys for the token's kid (see [jwk.Set.Lookup]) that fit its algorithm.
+// An HMAC algorithm never gets a key from it.
+func KeySetFunc(ks jwk.KeySet) KeyFunc {
+	return func(ctx context.Context, h Header) ([]any, error) {
+		keys, err := ks.Lookup(ctx, h.Kid)
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for i := range keys {
+			if keys[i].Fits(h.Alg) {
+				out = append(out, keys[i].Public)
+			}
+		}
+		return out, nil
+	}
+}

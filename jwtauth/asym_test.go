@@ -384,3 +384,19 @@ func TestRotationAtIssuer(t *testing.T) {
 		t.Errorf("JWKS fetches = %d; want 3 (initial, unknown kid, background refresh)", got)
 	}
 }
+
+func TestKeySetFunc(t *testing.T) {
+	ec := pubKey(t, &testKeys.ec.PublicKey, "k1")
+	v := &jwtauth.Validator{Algorithms: []string{"ES256", "HS256"}, SkipIssuerCheck: true, SkipAudienceCheck: true,
+		Now: func() time.Time { return time.Unix(1700000000, 0) }}
+	kf := jwtauth.KeySetFunc(jwk.NewStaticKeySet(jwk.NewSet(ec)))
+	good := mint(t, "ES256", "k1", "", testKeys.ec, map[string]any{"exp": 1700003600})
+	if _, err := v.Verify(context.Background(), good, kf); err != nil {
+		t.Errorf("Verify(ES256 via KeySetFunc) = %v; want valid", err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&testKeys.ec.PublicKey)
+	hs, _ := jws.Sign("HS256", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), jws.HeaderJSON("HS256", "k1", ""), []byte(`{"exp":1700003600}`))
+	if _, err := v.Verify(context.Background(), hs, kf); m2m.ReasonOf(err) != m2m.ReasonUnknownKey {
+		t.Errorf("Verify(HS256 MACed with the public key) = %v; want unknown_key (no key fits)", err)
+	}
+}
