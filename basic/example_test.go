@@ -122,3 +122,69 @@ func ExampleCheckUserName() {
 	// <nil>
 	// basic: invalid user name "a:b" (UTF-8 without ':' or control characters)
 }
+
+func ExampleBounded() {
+	users, _ := basic.NewHtpasswd(map[string]string{
+		"bot": "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4", // "password"
+	})
+	// At most 4 password checks at a time, however many requests arrive.
+	v := &basic.Verifier{Users: basic.Bounded(users, 4)}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.SetBasicAuth("bot", "password")
+	p, err := v.Verify(r)
+	fmt.Println(p.Subject, err)
+	// Output: bot <nil>
+}
+
+func ExampleNewHtpasswd() {
+	hash, _ := basic.HashBcrypt("s3cret", 4) // cost 4 only to keep the example fast
+	users, err := basic.NewHtpasswd(map[string]string{"alice": hash})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ok, _ := users.Authenticate(context.Background(), "alice", "s3cret")
+	bad, _ := users.Authenticate(context.Background(), "mallory", "s3cret")
+	fmt.Println(users.Len(), ok, bad)
+	_, err = basic.NewHtpasswd(map[string]string{"bob": "{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g="})
+	fmt.Println(err != nil)
+	// Output:
+	// 1 true false
+	// true
+}
+
+func ExampleParseHtpasswd() {
+	users, err := basic.ParseHtpasswd(strings.NewReader(`# user:hash lines, as "htpasswd -B" writes them
+alice:$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ok, _ := users.Authenticate(context.Background(), "alice", "U*U")
+	fmt.Println(ok)
+	// Output: true
+}
+
+func ExampleHashBcrypt() {
+	hash, err := basic.HashBcrypt("s3cret", 11)
+	fmt.Println(hash[:7], len(hash), err)
+	// Output: $2a$11$ 60 <nil>
+}
+
+func ExampleHtpasswd_Authenticate() {
+	users, _ := basic.NewHtpasswd(map[string]string{"alice": "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"})
+	for _, pw := range []string{"U*U", "U*U*"} {
+		ok, err := users.Authenticate(context.Background(), "alice", pw)
+		fmt.Println(pw, ok, err)
+	}
+	// Output:
+	// U*U true <nil>
+	// U*U* false <nil>
+}
+
+func ExampleVerifier_Challenge() {
+	v := &basic.Verifier{Realm: "Please login"}
+	fmt.Println(v.Challenge(nil))
+	// Output: Basic realm="Please login", charset="UTF-8"
+}

@@ -163,13 +163,16 @@ func (d *device) handler() http.Handler {
 	// One failure throttle for both password checks, so guesses at
 	// /api/login and /admin count together (per user name and per address).
 	throttle := &ratelimit.Throttle{}
-	login := &jwtauth.LoginHandler{Users: d.users, Tokens: d.tokens, Throttle: throttle, Logger: d.logger}
+	// At most two bcrypt checks at a time, so a flood of guesses cannot
+	// take every core.
+	users := basic.Bounded(d.users, 2)
+	login := &jwtauth.LoginHandler{Users: users, Tokens: d.tokens, Throttle: throttle, Logger: d.logger}
 	bearer := &httpauth.Middleware{
 		Verifiers: []m2m.Verifier{&jwtauth.TokenAuth{Realm: "camera", Check: d.tokens.Authenticate}},
 		Logger:    d.logger,
 	}
 	admin := &httpauth.Middleware{
-		Verifiers: []m2m.Verifier{&basic.Verifier{Realm: "camera admin", Users: d.users, Throttle: throttle, Logger: d.logger}},
+		Verifiers: []m2m.Verifier{&basic.Verifier{Realm: "camera admin", Users: users, Throttle: throttle, Logger: d.logger}},
 		Logger:    d.logger,
 	}
 	mux := http.NewServeMux()
