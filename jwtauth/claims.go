@@ -37,7 +37,7 @@ type Claims struct {
 	ExpiresAt time.Time
 	// NotBefore is nbf truncated to whole seconds; zero when absent.
 	NotBefore time.Time
-	// IssuedAt is iat, fractions kept; zero when absent.
+	// IssuedAt is iat truncated to whole seconds; zero when absent.
 	IssuedAt time.Time
 	// Header is the header of the token the claims came from.
 	Header Header
@@ -93,13 +93,13 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	default:
 		return nil, malformed("aud is not a string or an array of strings")
 	}
-	if c.ExpiresAt, err = dateClaim(raw, "exp", true); err != nil {
+	if c.ExpiresAt, err = dateClaim(raw, "exp"); err != nil {
 		return nil, err
 	}
-	if c.NotBefore, err = dateClaim(raw, "nbf", true); err != nil {
+	if c.NotBefore, err = dateClaim(raw, "nbf"); err != nil {
 		return nil, err
 	}
-	if c.IssuedAt, err = dateClaim(raw, "iat", false); err != nil {
+	if c.IssuedAt, err = dateClaim(raw, "iat"); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -132,8 +132,9 @@ func stringClaim(raw map[string]any, name string) (string, error) {
 	return s, nil
 }
 
-// dateClaim decodes a NumericDate, truncated to whole seconds when trunc.
-func dateClaim(raw map[string]any, name string, trunc bool) (time.Time, error) {
+// dateClaim decodes a NumericDate truncated toward zero to whole seconds,
+// as PyJWT 2.12's int() does before comparing exp, nbf and iat.
+func dateClaim(raw map[string]any, name string) (time.Time, error) {
 	v, ok := raw[name]
 	if !ok {
 		return time.Time{}, nil
@@ -149,11 +150,7 @@ func dateClaim(raw map[string]any, name string, trunc bool) (time.Time, error) {
 	if err != nil || math.IsNaN(f) || math.Abs(f) >= maxNumericDate {
 		return time.Time{}, malformed(name + " is out of range")
 	}
-	sec, frac := math.Modf(f)
-	if trunc {
-		frac = 0
-	}
-	return time.Unix(int64(sec), int64(math.Round(frac*1e9))), nil
+	return time.Unix(int64(math.Trunc(f)), 0), nil
 }
 
 func malformed(desc string) *m2m.CredentialError {

@@ -9,7 +9,7 @@
 // Claim validation follows PyJWT 2.x, so that tokens issued by Python
 // services and devices verify here exactly as they do there: a token is
 // expired iff exp <= now - leeway (so now == exp is expired), not yet
-// valid iff nbf or iat > now + leeway, exp and nbf are truncated to whole
+// valid iff nbf or iat > now + leeway, exp, nbf and iat are truncated to whole
 // seconds as PyJWT's int() does, a token that names an audience is refused
 // when no audience is expected, and sub and jti must be strings. The
 // interop vectors of microdot + PyJWT 2.12 run in TestVectorsMicrodot.

@@ -126,8 +126,8 @@ func FuzzParseClaims(f *testing.F) {
 		if _, ok := c.Raw["exp"]; ok == c.ExpiresAt.IsZero() {
 			t.Fatalf("ExpiresAt %v; Raw exp %v", c.ExpiresAt, c.Raw["exp"])
 		}
-		if c.ExpiresAt.Nanosecond() != 0 || c.NotBefore.Nanosecond() != 0 {
-			t.Fatalf("exp/nbf not truncated: %v %v", c.ExpiresAt, c.NotBefore)
+		if c.ExpiresAt.Nanosecond() != 0 || c.NotBefore.Nanosecond() != 0 || c.IssuedAt.Nanosecond() != 0 {
+			t.Fatalf("exp/nbf/iat not truncated: %v %v %v", c.ExpiresAt, c.NotBefore, c.IssuedAt)
 		}
 	})
 }
