@@ -381,8 +381,12 @@ func djangoUserLookup(users []dbUser) func(context.Context, any) (string, error)
 		default:
 			return "", fmt.Errorf("TypeError: Field 'id' expected a number but got %v", x)
 		}
+		if id == nil || !id.IsInt64() {
+			// SQLite cannot bind it: OverflowError escapes (500).
+			return "", errors.New("OverflowError: Python int too large to convert to SQLite INTEGER")
+		}
 		for _, row := range users {
-			if id.IsInt64() && id.Int64() == row.ID {
+			if id.Int64() == row.ID {
 				return strconv.FormatInt(row.ID, 10), nil
 			}
 		}
