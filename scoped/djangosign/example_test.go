@@ -91,3 +91,10 @@ func ExamplePythonizeJSON() {
 	fmt.Println(string(j))
 	// Output: {"b":1,"a":["\u00e9"]}
 }
+
+// UnixFloat is Python's time.time() for a time.Time, the clock Django's
+// age check uses.
+func ExampleUnixFloat() {
+	fmt.Println(djangosign.UnixFloat(time.Unix(1700000010, 1_000_000)) - 1700000000)
+	// Output: 10.000999927520752
+}
