@@ -1,6 +1,9 @@
 package memstore_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/m2mkit/m2m/store"
@@ -14,4 +17,15 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+func ExampleNew() {
+	ctx := context.Background()
+	s := memstore.New()
+	if err := s.CreateClient(ctx, &store.Client{ID: "a"}); err != nil {
+		panic(err)
+	}
+	err := s.CreateClient(ctx, &store.Client{ID: "a"})
+	fmt.Println(errors.Is(err, store.ErrConflict))
+	// Output: true
 }

@@ -1,0 +1,740 @@
+// Package sqlstore is the SQL [store.Store]: embedded SQLite by default
+// (modernc.org/sqlite, pure Go, no cgo) and PostgreSQL for several replicas
+// (pgx), behind database/sql with one schema and a small dialect table.
+//
+// [Open] runs the migrations in code, one transaction per step, recorded in
+// a schema_migrations table, and is safe when two processes open the same
+// database at once. On SQLite the database is in WAL mode with a busy
+// timeout and every write transaction starts with BEGIN IMMEDIATE, so
+// writers from several processes queue instead of failing; within one
+// process writes are also serialized by a mutex so they do not spin on the
+// busy handler. On PostgreSQL, migrations and key-set updates take
+// transaction-scoped advisory locks and read-modify-write updates lock
+// their row (SELECT … FOR UPDATE), so concurrent replicas never lose an
+// update. Every call is bounded by [DefaultTimeout] (or the caller's
+// shorter deadline).
+//
+// Times are stored as Unix nanoseconds in BIGINT columns (0 for the zero
+// time), durations as nanoseconds, lists and maps as JSON text: exact and
+// identical on both engines.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/m2mkit/m2m/store"
+)
+
+// Bounds on the time a call may take.
+const (
+	// DefaultTimeout bounds every store call that has no shorter deadline.
+	DefaultTimeout = 10 * time.Second
+	// BusyTimeout is how long a SQLite writer waits for another process's
+	// write transaction before failing.
+	BusyTimeout = 5 * time.Second
+	// ConnectTimeout is the PostgreSQL connect_timeout set when the URL
+	// has none.
+	ConnectTimeout = 5 * time.Second
+	// pruneEvery is how often RevokeToken deletes expired revocations.
+	pruneEvery = time.Minute
+)
+
+// Store is a [store.Store] on a SQL database. It is safe for concurrent
+// use, including by several processes sharing the database.
+type Store struct {
+	// Now returns the current time, used to expire revocations (nil:
+	// time.Now). Set it before first use.
+	Now func() time.Time
+
+	db  *sql.DB
+	d   *dialect
+	wmu sync.Mutex // serializes write transactions (SQLite)
+
+	lastPrune atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// dialect holds what differs between the engines.
+type dialect struct {
+	name   string
+	driver string
+	blob   string // binary column type
+	max    string // two-argument maximum function
+	// dollar rewrites ? placeholders to $1, $2, …
+	dollar bool
+	// serialize takes Store.wmu around write transactions.
+	serialize bool
+	// forUpdate is appended to the SELECT of a read-modify-write.
+	forUpdate string
+	// lock returns the statement that takes the advisory lock id for the
+	// rest of the transaction ("" when the engine needs none).
+	lock func(id int64) string
+}
+
+var (
+	sqliteDialect = &dialect{
+		name: "sqlite", driver: "sqlite", blob: "BLOB", max: "MAX",
+		serialize: true,
+		lock:      func(int64) string { return "" },
+	}
+	postgresDialect = &dialect{
+		name: "postgres", driver: "pgx", blob: "BYTEA", max: "GREATEST",
+		dollar: true, forUpdate: " FOR UPDATE",
+		lock: func(id int64) string { return "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(id, 10) + ")" },
+	}
+)
+
+// Advisory lock ids (PostgreSQL): "m2m" and a number.
+const (
+	lockMigrate int64 = 0x6d326d_01
+	lockKeys    int64 = 0x6d326d_02
+)
+
+// q rewrites a query written with ? placeholders for the dialect.
+func (d *dialect) q(query string) string {
+	if !d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// Open opens (creating if needed) the database named by url and brings its
+// schema up to date:
+//
+//   - "sqlite:///abs/path/m2m.db", "sqlite:relative/m2m.db" or a plain file
+//     path: SQLite. A new database file is created with mode 0600.
+//   - "postgres://user@host:5432/db?sslmode=disable" (or "postgresql://"):
+//     PostgreSQL; the URL is passed to pgx, with connect_timeout added if
+//     absent. Tables are created in the connection's search_path.
+func Open(ctx context.Context, url string) (*Store, error) {
+	var d *dialect
+	var dsn string
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		d, dsn = postgresDialect, url
+		if !strings.Contains(url, "connect_timeout=") {
+			sep := "?"
+			if strings.Contains(url, "?") {
+				sep = "&"
+			}
+			dsn += sep + "connect_timeout=" + strconv.Itoa(int(ConnectTimeout/time.Second))
+		}
+	default:
+		path := url
+		if p, ok := strings.CutPrefix(url, "sqlite://"); ok {
+			path = p
+		} else if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
+			path = p
+		} else if strings.Contains(url, "://") {
+			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme in %q (want sqlite:// or postgres://)", redact(url))
+		}
+		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", path)
+		}
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
+		d = sqliteDialect
+		dsn = path + "?_busy_timeout=" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) +
+			"&_journal_mode=WAL&_txlock=immediate&_foreign_keys=1"
+	}
+	db, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, d: d}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// createPrivate creates the SQLite file with mode 0600 if it does not
+// exist, so that SQLite (which gives its -wal and -shm files the
+// database's mode) never makes it world-readable.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// redact drops the password from a URL for error messages.
+func redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	at := strings.LastIndexByte(strings.SplitN(rest, "/", 2)[0], '@')
+	if at < 0 {
+		return url
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// Dialect reports the engine: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, DefaultTimeout)
+}
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE on SQLite) and
+// commits it if fn returns nil.
+func (s *Store) write(ctx context.Context, lock int64, fn func(*sql.Tx) error) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	if s.d.serialize {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if lock != 0 {
+		if stmt := s.d.lock(lock); stmt != "" {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlstore: lock: %w", err)
+			}
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return nil
+}
+
+// migration is one schema step. Its SQL may use {{blob}}.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+var migrations = []migration{
+	{1, []string{
+		`CREATE TABLE clients (
+			id TEXT PRIMARY KEY,
+			name TEXT NOT NULL,
+			secret_hash {{blob}},
+			secret_algorithm TEXT NOT NULL,
+			prev_secret_hash {{blob}},
+			prev_secret_algorithm TEXT NOT NULL,
+			prev_secret_expires_at BIGINT NOT NULL,
+			audiences TEXT NOT NULL,
+			scopes TEXT NOT NULL,
+			token_ttl BIGINT NOT NULL,
+			rate_limit_per_second DOUBLE PRECISION NOT NULL,
+			rate_limit_burst BIGINT NOT NULL,
+			profile TEXT NOT NULL,
+			disabled BOOLEAN NOT NULL,
+			revoked_before BIGINT NOT NULL,
+			metadata TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE signing_keys (
+			id TEXT PRIMARY KEY,
+			algorithm TEXT NOT NULL,
+			state TEXT NOT NULL,
+			private_key {{blob}},
+			public_jwk {{blob}},
+			created_at BIGINT NOT NULL,
+			activated_at BIGINT NOT NULL,
+			retired_at BIGINT NOT NULL,
+			publish_until BIGINT NOT NULL
+		)`,
+		`CREATE TABLE revocations (
+			jti TEXT PRIMARY KEY,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE INDEX revocations_expires_at ON revocations (expires_at)`,
+	}},
+}
+
+// migrate applies the missing migrations, one transaction each, under the
+// write lock (SQLite) or an advisory lock (PostgreSQL), so that two
+// processes opening the database at once apply each step exactly once.
+func (s *Store) migrate(ctx context.Context) error {
+	for _, m := range migrations {
+		err := s.write(ctx, lockMigrate, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version BIGINT PRIMARY KEY,
+				applied_at BIGINT NOT NULL
+			)`); err != nil {
+				return err
+			}
+			var latest int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
+				return err
+			}
+			if latest > len(migrations) {
+				return fmt.Errorf("database schema version %d is newer than this program's (%d)", latest, len(migrations))
+			}
+			if latest >= m.version {
+				return nil
+			}
+			for _, stmt := range m.stmts {
+				if _, err := tx.ExecContext(ctx, strings.ReplaceAll(stmt, "{{blob}}", s.d.blob)); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), m.version, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlstore: migration %d: %w", m.version, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the latest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	return v, nil
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
+	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
+	profile, disabled, revoked_before, metadata, created_at, updated_at`
+
+// clientArgs returns the column values of c in clientColumns order.
+func clientArgs(c *store.Client) ([]any, error) {
+	aud, err := jsonText(c.Audiences)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := jsonText(c.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	md, err := jsonText(c.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.Name, c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm,
+		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
+		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt)}, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanClient(r scanner) (*store.Client, error) {
+	var c store.Client
+	var prevExp, ttl, burst, revoked, created, updated int64
+	var aud, sc, md string
+	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
+		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
+		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(aud), &c.Audiences); err != nil {
+		return nil, fmt.Errorf("sqlstore: client %q audiences: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(sc), &c.Scopes); err != nil {
+		return nil, fmt.Errorf("sqlstore: client %q scopes: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(md), &c.Metadata); err != nil {
+		return nil, fmt.Errorf("sqlstore: client %q metadata: %w", c.ID, err)
+	}
+	c.PreviousSecretExpiresAt, c.RevokedBefore = fromNanos(prevExp), fromNanos(revoked)
+	c.CreatedAt, c.UpdatedAt = fromNanos(created), fromNanos(updated)
+	c.TokenTTL, c.RateLimitBurst = time.Duration(ttl), int(burst)
+	return &c, nil
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("sqlstore: %s %q: %w", kind, id, store.ErrNotFound)
+}
+
+// CreateClient inserts c; an existing ID is [store.ErrConflict].
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	args, err := clientArgs(c)
+	if err != nil {
+		return fmt.Errorf("sqlstore: client %q: %w", c.ID, err)
+	}
+	return s.write(ctx, 0, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+		if err != nil {
+			return fmt.Errorf("sqlstore: create client: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("sqlstore: client %q: %w", c.ID, store.ErrConflict)
+		}
+		return nil
+	})
+}
+
+// GetClient returns the client with the given ID.
+func (s *Store) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	c, err := scanClient(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+clientColumns+` FROM clients WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("client", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get client: %w", err)
+	}
+	return c, nil
+}
+
+// ListClients returns every client, ordered by creation time then ID.
+func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateClient runs update on the client inside a write transaction that
+// holds the row, and stores the result. The ID cannot be changed.
+func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.Client) error) (*store.Client, error) {
+	var out *store.Client
+	err := s.write(ctx, 0, func(tx *sql.Tx) error {
+		c, err := scanClient(tx.QueryRowContext(ctx, s.d.q(`SELECT `+clientColumns+` FROM clients WHERE id = ?`+s.d.forUpdate), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("client", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update client: %w", err)
+		}
+		if err := update(c); err != nil {
+			return err
+		}
+		c.ID = id
+		args, err := clientArgs(c)
+		if err != nil {
+			return fmt.Errorf("sqlstore: client %q: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE clients SET name = ?, secret_hash = ?, secret_algorithm = ?,
+			prev_secret_hash = ?, prev_secret_algorithm = ?, prev_secret_expires_at = ?, audiences = ?, scopes = ?,
+			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
+			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			return fmt.Errorf("sqlstore: update client: %w", err)
+		}
+		out = c
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// DeleteClient removes the client with the given ID.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return s.write(ctx, 0, func(tx *sql.Tx) error {
+		return s.deleteRow(ctx, tx, "clients", "client", id)
+	})
+}
+
+func (s *Store) deleteRow(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
+	res, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM `+table+` WHERE id = ?`), id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete %s: %w", kind, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return notFound(kind, id)
+	}
+	return nil
+}
+
+const keyColumns = `id, algorithm, state, private_key, public_jwk, created_at, activated_at, retired_at, publish_until`
+
+func keyArgs(k *store.SigningKey) []any {
+	return []any{k.ID, k.Algorithm, string(k.State), k.PrivateKey, k.PublicJWK,
+		nanos(k.CreatedAt), nanos(k.ActivatedAt), nanos(k.RetiredAt), nanos(k.PublishUntil)}
+}
+
+func scanKey(r scanner) (*store.SigningKey, error) {
+	var k store.SigningKey
+	var state string
+	var created, activated, retired, until int64
+	if err := r.Scan(&k.ID, &k.Algorithm, &state, &k.PrivateKey, &k.PublicJWK, &created, &activated, &retired, &until); err != nil {
+		return nil, err
+	}
+	k.State = store.KeyState(state)
+	k.CreatedAt, k.ActivatedAt = fromNanos(created), fromNanos(activated)
+	k.RetiredAt, k.PublishUntil = fromNanos(retired), fromNanos(until)
+	return &k, nil
+}
+
+func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *store.SigningKey) error {
+	if k.ID == "" {
+		return errors.New("sqlstore: key with an empty ID")
+	}
+	res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO signing_keys (`+keyColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), keyArgs(k)...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: create key: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("sqlstore: key %q: %w", k.ID, store.ErrConflict)
+	}
+	return nil
+}
+
+func (s *Store) updateKeyRow(ctx context.Context, tx *sql.Tx, k *store.SigningKey) error {
+	args := keyArgs(k)
+	_, err := tx.ExecContext(ctx, s.d.q(`UPDATE signing_keys SET algorithm = ?, state = ?, private_key = ?,
+		public_jwk = ?, created_at = ?, activated_at = ?, retired_at = ?, publish_until = ? WHERE id = ?`), append(args[1:], k.ID)...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: update key: %w", err)
+	}
+	return nil
+}
+
+// CreateKey inserts k; an existing ID is [store.ErrConflict].
+func (s *Store) CreateKey(ctx context.Context, k *store.SigningKey) error {
+	return s.write(ctx, lockKeys, func(tx *sql.Tx) error { return s.insertKey(ctx, tx, k) })
+}
+
+// GetKey returns the key with the given ID.
+func (s *Store) GetKey(ctx context.Context, id string) (*store.SigningKey, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	k, err := scanKey(s.db.QueryRowContext(ctx, s.d.q(`SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("key", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: get key: %w", err)
+	}
+	return k, nil
+}
+
+// ListKeys returns every key, oldest first.
+func (s *Store) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return listKeys(ctx, s.db)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func listKeys(ctx context.Context, q querier) ([]*store.SigningKey, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.SigningKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list keys: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateKey runs update on the key inside a write transaction and stores
+// the result. The ID cannot be changed.
+func (s *Store) UpdateKey(ctx context.Context, id string, update func(*store.SigningKey) error) (*store.SigningKey, error) {
+	var out *store.SigningKey
+	err := s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+		k, err := scanKey(tx.QueryRowContext(ctx, s.d.q(`SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`+s.d.forUpdate), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("key", id)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlstore: update key: %w", err)
+		}
+		if err := update(k); err != nil {
+			return err
+		}
+		k.ID = id
+		if err := s.updateKeyRow(ctx, tx, k); err != nil {
+			return err
+		}
+		out = k
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Clone(), nil
+}
+
+// DeleteKey removes the key with the given ID.
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	return s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+		return s.deleteRow(ctx, tx, "signing_keys", "key", id)
+	})
+}
+
+// UpdateKeys runs update on all keys (oldest first) in one write
+// transaction that excludes every other key write, and stores what it
+// returns: existing IDs are updated, new IDs created. When update returns
+// nothing, nothing is written.
+func (s *Store) UpdateKeys(ctx context.Context, update func([]*store.SigningKey) ([]*store.SigningKey, error)) error {
+	return s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+		keys, err := listKeys(ctx, tx)
+		if err != nil {
+			return err
+		}
+		exists := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			exists[k.ID] = true
+		}
+		out, err := update(keys)
+		if err != nil {
+			return err
+		}
+		for _, k := range out {
+			if exists[k.ID] {
+				err = s.updateKeyRow(ctx, tx, k)
+			} else {
+				err = s.insertKey(ctx, tx, k)
+				exists[k.ID] = true
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RevokeToken records jti as revoked until expiry; revoking again keeps
+// the later expiry. Expired records are deleted at most once a minute.
+func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) error {
+	now := s.now()
+	prune := false
+	if last := s.lastPrune.Load(); now.UnixNano()-last >= int64(pruneEvery) && s.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+		prune = true
+	}
+	return s.write(ctx, 0, func(tx *sql.Tx) error {
+		if prune {
+			if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM revocations WHERE expires_at <= ?`), now.UnixNano()); err != nil {
+				return fmt.Errorf("sqlstore: prune revocations: %w", err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO revocations (jti, expires_at) VALUES (?, ?)
+			ON CONFLICT (jti) DO UPDATE SET expires_at = `+s.d.max+`(revocations.expires_at, excluded.expires_at)`), jti, nanos(expiry))
+		if err != nil {
+			return fmt.Errorf("sqlstore: revoke token: %w", err)
+		}
+		return nil
+	})
+}
+
+// IsRevoked reports whether jti is revoked and its revocation has not
+// expired.
+func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var n int
+	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM revocations WHERE jti = ? AND expires_at > ?`), jti, s.now().UnixNano()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: is revoked: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }

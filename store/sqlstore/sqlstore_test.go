@@ -1,0 +1,212 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/m2mkit/m2m/store"
+	"github.com/m2mkit/m2m/store/sqlstore"
+	"github.com/m2mkit/m2m/store/storetest"
+)
+
+func openSQLite(t *testing.T, url string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", url, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformanceSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openSQLite(t, "sqlite://"+filepath.Join(t.TempDir(), "m2m.db"))
+	})
+}
+
+func TestOpenURLs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		url  string
+		file string // created, relative to dir; "" for an error
+	}{
+		{"plain.db", "plain.db"},
+		{filepath.Join(dir, "abs.db"), "abs.db"},
+		{"sqlite://" + filepath.Join(dir, "url.db"), "url.db"},
+		{"sqlite:rel.db", "rel.db"},
+		{"sqlite://rel2.db", "rel2.db"},
+		{"", ""},
+		{"sqlite://", ""},
+		{"mysql://root@localhost/m2m", ""},
+		{"weird?.db", ""},
+		{"file:x.db", ""},
+		{filepath.Join(dir, "missing-dir", "m2m.db"), ""},
+	} {
+		t.Run(tc.url, func(t *testing.T) {
+			s, err := sqlstore.Open(t.Context(), tc.url)
+			if tc.file == "" {
+				if err == nil {
+					s.Close()
+					t.Fatalf("Open(%q) = nil error; want an error", tc.url)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open(%q) = %v", tc.url, err)
+			}
+			defer s.Close()
+			if s.Dialect() != "sqlite" {
+				t.Errorf("Dialect() = %q; want sqlite", s.Dialect())
+			}
+			fi, err := os.Stat(filepath.Join(dir, tc.file))
+			if err != nil {
+				t.Fatalf("database file: %v", err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("database file mode = %v; want 0600", fi.Mode().Perm())
+			}
+		})
+	}
+}
+
+func TestOpenRedactsPassword(t *testing.T) {
+	_, err := sqlstore.Open(t.Context(), "mysql://root:hunter2@localhost/m2m")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Open(mysql URL with password) = %v; want an error without the password", err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "m2m.db")
+	s := openSQLite(t, path)
+	if err := s.CreateClient(ctx, &store.Client{ID: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != 1 {
+		t.Fatalf("SchemaVersion() = %d, %v; want 1", v, err)
+	}
+	s.Close()
+
+	// Reopening applies nothing again and keeps the data.
+	s = openSQLite(t, path)
+	if _, err := s.GetClient(ctx, "kept"); err != nil {
+		t.Errorf("GetClient(kept) after reopen = %v", err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var rows int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("schema_migrations rows = %d, %v; want 1", rows, err)
+	}
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+
+	// A database migrated by a newer program is refused.
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (99, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sqlstore.Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("Open(database at version 99) = %v; want a newer-schema error", err)
+	}
+}
+
+// TestConcurrentOpen opens one new database from several handles at once,
+// as replicas or a server and the CLI starting together do: each migration
+// is applied once and every handle works.
+func TestConcurrentOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m2m.db")
+	const n = 4
+	stores := make([]*sqlstore.Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = sqlstore.Open(t.Context(), path) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Open() #%d = %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	for i, s := range stores {
+		if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
+			t.Errorf("store %d SchemaVersion() = %d, %v; want 1", i, v, err)
+		}
+	}
+}
+
+// TestTwoHandlesNoLostUpdate increments one counter through two
+// independent handles (two connection pools, like two processes), so the
+// in-process mutex does not help: only SQLite's locking does.
+func TestTwoHandlesNoLostUpdate(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "m2m.db")
+	a, b := openSQLite(t, path), openSQLite(t, path)
+	if err := a.CreateClient(ctx, &store.Client{ID: "c", RateLimitBurst: 0}); err != nil {
+		t.Fatal(err)
+	}
+	const per = 20
+	var wg sync.WaitGroup
+	for _, s := range []*sqlstore.Store{a, b, a, b} {
+		wg.Go(func() {
+			for range per {
+				if _, err := s.UpdateClient(ctx, "c", func(c *store.Client) error {
+					n := c.RateLimitBurst
+					runtime.Gosched()
+					c.RateLimitBurst = n + 1
+					return nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	c, err := b.GetClient(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitBurst != 4*per {
+		t.Errorf("counter after %d increments through two handles = %d", 4*per, c.RateLimitBurst)
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "m2m.db"))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.GetClient(ctx, "x"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(canceled) = %v; want a context error", err)
+	}
+	if err := s.CreateClient(ctx, &store.Client{ID: "x"}); err == nil {
+		t.Errorf("CreateClient(canceled) = nil; want an error")
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping() = %v", err)
+	}
+	s.Close()
+	if err := s.Ping(t.Context()); err == nil {
+		t.Errorf("Ping() after Close = nil; want an error")
+	}
+}
