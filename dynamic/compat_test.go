@@ -164,3 +164,25 @@ func TestBase64Helpers(t *testing.T) {
 		t.Errorf("EncodeBase64 = %q; want %q", got, tests[0].in)
 	}
 }
+
+func TestRandIntUnbiased(t *testing.T) {
+	tests := []struct {
+		max   uint32
+		draws []uint32
+		want  uint32
+	}{
+		{1000, []uint32{0xFFFFFFFF, 1234}, 234}, // the top 296 values are redrawn
+		{1000, []uint32{4294966999}, 999},       // the largest accepted value
+		{3, []uint32{0xFFFFFFFF, 0xFFFFFFFE}, 2},
+		{1, []uint32{0xFFFFFFFF}, 0},
+	}
+	for _, tt := range tests {
+		got, err := randInt(&drawReader{tt.draws})(tt.max)
+		if err != nil || got != tt.want {
+			t.Errorf("randInt(%v)(%d) = %d, %v; want %d", tt.draws, tt.max, got, err, tt.want)
+		}
+	}
+	if _, err := randInt(&drawReader{})(10); err == nil {
+		t.Error("randInt with an empty reader succeeded; want an error")
+	}
+}

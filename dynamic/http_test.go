@@ -143,3 +143,23 @@ func TestVerifierPrincipal(t *testing.T) {
 		t.Errorf("Verify(quirks bypass) = %+v; want no age and no expiry", p)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		r    Result
+		want string
+	}{
+		{Result{Status: StatusTimedOut, Reason: m2m.ReasonExpired}, "dynamic token expired"},
+		{Result{Status: StatusTimedOut, Reason: m2m.ReasonNotYetValid}, "dynamic token timestamp is in the future"},
+		{Result{Status: StatusReplayed}, "dynamic token already used"},
+		{Result{Status: StatusUUIDRequired}, "dynamic token carries no valid user id"},
+		{Result{Status: StatusInvalidTimestamp}, "dynamic token timestamp is invalid"},
+		{Result{Status: StatusInvalid, Reason: m2m.ReasonTooLarge}, "dynamic token too large"},
+		{Result{Status: StatusInvalid, Reason: m2m.ReasonBadSignature}, "invalid dynamic token"},
+	}
+	for _, tt := range tests {
+		if got := describe(tt.r); got != tt.want {
+			t.Errorf("describe(%+v) = %q; want %q", tt.r, got, tt.want)
+		}
+	}
+}
