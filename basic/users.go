@@ -42,7 +42,8 @@ const (
 // known user with that entry's parameters; give all entries the same
 // parameters to make unknown and known users indistinguishable by timing.
 //
-// An Htpasswd is immutable and safe for concurrent use. To pick up changes
+// The zero Htpasswd has no users and refuses everyone. An Htpasswd is
+// immutable and safe for concurrent use. To pick up changes
 // to the file, load it again and swap the value.
 type Htpasswd struct {
 	users map[string]passwordHash
