@@ -35,14 +35,14 @@ type pyTypes struct {
 }
 
 type generateInput struct {
-	Seed                 any     `json:"seed"`
-	TTL                  any     `json:"ttl"`
-	Sequence             any     `json:"sequence"`
-	TokenLen             any     `json:"token_len"`
-	UTCNow               string  `json:"utcnow"`
-	HostTZ               string  `json:"host_TZ"`
-	HostUTCOffsetSeconds int     `json:"host_utc_offset_seconds"`
-	PythonTypes          pyTypes `json:"python_types"`
+	Seed                 json.RawMessage `json:"seed"`
+	TTL                  any             `json:"ttl"`
+	Sequence             any             `json:"sequence"`
+	TokenLen             any             `json:"token_len"`
+	UTCNow               string          `json:"utcnow"`
+	HostTZ               string          `json:"host_TZ"`
+	HostUTCOffsetSeconds int             `json:"host_utc_offset_seconds"`
+	PythonTypes          pyTypes         `json:"python_types"`
 }
 
 type generateExpected struct {
@@ -69,7 +69,7 @@ const notPassed = "default (not passed)"
 // pyArgs turns the vector's Python arguments into an M2MToken. Arguments
 // of a type the original refuses become the zero value, which the Go type
 // refuses in the same order.
-func pyArgs(t *testing.T, seed, ttl, sequence, tokenLen any, types pyTypes) *M2MToken {
+func pyArgs(t *testing.T, seed json.RawMessage, ttl, sequence, tokenLen any, types pyTypes) *M2MToken {
 	t.Helper()
 	m := &M2MToken{Explicit: true, Sequence: DefaultSequence, TokenLen: DefaultTokenLen}
 	m.Seed = pyStr(t, seed, types.Seed)
@@ -93,44 +93,44 @@ func pyArgs(t *testing.T, seed, ttl, sequence, tokenLen any, types pyTypes) *M2M
 	return m
 }
 
-// pyStr is Python's str(v), or "" when v is falsy.
-func pyStr(t *testing.T, v any, typ string) string {
+// pyStr is Python's str(v) for the JSON value raw of Python type typ, or
+// "" when v is falsy (None, "", 0, 0.0, False, [], {}).
+func pyStr(t *testing.T, raw json.RawMessage, typ string) string {
 	t.Helper()
-	switch typ {
-	case "NoneType":
+	var v any
+	if err := vectors.Decode(raw, &v); err != nil {
+		t.Fatalf("seed %s: %v", raw, err)
+	}
+	if got := pyType(v); got != typ {
+		t.Fatalf("seed %s is a %s; python_types says %s", raw, got, typ)
+	}
+	switch v := v.(type) {
+	case nil:
 		return ""
-	case "str":
-		return v.(string)
-	case "bool":
-		if v.(bool) {
-			return "True"
-		}
-		return ""
-	case "int":
-		s := v.(json.Number).String()
-		if s == "0" || s == "-0" {
+	case string:
+		return v
+	case bool:
+		if !v {
 			return ""
 		}
-		return s
-	case "float":
-		f, err := v.(json.Number).Float64()
-		if err != nil {
-			t.Fatalf("float seed %v: %v", v, err)
-		}
-		if f == 0 {
+	case json.Number:
+		if f, err := v.Float64(); err == nil && f == 0 {
 			return ""
 		}
-		return pyFloatRepr(f)
-	case "list", "dict":
-		if l, ok := v.([]any); ok && len(l) == 0 {
+	case []any:
+		if len(v) == 0 {
 			return ""
 		}
-		if m, ok := v.(map[string]any); ok && len(m) == 0 {
+	case map[string]any:
+		if len(v) == 0 {
 			return ""
 		}
 	}
-	t.Fatalf("seed of Python type %q (%v) not supported by the test", typ, v)
-	return ""
+	s, err := pyReprJSON(raw, true)
+	if err != nil {
+		t.Fatalf("seed %s: %v", raw, err)
+	}
+	return s
 }
 
 // pyFloatRepr is Python's repr(float): the shortest round-trip digits, in
@@ -236,18 +236,18 @@ func vectorGenerate(t *testing.T, v *vectors.Vector) {
 }
 
 type verifyInput struct {
-	Seed                    any     `json:"seed"`
-	TTL                     any     `json:"ttl"`
-	Sequence                *string `json:"sequence"`
-	TokenLen                any     `json:"token_len"`
-	SenderUTCNow            string  `json:"sender_utcnow"`
-	SenderTZ                string  `json:"sender_TZ"`
-	SenderUTCOffsetSeconds  int     `json:"sender_utc_offset_seconds"`
-	ReceiverUTCNow          string  `json:"receiver_utcnow"`
-	ReceiverTZ              string  `json:"receiver_TZ"`
-	ReceiverUTCOffsetSecond int     `json:"receiver_utc_offset_seconds"`
-	ReceiverSeed            any     `json:"receiver_seed"`
-	PresentedToken          string  `json:"presented_token"`
+	Seed                    json.RawMessage `json:"seed"`
+	TTL                     any             `json:"ttl"`
+	Sequence                *string         `json:"sequence"`
+	TokenLen                any             `json:"token_len"`
+	SenderUTCNow            string          `json:"sender_utcnow"`
+	SenderTZ                string          `json:"sender_TZ"`
+	SenderUTCOffsetSeconds  int             `json:"sender_utc_offset_seconds"`
+	ReceiverUTCNow          string          `json:"receiver_utcnow"`
+	ReceiverTZ              string          `json:"receiver_TZ"`
+	ReceiverUTCOffsetSecond int             `json:"receiver_utc_offset_seconds"`
+	ReceiverSeed            json.RawMessage `json:"receiver_seed"`
+	PresentedToken          string          `json:"presented_token"`
 }
 
 type verifyExpected struct {
@@ -267,12 +267,12 @@ func vectorVerify(t *testing.T, v *vectors.Vector) {
 	if in.Sequence != nil || in.TokenLen != nil {
 		t.Fatalf("verify vectors with sequence or token_len are not defined by the schema")
 	}
-	types := pyTypes{Seed: pyType(in.Seed), TTL: pyType(in.TTL), Sequence: notPassed, TokenLen: notPassed}
+	types := pyTypes{Seed: rawType(t, in.Seed), TTL: pyType(in.TTL), Sequence: notPassed, TokenLen: notPassed}
 	sender := pyArgs(t, in.Seed, in.TTL, nil, nil, types)
 	sender.UTCOffset = in.SenderUTCOffsetSeconds
 	receiver := *sender
-	if in.ReceiverSeed != nil {
-		receiver.Seed = pyStr(t, in.ReceiverSeed, pyType(in.ReceiverSeed))
+	if rawType(t, in.ReceiverSeed) != "NoneType" {
+		receiver.Seed = pyStr(t, in.ReceiverSeed, rawType(t, in.ReceiverSeed))
 	}
 	receiver.UTCOffset = in.ReceiverUTCOffsetSecond
 	sentAt, recvAt := parseUTCNow(t, in.SenderUTCNow), parseUTCNow(t, in.ReceiverUTCNow)
@@ -293,6 +293,19 @@ func vectorVerify(t *testing.T, v *vectors.Vector) {
 	if _, err := receiver.Match(in.PresentedToken, recvAt, 1); naive && err != nil {
 		t.Fatalf("Match(%q, %s, 1) = %v; want a match", in.PresentedToken, in.ReceiverUTCNow, err)
 	}
+}
+
+// rawType is pyType of a JSON text.
+func rawType(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	if len(raw) == 0 {
+		return "NoneType"
+	}
+	var v any
+	if err := vectors.Decode(raw, &v); err != nil {
+		t.Fatalf("%s: %v", raw, err)
+	}
+	return pyType(v)
 }
 
 // pyType names the Python type a JSON value decodes to.

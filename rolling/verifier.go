@@ -57,12 +57,14 @@ type Verifier struct {
 	// Replay remembers accepted codes; nil means a private in-memory
 	// [replay.Memory]. Replicas must share one (package redisstore).
 	Replay m2m.ReplayCache
-	// InsecureAllowReplay accepts a code more than once.
+	// InsecureAllowReplay accepts a code more than once; Replay is then
+	// not used.
 	InsecureAllowReplay bool
 	// Throttle limits failed attempts per key id; nil means a private
 	// in-memory Throttle with ratelimit.DefaultFailureLimit.
 	Throttle *ratelimit.Throttle
-	// InsecureNoThrottle disables failure throttling.
+	// InsecureNoThrottle disables failure throttling; Throttle is then not
+	// used.
 	InsecureNoThrottle bool
 	// InsecureWeakCodes accepts codes of fewer than WeakBits bits even
 	// without replay protection or throttling. By default such a
@@ -146,13 +148,19 @@ func (v *Verifier) init() error {
 		for i, k := range v.Keys {
 			v.byID[k.ID] = i
 		}
-		v.replay = v.Replay
-		if v.replay == nil && !v.InsecureAllowReplay {
+		switch {
+		case v.InsecureAllowReplay:
+		case v.Replay != nil:
+			v.replay = v.Replay
+		default:
 			v.replay = &replay.Memory{Now: v.Now}
 		}
-		v.throttle = v.Throttle
-		if v.throttle == nil && !v.InsecureNoThrottle {
-			v.throttle = &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: v.Now}}
+		switch {
+		case v.InsecureNoThrottle:
+		case v.Throttle != nil:
+			v.throttle = v.Throttle
+		default:
+			v.throttle = &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: v.Now}, Prefix: "rolling:"}
 		}
 	})
 	return v.err
