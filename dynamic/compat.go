@@ -68,6 +68,7 @@ func (s Status) CrateName() string {
 
 // Result is the outcome of decoding a token, the crate's ValidAuthToken.
 type Result struct {
+	// Valid reports whether the token is accepted.
 	Valid bool
 	// UUID is the user id carried by the token as lower-case hex without
 	// hyphens, or "" when there is none (or it was not looked at).
@@ -75,7 +76,9 @@ type Result struct {
 	// AgeMS is the verifier's clock minus the token's timestamp in
 	// milliseconds (negative for a token from the future). It is
 	// meaningful only when AgeKnown is true.
-	AgeMS    int64
+	AgeMS int64
+	// AgeKnown reports whether the timestamp was checked; the crate skips
+	// the check for some tokens (see Compat.Quirks).
 	AgeKnown bool
 	// Status says why the token was refused, or StatusOK.
 	Status Status

@@ -78,10 +78,11 @@ type Sealed struct {
 	// verifies, so a new key can be put first while tokens signed with the
 	// old one are still accepted. At least one key is required.
 	Keys []Key
-	// Tolerance is how old a token may be; 0 means DefaultTolerance.
+	// Tolerance is how old a token may be; 0 (or less) means
+	// DefaultTolerance.
 	Tolerance time.Duration
 	// MaxFuture is how far ahead of the verifier's clock a token's
-	// timestamp may be; 0 means DefaultMaxFuture.
+	// timestamp may be; 0 (or less) means DefaultMaxFuture.
 	MaxFuture time.Duration
 	// RequireUUID refuses tokens without a UUID (status uuid_required).
 	RequireUUID bool

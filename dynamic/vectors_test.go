@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/internal/vectors"
@@ -305,6 +306,16 @@ func TestVectorsDynamicToken(t *testing.T) {
 			p := &compatParams{key: in.APIKey, chars: []rune(in.RandCharStrEffective), checkUUID: in.CheckUUID, tolMS: in.ToleranceMS, quirks: true}
 			q := decodeCompat(in.Token, p, in.NowMS)
 			checkDecode(t, "decodeCompat(quirks)", q, want)
+			// The same through the public API, where it can express the
+			// options ("" and 0 mean the defaults there).
+			if (in.RandCharStr == nil || *in.RandCharStr != "") && in.ToleranceMS > 0 {
+				c := &Compat{APIKey: m2m.Secret(in.APIKey), Tolerance: time.Duration(in.ToleranceMS) * time.Millisecond,
+					CheckUUID: in.CheckUUID, Quirks: true, Now: fixedMS(in.NowMS)}
+				if in.RandCharStr != nil {
+					c.RandChars = *in.RandCharStr
+				}
+				checkDecode(t, "Compat{Quirks: true}.Decode", c.Decode(in.Token), want)
+			}
 			sp := *p
 			sp.quirks = false
 			s := decodeCompat(in.Token, &sp, in.NowMS)
