@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/m2mkit/m2m/clientcred"
+)
+
+// clientCredFlags are the options shared by "m2m token" and "m2m
+// request": where to get a token and for what. The client id and secret
+// come from $M2M_CLIENT_ID and $M2M_CLIENT_SECRET or from
+// --credentials-file, never from flags.
+type clientCredFlags struct {
+	tokenURL, issuer, domain, audience string
+	scopes                             []string
+	credsFile, auth                    string
+	retries                            int
+	timeout                            time.Duration
+}
+
+func (f *clientCredFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.tokenURL, "token-url", "", "token endpoint URL (default $M2M_TOKEN_URL)")
+	fs.StringVar(&f.issuer, "issuer", "", "issuer URL; the token endpoint is discovered (RFC 8414 / OpenID Connect) (default $M2M_ISSUER)")
+	fs.StringVar(&f.domain, "domain", "", "Auth0 domain; the token endpoint is https://DOMAIN/oauth/token (default $M2M_DOMAIN)")
+	fs.StringVar(&f.audience, "audience", "", "the API the token is for (default $M2M_AUDIENCE)")
+	fs.StringArrayVar(&f.scopes, "scope", nil, "scope to request (repeatable, or space-separated)")
+	fs.StringVar(&f.credsFile, "credentials-file", "", "read client_id and client_secret from the JSON file `PATH` (as printed by \"m2m client create --json\")")
+	fs.StringVar(&f.auth, "auth", "post", "client authentication: post (form body), basic (HTTP Basic) or json (JSON body)")
+	fs.IntVar(&f.retries, "retries", 3, "retries of a token request after 429, 5xx or a connection error")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
+}
+
+// maxCredentialsFile caps --credentials-file.
+const maxCredentialsFile = 64 << 10
+
+// config resolves the flags, the credentials file and the environment
+// into a client configuration. Configuration problems are usage errors
+// (exit 2), reported all at once.
+func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
+	c := clientcred.Config{
+		TokenURL: f.tokenURL, Issuer: f.issuer, Domain: f.domain, Audience: f.audience,
+		LookupEnv: env.Lookup,
+	}
+	for _, s := range f.scopes {
+		c.Scopes = append(c.Scopes, strings.Fields(s)...)
+	}
+	switch f.auth {
+	case "post":
+		c.AuthStyle = clientcred.AuthStyleInParams
+	case "basic":
+		c.AuthStyle = clientcred.AuthStyleInHeader
+	case "json":
+		c.AuthStyle = clientcred.AuthStyleJSON
+	default:
+		return c, Usage("--auth %q: want post, basic or json", f.auth)
+	}
+	if f.retries < 0 || f.retries > 20 {
+		return c, Usage("--retries %d: want 0 to 20", f.retries)
+	}
+	if f.timeout <= 0 {
+		return c, Usage("--timeout %v: want more than 0", f.timeout)
+	}
+	c.Retry = clientcred.RetryPolicy{MaxAttempts: f.retries + 1, MaxElapsed: f.timeout}
+	c.FetchTimeout = f.timeout
+	if f.credsFile != "" {
+		fh, err := os.Open(f.credsFile)
+		if err != nil {
+			return c, Rejected(fmt.Errorf("reading credentials: %w", err))
+		}
+		defer fh.Close()
+		var creds struct {
+			ClientID     string `json:"client_id"`
+			ClientSecret string `json:"client_secret"`
+		}
+		b, err := io.ReadAll(io.LimitReader(fh, maxCredentialsFile+1))
+		if err != nil || len(b) > maxCredentialsFile || json.Unmarshal(b, &creds) != nil {
+			return c, Usage("--credentials-file %s: want a JSON object with client_id and client_secret", f.credsFile)
+		}
+		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
+	}
+	if _, err := c.Resolve(); err != nil {
+		return c, Usage("%v", err)
+	}
+	return c, nil
+}
+
+// tokenFailure reports a failed token request: a message, or with --json
+// {"error", "error_description", "status", "retry_after"}; exit 1.
+func tokenFailure(env *Env, err error, asJSON bool) error {
+	if !asJSON {
+		return Rejected(err)
+	}
+	out := map[string]any{"error": "request_failed", "error_description": err.Error()}
+	var re *clientcred.RetrieveError
+	if errors.As(err, &re) {
+		out["status"] = re.StatusCode
+		if re.ErrorCode != "" {
+			out["error"] = re.ErrorCode
+		}
+		out["error_description"] = re.Description
+	}
+	var rl *clientcred.RateLimitError
+	if errors.As(err, &rl) {
+		out["retry_after"] = int64(rl.RetryAfter.Round(time.Second) / time.Second)
+	}
+	if err := PrintJSON(env.Stdout, out); err != nil {
+		return err
+	}
+	return RejectedQuiet()
+}
+
+func init() {
+	register(func(env *Env) *cobra.Command {
+		var (
+			f      clientCredFlags
+			asJSON bool
+		)
+		c := &cobra.Command{
+			Use:   "token",
+			Short: "Get an access token with the client credentials grant and print it",
+			Long: "Get an access token from a token endpoint (m2m serve, Auth0 or any OAuth 2.0\n" +
+				"server) with the client credentials grant, and print it. The endpoint is\n" +
+				"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
+				"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
+				"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
+				"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
+				"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
+				"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
+			Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
+				"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
+			Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := f.config(env)
+				if err != nil {
+					return err
+				}
+				src, err := clientcred.NewTokenSource(cfg)
+				if err != nil {
+					return Usage("%v", err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+				defer cancel()
+				tok, err := src.Token(ctx)
+				if err != nil {
+					return tokenFailure(env, err, asJSON)
+				}
+				if asJSON {
+					out := map[string]any{
+						"access_token": tok.AccessToken,
+						"token_type":   tok.TokenType,
+						"expires_in":   int64(time.Until(tok.Expiry).Round(time.Second) / time.Second),
+					}
+					if tok.Scope != "" {
+						out["scope"] = tok.Scope
+					}
+					return PrintJSON(env.Stdout, out)
+				}
+				fmt.Fprintln(env.Stdout, tok.AccessToken)
+				return nil
+			},
+		}
+		f.add(c.Flags())
+		c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+		return c
+	})
+}
