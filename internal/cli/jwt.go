@@ -204,7 +204,11 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 			if f.asJSON {
 				return PrintJSON(env.Stdout, claims.Raw)
 			}
-			fmt.Fprintf(env.Stdout, "valid sub=%q exp=%s\n", claims.Subject, claims.ExpiresAt.UTC().Format(time.RFC3339))
+			exp := "none"
+			if !claims.ExpiresAt.IsZero() {
+				exp = claims.ExpiresAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(env.Stdout, "valid sub=%q exp=%s\n", claims.Subject, exp)
 			return nil
 		},
 	}
