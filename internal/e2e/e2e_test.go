@@ -1,0 +1,532 @@
+// Package e2e holds end-to-end tests: they build the m2m command, start
+// the real token server ("m2m serve") on a loopback port with its SQLite
+// data directory, manage it with the admin CLI while it runs, and talk to
+// it with unmodified golang.org/x/oauth2/clientcredentials.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// m2mBin is the m2m command built once for all tests.
+var m2mBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "m2m-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	m2mBin = filepath.Join(dir, "m2m")
+	build := exec.Command("go", "build", "-o", m2mBin, "github.com/m2mkit/m2m/cmd/m2m")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: building m2m:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// server is a running "m2m serve".
+type server struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	data   string
+	url    string
+	stdout *syncBuffer
+	stderr *syncBuffer
+	exited chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs m2m serve on a free loopback port with data in dir and
+// waits until it listens.
+func startServer(t *testing.T, data string, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, data: data, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
+	s.cmd = exec.Command(m2mBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--key-refresh", "100ms"}, args...)...)
+	s.cmd.Stderr = s.stderr
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			s.stdout.Write([]byte(line + "\n"))
+			if u, ok := strings.CutPrefix(line, "m2m: listening on "); ok {
+				listening <- u
+			}
+		}
+		s.exited <- s.cmd.Wait()
+	}()
+	select {
+	case s.url = <-listening:
+	case err := <-s.exited:
+		t.Fatalf("m2m serve exited: %v\nstdout:\n%s\nstderr:\n%s", err, s.stdout, s.stderr)
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		t.Fatalf("m2m serve did not start\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+	return s
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *server) stop() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		s.t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Fatalf("m2m serve after SIGTERM: %v\nstderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		s.t.Fatal("m2m serve did not stop after SIGTERM")
+	}
+}
+
+// m2m runs an admin command on the server's data and returns its stdout.
+func (s *server) m2m(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(m2mBin, append(args, "--data", s.data)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		s.t.Fatalf("m2m %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+type createdClient struct {
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+}
+
+func (s *server) createClient(args ...string) createdClient {
+	s.t.Helper()
+	var c createdClient
+	out := s.m2m(append([]string{"client", "create", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.ClientID == "" || c.ClientSecret == "" {
+		s.t.Fatalf("client create printed %q: %v", out, err)
+	}
+	return c
+}
+
+// jwksVerifier verifies tokens against the server's JWKS, refetching it
+// when a token names an unknown kid (as a verifier must across rotation).
+type jwksVerifier struct {
+	url, issuer, audience string
+
+	mu      sync.Mutex
+	set     jose.JSONWebKeySet
+	fetches int
+}
+
+func (v *jwksVerifier) fetch() error {
+	resp, err := http.Get(v.url + "/.well-known/jwks.json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var set jose.JSONWebKeySet
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+		return err
+	}
+	v.set = set
+	v.fetches++
+	return nil
+}
+
+type claims struct {
+	Iss      string `json:"iss"`
+	Sub      string `json:"sub"`
+	Aud      string `json:"aud"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
+	Jti      string `json:"jti"`
+	Scope    string `json:"scope"`
+	ClientID string `json:"client_id"`
+	Azp      string `json:"azp"`
+	Gty      string `json:"gty"`
+}
+
+// verify checks tok's signature and registered claims and returns the
+// claims and the kid.
+func (v *jwksVerifier) verify(tok string) (*claims, string, error) {
+	jwsObj, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256, jose.EdDSA, jose.RS256})
+	if err != nil {
+		return nil, "", err
+	}
+	kid := jwsObj.Signatures[0].Header.KeyID
+	v.mu.Lock()
+	keys := v.set.Key(kid)
+	if len(keys) == 0 {
+		if err := v.fetch(); err != nil {
+			v.mu.Unlock()
+			return nil, kid, err
+		}
+		keys = v.set.Key(kid)
+	}
+	v.mu.Unlock()
+	if len(keys) != 1 {
+		return nil, kid, fmt.Errorf("kid %q not in the JWKS", kid)
+	}
+	payload, err := jwsObj.Verify(keys[0])
+	if err != nil {
+		return nil, kid, err
+	}
+	var c claims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, kid, err
+	}
+	now := time.Now().Unix()
+	switch {
+	case c.Iss != v.issuer && c.Iss != v.issuer+"/":
+		return nil, kid, fmt.Errorf("iss %q; want %q", c.Iss, v.issuer)
+	case c.Aud != v.audience:
+		return nil, kid, fmt.Errorf("aud %q; want %q", c.Aud, v.audience)
+	case c.Exp <= now || c.Iat > now+5:
+		return nil, kid, fmt.Errorf("iat %d exp %d at %d", c.Iat, c.Exp, now)
+	}
+	return &c, kid, nil
+}
+
+const audience = "https://api.example.test"
+
+func TestServeClientCredentials(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "m2m-data")
+	s := startServer(t, data)
+	for _, want := range []string{"created data directory", "m2m.db", "master.key", "signing key", "issuer http://127.0.0.1:"} {
+		if !strings.Contains(s.stdout.String(), want) {
+			t.Errorf("serve output lacks %q:\n%s", want, s.stdout)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(data, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("master.key: %v, %v; want mode 0600", fi, err)
+	}
+	c := s.createClient("--name", "worker", "--audience", audience, "--audience", "https://other.example.test", "--scope", "read write", "--ttl", "10m")
+	v := &jwksVerifier{url: s.url, issuer: s.url, audience: audience}
+
+	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+		cfg := clientcredentials.Config{
+			ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s.url + "/oauth/token",
+			Scopes: []string{"read"}, EndpointParams: url.Values{"audience": {audience}}, AuthStyle: style,
+		}
+		tok, err := cfg.Token(context.Background())
+		if err != nil {
+			t.Fatalf("Token(auth style %v) = %v", style, err)
+		}
+		if tok.TokenType != "Bearer" || tok.Extra("scope") != "read" || time.Until(tok.Expiry) > 10*time.Minute+5*time.Second || time.Until(tok.Expiry) < 9*time.Minute {
+			t.Errorf("token = %+v, scope %v; want Bearer, scope read, 10 minutes", tok, tok.Extra("scope"))
+		}
+		cl, _, err := v.verify(tok.AccessToken)
+		if err != nil {
+			t.Fatalf("verify = %v", err)
+		}
+		if cl.Sub != c.ClientID || cl.ClientID != c.ClientID || cl.Scope != "read" || cl.Jti == "" {
+			t.Errorf("claims = %+v; want sub and client_id %s, scope read, a jti", cl, c.ClientID)
+		}
+	}
+
+	// Metadata points at the endpoints; metrics count the tokens.
+	var md map[string]any
+	getJSON(t, s.url+"/.well-known/oauth-authorization-server", &md)
+	if md["issuer"] != s.url || md["token_endpoint"] != s.url+"/oauth/token" || md["jwks_uri"] != s.url+"/.well-known/jwks.json" {
+		t.Errorf("metadata = %v", md)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		getJSON(t, s.url+path, &md)
+	}
+	if m := get(t, s.url+"/metrics"); !strings.Contains(m, `m2m_tokens_issued_total{profile="rfc9068"} 2`) {
+		t.Errorf("metrics lack the issued tokens:\n%.2000s", m)
+	}
+	if strings.Contains(s.stderr.String(), c.ClientSecret) {
+		t.Error("the client secret appears in the server's logs")
+	}
+
+	// A restart reuses the data: same key, same clients.
+	kid := keyIDs(t, s.url)
+	s.stop()
+	if !strings.Contains(s.stdout.String(), "m2m: stopped") {
+		t.Errorf("no clean stop:\n%s", s.stdout)
+	}
+	s2 := startServer(t, data)
+	if strings.Contains(s2.stdout.String(), "created data directory") {
+		t.Errorf("restart created the data again:\n%s", s2.stdout)
+	}
+	if got := keyIDs(t, s2.url); got != kid {
+		t.Errorf("keys after restart = %s; want %s", got, kid)
+	}
+	cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s2.url + "/oauth/token"}
+	if _, err := cfg.Token(context.Background()); err != nil {
+		t.Errorf("Token after restart = %v", err)
+	}
+	s2.stop()
+}
+
+func keyIDs(t *testing.T, base string) string {
+	var set jose.JSONWebKeySet
+	getJSON(t, base+"/.well-known/jwks.json", &set)
+	var ids []string
+	for _, k := range set.Keys {
+		ids = append(ids, k.KeyID)
+	}
+	return strings.Join(ids, ",")
+}
+
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(get(t, u)), v); err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+}
+
+// TestServeErrors covers every error code of the token endpoint against
+// the running server, through clientcredentials where it can send the
+// request and raw HTTP where it cannot.
+func TestServeErrors(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "d"))
+	c := s.createClient("--name", "worker", "--audience", audience, "--scope", "read")
+	limited := s.createClient("--name", "limited", "--audience", audience, "--rate-limit", "0.01", "--burst", "1")
+	off := s.createClient("--name", "off", "--audience", audience)
+	s.m2m("client", "disable", off.ClientID)
+	tokenURL := s.url + "/oauth/token"
+	cc := func(id, secret string, scopes []string, params url.Values) error {
+		cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, Scopes: scopes,
+			EndpointParams: params, AuthStyle: oauth2.AuthStyleInHeader}
+		_, err := cfg.Token(context.Background())
+		return err
+	}
+	tests := []struct {
+		name      string
+		do        func() error
+		status    int
+		code      string
+		challenge bool
+	}{
+		{"wrong secret (Basic)", func() error { return cc(c.ClientID, "wrong", nil, nil) }, 401, "invalid_client", true},
+		{"unknown client", func() error { return cc("nobody", c.ClientSecret, nil, nil) }, 401, "invalid_client", true},
+		{"scope not granted", func() error { return cc(c.ClientID, c.ClientSecret, []string{"admin"}, nil) }, 400, "invalid_scope", false},
+		{"audience not granted", func() error {
+			return cc(c.ClientID, c.ClientSecret, nil, url.Values{"audience": {"https://evil.example.test"}})
+		}, 403, "access_denied", false},
+		{"malformed resource", func() error { return cc(c.ClientID, c.ClientSecret, nil, url.Values{"resource": {"not a uri"}}) }, 400, "invalid_target", false},
+		{"disabled client", func() error { return cc(off.ClientID, off.ClientSecret, nil, nil) }, 400, "unauthorized_client", false},
+		{"unsupported grant type", func() error {
+			return cc(c.ClientID, c.ClientSecret, nil, url.Values{"grant_type": {"password"}})
+		}, 400, "unsupported_grant_type", false},
+		{"repeated parameter", func() error {
+			return rawPost(tokenURL, "application/x-www-form-urlencoded",
+				"grant_type=client_credentials&client_id="+c.ClientID+"&client_secret="+c.ClientSecret+"&scope=read&scope=read")
+		}, 400, "invalid_request", false},
+		{"JSON body without grant_type", func() error {
+			return rawPost(tokenURL, "application/json", `{"client_id":"`+c.ClientID+`","client_secret":"`+c.ClientSecret+`"}`)
+		}, 400, "invalid_request", false},
+		{"rate limited", func() error {
+			if err := cc(limited.ClientID, limited.ClientSecret, nil, nil); err != nil {
+				return fmt.Errorf("first request: %w", err)
+			}
+			return cc(limited.ClientID, limited.ClientSecret, nil, nil)
+		}, 429, "too_many_requests", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			var re *oauth2.RetrieveError
+			if !errors.As(err, &re) {
+				t.Fatalf("error = %v; want a *oauth2.RetrieveError", err)
+			}
+			if re.Response.StatusCode != tc.status || re.ErrorCode != tc.code {
+				t.Errorf("response = %d %q (%s); want %d %q", re.Response.StatusCode, re.ErrorCode, re.Body, tc.status, tc.code)
+			}
+			ch := re.Response.Header.Get("WWW-Authenticate")
+			if strings.HasPrefix(ch, "Basic realm=") != tc.challenge {
+				t.Errorf("WWW-Authenticate = %q; want a Basic challenge: %v", ch, tc.challenge)
+			}
+			if tc.status == 429 {
+				h := re.Response.Header
+				if h.Get("Retry-After") == "" || h.Get("X-RateLimit-Limit") != "1" || h.Get("X-RateLimit-Remaining") != "0" || h.Get("X-RateLimit-Reset") == "" {
+					t.Errorf("429 headers = %v; want Retry-After and X-RateLimit-*", h)
+				}
+			}
+		})
+	}
+
+	// Admin changes made while the server runs take effect within the
+	// client cache bound (2 s).
+	s.m2m("client", "disable", c.ClientID)
+	waitFor(t, 3*time.Second, func() bool {
+		var re *oauth2.RetrieveError
+		return errors.As(cc(c.ClientID, c.ClientSecret, nil, nil), &re) && re.ErrorCode == "unauthorized_client"
+	})
+	s.m2m("client", "enable", c.ClientID)
+	var rotated createdClient
+	json.Unmarshal([]byte(s.m2m("client", "rotate-secret", c.ClientID, "--grace", "0s", "--json")), &rotated)
+	// Polling here would trip the failure throttle (every attempt with a
+	// secret the cache does not know yet counts), so wait out the bound.
+	time.Sleep(2100 * time.Millisecond)
+	if err := cc(c.ClientID, rotated.ClientSecret, nil, nil); err != nil {
+		t.Errorf("new secret 2.1 s after rotate-secret: %v", err)
+	}
+	var re *oauth2.RetrieveError
+	if err := cc(c.ClientID, c.ClientSecret, nil, nil); !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
+		t.Errorf("old secret after rotate-secret --grace 0s: %v; want invalid_client", err)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rawPost sends a token request clientcredentials cannot express and
+// returns its refusal as a RetrieveError.
+func rawPost(u, contentType, body string) error {
+	resp, err := http.Post(u, contentType, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 {
+		return nil
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	json.Unmarshal(b, &e)
+	return &oauth2.RetrieveError{Response: resp, Body: b, ErrorCode: e.Error}
+}
+
+// TestServeKeyRotationUnderTraffic rotates the signing key twice with the
+// admin CLI while clients fetch and verify tokens continuously: no request
+// may fail, and tokens signed by the new keys must verify.
+func TestServeKeyRotationUnderTraffic(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "d"))
+	c := s.createClient("--name", "busy", "--audience", audience, "--rate-limit", "100000", "--burst", "100000")
+	v := &jwksVerifier{url: s.url, issuer: s.url, audience: audience}
+	cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s.url + "/oauth/token"}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		mu       sync.Mutex
+		requests int
+		failures []error
+		kids     = map[string]int{}
+		wg       sync.WaitGroup
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				tok, err := cfg.Token(context.Background())
+				var kid string
+				if err == nil {
+					_, kid, err = v.verify(tok.AccessToken)
+				}
+				mu.Lock()
+				requests++
+				if err != nil {
+					failures = append(failures, err)
+				} else {
+					kids[kid]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for range 2 {
+		time.Sleep(300 * time.Millisecond)
+		s.m2m("key", "rotate", "--pre-publish", "1s")
+		time.Sleep(1500 * time.Millisecond) // the next key activates
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	t.Logf("%d requests, tokens by kid: %v, JWKS fetches: %d", requests, kids, v.fetches)
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests failed; first: %v", len(failures), requests, failures[0])
+	}
+	if len(kids) != 3 {
+		t.Errorf("tokens were signed by %d keys; want 3 (the first and two rotations)", len(kids))
+	}
+	if out := s.m2m("key", "list"); strings.Count(out, " retiring ") != 2 || strings.Count(out, " active ") != 1 {
+		t.Errorf("key list after two rotations:\n%s", out)
+	}
+}
