@@ -48,6 +48,7 @@ type StatusError struct {
 	Body []byte
 }
 
+// Error names the method, the URL without its query, and the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("clientcred: %s %s: %s", e.Method, e.URL, e.Status)
 }

@@ -23,6 +23,7 @@ type RetrieveError struct {
 	Body []byte
 }
 
+// Error gives the status, the error code and the description.
 func (e *RetrieveError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clientcred: token request refused: %d", e.StatusCode)
@@ -51,6 +52,7 @@ type RateLimitError struct {
 	Err              *RetrieveError // the last refusal
 }
 
+// Error says how long the server asked to wait.
 func (e *RateLimitError) Error() string {
 	s := "clientcred: rate limited by the token endpoint"
 	if e.RetryAfter > 0 {

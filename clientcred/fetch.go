@@ -28,6 +28,7 @@ type Token struct {
 	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
 }
 
+// String redacts the access token.
 func (t *Token) String() string { return "clientcred.Token{" + t.TokenType + " [REDACTED]}" }
 
 // LogValue redacts the access token.
