@@ -394,3 +394,19 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 		}
 	}
 }
+
+func TestAudienceProfile(t *testing.T) {
+	f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
+		cfg.AudienceProfiles = map[string]string{"https://other.example.test": authserver.ProfileAuth0}
+	})
+	for _, tc := range []struct{ aud, typ, sub string }{
+		{"https://api.example.test", "at+jwt", f.id},
+		{"https://other.example.test", "JWT", f.id + "@clients"},
+	} {
+		w := f.post(f.creds("audience", tc.aud))
+		hdr, claims := f.signer.verify(t, decodeResponse(t, w).AccessToken)
+		if hdr.Typ != tc.typ || claims["sub"] != tc.sub {
+			t.Errorf("token for %s: typ %q sub %v; want %q %q", tc.aud, hdr.Typ, claims["sub"], tc.typ, tc.sub)
+		}
+	}
+}

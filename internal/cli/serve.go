@@ -106,6 +106,9 @@ func (f *dataFlags) master() ([]byte, string, error) {
 		}
 		path = filepath.Join(f.data, dataMasterFile)
 	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	k, err := secretfile.LoadOrCreate(path, secretfile.DefaultSize)
 	if err != nil {
 		return nil, "", Rejected(err)
@@ -128,6 +131,7 @@ func displayURL(u string) string {
 type serveOptions struct {
 	dataFlags
 	addr, issuer, profile, algorithm, logLevel string
+	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 }
 
@@ -162,6 +166,7 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_ISSUER, ...`
 		fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
 		fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
 		fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
+		fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 		fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
 		fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
 		fs.DurationVar(&o.rotateEvery, "rotate-every", 0, "rotate the signing key on this schedule (0: only on demand)")
@@ -179,6 +184,11 @@ func serve(env *Env, o *serveOptions) error {
 	}
 	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
 		return Usage("--profile %q: want rfc9068 or auth0", o.profile)
+	}
+	for aud, p := range o.audienceProfiles {
+		if p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0 {
+			return Usage("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
+		}
 	}
 	if o.tokenTTL <= 0 || o.tokenTTL > keyring.DefaultMaxTokenTTL {
 		return Usage("--token-ttl %v: want more than 0 and at most %v", o.tokenTTL, keyring.DefaultMaxTokenTTL)
@@ -222,7 +232,7 @@ func serve(env *Env, o *serveOptions) error {
 	}
 	srv, err := authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
-		Profile: o.profile, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
+		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		Logger: logger,
 	})
 	if err != nil {
@@ -230,7 +240,8 @@ func serve(env *Env, o *serveOptions) error {
 		return Usage("%v", err)
 	}
 	if firstStart {
-		fmt.Fprintf(env.Stdout, "m2m: created data directory %s\n", o.data)
+		abs, _ := filepath.Abs(o.data)
+		fmt.Fprintf(env.Stdout, "m2m: created data directory %s\n", abs)
 	}
 	fmt.Fprintf(env.Stdout, "m2m: database %s\n", displayURL(dbURL))
 	fmt.Fprintf(env.Stdout, "m2m: master secret %s\n", masterPath)
