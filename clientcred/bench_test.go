@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -55,6 +56,48 @@ func BenchmarkTransportOverhead(b *testing.B) {
 				b.Fatal(err)
 			}
 			io.Copy(io.Discard, resp.Body)
+		}
+	})
+}
+
+// BenchmarkClientLoopback measures a whole request to a loopback API with
+// a cached token: a plain http.Client with a fixed header against
+// clientcred.Client, so the difference is clientcred's overhead.
+func BenchmarkClientLoopback(b *testing.B) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer api.Close()
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"access_token":"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln","expires_in":86400}`)
+	}))
+	defer idp.Close()
+	ctx := context.Background()
+	b.Run("bare", func(b *testing.B) {
+		hc := &http.Client{}
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequestWithContext(ctx, "GET", api.URL, nil)
+			req.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+			resp, err := hc.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.Run("clientcred", func(b *testing.B) {
+		c, err := NewClient(Config{ClientID: "a", ClientSecret: "b", Audience: "c", TokenURL: idp.URL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := c.Get(ctx, api.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}
 	})
 }

@@ -400,3 +400,41 @@ func TestKeySetFunc(t *testing.T) {
 		t.Errorf("Verify(HS256 MACed with the public key) = %v; want unknown_key (no key fits)", err)
 	}
 }
+
+func TestAccessTokensChallenge(t *testing.T) {
+	at, err := jwtauth.NewAccessTokens(jwtauth.Config{
+		Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"}, Realm: "api",
+		Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))), RequiredScopes: []string{"admin", "write"},
+		Now: func() time.Time { return time.Unix(1700000100, 0) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, auth, want string
+		status           int
+	}{
+		{"no token", "", `Bearer realm="api"`, 401},
+		{"bad token", "Bearer abc", `Bearer realm="api", error="invalid_token", error_description="the token is not a well-formed JWS"`, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			(&httpauth.Middleware{Verifiers: []m2m.Verifier{at}}).Handler(http.NotFoundHandler()).ServeHTTP(w, r)
+			if got := w.Header().Get("WWW-Authenticate"); got != tt.want || w.Code != tt.status {
+				t.Errorf("response %d %q; want %d %q", w.Code, got, tt.status, tt.want)
+			}
+		})
+	}
+	// httpauth sends no challenge with a 403; the challenge itself is RFC
+	// 6750 section 3.1's insufficient_scope with the scope needed.
+	_, err = at.VerifyToken(context.Background(), mint(t, "ES256", "k1", "", testKeys.ec, baseClaims()))
+	want := `Bearer realm="api", error="insufficient_scope", error_description="the token lacks a required scope", scope="admin write"`
+	if got := at.Challenge(err).String(); got != want {
+		t.Errorf("Challenge(insufficient scope) = %q; want %q", got, want)
+	}
+}
