@@ -160,7 +160,7 @@ func (v *Verifier) init() error {
 		case v.Throttle != nil:
 			v.throttle = v.Throttle
 		default:
-			v.throttle = &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: v.Now}, Prefix: "rolling:"}
+			v.throttle = &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: v.Now}}
 		}
 	})
 	return v.err

@@ -240,3 +240,46 @@ func TestVerifierReplayCacheFailure(t *testing.T) {
 		t.Fatalf("Check with a failing cache = %v; want a technical ErrUnavailable", err)
 	}
 }
+
+// TestVerifierConcurrentReplay presents one code from many goroutines at
+// once: exactly one is accepted (run with -race).
+func TestVerifierConcurrentReplay(t *testing.T) {
+	clk := &clock{time.Unix(1_700_000_000, 0)}
+	tests := []struct {
+		name  string
+		codec Codec
+	}{
+		{"hmac", mustHMAC(t, string(testSeed), Config{})},
+		{"m2m_token", &M2MToken{Seed: "seed", TTL: 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &Verifier{Keys: []Key{{"bot", tt.codec}}, Now: clk.Now}
+			code, err := tt.codec.Generate(clk.t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 32
+			results := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := v.Check(context.Background(), "bot", code)
+					results <- err
+				}()
+			}
+			accepted := 0
+			for range n {
+				err := <-results
+				switch {
+				case err == nil:
+					accepted++
+				case m2m.ReasonOf(err) != m2m.ReasonReplayed:
+					t.Errorf("Check = %v; want nil or replayed", err)
+				}
+			}
+			if accepted != 1 {
+				t.Fatalf("accepted %d of %d concurrent uses; want 1", accepted, n)
+			}
+		})
+	}
+}
