@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m"
 )
 
 // seedTokens returns every token in the vector file.
@@ -80,6 +82,30 @@ func FuzzSealedDecode(f *testing.F) {
 		}
 		if _, err := parseSealed(token); err == nil && len(token) > MaxSealedTokenBytes {
 			t.Errorf("parseSealed accepted %d bytes", len(token))
+		}
+	})
+}
+
+// FuzzCompatEncode encodes with arbitrary keys, uuids, separators and
+// clocks: no panic, and strict encoding only returns tokens that its
+// strict decoder accepts with the same UUID.
+func FuzzCompatEncode(f *testing.F) {
+	f.Add("Opus;Magna-897", "6061f78686f34f52da3ef464", "%.,", int64(1710105367868), uint32(7))
+	f.Add("KrYpt0_δࢡබi😎☀︎⎈", "acde070d-8c4c-4f0d-9d8a-162843c10333", "∑㌀◐", int64(1710105367868), uint32(99))
+	f.Add("a1", "", "%", int64(1710105368158), uint32(0))
+	f.Add("k", "ééééééééééééééééééééééé", "#", int64(0), uint32(1))
+	f.Fuzz(func(t *testing.T, key, uuid, chars string, now int64, seed uint32) {
+		vals := []uint32{seed, seed >> 3, seed >> 7, seed >> 11, seed >> 13, seed >> 17, seed >> 19, seed >> 23}
+		for _, quirks := range []bool{true, false} {
+			c := &Compat{APIKey: m2m.Secret(key), RandChars: chars, Quirks: quirks, CheckUUID: uuid != "", Now: fixedMS(now), Rand: &drawReader{vals: append([]uint32(nil), vals...)}}
+			tok, err := c.Encode(uuid)
+			if err != nil || quirks {
+				continue
+			}
+			r := c.Decode(tok)
+			if !r.Valid || r.AgeMS != 0 || uuid != "" && r.UUID == "" {
+				t.Errorf("strict Encode(%q) = %q, which decodes to %+v", uuid, tok, r)
+			}
 		}
 	})
 }
