@@ -419,6 +419,9 @@ func keyMatches(s, key string) []bool {
 // removeKey returns s with every non-overlapping occurrence of key,
 // leftmost first, removed (the crate's split-and-concatenate).
 func removeKey(s, key string) string {
+	if key == "" {
+		return s
+	}
 	m := keyMatches(s, key)
 	var b strings.Builder
 	for i := 0; i < len(s); {
