@@ -106,3 +106,15 @@ func FuzzParseTokenRequest(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseTokenRequest(b *testing.B) {
+	body := "grant_type=client_credentials&client_id=jtpeTPCCuSDyv8o2QJuPDw&client_secret=MvTi695Kxm-RRpDpILTrvprnclW7Xd-6ByCkBACW_iY&audience=https%3A%2F%2Fapi.example.com&scope=read"
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if _, err := authserver.ParseTokenRequest(r, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

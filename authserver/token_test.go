@@ -1,8 +1,11 @@
 package authserver_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -408,5 +411,59 @@ func TestAudienceProfile(t *testing.T) {
 		if hdr.Typ != tc.typ || claims["sub"] != tc.sub {
 			t.Errorf("token for %s: typ %q sub %v; want %q %q", tc.aud, hdr.Typ, claims["sub"], tc.typ, tc.sub)
 		}
+	}
+}
+
+// pingClients is a store whose Ping fails on demand.
+type pingClients struct {
+	fakeClients
+	err error
+}
+
+func (p *pingClients) Ping(context.Context) error { return p.err }
+
+func TestReadyz(t *testing.T) {
+	pc := &pingClients{}
+	srv, err := authserver.New(authserver.Config{Issuer: testIssuer, Clients: pc, Signer: newTestSigner(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"store up", nil, 200},
+		{"store down", errors.New("connection refused"), 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pc.err = tc.err
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			if w.Code != tc.status || strings.Contains(w.Body.String(), "connection refused") {
+				t.Errorf("GET /readyz = %d %s; want %d without the error text", w.Code, w.Body, tc.status)
+			}
+		})
+	}
+}
+
+// TestLogs checks that refusals and (at Debug) issued tokens are logged
+// with client_id and reason, and that no secret or token is.
+func TestLogs(t *testing.T) {
+	var buf bytes.Buffer
+	var tok string
+	f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
+		cfg.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	tok = decodeResponse(t, f.post(f.creds())).AccessToken
+	f.post(f.creds("client_secret", "wrong-"+f.secret))
+	logs := buf.String()
+	for _, want := range []string{`"msg":"authserver: token issued"`, `"reason":"bad_secret"`, `"client_id":"` + f.id + `"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, f.secret) || strings.Contains(logs, tok) {
+		t.Errorf("logs contain a secret or a token:\n%s", logs)
 	}
 }

@@ -250,7 +250,7 @@ const audience = "https://api.example.test"
 
 func TestServeClientCredentials(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "m2m-data")
-	s := startServer(t, data)
+	s := startServer(t, data, "--audience-profile", "https://other.example.test=auth0")
 	for _, want := range []string{"created data directory", "m2m.db", "master.key", "signing key", "issuer http://127.0.0.1:"} {
 		if !strings.Contains(s.stdout.String(), want) {
 			t.Errorf("serve output lacks %q:\n%s", want, s.stdout)
@@ -283,6 +283,28 @@ func TestServeClientCredentials(t *testing.T) {
 		}
 	}
 
+	// An Auth0 SDK's request: a JSON body with the credentials and the
+	// audience, answered with an Auth0-shaped token for that audience.
+	resp, err := http.Post(s.url+"/oauth/token", "application/json", strings.NewReader(
+		`{"grant_type":"client_credentials","client_id":"`+c.ClientID+`","client_secret":"`+c.ClientSecret+`","audience":"https://other.example.test"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	v0 := &jwksVerifier{url: s.url, issuer: s.url, audience: "https://other.example.test"}
+	cl, _, err := v0.verify(body.AccessToken)
+	if err != nil || resp.StatusCode != 200 || body.ExpiresIn != 600 {
+		t.Fatalf("Auth0-style request: %d, expires_in %d, verify %v", resp.StatusCode, body.ExpiresIn, err)
+	}
+	if cl.Iss != s.url+"/" || cl.Sub != c.ClientID+"@clients" || cl.Azp != c.ClientID || cl.Gty != "client-credentials" || cl.Scope != "read write" {
+		t.Errorf("Auth0 profile claims = %+v", cl)
+	}
+
 	// Metadata points at the endpoints; metrics count the tokens.
 	var md map[string]any
 	getJSON(t, s.url+"/.well-known/oauth-authorization-server", &md)
@@ -292,7 +314,7 @@ func TestServeClientCredentials(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz"} {
 		getJSON(t, s.url+path, &md)
 	}
-	if m := get(t, s.url+"/metrics"); !strings.Contains(m, `m2m_tokens_issued_total{profile="rfc9068"} 2`) {
+	if m := get(t, s.url+"/metrics"); !strings.Contains(m, `m2m_tokens_issued_total{profile="rfc9068"} 2`) || !strings.Contains(m, `m2m_tokens_issued_total{profile="auth0"} 1`) {
 		t.Errorf("metrics lack the issued tokens:\n%.2000s", m)
 	}
 	if strings.Contains(s.stderr.String(), c.ClientSecret) {
