@@ -2,6 +2,7 @@ package rolling_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,6 +55,35 @@ func ExampleM2MToken_SeedTime() {
 	at := time.Date(2024, 1, 1, 0, 0, 7, 600e6, time.UTC) // bucket 5..9, second half
 	fmt.Println(m.SeedTime(at))
 	// Output: 1704067206
+}
+
+// A bad parameter names itself, as the original's ConfigError does.
+func ExampleConfigError() {
+	_, err := (&rolling.M2MToken{Seed: "seed", TTL: 5, Sequence: "", TokenLen: 0, Explicit: true}).Generate(time.Now())
+	var ce *rolling.ConfigError
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Name)
+	}
+	// Output: sequence
+}
+
+func ExampleHMAC_Match() {
+	h, _ := rolling.NewHMAC([]byte("12345678901234567890"), rolling.TOTP())
+	m, err := h.Match("081804", time.Unix(1111111109+30, 0), 1) // the previous step's code
+	fmt.Println(m.Step, m.Offset, err)
+	_, err = h.Match("081804", time.Unix(1111111109+90, 0), 1)
+	fmt.Println(err)
+	// Output:
+	// 37037036 -1 <nil>
+	// rolling: code does not match
+}
+
+func ExampleM2MToken_Match() {
+	m := &rolling.M2MToken{Seed: "VeryComplicatedSeedSoThatItIsReallyHardForTheAttackerToGuessIt", TTL: 3}
+	// Sent at 21:30:00.1, received at 21:30:03.1: the previous bucket.
+	res, err := m.Match("UK6mIx", time.Date(2024, 3, 10, 21, 30, 3, 100e6, time.UTC), 1)
+	fmt.Println(res.Step, res.Offset, err)
+	// Output: 1710106200 -1 <nil>
 }
 
 func ExampleHMAC_CodeAt() {

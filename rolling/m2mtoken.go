@@ -33,6 +33,7 @@ type ConfigError struct {
 	Reason string
 }
 
+// Error implements error: "rolling: invalid <name>: <reason>".
 func (e *ConfigError) Error() string {
 	return "rolling: invalid " + e.Name + ": " + e.Reason
 }
