@@ -219,7 +219,7 @@ func (v *Verifier) principal(t *Token, subject string, raw *pyjson.Value) *m2m.P
 func (v *Verifier) credential(r *http.Request) (string, error) {
 	limit := v.maxTokenBytes() + len(v.keyword()) + 64
 	for _, h := range r.Header.Values("Authorization") {
-		parts := strings.FieldsFunc(h, isASCIISpace)
+		parts := fields3(h)
 		if len(parts) == 0 || !asciiEqualFold(parts[0], v.keyword()) {
 			continue
 		}
@@ -256,8 +256,28 @@ func (v *Verifier) credential(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-func isASCIISpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// fields3 splits s on ASCII whitespace as Python's bytes.split() does,
+// stopping after three fields (drf only tells 1, 2 and more apart).
+func fields3(s string) []string {
+	out := make([]string, 0, 3)
+	for i := 0; i < len(s) && len(out) < 3; {
+		for i < len(s) && isASCIISpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isASCIISpace(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
 }
 
 func asciiEqualFold(a, b string) bool {

@@ -112,20 +112,16 @@ const maxIntDigits = 4300
 // ParseLatin1 decodes data as json.loads(data.decode("latin-1")) does:
 // every byte is one code point.
 func ParseLatin1(data []byte) (*Value, error) {
-	rs := make([]rune, len(data))
-	for i, b := range data {
-		rs[i] = rune(b)
-	}
-	return parseRunes(rs)
+	return parse(data, true)
 }
 
 // Parse decodes s, a Python str given as UTF-8, as json.loads(s) does.
 func Parse(s string) (*Value, error) {
-	return parseRunes([]rune(s))
+	return parse([]byte(strings.ToValidUTF8(s, "\uFFFD")), false)
 }
 
-func parseRunes(rs []rune) (*Value, error) {
-	p := &parser{s: rs}
+func parse(data []byte, latin1 bool) (*Value, error) {
+	p := &parser{s: data, latin1: latin1}
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -138,9 +134,13 @@ func parseRunes(rs []rune) (*Value, error) {
 	return v, nil
 }
 
+// parser reads bytes: in latin-1 mode each byte is a code point; otherwise
+// the input is valid UTF-8, whose multi-byte sequences only ever occur
+// inside strings, where they are copied through.
 type parser struct {
-	s []rune
-	i int
+	s      []byte
+	i      int
+	latin1 bool
 }
 
 func (p *parser) fail(msg string) error { return &Error{Class: "JSONDecodeError", Msg: msg, Pos: p.i} }
@@ -161,7 +161,7 @@ func (p *parser) lit(word string) bool {
 		return false
 	}
 	for j := 0; j < len(word); j++ {
-		if p.s[p.i+j] != rune(word[j]) {
+		if p.s[p.i+j] != word[j] {
 			return false
 		}
 	}
@@ -211,7 +211,7 @@ func (p *parser) value(depth int) (*Value, error) {
 	return nil, p.fail("Expecting value")
 }
 
-func isDigit(r rune) bool { return '0' <= r && r <= '9' }
+func isDigit(r byte) bool { return '0' <= r && r <= '9' }
 
 // number matches -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)? as the C
 // scanner does: a fraction or exponent that does not complete is left for
@@ -294,7 +294,7 @@ func (p *parser) hex4() (rune, bool) {
 		default:
 			return 0, false
 		}
-		r = r<<4 | c
+		r = r<<4 | rune(c)
 	}
 	p.i += 4
 	return r, true
@@ -315,8 +315,11 @@ func (p *parser) str() (string, error) {
 		case c < 0x20:
 			p.i--
 			return "", p.fail("Invalid control character at")
+		case c >= 0x80 && p.latin1:
+			writeRune(&b, rune(c))
+			continue
 		case c != '\\':
-			writeRune(&b, c)
+			b.WriteByte(c)
 			continue
 		}
 		if p.i >= len(p.s) {
@@ -326,7 +329,7 @@ func (p *parser) str() (string, error) {
 		p.i++
 		switch e {
 		case '"', '\\', '/':
-			b.WriteRune(e)
+			b.WriteByte(e)
 		case 'b':
 			b.WriteByte('\b')
 		case 'f':
