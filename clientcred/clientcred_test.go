@@ -185,6 +185,7 @@ func TestRefusals(t *testing.T) {
 			wantRL: true, wantCode: "too_many_requests", wantDesc: "Global limit has been reached", wantWait: 2 * time.Second, attempts: 4},
 		{name: "429 wait beyond budget", fail: []failure{{status: 429, header: map[string]string{"Retry-After": "3600"}, body: `{"error":"too_many_requests"}`}},
 			wantRL: true, wantCode: "too_many_requests", wantWait: time.Hour, attempts: 1},
+		{name: "redirect not followed", fail: []failure{{status: 307, header: map[string]string{"Location": "https://elsewhere.example/token"}, body: `{}`}}, attempts: 1},
 		{name: "500 exhausted", fail: repeat(failure{status: 500, body: `{"error":"server_error"}`}, 4), wantCode: "server_error", attempts: 4},
 	}
 	for _, tt := range tests {

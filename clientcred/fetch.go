@@ -109,7 +109,11 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.cfg.httpClient().Do(req)
+	// Never follow a redirect with the client secret in the body: a 3xx
+	// is answered as a refusal.
+	hc := *s.cfg.httpClient()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, &attemptError{err: fmt.Errorf("clientcred: token request: %w", err), retryable: retryableErr(ctx, err)}
 	}
