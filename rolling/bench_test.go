@@ -45,6 +45,7 @@ var benchConfigs = []struct {
 	{"totp-sha1-6", TOTP()},
 	{"hmac-sha256-alnum12", Config{}},
 	{"hmac-sha512-alnum12", Config{Algorithm: SHA512}},
+	{"hmac-sha256-unicode64", Config{Alphabet: "αβγδεζηθ😀", Length: 64}},
 }
 
 func BenchmarkHMACGenerate(b *testing.B) {

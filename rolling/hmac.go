@@ -110,7 +110,8 @@ type hmacState struct {
 	mac  hash.Hash
 	msg  [9]byte
 	sum  []byte
-	code []byte
+	code []byte // the computed code
+	in   []byte // the presented code, copied for subtle.ConstantTimeCompare
 }
 
 // NewHMAC returns the codec for seed under cfg. It refuses an unknown
@@ -183,7 +184,12 @@ func NewHMAC(seed []byte, cfg Config) (*HMAC, error) {
 	h.maxBytes = widest * length
 	key := append([]byte(nil), seed...)
 	h.pool.New = func() any {
-		return &hmacState{mac: hmac.New(newHash, key), code: make([]byte, 0, h.maxBytes), sum: make([]byte, 0, sha512.Size)}
+		return &hmacState{
+			mac:  hmac.New(newHash, key),
+			code: make([]byte, 0, h.maxBytes),
+			in:   make([]byte, 0, h.maxBytes),
+			sum:  make([]byte, 0, sha512.Size),
+		}
 	}
 	return h, nil
 }
@@ -248,6 +254,7 @@ func (h *HMAC) Match(code string, now time.Time, window int) (Match, error) {
 	cur := h.Step(now)
 	st := h.pool.Get().(*hmacState)
 	defer h.pool.Put(st)
+	st.in = append(st.in[:0], code...)
 	for i := 0; i <= 2*window; i++ {
 		off := (i + 1) / 2
 		if i%2 == 1 {
@@ -257,7 +264,7 @@ func (h *HMAC) Match(code string, now time.Time, window int) (Match, error) {
 		if err != nil {
 			return Match{}, err
 		}
-		if subtle.ConstantTimeCompare(got, []byte(code)) == 1 {
+		if subtle.ConstantTimeCompare(got, st.in) == 1 {
 			return Match{
 				Step:    cur + int64(off),
 				Offset:  off,

@@ -242,7 +242,8 @@ func (m *M2MToken) Match(code string, now time.Time, window int) (Match, error) 
 	_, bucket, prev := seedTime(now, m.TTL, m.UTCOffset)
 	// A code may be presented until the end of the next bucket at most.
 	expires := now.Add(time.Duration(2*min(m.TTL, 60)+1) * time.Second)
-	var buf [MaxTokenLen * utf8.UTFMax]byte
+	var buf, in [MaxTokenLen * utf8.UTFMax]byte
+	presented := append(in[:0], code...)
 	starts := [2]int64{bucket, prev}
 	buckets := 1
 	if window >= 1 {
@@ -251,7 +252,7 @@ func (m *M2MToken) Match(code string, now time.Time, window int) (Match, error) 
 	for off, b := range starts[:buckets] {
 		for _, t := range [2]int64{b, b + 1} {
 			got := m.appendCode(buf[:0], seq, n, t)
-			if subtle.ConstantTimeCompare(got, []byte(code)) == 1 {
+			if subtle.ConstantTimeCompare(got, presented) == 1 {
 				return Match{Step: t, Offset: -off, Expires: expires}, nil
 			}
 		}
