@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -466,4 +467,36 @@ func TestLogs(t *testing.T) {
 	if strings.Contains(logs, f.secret) || strings.Contains(logs, tok) {
 		t.Errorf("logs contain a secret or a token:\n%s", logs)
 	}
+}
+
+// TestConcurrentTokens issues tokens from many goroutines while the client
+// is updated in the store; run with -race.
+func TestConcurrentTokens(t *testing.T) {
+	f := newFixture(t, func(cfg *authserver.Config, c *store.Client) {
+		cfg.ClientCacheTTL = -1 // read the store every time: the most sharing
+		c.RateLimitPerSecond, c.RateLimitBurst = 1e6, 1e6
+	})
+	body := f.creds().Encode()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				w := httptest.NewRecorder()
+				f.srv.ServeHTTP(w, form(body))
+				if w.Code != 200 {
+					t.Errorf("status %d %s", w.Code, w.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 50 {
+			f.clients.UpdateClient(context.Background(), f.id, func(c *store.Client) error {
+				c.Name = strconv.Itoa(i)
+				return nil
+			})
+		}
+	})
+	wg.Wait()
 }

@@ -43,7 +43,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	m2mBin = filepath.Join(dir, "m2m")
-	build := exec.Command("go", "build", "-o", m2mBin, "github.com/m2mkit/m2m/cmd/m2m")
+	args := []string{"build", "-o", m2mBin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/m2mkit/m2m/cmd/m2m")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building m2m:", err)
