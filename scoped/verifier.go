@@ -155,6 +155,13 @@ func (v *Verifier) invalid(reason m2m.Reason, desc string) *m2m.CredentialError 
 // Verify checks the request's scoped token and that it permits the
 // request's method and path. It returns [m2m.ErrNoCredentials] when the
 // request carries none.
+//
+// The Principal has the user (mapped by LookupUser) as Subject, Scheme
+// [m2m.SchemeScoped], one "METHOD:PREFIX" scope per endpoint (see
+// [AllowByScopes]), ExpiresAt, and Claims "user", "max_age" (seconds),
+// "endpoints" (method to prefixes), "issued_at" and, when the token names
+// one, "recipient". [ForwardRecipient] copies the recipient into the
+// X-API-Token-Recipient request header.
 func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	tok, err := v.credential(r)
 	if err != nil {
