@@ -171,7 +171,7 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !v.Allows(t, r.Method, r.URL.Path) {
+	if !v.Allows(t, strings.ToUpper(r.Method), r.URL.Path) {
 		ce := v.invalid(m2m.ReasonForbidden, MsgNotPermitted)
 		if v.InsecureDRFCompat {
 			ce.Status = http.StatusUnauthorized
@@ -181,7 +181,8 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	return v.principal(t, subject, raw), nil
 }
 
-// Allows reports whether t permits method on path (the decoded request
+// Allows reports whether t permits method (upper case; Verify upper-cases
+// the request method, as Django does) on path (the decoded request
 // path, as r.URL.Path), under v's matching rules.
 func (v *Verifier) Allows(t *Token, method, path string) bool {
 	p := IRIToURI(path)
