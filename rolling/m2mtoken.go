@@ -19,9 +19,10 @@ const DefaultTokenLen = 6
 // Limits on m2m_token parameters. The original has none; these bound the
 // work an [M2MToken] does and are far above any real configuration.
 const (
-	MaxSeedBytes     = 4096 // the seed's UTF-8 bytes
-	MaxSequenceRunes = 4096 // code points in Sequence
-	MaxTokenLen      = 1024 // code points in a code
+	MaxSeedBytes     = 4096  // the seed's UTF-8 bytes
+	MaxSequenceRunes = 4096  // code points in Sequence
+	MaxTokenLen      = 1024  // code points in a code
+	MaxUTCOffset     = 86400 // seconds either side of UTC, as Python's tzinfo allows
 )
 
 // ConfigError reports an invalid parameter. For [M2MToken] it is what the
@@ -66,7 +67,8 @@ type M2MToken struct {
 	// UTCOffset is the generating host's UTC offset in seconds east of
 	// UTC. The original reads the UTC clock but converts it as local time,
 	// so a host in New York (-14400 in summer) derives other codes than a
-	// host in UTC. Zero means a host running in UTC.
+	// host in UTC. Zero means a host running in UTC. It must be within
+	// ±MaxUTCOffset.
 	UTCOffset int
 	// Explicit makes Sequence and TokenLen count as passed even when zero,
 	// so that "" and 0 fail the original's checks as they would in Python.
@@ -108,6 +110,8 @@ func (m *M2MToken) params() (seq string, n int, err error) {
 		return "", 0, &ConfigError{"token_len", "must be a positive integer"}
 	case n > MaxTokenLen:
 		return "", 0, &ConfigError{"token_len", "larger than " + strconv.Itoa(MaxTokenLen)}
+	case m.UTCOffset < -MaxUTCOffset || m.UTCOffset > MaxUTCOffset:
+		return "", 0, &ConfigError{"utc_offset", "beyond ±" + strconv.Itoa(MaxUTCOffset) + " seconds"}
 	}
 	return seq, n, nil
 }
