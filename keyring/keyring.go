@@ -297,8 +297,9 @@ func (k *Keyring) Keys() []KeyInfo {
 // to it at that time by itself). If a next key is already pending, Rotate
 // does nothing: at most one key waits at a time.
 func (k *Keyring) Rotate(ctx context.Context) error {
+	var p *plan
 	err := k.cfg.Store.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
-		p := k.plan(keys, k.now())
+		p = k.plan(keys, k.now())
 		if err := p.ensureActive(k); err != nil {
 			return nil, err
 		}
@@ -309,11 +310,12 @@ func (k *Keyring) Rotate(ctx context.Context) error {
 			}
 			p.add(nk, "rotate")
 		}
-		return p.result(k.log), nil
+		return p.changed, nil
 	})
 	if err != nil {
 		return fmt.Errorf("keyring: rotate: %w", err)
 	}
+	p.log(k.log)
 	return k.Refresh(ctx)
 }
 
@@ -324,19 +326,21 @@ func (k *Keyring) Rotate(ctx context.Context) error {
 // first active key is created if there is none. It is idempotent, so
 // replicas may all run it. It then reloads the snapshot.
 func (k *Keyring) Advance(ctx context.Context) error {
+	var p *plan
 	err := k.cfg.Store.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
-		p := k.plan(keys, k.now())
+		p = k.plan(keys, k.now())
 		if err := p.ensureActive(k); err != nil {
 			return nil, err
 		}
 		if err := p.schedule(k); err != nil {
 			return nil, err
 		}
-		return p.result(k.log), nil
+		return p.changed, nil
 	})
 	if err != nil {
 		return fmt.Errorf("keyring: advance: %w", err)
 	}
+	p.log(k.log)
 	return k.Refresh(ctx)
 }
 
@@ -627,12 +631,11 @@ func (p *plan) schedule(k *Keyring) error {
 	return nil
 }
 
-// result logs and returns the changed keys.
-func (p *plan) result(log *slog.Logger) []*store.SigningKey {
+// log records the transitions of a committed plan.
+func (p *plan) log(log *slog.Logger) {
 	for i, sk := range p.changed {
 		log.Info("keyring: key transition", "kid", sk.ID, "state", string(sk.State), "reason", p.reasons[i])
 	}
-	return p.changed
 }
 
 // newKey generates a key of the configured algorithm and seals it.
