@@ -121,8 +121,9 @@ func displayURL(u string) string {
 	if scheme, rest, ok := strings.Cut(u, "://"); ok {
 		host, path, _ := strings.Cut(rest, "/")
 		if at := strings.LastIndexByte(host, '@'); at >= 0 {
-			user, _, _ := strings.Cut(host[:at], ":")
-			return scheme + "://" + user + ":***@" + host[at+1:] + "/" + path
+			if user, _, hasPassword := strings.Cut(host[:at], ":"); hasPassword {
+				return scheme + "://" + user + ":***@" + host[at+1:] + "/" + path
+			}
 		}
 	}
 	return u
