@@ -261,10 +261,11 @@ func (s *Server) buildMetadata() []byte {
 		JWKSURI:                           s.endpoint("/.well-known/jwks.json"),
 		GrantTypesSupported:               []string{"client_credentials"},
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
-		ResponseTypesSupported:            []string{"token"},
-		SubjectTypesSupported:             []string{"public"},
-		IDTokenSigningAlgValuesSupported:  algs,
-		AccessTokenSigningAlgValues:       algs,
+		// No authorization endpoint: no response type is supported.
+		ResponseTypesSupported:           []string{},
+		SubjectTypesSupported:            []string{"public"},
+		IDTokenSigningAlgValuesSupported: algs,
+		AccessTokenSigningAlgValues:      algs,
 	}
 	b, _ := json.Marshal(doc)
 	return b
