@@ -14,6 +14,7 @@ func BenchmarkTokenCached(b *testing.B) {
 	s.c.cur.Store(s.newToken("t", "Bearer", "", s.cfg.now(), DefaultLifetime))
 	ctx := context.Background()
 	b.ReportAllocs()
+	start := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := s.Token(ctx); err != nil {
@@ -21,6 +22,7 @@ func BenchmarkTokenCached(b *testing.B) {
 			}
 		}
 	})
+	reportCPU(b, start)
 }
 
 type nopRT struct{ resp http.Response }
@@ -42,14 +44,17 @@ func BenchmarkTransportOverhead(b *testing.B) {
 	req, _ := http.NewRequest("GET", "https://api.example.com/items", nil)
 	b.Run("bare", func(b *testing.B) {
 		b.ReportAllocs()
+		start := cpuTime()
 		for b.Loop() {
 			resp, _ := base.RoundTrip(req)
 			io.Copy(io.Discard, resp.Body)
 		}
+		reportCPU(b, start)
 	})
 	b.Run("transport", func(b *testing.B) {
 		tr := &Transport{Source: s, Base: base}
 		b.ReportAllocs()
+		start := cpuTime()
 		for b.Loop() {
 			resp, err := tr.RoundTrip(req)
 			if err != nil {
@@ -57,6 +62,7 @@ func BenchmarkTransportOverhead(b *testing.B) {
 			}
 			io.Copy(io.Discard, resp.Body)
 		}
+		reportCPU(b, start)
 	})
 }
 
@@ -74,6 +80,7 @@ func BenchmarkClientLoopback(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		hc := &http.Client{}
 		b.ReportAllocs()
+		start := cpuTime()
 		for b.Loop() {
 			req, _ := http.NewRequestWithContext(ctx, "GET", api.URL, nil)
 			req.Header.Set("Authorization", "Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
@@ -84,6 +91,7 @@ func BenchmarkClientLoopback(b *testing.B) {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
+		reportCPU(b, start)
 	})
 	b.Run("clientcred", func(b *testing.B) {
 		c, err := NewClient(Config{ClientID: "a", ClientSecret: "b", Audience: "c", TokenURL: idp.URL})
@@ -91,6 +99,7 @@ func BenchmarkClientLoopback(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportAllocs()
+		start := cpuTime()
 		for b.Loop() {
 			resp, err := c.Get(ctx, api.URL)
 			if err != nil {
@@ -99,5 +108,6 @@ func BenchmarkClientLoopback(b *testing.B) {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
+		reportCPU(b, start)
 	})
 }

@@ -26,6 +26,15 @@ type Token struct {
 
 	refreshAt time.Time // background refresh starts after this
 	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
+	authz     string    // the Authorization header value, built once
+}
+
+// authorization returns the Authorization header value for t.
+func (t *Token) authorization() string {
+	if t.authz != "" {
+		return t.authz
+	}
+	return t.TokenType + " " + t.AccessToken
 }
 
 // String redacts the access token.
@@ -232,6 +241,7 @@ func (s *TokenSource) newToken(access, typ, scope string, now time.Time, life ti
 		Expiry:      now.Add(life),
 		refreshAt:   now.Add(time.Duration(float64(life) * frac)),
 		staleAt:     now.Add(life - delta),
+		authz:       typ + " " + access,
 	}
 }
 

@@ -63,7 +63,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		r2 := req.Clone(ctx)
-		r2.Header.Set("Authorization", tok.TokenType+" "+tok.AccessToken)
+		r2.Header["Authorization"] = []string{tok.authorization()}
 		if n > 1 || retried401 {
 			if req.GetBody != nil {
 				b, err := req.GetBody()
