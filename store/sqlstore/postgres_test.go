@@ -19,7 +19,7 @@ import (
 
 // postgresURL returns a URL for a fresh schema on the server named by
 // M2M_TEST_POSTGRES_DSN (dropped when the test ends), or skips.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("M2M_TEST_POSTGRES_DSN")
 	if dsn == "" {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -209,4 +210,70 @@ func TestCanceledContext(t *testing.T) {
 	if err := s.Ping(t.Context()); err == nil {
 		t.Errorf("Ping() after Close = nil; want an error")
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	open := map[string]func() string{
+		"sqlite":   func() string { return filepath.Join(b.TempDir(), "m2m.db") },
+		"postgres": func() string { return postgresURL(b) },
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			if name == "postgres" && os.Getenv("M2M_TEST_POSTGRES_DSN") == "" {
+				b.Skip("SKIP-BACKEND: set M2M_TEST_POSTGRES_DSN to benchmark PostgreSQL")
+			}
+			s, err := sqlstore.Open(b.Context(), open[name]())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			benchStore(b, s)
+		})
+	}
+}
+
+func benchStore(b *testing.B, s *sqlstore.Store) {
+	ctx := b.Context()
+	c := &store.Client{ID: "bench", Name: "bench", SecretHash: make([]byte, 32), SecretAlgorithm: "sha256",
+		Audiences: []string{"https://api.example/"}, Scopes: []string{"read", "write"}, Metadata: map[string]string{"owner": "x"}}
+	if err := s.CreateClient(ctx, c); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.CreateKey(ctx, &store.SigningKey{ID: strconv.Itoa(i), Algorithm: "ES256", State: store.KeyActive, PrivateKey: make([]byte, 160), PublicJWK: make([]byte, 200)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("GetClient", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.GetClient(ctx, "bench"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ListKeys", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.ListKeys(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("UpdateClient", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.UpdateClient(ctx, "bench", func(c *store.Client) error { c.RateLimitBurst++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("IsRevoked", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.IsRevoked(ctx, "jti"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
