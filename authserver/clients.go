@@ -156,6 +156,17 @@ type clientCache struct {
 
 	mu sync.RWMutex
 	m  map[string]cacheEntry
+
+	// flights dedupes concurrent reads of one id, so that an expiring entry
+	// under load costs one store read, not one per waiting request.
+	flightMu sync.Mutex
+	flights  map[string]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	c    *store.Client
+	err  error
 }
 
 type cacheEntry struct {
@@ -166,22 +177,46 @@ type cacheEntry struct {
 // get returns the client with id (nil when it does not exist), from the
 // cache if it was fetched less than ttl ago.
 func (cc *clientCache) get(ctx context.Context, id string, now time.Time) (*store.Client, error) {
-	if cc.ttl > 0 {
-		cc.mu.RLock()
-		e, ok := cc.m[id]
-		cc.mu.RUnlock()
-		if ok && now.Sub(e.fetched) < cc.ttl && !now.Before(e.fetched) {
-			return e.c, nil
+	if cc.ttl <= 0 {
+		return cc.fetch(ctx, id)
+	}
+	cc.mu.RLock()
+	e, hit := cc.m[id]
+	cc.mu.RUnlock()
+	if hit && now.Sub(e.fetched) < cc.ttl && !now.Before(e.fetched) {
+		return e.c, nil
+	}
+	cc.flightMu.Lock()
+	f, ok := cc.flights[id]
+	if !ok {
+		f = &flight{done: make(chan struct{})}
+		if cc.flights == nil {
+			cc.flights = make(map[string]*flight)
 		}
+		cc.flights[id] = f
+		cc.flightMu.Unlock()
+		// The read runs detached from this request, with its own bound,
+		// since other requests wait for it.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeReadTimeout)
+		f.c, f.err = cc.fetch(fctx, id)
+		cancel()
+		cc.flightMu.Lock()
+		delete(cc.flights, id)
+		cc.flightMu.Unlock()
+		close(f.done)
+	} else {
+		cc.flightMu.Unlock()
 	}
-	c, err := cc.clients.GetClient(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		c, err = nil, nil
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	if err != nil {
-		return nil, err
+	if f.err != nil {
+		return nil, f.err
 	}
-	if cc.ttl > 0 {
+	c := f.c
+	if !ok {
 		cc.mu.Lock()
 		if cc.m == nil || len(cc.m) >= maxCachedClients {
 			cc.m = make(map[string]cacheEntry)
@@ -190,6 +225,18 @@ func (cc *clientCache) get(ctx context.Context, id string, now time.Time) (*stor
 		cc.mu.Unlock()
 	}
 	return c, nil
+}
+
+// storeReadTimeout bounds one client read from the store.
+const storeReadTimeout = 5 * time.Second
+
+// fetch reads id from the store; a missing client is (nil, nil).
+func (cc *clientCache) fetch(ctx context.Context, id string) (*store.Client, error) {
+	c, err := cc.clients.GetClient(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return c, err
 }
 
 // allowsAudience reports whether c may request aud.
