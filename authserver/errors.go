@@ -42,6 +42,7 @@ type Error struct {
 	rate *ratelimit.Decision // sent as X-RateLimit-* headers when set
 }
 
+// Error returns the code, reason and description (never a secret).
 func (e *Error) Error() string {
 	return fmt.Sprintf("authserver: %s (%s): %s", e.Code, e.Reason, e.Description)
 }
