@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/store"
 )
 
 func TestParseTokenRequest(t *testing.T) {
@@ -117,4 +118,31 @@ func BenchmarkParseTokenRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzTokenEndpoint drives the whole endpoint: any request gets a JSON
+// answer that is either a token (200) or an RFC 6749 error, never a panic.
+func FuzzTokenEndpoint(f *testing.F) {
+	fx := newFixture(f, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e9, 1e9 })
+	f.Add("application/x-www-form-urlencoded", fx.creds("scope", "read").Encode(), "")
+	f.Add("application/x-www-form-urlencoded", fx.creds("resource", "https://other.example.test", "scope", "write read write").Encode(), "")
+	f.Add("application/json", `{"grant_type":"client_credentials","client_id":"`+fx.id+`","client_secret":"`+fx.secret+`","audience":"https://api.example.test"}`, "")
+	f.Add("application/x-www-form-urlencoded", "grant_type=client_credentials&scope=read", "Basic "+base64.StdEncoding.EncodeToString([]byte(fx.id+":"+fx.secret)))
+	f.Fuzz(func(t *testing.T, ct, body, auth string) {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", ct)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		fx.srv.ServeHTTP(w, r)
+		resp := decodeResponse(t, w)
+		switch {
+		case w.Code == 200 && resp.AccessToken != "" && resp.Error == "":
+			fx.signer.verify(t, resp.AccessToken)
+		case w.Code >= 400 && w.Code < 500 && resp.Error != "" && resp.AccessToken == "":
+		default:
+			t.Fatalf("response %d %s", w.Code, w.Body)
+		}
+	})
 }
