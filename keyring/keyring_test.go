@@ -532,12 +532,23 @@ func TestSignDuringRefresh(t *testing.T) {
 func BenchmarkSign(b *testing.B) {
 	payload := []byte(`{"iss":"https://issuer.example/","sub":"abc@clients","aud":"https://api.example","exp":1700003600,"iat":1700000000,"jti":"0123456789abcdef","scope":"read write"}`)
 	for _, alg := range []string{"ES256", "EdDSA", "RS256"} {
+		k, err := New(b.Context(), Config{Store: memstore.New(), Master: master, Algorithm: alg})
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.Run(alg, func(b *testing.B) {
-			k, err := New(b.Context(), Config{Store: memstore.New(), Master: master, Algorithm: alg})
-			if err != nil {
-				b.Fatal(err)
-			}
 			b.ReportAllocs()
+			start := cpuTime()
+			for b.Loop() {
+				if _, _, err := k.Sign("at+jwt", payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, start)
+		})
+		b.Run(alg+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			start := cpuTime()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if _, _, err := k.Sign("at+jwt", payload); err != nil {
@@ -546,6 +557,44 @@ func BenchmarkSign(b *testing.B) {
 					}
 				}
 			})
+			reportCPU(b, start)
 		})
+	}
+}
+
+// BenchmarkJWKS is the JWKS endpoint's cost: a pointer load.
+func BenchmarkJWKS(b *testing.B) {
+	k, err := New(b.Context(), Config{Store: memstore.New(), Master: master})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(k.JWKS()) == 0 {
+			b.Fatal("empty JWKS")
+		}
+	}
+}
+
+// BenchmarkRefresh is what Run does every RefreshEvery in a steady state
+// (three published keys, nothing due).
+func BenchmarkRefresh(b *testing.B) {
+	c := newClock()
+	s := memstore.New()
+	k, err := New(b.Context(), testConfig(s, c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 2 {
+		c.Add(11 * time.Minute)
+		if err := k.Rotate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := k.tick(b.Context()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
