@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -384,6 +385,9 @@ func TestEarlyRefreshAndKeepOnFailure(t *testing.T) {
 	clk := newClock()
 	cfg.Now = clk.Now
 	cfg.Retry = RetryPolicy{MaxAttempts: 1}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, nil))
 	s, _ := NewTokenSource(cfg)
 	s.jitter = func() float64 { return 1 } // refresh at 80%
 	ctx := context.Background()
@@ -421,6 +425,11 @@ func TestEarlyRefreshAndKeepOnFailure(t *testing.T) {
 	if got := get(); got != "tok-1" || s.c.fetches.Load() != 2 {
 		t.Fatalf("after failed refresh: token %s, fetches %d; want tok-1 and no immediate retry", got, s.c.fetches.Load())
 	}
+	logMu.Lock()
+	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "client_id=client-1") || strings.Contains(l, a.secret) {
+		t.Errorf("log after a failed refresh = %q; want a warning with the client id and no secret", l)
+	}
+	logMu.Unlock()
 	// After the retry delay, the next call refreshes in the background.
 	clk.Advance(refreshRetryDelay + time.Second)
 	get()
@@ -459,4 +468,15 @@ func TestSharedCache(t *testing.T) {
 	if t3 == t1 {
 		t.Errorf("different scopes share a token; want separate caches")
 	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -18,6 +18,7 @@ package clientcred
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -113,6 +114,11 @@ type Config struct {
 	FetchTimeout time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Logger receives token fetch failures (Warn when a background
+	// refresh fails and the current token stays in use, Info for other
+	// failed fetches) with client_id and the error, never the secret or a
+	// token; nil discards them.
+	Logger *slog.Logger
 	// LookupEnv reads the environment; nil means os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 }

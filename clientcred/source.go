@@ -155,6 +155,13 @@ func (s *TokenSource) start(ctx context.Context, now time.Time, need bool) (*Tok
 			c.nextTry.Store(0)
 		} else {
 			c.nextTry.Store(s.cfg.now().Add(refreshRetryDelay).UnixNano())
+			if l := s.cfg.Logger; l != nil {
+				if need {
+					l.Info("clientcred: token fetch failed", "client_id", s.cfg.ClientID, "error", err)
+				} else {
+					l.Warn("clientcred: token refresh failed; the current token stays in use", "client_id", s.cfg.ClientID, "error", err)
+				}
+			}
 		}
 		c.flight = nil
 		f.tok, f.err = tok, err
