@@ -103,3 +103,29 @@ func ExampleKeyring_Run() {
 	fmt.Println(kr.Run(ctx))
 	// Output: context deadline exceeded
 }
+
+func ExampleKeyring_Refresh() {
+	ctx := context.Background()
+	master := make([]byte, 32)
+	rand.Read(master)
+	s := memstore.New() // shared by two replicas
+	a, err := keyring.New(ctx, keyring.Config{Store: s, Master: master})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := keyring.New(ctx, keyring.Config{Store: s, Master: master})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := a.Rotate(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(a.Keys()), len(b.Keys()))
+	if err := b.Refresh(ctx); err != nil { // Run does this every RefreshEvery
+		log.Fatal(err)
+	}
+	fmt.Println(len(b.Keys()), string(a.JWKS()) == string(b.JWKS()))
+	// Output:
+	// 2 1
+	// 2 true
+}

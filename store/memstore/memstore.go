@@ -28,6 +28,7 @@ type Store struct {
 	clients map[string]*store.Client
 	keys    map[string]*store.SigningKey
 	revoked map[string]time.Time
+	swept   time.Time // last sweep of expired revocations
 	closed  bool
 }
 
@@ -241,16 +242,19 @@ func (s *Store) UpdateKeys(ctx context.Context, update func([]*store.SigningKey)
 	return nil
 }
 
-// RevokeToken records jti as revoked until expiry.
+// RevokeToken records jti as revoked until expiry; revoking again keeps
+// the later expiry. Expired records are swept at most once a minute.
 func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) error {
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	now := s.now()
-	for j, exp := range s.revoked {
-		if !exp.After(now) {
-			delete(s.revoked, j)
+	if now := s.now(); now.Sub(s.swept) >= time.Minute {
+		s.swept = now
+		for j, exp := range s.revoked {
+			if !exp.After(now) {
+				delete(s.revoked, j)
+			}
 		}
 	}
 	if old, ok := s.revoked[jti]; !ok || expiry.After(old) {
