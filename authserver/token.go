@@ -80,11 +80,11 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
 			Description: "only grant_type=client_credentials is supported"}
 	}
+	basic := tr.AuthMethod == authBasic
 	if tr.AuthMethod == authNone || tr.ClientID == "" {
 		return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
-			Description: "client authentication is required"}
+			Description: "client authentication is required", Basic: basic}
 	}
-	basic := tr.AuthMethod == authBasic
 	addr := remoteHost(r)
 	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
 		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)

@@ -193,6 +193,11 @@ func TestTokenRefused(t *testing.T) {
 		{"unknown client", "", func(f *fixture) *http.Request {
 			return form(f.creds("client_id", "nobody").Encode())
 		}, 401, "invalid_client", false},
+		{"Basic with an empty client id", "", func(f *fixture) *http.Request {
+			r := form("grant_type=client_credentials")
+			r.Header.Set("Authorization", basic("", f.secret))
+			return r
+		}, 401, "invalid_client", true},
 		{"Bearer instead of Basic", "", func(f *fixture) *http.Request {
 			r := form("grant_type=client_credentials")
 			r.Header.Set("Authorization", "Bearer abc")
