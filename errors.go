@@ -65,12 +65,17 @@ type CredentialError struct {
 	Err        error // the underlying cause, if any
 }
 
+var _ error = (*CredentialError)(nil)
+
 // Invalid returns a [*CredentialError] for scheme with the given reason and
 // client-safe description.
 func Invalid(scheme string, reason Reason, description string) *CredentialError {
 	return &CredentialError{Scheme: scheme, Reason: reason, Description: description}
 }
 
+// Error returns "SCHEME: invalid credentials: REASON: DESCRIPTION" (the
+// scheme "m2m" when Scheme is empty). It holds no secret as long as
+// Description holds none.
 func (e *CredentialError) Error() string {
 	s := "m2m: invalid credentials"
 	if e.Scheme != "" {
