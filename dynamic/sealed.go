@@ -25,7 +25,7 @@ import (
 //	version   1 byte   0x01
 //	flags     1 byte   0x01 a UUID follows the nonce, 0x02 a key id follows; other bits 0
 //	key id    1+n      n in 1..32, printable ASCII (only with flag 0x02)
-//	timestamp 8 bytes  unix milliseconds, big-endian, >= 0
+//	timestamp 8 bytes  unix milliseconds, big-endian, 0 to the end of year 9999
 //	nonce     16 bytes from crypto/rand
 //	uuid      1+n      n in 12..32 bytes (only with flag 0x01)
 //	tag       32 bytes HMAC-SHA256(key, "m2m/dynamic/v1" || 0x00 || all the bytes above)
@@ -39,6 +39,7 @@ const (
 	minUUIDBytes   = 12
 	maxUUIDBytes   = 32
 	sealedMACLabel = "m2m/dynamic/v1\x00"
+	maxSealedMS    = 253402300799999 // 9999-12-31T23:59:59.999Z
 )
 
 // MaxSealedTokenBytes bounds a sealed token; longer tokens are refused
@@ -177,8 +178,8 @@ func (s *Sealed) Encode(uuid string) (string, error) {
 		}
 	}
 	ms := s.now().UnixMilli()
-	if ms < 0 {
-		return "", errors.New("dynamic: sealed: clock before 1970")
+	if ms < 0 || ms > maxSealedMS {
+		return "", errors.New("dynamic: sealed: clock outside 1970..9999")
 	}
 	b := make([]byte, 0, 2+1+maxKeyIDBytes+8+nonceBytes+1+maxUUIDBytes+tagBytes)
 	flags := byte(0)
@@ -264,7 +265,7 @@ func parseSealed(token string) (*sealedToken, error) {
 		t.uuid = rest[1:]
 		rest = nil
 	}
-	if len(rest) != 0 || t.ms < 0 {
+	if len(rest) != 0 || t.ms < 0 || t.ms > maxSealedMS {
 		return nil, errMalformed
 	}
 	return t, nil
@@ -317,7 +318,7 @@ func (s *Sealed) decode(token string) (Result, []byte) {
 	}
 	tol, future := s.windows()
 	now := s.now().UnixMilli()
-	r.AgeMS, r.AgeKnown = now-t.ms, true // both are >= 0: no overflow
+	r.AgeMS, r.AgeKnown = now-t.ms, true // 0 <= t.ms < 2^48: no overflow for any real clock
 	switch {
 	case r.AgeMS > tol.Milliseconds():
 		r.Status, r.Reason = StatusTimedOut, m2m.ReasonExpired
