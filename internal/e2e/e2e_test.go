@@ -556,3 +556,29 @@ func TestServeKeyRotationUnderTraffic(t *testing.T) {
 		t.Errorf("key list after two rotations:\n%s", out)
 	}
 }
+
+// TestServeScheduledRotation runs the server with a short rotation
+// schedule: keys rotate by themselves and tokens keep verifying.
+func TestServeScheduledRotation(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "d"), "--rotate-every", "2s", "--pre-publish", "1s")
+	c := s.createClient("--name", "cron", "--audience", audience, "--rate-limit", "1000", "--burst", "1000")
+	v := &jwksVerifier{url: s.url, issuer: s.url, audience: audience}
+	cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s.url + "/oauth/token"}
+	kids := map[string]bool{}
+	deadline := time.Now().Add(6 * time.Second)
+	for time.Now().Before(deadline) {
+		tok, err := cfg.Token(context.Background())
+		if err != nil {
+			t.Fatalf("Token() = %v", err)
+		}
+		_, kid, err := v.verify(tok.AccessToken)
+		if err != nil {
+			t.Fatalf("verify = %v", err)
+		}
+		kids[kid] = true
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(kids) < 2 {
+		t.Errorf("tokens signed by %d keys in 6 s with --rotate-every 2s; want at least 2", len(kids))
+	}
+}
