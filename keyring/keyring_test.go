@@ -598,3 +598,64 @@ func BenchmarkRefresh(b *testing.B) {
 		}
 	}
 }
+
+// TestScheduledRotationInvariant runs two replicas through twelve hours of
+// scheduled rotations on a simulated clock, one refreshing every minute
+// and the other every three, and checks the promise verifiers rely on at
+// every minute: every unexpired token's key is in both replicas' JWKS.
+func TestScheduledRotationInvariant(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	c := newClock()
+	cfg := testConfig(s, c)
+	cfg.RotateEvery = 2 * time.Hour
+	cfg.RefreshEvery = time.Minute
+	a, b := mustNew(t, cfg), mustNew(t, cfg)
+	type issued struct {
+		kid string
+		exp time.Time
+	}
+	var live []issued
+	kids := map[string]bool{}
+	for minute := range 12 * 60 {
+		c.Add(time.Minute)
+		if err := a.tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if minute%3 == 0 {
+			if err := b.tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, r := range []*Keyring{a, b} {
+			_, kid := sign(t, r)
+			kids[kid] = true
+			live = append(live, issued{kid, c.Now().Add(cfg.MaxTokenTTL)})
+		}
+		inA := map[string]bool{}
+		for _, kid := range jwksKIDs(t, a.JWKS()) {
+			inA[kid] = true
+		}
+		inB := map[string]bool{}
+		for _, kid := range jwksKIDs(t, b.JWKS()) {
+			inB[kid] = true
+		}
+		kept := live[:0]
+		for _, tok := range live {
+			if !tok.exp.After(c.Now()) {
+				continue
+			}
+			kept = append(kept, tok)
+			if !inA[tok.kid] || !inB[tok.kid] {
+				t.Fatalf("minute %d: key %s of a live token is missing from a JWKS (in a: %v, in b: %v)", minute, tok.kid, inA[tok.kid], inB[tok.kid])
+			}
+		}
+		live = kept
+	}
+	if len(kids) < 6 {
+		t.Errorf("12 hours with RotateEvery 2h signed with %d keys; want at least 6", len(kids))
+	}
+	if n := len(jwksKIDs(t, a.JWKS())); n > 3 {
+		t.Errorf("JWKS() holds %d keys; want at most next + active + retiring", n)
+	}
+}
