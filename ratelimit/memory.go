@@ -47,7 +47,10 @@ func (m *Memory) Take(_ context.Context, key string, l Limit, n int) (Decision, 
 	if s.tat == nil {
 		s.tat = make(map[string]time.Time)
 	}
-	d, newTat := gcra(now, s.tat[key], l, n)
+	d, newTat, err := gcra(now, s.tat[key], l, n)
+	if err != nil {
+		return Decision{}, err
+	}
 	if !newTat.After(now) {
 		delete(s.tat, key)
 		return d, nil

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -87,5 +88,43 @@ func BenchmarkMemoryTake(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		m.Take(ctx, "client", l, 1)
+	}
+}
+
+// TestLimitEdges checks limits at the edges of the arithmetic: they must
+// neither panic (a zero interval divides by zero) nor hand out tokens.
+func TestLimitEdges(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name    string
+		l       ratelimit.Limit
+		n       int
+		allowed bool
+		err     bool
+	}{
+		{"rate above one per ns", ratelimit.Limit{Rate: 2e9, Burst: 1}, 1, true, false},
+		{"infinite rate", ratelimit.Limit{Rate: math.Inf(1), Burst: 1}, 1, true, false},
+		{"NaN rate", ratelimit.Limit{Rate: math.NaN(), Burst: 1}, 1, false, false},
+		{"negative n", ratelimit.Limit{Rate: 1, Burst: 1}, -5, false, false},
+		{"tiny rate", ratelimit.Limit{Rate: 1e-12, Burst: 1}, 1, false, true},
+		{"huge burst", ratelimit.Limit{Rate: 1, Burst: math.MaxInt}, 1, false, true},
+		{"huge n", ratelimit.Limit{Rate: 1, Burst: 1}, math.MaxInt, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &ratelimit.Memory{Now: func() time.Time { return now }}
+			d, err := m.Take(context.Background(), "k", tt.l, tt.n)
+			if d.Allowed != tt.allowed || (err != nil) != tt.err {
+				t.Errorf("Take(%+v, n=%d) = %+v, %v; want allowed=%v, error=%v", tt.l, tt.n, d, err, tt.allowed, tt.err)
+			}
+		})
+	}
+	// A negative n must not refill a bucket either.
+	m := &ratelimit.Memory{Now: func() time.Time { return now }}
+	l := ratelimit.Limit{Rate: 1, Burst: 1}
+	m.Take(context.Background(), "k", l, 1)
+	m.Take(context.Background(), "k", l, -10)
+	if d, _ := m.Take(context.Background(), "k", l, 1); d.Allowed {
+		t.Errorf("Take after Take(n=-10) on an empty bucket = %+v; want refused", d)
 	}
 }
