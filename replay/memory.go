@@ -26,7 +26,11 @@ const shards = 32
 // Memory is an in-memory replay cache. Its zero value is ready to use. It is
 // safe for concurrent use.
 type Memory struct {
-	// MaxEntries caps the number of live keys (0 means DefaultMaxEntries).
+	// MaxEntries bounds the number of live keys (0 means
+	// DefaultMaxEntries). The cache is split into 32 shards of
+	// ceil(MaxEntries/32) keys each, so Use may return ErrFull a little
+	// before MaxEntries keys are held (when keys hash unevenly), and a
+	// MaxEntries that is not a multiple of 32 is rounded up to one.
 	MaxEntries int
 	// Now returns the current time (nil means time.Now).
 	Now func() time.Time
