@@ -317,11 +317,17 @@ func TestRemoteKeySetUnknownKidFlood(t *testing.T) {
 	// The same bad kid again, after the interval: the negative cache
 	// refuses it without a fetch.
 	clk.Advance(DefaultMinRefetchInterval + time.Second)
-	r.Lookup(ctx, "random-0") // may or may not be negative (it may have joined the flight)
+	r.Lookup(ctx, "again") // a fetch begun after this lookup: "again" is now negative
+	clk.Advance(DefaultMinRefetchInterval + time.Second)
 	hits := srv.hits.Load()
-	r.Lookup(ctx, "random-0")
+	r.Lookup(ctx, "again") // the rate limit would allow a fetch; the negative cache refuses
 	if srv.hits.Load() != hits {
 		t.Errorf("a negatively cached kid caused a fetch")
+	}
+	clk.Advance(DefaultNegativeTTL)
+	r.Lookup(ctx, "again")
+	if srv.hits.Load() != hits+1 {
+		t.Errorf("a kid past its NegativeTTL did not cause a fetch")
 	}
 	// A real rotation after the flood is still picked up at the next
 	// allowed refetch: the new kid was never negatively cached.

@@ -164,6 +164,11 @@ func TestAccessTokens(t *testing.T) {
 		{name: "rfc9068 needs at+jwt", cfg: func(c *jwtauth.Config) { c.Profile = jwtauth.ProfileRFC9068 }, token: mint(t, "ES256", "ec1", "JWT", k.ec, baseClaims()), reason: m2m.ReasonMalformed},
 		{name: "rfc9068 at+jwt", cfg: func(c *jwtauth.Config) { c.Profile = jwtauth.ProfileRFC9068 }, token: mint(t, "ES256", "ec1", "at+jwt", k.ec, baseClaims()), client: "client-1", scopes: "read:messages write:messages"},
 		{name: "rfc9068 needs jti", cfg: func(c *jwtauth.Config) { c.Profile = jwtauth.ProfileRFC9068 }, token: mint(t, "ES256", "ec1", "at+jwt", k.ec, with(baseClaims(), "jti", nil)), reason: m2m.ReasonMissingClaim},
+		{name: "JWK alg restricts the key", cfg: func(c *jwtauth.Config) {
+			c.Algorithms = []string{"PS256"}
+			k, _ := jwk.FromPublic(&testKeys.rsa.PublicKey, "rs1", "RS256")
+			c.Keys = jwk.NewStaticKeySet(jwk.NewSet(*k))
+		}, token: mint(t, "PS256", "rs1", "", testKeys.rsa, baseClaims()), reason: m2m.ReasonBadAlgorithm},
 		{name: "scope not a string", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", 7)), reason: m2m.ReasonMalformed},
 	}
 	for _, tt := range tests {
