@@ -54,3 +54,35 @@ func ExampleNewFileKeySet() {
 	fmt.Println(err != nil)
 	// Output: true
 }
+
+func ExampleFromPublic() {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := jwk.FromPublic(&priv.PublicKey, "2026-11", "ES256")
+	if err != nil {
+		log.Fatal(err)
+	}
+	doc, _ := jwk.MarshalSet(*k) // what a token server publishes at its jwks_uri
+	s, _ := jwk.ParseSet(doc)
+	fmt.Println(s.Has("2026-11", k.Thumbprint))
+	// Output: true
+}
+
+func ExampleParse() {
+	// A PEM public key, a single JWK or a JWKS: Parse tells them apart.
+	s, err := jwk.Parse([]byte("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Len(), s.Keys()[0].Fits("EdDSA"))
+	// Output: 1 true
+}
+
+func ExampleOpen() {
+	ks, err := jwk.Open("https://example-tenant.us.auth0.com/.well-known/jwks.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, remote := ks.(*jwk.RemoteKeySet)
+	fmt.Println(remote, ks.Current() == nil) // nothing is fetched before the first lookup
+	// Output: true true
+}

@@ -97,3 +97,16 @@ func ExampleAccessTokens_VerifyToken() {
 	fmt.Println(m2m.ReasonOf(err))
 	// Output: expired
 }
+
+func ExampleKeySetFunc() {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub, _ := jwk.FromPublic(&priv.PublicKey, "k", "")
+	v := &jwtauth.Validator{Algorithms: []string{"ES256"}, SkipIssuerCheck: true, SkipAudienceCheck: true}
+	tok, _ := jws.Sign("ES256", priv, jws.HeaderJSON("ES256", "k", ""), []byte(fmt.Sprintf(`{"sub":"device-9","exp":%d}`, time.Now().Add(time.Hour).Unix())))
+	c, err := v.Verify(context.Background(), tok, jwtauth.KeySetFunc(jwk.NewStaticKeySet(jwk.NewSet(*pub))))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Subject)
+	// Output: device-9
+}
