@@ -7,9 +7,11 @@ import (
 	"github.com/m2mkit/m2m"
 )
 
-// MaxAuthorizationBytes is the largest Authorization header value the
-// parsing helpers accept; longer values are refused before any parsing
-// with [m2m.ReasonTooLarge].
+// MaxAuthorizationBytes is the largest header value [Credentials] and
+// [HeaderCredentials] accept; longer values are refused before any parsing
+// with [m2m.ReasonTooLarge]. [ParseAuthorization] does not check it (it
+// runs in linear time): callers that use it directly check the length
+// first.
 const MaxAuthorizationBytes = 8 << 10
 
 // ParseAuthorization splits an Authorization (or Proxy-Authorization)
