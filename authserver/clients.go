@@ -239,5 +239,13 @@ func (cc *clientCache) fetch(ctx context.Context, id string) (*store.Client, err
 	return c, err
 }
 
+// forget drops id from the cache after a change made through this server,
+// so that the change applies at once rather than within the TTL.
+func (cc *clientCache) forget(id string) {
+	cc.mu.Lock()
+	delete(cc.m, id)
+	cc.mu.Unlock()
+}
+
 // allowsAudience reports whether c may request aud.
 func allowsAudience(c *store.Client, aud string) bool { return slices.Contains(c.Audiences, aud) }

@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,6 +97,15 @@ type Config struct {
 	// (when it has a Ping method) and checking that the Signer publishes a
 	// key.
 	Ready func(ctx context.Context) error
+	// AdminTokenHash is the SHA-256 digest of the admin API's bearer token
+	// (see [HashSecret]). nil: no admin API (/admin/ answers 404). With
+	// it, /admin/clients manages clients (list, create, show, disable,
+	// enable, rotate-secret, delete) and POST /admin/keys/rotate rotates
+	// the signing key through KeyRotator.
+	AdminTokenHash []byte
+	// KeyRotator rotates keys for the admin API (nil: key rotation through
+	// the admin API answers 501).
+	KeyRotator KeyRotator
 	// Logger receives one line per refusal (Info, with client_id and
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
@@ -125,6 +135,9 @@ func (c *Config) Validate() error {
 		if p == "" || !validProfile(p) {
 			errs = append(errs, fmt.Errorf("authserver: unknown profile %q for audience %q", p, aud))
 		}
+	}
+	if c.AdminTokenHash != nil && len(c.AdminTokenHash) != sha256.Size {
+		errs = append(errs, errors.New("authserver: AdminTokenHash must be a SHA-256 digest"))
 	}
 	if c.TokenTTL < 0 || c.MaxTokenTTL < 0 {
 		errs = append(errs, errors.New("authserver: negative token lifetime"))
@@ -213,6 +226,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	s.adminRoutes(mux)
 	s.mux = mux
 	return s, nil
 }

@@ -1,0 +1,277 @@
+package authserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/store"
+)
+
+// KeyRotator adds a next signing key; *keyring.Keyring implements it.
+type KeyRotator interface {
+	Rotate(ctx context.Context) error
+}
+
+// ClientInfo is a client as the admin API shows it: never a secret
+// digest, and the secret itself only in the answer that created it.
+type ClientInfo struct {
+	ClientID                string            `json:"client_id"`
+	ClientSecret            string            `json:"client_secret,omitempty"`
+	Name                    string            `json:"name"`
+	Audiences               []string          `json:"audiences"`
+	Scopes                  []string          `json:"scopes"`
+	TokenTTLSeconds         int64             `json:"token_ttl_seconds,omitempty"`
+	RateLimitPerSecond      float64           `json:"rate_limit_per_second,omitempty"`
+	RateLimitBurst          int               `json:"rate_limit_burst,omitempty"`
+	Profile                 string            `json:"profile,omitempty"`
+	Disabled                bool              `json:"disabled"`
+	PreviousSecretExpiresAt *time.Time        `json:"previous_secret_expires_at,omitempty"`
+	Metadata                map[string]string `json:"metadata,omitempty"`
+	CreatedAt               time.Time         `json:"created_at"`
+	UpdatedAt               time.Time         `json:"updated_at"`
+}
+
+// NewClientInfo describes c; secret is the freshly generated secret, or "".
+// The previous secret's expiry is shown while it still works at now.
+func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
+	j := ClientInfo{
+		ClientID: c.ID, ClientSecret: secret, Name: c.Name,
+		Audiences: c.Audiences, Scopes: c.Scopes,
+		TokenTTLSeconds:    int64(c.TokenTTL / time.Second),
+		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
+		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+	if j.Audiences == nil {
+		j.Audiences = []string{}
+	}
+	if j.Scopes == nil {
+		j.Scopes = []string{}
+	}
+	if len(c.PreviousSecretHash) > 0 && now.Before(c.PreviousSecretExpiresAt) {
+		t := c.PreviousSecretExpiresAt.UTC()
+		j.PreviousSecretExpiresAt = &t
+	}
+	return j
+}
+
+// Client returns the store record for a create request.
+func (j *ClientInfo) Client() *store.Client {
+	return &store.Client{
+		ID: j.ClientID, Name: j.Name, Audiences: j.Audiences, Scopes: j.Scopes,
+		TokenTTL:           time.Duration(j.TokenTTLSeconds) * time.Second,
+		RateLimitPerSecond: j.RateLimitPerSecond, RateLimitBurst: j.RateLimitBurst,
+		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
+	}
+}
+
+// maxAdminBody caps an admin request body.
+const maxAdminBody = 64 << 10
+
+// adminRoutes adds the admin API under /admin/ when an admin token is set.
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	if len(s.cfg.AdminTokenHash) != sha256.Size {
+		return
+	}
+	h := func(f func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !s.adminAuthorized(w, r) {
+				return
+			}
+			if err := f(w, r); err != nil {
+				s.adminError(w, r, err)
+			}
+		})
+	}
+	mux.Handle("GET /admin/clients", h(s.adminList))
+	mux.Handle("POST /admin/clients", h(s.adminCreate))
+	mux.Handle("GET /admin/clients/{id}", h(s.adminGet))
+	mux.Handle("DELETE /admin/clients/{id}", h(s.adminDelete))
+	mux.Handle("POST /admin/clients/{id}/disable", h(func(w http.ResponseWriter, r *http.Request) error { return s.adminSetDisabled(w, r, true) }))
+	mux.Handle("POST /admin/clients/{id}/enable", h(func(w http.ResponseWriter, r *http.Request) error { return s.adminSetDisabled(w, r, false) }))
+	mux.Handle("POST /admin/clients/{id}/rotate-secret", h(s.adminRotate))
+	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
+}
+
+// adminAuthorized checks the Bearer admin token in constant time, with the
+// failure throttle per address.
+func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
+	ctx := r.Context()
+	key := "authfail:admin:" + remoteHost(r)
+	if d, err := s.limiter.Take(ctx, key, s.failures, 0); err == nil && !d.Allowed {
+		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{CodeTooManyRequests, "too many failed attempts"})
+		return false
+	}
+	tok, err := httpauth.Credentials(r, "Bearer", "admin")
+	sum := sha256.Sum256([]byte(tok))
+	if err == nil && subtle.ConstantTimeCompare(sum[:], s.cfg.AdminTokenHash) == 1 {
+		return true
+	}
+	s.limiter.Take(ctx, key, s.failures, 1)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "authserver: admin request refused", slog.String("reason", "bad_admin_token"),
+		slog.String("remote_addr", remoteHost(r)))
+	w.Header().Set("WWW-Authenticate", httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{Name: "realm", Value: s.realm + " admin"}}}.String())
+	writeJSON(w, http.StatusUnauthorized, errorBody{"invalid_token", "admin token required"})
+	return false
+}
+
+// adminBadRequest is a client-safe admin API error.
+type adminBadRequest struct{ msg string }
+
+func (e *adminBadRequest) Error() string { return "authserver: " + e.msg }
+
+func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
+	var bad *adminBadRequest
+	switch {
+	case errors.As(err, &bad):
+		writeJSON(w, http.StatusBadRequest, errorBody{CodeInvalidRequest, bad.msg})
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{"not_found", "no such client"})
+	case errors.Is(err, store.ErrConflict):
+		writeJSON(w, http.StatusConflict, errorBody{"conflict", "a client with this id already exists"})
+	default:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: admin request failed", slog.String("error", err.Error()))
+		writeJSON(w, http.StatusInternalServerError, errorBody{CodeServerError, "internal error"})
+	}
+}
+
+func decodeAdmin(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &adminBadRequest{"malformed JSON body: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return nil
+}
+
+func (s *Server) adminList(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.cfg.Clients.ListClients(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Clients []ClientInfo `json:"clients"`
+	}{Clients: []ClientInfo{}}
+	now := s.now()
+	for _, c := range list {
+		out.Clients = append(out.Clients, NewClientInfo(c, "", now))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) error {
+	var in ClientInfo
+	if err := decodeAdmin(r, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.ClientSecret != "":
+		return &adminBadRequest{"client_secret is generated by the server"}
+	case in.Name == "":
+		return &adminBadRequest{"name is required"}
+	case len(in.Audiences) == 0:
+		return &adminBadRequest{"at least one audience is required"}
+	case in.TokenTTLSeconds < 0 || time.Duration(in.TokenTTLSeconds)*time.Second > s.maxTokenTTL:
+		return &adminBadRequest{"token_ttl_seconds out of range"}
+	case in.RateLimitPerSecond < 0 || in.RateLimitBurst < 0:
+		return &adminBadRequest{"negative rate limit"}
+	case !validProfile(in.Profile):
+		return &adminBadRequest{"unknown profile"}
+	}
+	c := in.Client()
+	secret, err := CreateClient(r.Context(), s.cfg.Clients, c, s.cfg.Now)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, NewClientInfo(c, secret, s.now()))
+	return nil
+}
+
+func (s *Server) adminGet(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.cfg.Clients.GetClient(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
+	return nil
+}
+
+func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.cfg.Clients.DeleteClient(r.Context(), id); err != nil {
+		return err
+	}
+	s.clients.forget(id)
+	writeJSON(w, http.StatusOK, map[string]any{"client_id": id, "deleted": true})
+	return nil
+}
+
+func (s *Server) adminSetDisabled(w http.ResponseWriter, r *http.Request, disabled bool) error {
+	id := r.PathValue("id")
+	c, err := s.cfg.Clients.UpdateClient(r.Context(), id, func(c *store.Client) error {
+		c.Disabled, c.UpdatedAt = disabled, s.now()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.clients.forget(id)
+	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
+	return nil
+}
+
+func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		GraceSeconds *int64 `json:"grace_seconds"`
+	}
+	if r.ContentLength != 0 {
+		if err := decodeAdmin(r, &in); err != nil {
+			return err
+		}
+	}
+	grace := DefaultSecretGrace
+	if in.GraceSeconds != nil {
+		if *in.GraceSeconds < 0 || *in.GraceSeconds > int64(30*24*time.Hour/time.Second) {
+			return &adminBadRequest{"grace_seconds out of range"}
+		}
+		grace = time.Duration(*in.GraceSeconds) * time.Second
+	}
+	id := r.PathValue("id")
+	secret, err := RotateSecret(r.Context(), s.cfg.Clients, id, grace, s.cfg.Now)
+	if err != nil {
+		return err
+	}
+	s.clients.forget(id)
+	c, err := s.cfg.Clients.GetClient(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, NewClientInfo(c, secret, s.now()))
+	return nil
+}
+
+func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.KeyRotator == nil {
+		writeJSON(w, http.StatusNotImplemented, errorBody{"not_implemented", "this server cannot rotate keys"})
+		return nil
+	}
+	if err := s.cfg.KeyRotator.Rotate(r.Context()); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(s.cfg.Signer.JWKS())
+	return nil
+}
