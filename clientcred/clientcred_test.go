@@ -458,6 +458,14 @@ func TestSharedCache(t *testing.T) {
 	other := a.config()
 	other.Scopes = []string{"x"}
 	s3, _ := NewTokenSource(other)
+	two := a.config()
+	two.Scopes = []string{"x", "y"}
+	s4, _ := NewTokenSource(two)
+	two.Scopes = []string{"y", "x"}
+	s5, _ := NewTokenSource(two)
+	if s4.c != s5.c {
+		t.Errorf("scopes [x y] and [y x] have separate caches; want one")
+	}
 	ctx := context.Background()
 	t1, _ := s1.Token(ctx)
 	t2, _ := s2.Token(ctx)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,7 @@ func NewTokenSource(c Config) (*TokenSource, error) {
 func cacheKey(c *Config) string {
 	secret := sha256.Sum256([]byte(c.ClientSecret))
 	scopes := append([]string(nil), c.Scopes...)
+	slices.Sort(scopes) // the same set of scopes in another order is the same token
 	return strings.Join([]string{c.endpointKey(), c.ClientID, hex.EncodeToString(secret[:]), c.Audience, strings.Join(scopes, " ")}, "\x00")
 }
 
