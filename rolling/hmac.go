@@ -53,7 +53,13 @@ const (
 	// WeakBits is the entropy below which a code needs replay protection
 	// and failure throttling to be safe against guessing.
 	WeakBits = 64
+	// MaxWindow is the largest window [HMAC.Match] and [Verifier] accept:
+	// every step in the window costs an HMAC per presented code.
+	MaxWindow = 1000
 )
+
+// errNotCreated is returned by an [HMAC] that was not made by [NewHMAC].
+var errNotCreated = errors.New("rolling: HMAC not created with NewHMAC")
 
 // Config is the secure rolling-code configuration, an RFC 6238 time-based
 // one-time password generalized to any alphabet. The zero Config is
@@ -214,8 +220,14 @@ func checkAlphabet(a string) error {
 }
 
 // Entropy returns Length × log2(len(Alphabet)) bits (for RFC digit codes
-// slightly less, by the truncation's small bias).
-func (h *HMAC) Entropy() float64 { return float64(h.length) * math.Log2(float64(len(h.alphabet))) }
+// slightly less, by the truncation's small bias), or 0 for an HMAC not
+// made by [NewHMAC].
+func (h *HMAC) Entropy() float64 {
+	if len(h.alphabet) == 0 {
+		return 0
+	}
+	return float64(h.length) * math.Log2(float64(len(h.alphabet)))
+}
 
 // Length returns the number of characters in a code.
 func (h *HMAC) Length() int { return h.length }
@@ -224,7 +236,13 @@ func (h *HMAC) Length() int { return h.length }
 func (h *HMAC) Period() time.Duration { return time.Duration(h.period) * time.Second }
 
 // Step returns the RFC 6238 time step T = floor((unix(t) - T0) / X).
-func (h *HMAC) Step(t time.Time) int64 { return floorDiv(t.Unix()-h.epoch, h.period) }
+// It is 0 for an HMAC not made by [NewHMAC].
+func (h *HMAC) Step(t time.Time) int64 {
+	if h.period == 0 {
+		return 0
+	}
+	return floorDiv(t.Unix()-h.epoch, h.period)
+}
 
 // StepStart returns when step begins.
 func (h *HMAC) StepStart(step int64) time.Time { return time.Unix(h.epoch+step*h.period, 0) }
@@ -234,6 +252,9 @@ func (h *HMAC) Generate(now time.Time) (string, error) { return h.CodeAt(h.Step(
 
 // CodeAt returns the code of a time step.
 func (h *HMAC) CodeAt(step int64) (string, error) {
+	if h.pool.New == nil {
+		return "", errNotCreated
+	}
 	st := h.pool.Get().(*hmacState)
 	defer h.pool.Put(st)
 	code, err := h.compute(st, step)
@@ -245,8 +266,15 @@ func (h *HMAC) CodeAt(step int64) (string, error) {
 
 // Match checks code against the codes of the current step and of window
 // steps either side of it, the current step first, then -1, +1, -2, ...
-// Each comparison takes constant time; Match does not allocate.
+// A negative window counts as 0; one above [MaxWindow] is an error. Each
+// comparison takes constant time; Match does not allocate.
 func (h *HMAC) Match(code string, now time.Time, window int) (Match, error) {
+	if h.pool.New == nil {
+		return Match{}, errNotCreated
+	}
+	if window > MaxWindow {
+		return Match{}, fmt.Errorf("rolling: window %d above %d", window, MaxWindow)
+	}
 	if len(code) > h.maxBytes || utf8.RuneCountInString(code) != h.length {
 		return Match{}, ErrNoMatch
 	}

@@ -237,6 +237,19 @@ func TestHMACMatchWindow(t *testing.T) {
 			}
 		})
 	}
+	if _, err := h.Match("abcdefghijkl", now, MaxWindow+1); err == nil || errors.Is(err, ErrNoMatch) {
+		t.Errorf("Match(window %d) = %v; want a window error", MaxWindow+1, err)
+	}
+	var zero HMAC // not made by NewHMAC: an error, not a panic
+	if _, err := zero.Match("", now, 1); err == nil || errors.Is(err, ErrNoMatch) {
+		t.Errorf("zero HMAC Match = %v; want an error", err)
+	}
+	if _, err := zero.Generate(now); err == nil {
+		t.Error("zero HMAC Generate = nil error; want an error")
+	}
+	if got := zero.Entropy(); got != 0 {
+		t.Errorf("zero HMAC Entropy() = %v; want 0", got)
+	}
 	for _, bad := range []string{"", "short", strings.Repeat("a", 13), strings.Repeat("é", 12), strings.Repeat("a", 1000)} {
 		if _, err := h.Match(bad, now, 1); !errors.Is(err, ErrNoMatch) {
 			t.Errorf("Match(%q) = %v; want ErrNoMatch", bad, err)

@@ -91,14 +91,18 @@ type Result struct {
 	Match        // the step that matched
 }
 
-// Validate reports every configuration problem: no keys, an empty or
-// repeated key id among several, a nil Codec, a codec whose parameters
-// are invalid, and codes weaker than WeakBits without replay protection
-// and throttling (unless InsecureWeakCodes).
+// Validate reports every configuration problem: no keys, a Window above
+// MaxWindow, an empty or repeated key id among several, a nil Codec, a
+// codec whose parameters are invalid (or an HMAC not made by NewHMAC), and
+// codes weaker than WeakBits without replay protection and throttling
+// (unless InsecureWeakCodes).
 func (v *Verifier) Validate() error {
 	var errs []error
 	if len(v.Keys) == 0 {
 		errs = append(errs, errors.New("rolling: no keys"))
+	}
+	if v.Window > MaxWindow {
+		errs = append(errs, fmt.Errorf("rolling: window %d above %d", v.Window, MaxWindow))
 	}
 	seen := map[string]bool{}
 	for i, k := range v.Keys {
@@ -121,6 +125,10 @@ func (v *Verifier) Validate() error {
 				errs = append(errs, fmt.Errorf("rolling: key %s: %w", name, err))
 				continue
 			}
+		}
+		if h, ok := k.Codec.(*HMAC); ok && h.pool.New == nil {
+			errs = append(errs, fmt.Errorf("rolling: key %s: %w", name, errNotCreated))
+			continue
 		}
 		if bits := k.Codec.Entropy(); bits < WeakBits && (v.InsecureAllowReplay || v.InsecureNoThrottle) && !v.InsecureWeakCodes {
 			errs = append(errs, fmt.Errorf("rolling: key %s: codes of %.0f bits need replay protection and throttling (or InsecureWeakCodes)", name, bits))

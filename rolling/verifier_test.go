@@ -146,6 +146,9 @@ func TestVerifierValidate(t *testing.T) {
 		{"weak code without throttle", &Verifier{Keys: []Key{{"a", totp}}, InsecureNoThrottle: true}, []string{"need replay protection"}},
 		{"weak code accepted on purpose", &Verifier{Keys: []Key{{"a", totp}}, InsecureNoThrottle: true, InsecureWeakCodes: true}, nil},
 		{"strong code without replay protection", &Verifier{Keys: []Key{{"a", h}}, InsecureAllowReplay: true}, nil},
+		{"HMAC not from NewHMAC", &Verifier{Keys: []Key{{"a", &HMAC{}}}}, []string{"not created with NewHMAC"}},
+		{"window too large", &Verifier{Keys: []Key{{"a", h}}, Window: MaxWindow + 1}, []string{"window 1001 above 1000"}},
+		{"largest window", &Verifier{Keys: []Key{{"a", h}}, Window: MaxWindow}, nil},
 		{"every problem at once", &Verifier{Keys: []Key{{"a", nil}, {"", h}}}, []string{"no codec", "key 1 has no id"}},
 	}
 	for _, tt := range tests {
