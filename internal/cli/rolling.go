@@ -187,6 +187,10 @@ func init() {
 					}
 					return err
 				}
+				if window > rolling.MaxWindow {
+					return reject("invalid_parameter", "window", &rolling.ConfigError{Name: "window",
+						Reason: fmt.Sprintf("%d above %d", window, rolling.MaxWindow)})
+				}
 				if c.Entropy() < rolling.WeakBits {
 					fmt.Fprintf(env.Stderr, "m2m: warning: codes of %.0f bits can be guessed without the replay protection and throttling of the Go Verifier\n", c.Entropy())
 				}
