@@ -15,48 +15,7 @@ import (
 	"github.com/m2mkit/m2m/store"
 )
 
-// clientJSON is how the client commands print a client. The secret is set
-// only by create and rotate-secret, the one time it is shown.
-type clientJSON struct {
-	ClientID                string            `json:"client_id"`
-	ClientSecret            string            `json:"client_secret,omitempty"`
-	Name                    string            `json:"name"`
-	Audiences               []string          `json:"audiences"`
-	Scopes                  []string          `json:"scopes"`
-	TokenTTLSeconds         int64             `json:"token_ttl_seconds,omitempty"`
-	RateLimitPerSecond      float64           `json:"rate_limit_per_second,omitempty"`
-	RateLimitBurst          int               `json:"rate_limit_burst,omitempty"`
-	Profile                 string            `json:"profile,omitempty"`
-	Disabled                bool              `json:"disabled"`
-	PreviousSecretExpiresAt *time.Time        `json:"previous_secret_expires_at,omitempty"`
-	Metadata                map[string]string `json:"metadata,omitempty"`
-	CreatedAt               time.Time         `json:"created_at"`
-	UpdatedAt               time.Time         `json:"updated_at"`
-}
-
-func toClientJSON(c *store.Client, secret string, now time.Time) clientJSON {
-	j := clientJSON{
-		ClientID: c.ID, ClientSecret: secret, Name: c.Name,
-		Audiences: c.Audiences, Scopes: c.Scopes,
-		TokenTTLSeconds:    int64(c.TokenTTL / time.Second),
-		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
-		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
-	}
-	if j.Audiences == nil {
-		j.Audiences = []string{}
-	}
-	if j.Scopes == nil {
-		j.Scopes = []string{}
-	}
-	if len(c.PreviousSecretHash) > 0 && now.Before(c.PreviousSecretExpiresAt) {
-		t := c.PreviousSecretExpiresAt.UTC()
-		j.PreviousSecretExpiresAt = &t
-	}
-	return j
-}
-
-func printClient(w io.Writer, j clientJSON) {
+func printClient(w io.Writer, j authserver.ClientInfo) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "client_id:\t%s\n", j.ClientID)
 	if j.ClientSecret != "" {
@@ -81,34 +40,46 @@ func printClient(w io.Writer, j clientJSON) {
 	tw.Flush()
 }
 
-// clientCmd is the shared plumbing of the client subcommands.
+// clientCmd is the shared plumbing of the client subcommands: they work
+// on the database directly, or with --server on a running server's admin
+// API.
 type clientCmd struct {
-	env    *Env
-	data   dataFlags
-	asJSON bool
+	env       *Env
+	data      dataFlags
+	server    string
+	tokenFile string
+	asJSON    bool
 }
 
 func (cc *clientCmd) flags(c *cobra.Command) {
 	cc.data.add(c.Flags(), false)
+	c.Flags().StringVar(&cc.server, "server", "", "use the admin API of the server at this URL instead of the database (env M2M_SERVER)")
+	c.Flags().StringVar(&cc.tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
 	c.Flags().BoolVar(&cc.asJSON, "json", false, "print a JSON object")
 }
 
-// run opens the store and calls f with it.
-func (cc *clientCmd) run(c *cobra.Command, f func(ctx context.Context, st store.Store) error) error {
-	if err := envDefaults(cc.env, c.Flags(), "data", "database"); err != nil {
+// run opens the database or the admin API and calls f with it.
+func (cc *clientCmd) run(c *cobra.Command, f func(ctx context.Context, a clientAdmin) error) error {
+	if err := envDefaults(cc.env, c.Flags(), "data", "database", "server", "admin-token-file"); err != nil {
 		return err
 	}
 	ctx := context.Background()
+	if cc.server != "" {
+		a, err := newHTTPAdmin(cc.env, cc.server, cc.tokenFile, cc.data.data)
+		if err != nil {
+			return err
+		}
+		return f(ctx, a)
+	}
 	st, _, err := cc.data.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return f(ctx, st)
+	return f(ctx, storeAdmin{st})
 }
 
-func (cc *clientCmd) show(c *store.Client, secret string) error {
-	j := toClientJSON(c, secret, time.Now())
+func (cc *clientCmd) show(j authserver.ClientInfo) error {
 	if cc.asJSON {
 		return PrintJSON(cc.env.Stdout, j)
 	}
@@ -172,15 +143,15 @@ func clientCreate(env *Env) *cobra.Command {
 				ID: id, Name: name, Audiences: audiences, Scopes: strings.Fields(scope),
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
 			}
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				secret, err := authserver.CreateClient(ctx, st, cl, nil)
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				info, err := a.create(ctx, cl)
 				if err != nil {
 					if errors.Is(err, store.ErrConflict) {
 						return Rejected(fmt.Errorf("client %q already exists", id))
 					}
 					return Rejected(err)
 				}
-				return cc.show(cl, secret)
+				return cc.show(info)
 			})
 		},
 	}
@@ -204,20 +175,15 @@ func clientList(env *Env) *cobra.Command {
 		Short: "List clients",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				list, err := st.ListClients(ctx)
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				list, err := a.list(ctx)
 				if err != nil {
 					return Rejected(err)
 				}
-				now := time.Now()
 				if cc.asJSON {
-					out := struct {
-						Clients []clientJSON `json:"clients"`
-					}{Clients: []clientJSON{}}
-					for _, cl := range list {
-						out.Clients = append(out.Clients, toClientJSON(cl, "", now))
-					}
-					return PrintJSON(env.Stdout, out)
+					return PrintJSON(env.Stdout, struct {
+						Clients []authserver.ClientInfo `json:"clients"`
+					}{list})
 				}
 				tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "CLIENT ID\tNAME\tAUDIENCES\tSCOPES\tSTATUS")
@@ -226,7 +192,7 @@ func clientList(env *Env) *cobra.Command {
 					if cl.Disabled {
 						status = "disabled"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, strings.Join(cl.Audiences, ","), strings.Join(cl.Scopes, " "), status)
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cl.ClientID, cl.Name, strings.Join(cl.Audiences, ","), strings.Join(cl.Scopes, " "), status)
 				}
 				return tw.Flush()
 			})
@@ -243,12 +209,12 @@ func clientShow(env *Env) *cobra.Command {
 		Short: "Show a client (never its secret)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				cl, err := st.GetClient(ctx, args[0])
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				info, err := a.get(ctx, args[0])
 				if err != nil {
 					return notFound(args[0], err)
 				}
-				return cc.show(cl, "")
+				return cc.show(info)
 			})
 		},
 	}
@@ -267,16 +233,12 @@ func clientRotate(env *Env) *cobra.Command {
 			if grace < 0 {
 				return Usage("--grace must not be negative")
 			}
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				secret, err := authserver.RotateSecret(ctx, st, args[0], grace, nil)
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				info, err := a.rotate(ctx, args[0], grace)
 				if err != nil {
 					return notFound(args[0], err)
 				}
-				cl, err := st.GetClient(ctx, args[0])
-				if err != nil {
-					return notFound(args[0], err)
-				}
-				return cc.show(cl, secret)
+				return cc.show(info)
 			})
 		},
 	}
@@ -296,16 +258,12 @@ func clientSetDisabled(env *Env, verb string, disabled bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				cl, err := st.UpdateClient(ctx, args[0], func(cl *store.Client) error {
-					cl.Disabled = disabled
-					cl.UpdatedAt = time.Now()
-					return nil
-				})
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				info, err := a.setDisabled(ctx, args[0], disabled)
 				if err != nil {
 					return notFound(args[0], err)
 				}
-				return cc.show(cl, "")
+				return cc.show(info)
 			})
 		},
 	}
@@ -320,8 +278,8 @@ func clientDelete(env *Env) *cobra.Command {
 		Short: "Delete a client",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return cc.run(c, func(ctx context.Context, st store.Store) error {
-				if err := st.DeleteClient(ctx, args[0]); err != nil {
+			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
+				if err := a.delete(ctx, args[0]); err != nil {
 					return notFound(args[0], err)
 				}
 				if cc.asJSON {

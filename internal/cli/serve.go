@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -209,6 +210,21 @@ func serve(env *Env, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	adminPath := filepath.Join(o.data, dataAdminFile)
+	if o.database != "" && o.masterFile != "" {
+		adminPath = filepath.Join(filepath.Dir(o.masterFile), dataAdminFile)
+	}
+	if abs, err := filepath.Abs(adminPath); err == nil {
+		adminPath = abs
+	}
+	if err := os.MkdirAll(filepath.Dir(adminPath), 0o700); err != nil {
+		return Rejected(err)
+	}
+	adminKey, err := secretfile.LoadOrCreate(adminPath, secretfile.DefaultSize)
+	if err != nil {
+		return Rejected(err)
+	}
+	adminHash := authserver.HashSecret(base64.RawURLEncoding.EncodeToString(adminKey.Current))
 	kr, err := keyring.New(ctx, keyring.Config{
 		Store: st, Master: master, Algorithm: o.algorithm,
 		PrePublish: o.prePublish, RefreshEvery: o.refresh, RotateEvery: o.rotateEvery,
@@ -234,6 +250,7 @@ func serve(env *Env, o *serveOptions) error {
 	srv, err := authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
+		AdminTokenHash: adminHash, KeyRotator: kr,
 		Logger: logger,
 	})
 	if err != nil {
@@ -246,6 +263,7 @@ func serve(env *Env, o *serveOptions) error {
 	}
 	fmt.Fprintf(env.Stdout, "m2m: database %s\n", displayURL(dbURL))
 	fmt.Fprintf(env.Stdout, "m2m: master secret %s\n", masterPath)
+	fmt.Fprintf(env.Stdout, "m2m: admin token %s (m2m client --server URL uses it)\n", adminPath)
 	for _, k := range kr.Keys() {
 		if k.State == store.KeyActive {
 			fmt.Fprintf(env.Stdout, "m2m: signing key %s (%s)\n", k.ID, k.Algorithm)

@@ -582,3 +582,38 @@ func TestServeScheduledRotation(t *testing.T) {
 		t.Errorf("tokens signed by %d keys in 6 s with --rotate-every 2s; want at least 2", len(kids))
 	}
 }
+
+// TestServeAdminAPI manages a client through the running server's admin
+// API (m2m client --server), with the admin token created on first start.
+func TestServeAdminAPI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "d")
+	s := startServer(t, data)
+	if fi, err := os.Stat(filepath.Join(data, "admin.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.token: %v, %v; want mode 0600", fi, err)
+	}
+	var c createdClient
+	out := s.m2m("client", "create", "--server", s.url, "--name", "remote", "--audience", audience, "--json")
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.ClientSecret == "" {
+		t.Fatalf("client create --server printed %q: %v", out, err)
+	}
+	cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s.url + "/oauth/token"}
+	if _, err := cfg.Token(context.Background()); err != nil {
+		t.Fatalf("Token() = %v", err)
+	}
+	// Through the admin API a change applies at once, not within 2 s.
+	s.m2m("client", "disable", c.ClientID, "--server", s.url)
+	var re *oauth2.RetrieveError
+	if _, err := cfg.Token(context.Background()); !errors.As(err, &re) || re.ErrorCode != "unauthorized_client" {
+		t.Errorf("Token() right after disable --server = %v; want unauthorized_client", err)
+	}
+	if out := s.m2m("client", "list", "--server", s.url); !strings.Contains(out, c.ClientID) || !strings.Contains(out, "disabled") {
+		t.Errorf("client list --server:\n%s", out)
+	}
+	// A wrong admin token is refused.
+	bad := filepath.Join(t.TempDir(), "bad.token")
+	os.WriteFile(bad, bytes.Repeat([]byte{7}, 32), 0o600)
+	cmd := exec.Command(m2mBin, "client", "list", "--server", s.url, "--admin-token-file", bad)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
+		t.Errorf("client list with a wrong admin token: %v %s; want a 401 failure", err, out)
+	}
+}
