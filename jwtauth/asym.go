@@ -22,7 +22,8 @@ type Profile int
 
 const (
 	// ProfileGeneric reads any OAuth 2.0 JWT access token: scopes from the
-	// space-separated "scope" claim (or an array "scp"), the client from
+	// space-separated "scope" claim (or else "scp", an array or a
+	// space-separated string), the client from
 	// "client_id" or else "azp". No typ is required. The zero value.
 	ProfileGeneric Profile = iota
 	// ProfileAuth0 reads Auth0 access tokens: scopes from "scope" and the
@@ -346,7 +347,10 @@ func (a *AccessTokens) readProfile(vt *VerifiedToken) error {
 		return err
 	}
 	if len(vt.Scopes) == 0 {
-		if vt.Scopes, err = strs("scp"); err != nil {
+		// "scp": an array (Okta) or a space-separated string (Microsoft).
+		if scp, ok := raw["scp"].(string); ok {
+			vt.Scopes = strings.Fields(scp)
+		} else if vt.Scopes, err = strs("scp"); err != nil {
 			return err
 		}
 	}

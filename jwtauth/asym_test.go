@@ -169,6 +169,8 @@ func TestAccessTokens(t *testing.T) {
 			k, _ := jwk.FromPublic(&testKeys.rsa.PublicKey, "rs1", "RS256")
 			c.Keys = jwk.NewStaticKeySet(jwk.NewSet(*k))
 		}, token: mint(t, "PS256", "rs1", "", testKeys.rsa, baseClaims()), reason: m2m.ReasonBadAlgorithm},
+		{name: "scp array", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", nil, "scp", []string{"a", "b"})), client: "client-1", scopes: "a b"},
+		{name: "scp string", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", nil, "scp", "a b")), client: "client-1", scopes: "a b"},
 		{name: "scope not a string", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", 7)), reason: m2m.ReasonMalformed},
 	}
 	for _, tt := range tests {
