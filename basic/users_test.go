@@ -184,3 +184,35 @@ func TestLoadHtpasswd(t *testing.T) {
 		t.Error("LoadHtpasswd(missing file) = nil error; want an error")
 	}
 }
+
+// TestBcryptLongPassword pins what the MaxBcryptPassword doc promises: a
+// stored bcrypt hash is checked against the first 72 bytes of a longer
+// password (as Apache and OpenBSD do), and the 72nd byte still counts.
+func TestBcryptLongPassword(t *testing.T) {
+	pw := strings.Repeat("p", basic.MaxBcryptPassword)
+	hash, err := basic.HashBcrypt(pw, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := basic.NewHtpasswd(map[string]string{"u": hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, pass string
+		want       bool
+	}{
+		{"exact", pw, true},
+		{"longer, same first 72 bytes", pw + "extra", true},
+		{"72nd byte differs", pw[:71] + "q", false},
+		{"71 bytes", pw[:71], false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, err := h.Authenticate(context.Background(), "u", tt.pass)
+			if err != nil || ok != tt.want {
+				t.Errorf("Authenticate(u, %d bytes) = %v, %v; want %v, nil", len(tt.pass), ok, err, tt.want)
+			}
+		})
+	}
+}
