@@ -29,4 +29,9 @@
 // client) answered with 429, Retry-After and X-RateLimit-Limit, -Remaining
 // and -Reset (unix seconds, as Auth0); failed authentication is throttled
 // per client id and per remote address.
+//
+// With Config.AdminTokenHash set, /admin/ serves an admin API behind that
+// bearer token: clients (list, create, show, disable, enable,
+// rotate-secret, delete) and key rotation; changes made through it apply
+// at once.
 package authserver

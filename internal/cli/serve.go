@@ -148,7 +148,8 @@ func init() {
 and /metrics.
 
 On first start it creates the data directory with the SQLite database, the master secret
-(mode 0600, it seals the signing keys) and the first signing key, and prints where they are;
+(mode 0600, it seals the signing keys), the admin API token (admin.token, 0600) and the first
+signing key, and prints where they are;
 later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
