@@ -1,7 +1,9 @@
 // Package storetest is the conformance suite for [store.Store] backends,
 // in the style of dex's storage/conformance: every backend's tests call
 // [Run] with a constructor for a fresh, empty store, and must pass every
-// case, including the concurrent-writer ones.
+// case, including the concurrent-writer ones. A backend that implements
+// only part of [store.Store] runs [RunClients], [RunKeys] or
+// [RunRevocations].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -40,19 +42,42 @@ const (
 	Increments  = 10
 )
 
-// Run runs the conformance suite. newStore must return a new, empty store
-// for each subtest and arrange for it to be closed (t.Cleanup).
+// Run runs the whole conformance suite. newStore must return a new, empty
+// store for each subtest and arrange for it to be closed (t.Cleanup).
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	RunClients(t, func(t *testing.T) store.Clients { return newStore(t) })
+	RunKeys(t, func(t *testing.T) store.Keys { return newStore(t) })
+	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
+	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
+}
+
+// RunClients runs the [store.Clients] cases, for a backend that stores
+// only clients.
+func RunClients(t *testing.T, newStore func(t *testing.T) store.Clients) {
 	t.Helper()
 	for _, tc := range []struct {
 		name string
-		fn   func(*testing.T, store.Store)
+		fn   func(*testing.T, store.Clients)
 	}{
 		{"ClientCRUD", testClientCRUD},
 		{"ClientErrors", testClientErrors},
 		{"ClientCopies", testClientCopies},
 		{"ClientUpdateAborts", testClientUpdateAborts},
 		{"ClientConcurrentUpdates", testClientConcurrentUpdates},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+// RunKeys runs the [store.Keys] cases, for a backend that stores only
+// signing keys.
+func RunKeys(t *testing.T, newStore func(t *testing.T) store.Keys) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		fn   func(*testing.T, store.Keys)
+	}{
 		{"KeyCRUD", testKeyCRUD},
 		{"KeyErrors", testKeyErrors},
 		{"KeyCopies", testKeyCopies},
@@ -60,11 +85,16 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UpdateKeysAborts", testUpdateKeysAborts},
 		{"UpdateKeysConcurrent", testUpdateKeysConcurrent},
 		{"UpdateKeysCreateOnce", testUpdateKeysCreateOnce},
-		{"Revocations", testRevocations},
-		{"Ping", testPing},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
+}
+
+// RunRevocations runs the [store.Revocations] cases, for a backend that
+// keeps only revocations (such as a Redis one).
+func RunRevocations(t *testing.T, newStore func(t *testing.T) store.Revocations) {
+	t.Helper()
+	t.Run("Revocations", func(t *testing.T) { testRevocations(t, newStore(t)) })
 }
 
 // base is a fixed instant with sub-second precision, so that backends
@@ -120,7 +150,7 @@ func diff(t *testing.T, what string, got, want any) {
 	}
 }
 
-func testClientCRUD(t *testing.T, s store.Store) {
+func testClientCRUD(t *testing.T, s store.Clients) {
 	ctx := t.Context()
 	a, b := fullClient("a"), &store.Client{ID: "b", Name: "minimal", CreatedAt: base.Add(time.Minute)}
 	for _, c := range []*store.Client{a, b} {
@@ -180,7 +210,7 @@ func testClientCRUD(t *testing.T, s store.Store) {
 	}
 }
 
-func testClientErrors(t *testing.T, s store.Store) {
+func testClientErrors(t *testing.T, s store.Clients) {
 	ctx := t.Context()
 	if err := s.CreateClient(ctx, fullClient("a")); err != nil {
 		t.Fatal(err)
@@ -211,7 +241,7 @@ func testClientErrors(t *testing.T, s store.Store) {
 	}
 }
 
-func testClientCopies(t *testing.T, s store.Store) {
+func testClientCopies(t *testing.T, s store.Clients) {
 	ctx := t.Context()
 	in := fullClient("a")
 	if err := s.CreateClient(ctx, in); err != nil {
@@ -241,7 +271,7 @@ func testClientCopies(t *testing.T, s store.Store) {
 	diff(t, "GetClient(a) after mutating the updater's and List's values", again, fullClient("a"))
 }
 
-func testClientUpdateAborts(t *testing.T, s store.Store) {
+func testClientUpdateAborts(t *testing.T, s store.Clients) {
 	ctx := t.Context()
 	if err := s.CreateClient(ctx, fullClient("a")); err != nil {
 		t.Fatal(err)
@@ -261,7 +291,7 @@ func testClientUpdateAborts(t *testing.T, s store.Store) {
 
 // testClientConcurrentUpdates: N goroutines increment a counter through
 // UpdateClient; a lost update shows as a short count.
-func testClientConcurrentUpdates(t *testing.T, s store.Store) {
+func testClientConcurrentUpdates(t *testing.T, s store.Clients) {
 	ctx := t.Context()
 	if err := s.CreateClient(ctx, &store.Client{ID: "a", Metadata: map[string]string{"n": "0"}, CreatedAt: base}); err != nil {
 		t.Fatal(err)
@@ -301,7 +331,7 @@ func testClientConcurrentUpdates(t *testing.T, s store.Store) {
 	}
 }
 
-func testKeyCRUD(t *testing.T, s store.Store) {
+func testKeyCRUD(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	// Created out of order: ListKeys returns them oldest first.
 	k2, k1 := fullKey("k2", base.Add(time.Hour)), fullKey("k1", base)
@@ -346,7 +376,7 @@ func testKeyCRUD(t *testing.T, s store.Store) {
 	}
 }
 
-func testKeyErrors(t *testing.T, s store.Store) {
+func testKeyErrors(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	if err := s.CreateKey(ctx, fullKey("k", base)); err != nil {
 		t.Fatal(err)
@@ -371,7 +401,7 @@ func testKeyErrors(t *testing.T, s store.Store) {
 	diff(t, "GetKey(k) after an aborted update", got, fullKey("k", base))
 }
 
-func testKeyCopies(t *testing.T, s store.Store) {
+func testKeyCopies(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	in := fullKey("k", base)
 	if err := s.CreateKey(ctx, in); err != nil {
@@ -394,7 +424,7 @@ func testKeyCopies(t *testing.T, s store.Store) {
 	diff(t, "GetKey(k) after mutating returned values", again, fullKey("k", base))
 }
 
-func testUpdateKeys(t *testing.T, s store.Store) {
+func testUpdateKeys(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	a, b, d := fullKey("a", base), fullKey("b", base.Add(time.Minute)), fullKey("d", base.Add(2*time.Minute))
 	a.State, b.State, d.State = store.KeyActive, store.KeyNext, store.KeyRetired
@@ -432,7 +462,7 @@ func testUpdateKeys(t *testing.T, s store.Store) {
 	diff(t, "ListKeys() after an empty UpdateKeys()", list, []*store.SigningKey{wa, wb, d, c})
 }
 
-func testUpdateKeysAborts(t *testing.T, s store.Store) {
+func testUpdateKeysAborts(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	a := fullKey("a", base)
 	if err := s.CreateKey(ctx, a); err != nil {
@@ -462,7 +492,7 @@ func testUpdateKeysAborts(t *testing.T, s store.Store) {
 
 // testUpdateKeysConcurrent: N goroutines each append one key numbered by
 // the count they read; serialized transactions yield keys 0..N*M-1.
-func testUpdateKeysConcurrent(t *testing.T, s store.Store) {
+func testUpdateKeysConcurrent(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	n := Concurrency * Increments / 2
 	errs := make(chan error, n)
@@ -502,7 +532,7 @@ func testUpdateKeysConcurrent(t *testing.T, s store.Store) {
 
 // testUpdateKeysCreateOnce: replicas starting at once each create the
 // first key only if there is none; exactly one wins.
-func testUpdateKeysCreateOnce(t *testing.T, s store.Store) {
+func testUpdateKeysCreateOnce(t *testing.T, s store.Keys) {
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	errs := make(chan error, Concurrency)
@@ -528,7 +558,7 @@ func testUpdateKeysCreateOnce(t *testing.T, s store.Store) {
 	}
 }
 
-func testRevocations(t *testing.T, s store.Store) {
+func testRevocations(t *testing.T, s store.Revocations) {
 	ctx := t.Context()
 	now := time.Now()
 	for _, tc := range []struct {
