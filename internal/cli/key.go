@@ -117,13 +117,17 @@ func keyRotate(env *Env) *cobra.Command {
 		algorithm  string
 		prePublish time.Duration
 	)
+	var server, tokenFile string
 	c := &cobra.Command{
 		Use:   "rotate",
 		Short: "Add a next signing key (published now, signing after --pre-publish)",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := envDefaults(env, c.Flags(), "data", "database", "master-secret-file", "algorithm"); err != nil {
+			if err := envDefaults(env, c.Flags(), "data", "database", "master-secret-file", "algorithm", "server", "admin-token-file"); err != nil {
 				return err
+			}
+			if server != "" {
+				return rotateViaServer(env, server, tokenFile, data.data, asJSON)
 			}
 			if prePublish <= 0 {
 				return Usage("--pre-publish must be positive")
@@ -158,7 +162,34 @@ func keyRotate(env *Env) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	c.Flags().StringVar(&algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of the new key: ES256, EdDSA or RS256")
 	c.Flags().DurationVar(&prePublish, "pre-publish", keyring.DefaultPrePublish, "how long the new key is published before it signs")
+	c.Flags().StringVar(&server, "server", "", "rotate through the admin API of the server at this URL, with its own --algorithm and --pre-publish (env M2M_SERVER)")
+	c.Flags().StringVar(&tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
 	return c
+}
+
+// rotateViaServer asks a running server to rotate and prints the key set
+// it publishes afterwards.
+func rotateViaServer(env *Env, server, tokenFile, data string, asJSON bool) error {
+	a, err := newHTTPAdmin(env, server, tokenFile, data)
+	if err != nil {
+		return err
+	}
+	var set struct {
+		Keys []struct {
+			KID string `json:"kid"`
+			Alg string `json:"alg"`
+		} `json:"keys"`
+	}
+	if err := a.do(context.Background(), "POST", "/admin/keys/rotate", nil, &set); err != nil {
+		return Rejected(err)
+	}
+	if asJSON {
+		return PrintJSON(env.Stdout, set)
+	}
+	for _, k := range set.Keys {
+		fmt.Fprintf(env.Stdout, "%s\t%s\tpublished\n", k.KID, k.Alg)
+	}
+	return nil
 }
 
 // groupUsage is the RunE of a command group run without a subcommand: it

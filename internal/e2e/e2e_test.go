@@ -609,6 +609,10 @@ func TestServeAdminAPI(t *testing.T) {
 	if out := s.m2m("client", "list", "--server", s.url); !strings.Contains(out, c.ClientID) || !strings.Contains(out, "disabled") {
 		t.Errorf("client list --server:\n%s", out)
 	}
+	// Key rotation through the admin API publishes a second key.
+	if out := s.m2m("key", "rotate", "--server", s.url, "--json"); strings.Count(out, `"kid"`) != 2 {
+		t.Errorf("key rotate --server printed %s; want two published keys", out)
+	}
 	// A wrong admin token is refused.
 	bad := filepath.Join(t.TempDir(), "bad.token")
 	os.WriteFile(bad, bytes.Repeat([]byte{7}, 32), 0o600)
