@@ -75,6 +75,8 @@ type dialect struct {
 	max    string // two-argument maximum function
 	// dollar rewrites ? placeholders to $1, $2, …
 	dollar bool
+	// maxConns bounds the connection pool.
+	maxConns int
 	// serialize takes Store.wmu around write transactions.
 	serialize bool
 	// forUpdate is appended to the SELECT of a read-modify-write.
@@ -87,12 +89,12 @@ type dialect struct {
 var (
 	sqliteDialect = &dialect{
 		name: "sqlite", driver: "sqlite", blob: "BLOB", max: "MAX",
-		serialize: true,
-		lock:      func(int64) string { return "" },
+		maxConns: 4, serialize: true,
+		lock: func(int64) string { return "" },
 	}
 	postgresDialect = &dialect{
 		name: "postgres", driver: "pgx", blob: "BYTEA", max: "GREATEST",
-		dollar: true, forUpdate: " FOR UPDATE",
+		maxConns: 8, dollar: true, forUpdate: " FOR UPDATE",
 		lock: func(id int64) string { return "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(id, 10) + ")" },
 	}
 )
@@ -166,8 +168,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetMaxIdleConns(4)
+	// Few connections: reads are rare (the token server caches clients and
+	// keys) and each SQLite connection has its own page cache.
+	db.SetMaxOpenConns(d.maxConns)
+	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
