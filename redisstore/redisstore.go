@@ -9,8 +9,9 @@
 //
 // A [Client] is opened from a URL, redis://[USER:PASSWORD@]HOST:PORT/DB
 // (rediss:// for TLS), as go-redis parses it. Every call is bounded by
-// timeouts, so a dead or hung Redis turns into an error within about a
-// second rather than a stuck request; what happens then is each type's
+// timeouts, so a dead or hung Redis turns into an error within two
+// seconds rather than a stuck request (and, during the following
+// [Config.Backoff], at once); what happens then is each type's
 // choice: the replay cache fails closed unless FailOpen is set, the
 // limiter falls back to a local [ratelimit.Limiter] when one is given.
 //
@@ -35,9 +36,9 @@ import (
 // Default timeouts of a [Config] whose fields are zero.
 const (
 	DefaultDialTimeout  = time.Second
-	DefaultReadTimeout  = 500 * time.Millisecond
-	DefaultWriteTimeout = 500 * time.Millisecond
-	DefaultCallTimeout  = time.Second
+	DefaultReadTimeout  = time.Second
+	DefaultWriteTimeout = time.Second
+	DefaultCallTimeout  = 2 * time.Second
 	DefaultBackoff      = time.Second
 )
 
@@ -110,7 +111,10 @@ func (c Config) Open(ctx context.Context, rawURL string) (*Client, error) {
 	opt.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
 	opt.PoolTimeout = opt.ReadTimeout
 	opt.ContextTimeoutEnabled = true
-	opt.MaxRetries = 1
+	// No retries: SET NX and the limiter's script are not idempotent. A
+	// retry after a lost reply would report a first use as a replay, or
+	// take twice.
+	opt.MaxRetries = -1
 	opt.DialerRetries = 1
 	opt.DisableIdentity = true
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
@@ -163,10 +167,12 @@ func (c *Client) begin() error {
 }
 
 // failed starts the backoff after err, unless err is an answer from Redis
-// (the server is up) or the caller's own ctx ended.
+// (the server is up), a wait for a busy pool (this process is busy, not
+// Redis down) or the end of the caller's own ctx.
 func (c *Client) failed(ctx context.Context, err error) {
 	var reply redis.Error
-	if c.backoff <= 0 || ctx.Err() != nil || errors.As(err, &reply) && !errors.Is(err, redis.ErrClosed) {
+	if c.backoff <= 0 || ctx.Err() != nil || errors.As(err, &reply) ||
+		errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrPoolExhausted) {
 		return
 	}
 	c.downUntil.Store(time.Now().Add(c.backoff).UnixNano())

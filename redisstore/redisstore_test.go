@@ -306,7 +306,7 @@ func TestOpenUnreachable(t *testing.T) {
 		c.Close()
 		t.Fatal("Open(a server that never answers) = nil error")
 	}
-	if el := time.Since(start); el > 3*time.Second {
+	if el := time.Since(start); el > 4*time.Second {
 		t.Errorf("Open(a server that never answers) took %v; want bounded by the timeouts", el)
 	}
 	if _, err := Open(t.Context(), "redis://"+deadAddr(t)+"/0"); err == nil {
@@ -358,8 +358,8 @@ func TestFaults(t *testing.T) {
 				t.Helper()
 				start := time.Now()
 				f()
-				// DefaultCallTimeout is 1s; allow for a loaded machine.
-				if el := time.Since(start); el > 3*time.Second {
+				// DefaultCallTimeout is 2s; allow for a loaded machine.
+				if el := time.Since(start); el > 4*time.Second {
 					t.Errorf("%s took %v; want bounded by the call timeout", name, el)
 				}
 			}
@@ -723,5 +723,19 @@ func BenchmarkLimiterTake(b *testing.B) {
 				sink = d
 			}
 		})
+	}
+}
+
+// TestNoRetries guards against go-redis's default of retrying after a
+// timeout: SET NX and the limiter script are not idempotent, so a retry
+// after a lost reply turns a first use into a replay or takes twice.
+func TestNoRetries(t *testing.T) {
+	c := lazy(t, deadAddr(t))
+	opt := c.rdb.Options()
+	if opt.MaxRetries != -1 {
+		t.Errorf("MaxRetries = %d; want -1 (no retries)", opt.MaxRetries)
+	}
+	if opt.ReadTimeout != DefaultReadTimeout || opt.WriteTimeout != DefaultWriteTimeout || opt.DialTimeout != DefaultDialTimeout {
+		t.Errorf("timeouts = dial %v read %v write %v; want the defaults", opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout)
 	}
 }

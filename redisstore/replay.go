@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/m2mkit/m2m"
@@ -33,11 +34,14 @@ type ReplayCache struct {
 	// price of accepting replays until Redis is back; the default (false)
 	// refuses instead.
 	FailOpen bool
-	// Logger receives the failures (nil discards them).
+	// Logger receives the failures, one line a second at most (nil
+	// discards them).
 	Logger *slog.Logger
 	// Now returns the current time, from which the key's lifetime is
 	// computed (nil means time.Now).
 	Now func() time.Time
+
+	lastLog atomic.Int64 // unix nanoseconds of the last failure logged
 }
 
 var _ m2m.ReplayCache = (*ReplayCache)(nil)
@@ -59,11 +63,21 @@ func (c *ReplayCache) Use(ctx context.Context, key string, expiry time.Time) (bo
 	if err == nil {
 		return first, nil
 	}
+	// One line a second at most: an outage must not flood the log.
+	log := false
+	if now := time.Now().UnixNano(); now-c.lastLog.Load() >= int64(time.Second) {
+		c.lastLog.Store(now)
+		log = true
+	}
 	if c.FailOpen {
-		logger(c.Logger).WarnContext(ctx, "redisstore: replay cache unavailable, accepting (fail open)", "error", err)
+		if log {
+			logger(c.Logger).WarnContext(ctx, "redisstore: replay cache unavailable, accepting (fail open)", "error", err)
+		}
 		return true, nil
 	}
-	logger(c.Logger).ErrorContext(ctx, "redisstore: replay cache unavailable, refusing (fail closed)", "error", err)
+	if log {
+		logger(c.Logger).ErrorContext(ctx, "redisstore: replay cache unavailable, refusing (fail closed)", "error", err)
+	}
 	return false, err
 }
 

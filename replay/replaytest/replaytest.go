@@ -171,19 +171,22 @@ func testManyKeys(t *testing.T, h Harness) {
 	c := h.New()
 	exp := h.Now().Add(time.Hour)
 	var wg sync.WaitGroup
-	var bad atomic.Int32
+	var mu sync.Mutex
+	var bad []string
 	for w := range 4 {
 		wg.Go(func() {
 			for i := w; i < Keys; i += 4 {
 				if ok, err := c.Use(t.Context(), fmt.Sprint("many-", i), exp); !ok || err != nil {
-					bad.Add(1)
+					mu.Lock()
+					bad = append(bad, fmt.Sprintf("Use(many-%d) = %v, %v", i, ok, err))
+					mu.Unlock()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if n := bad.Load(); n != 0 {
-		t.Fatalf("first Use of %d distinct keys: %d not true; want all", Keys, n)
+	if len(bad) != 0 {
+		t.Fatalf("first Use of %d distinct keys: %d not true; want all: %s", Keys, len(bad), strings.Join(bad[:min(len(bad), 5)], "; "))
 	}
 	for i := range Keys {
 		if ok, err := c.Use(t.Context(), fmt.Sprint("many-", i), exp); ok || err != nil {
