@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"strconv"
 	"sync"
@@ -36,7 +37,9 @@ type Key struct {
 // Verifier checks rolling codes in HTTP requests; it implements
 // [m2m.Verifier] and [httpauth.Challenger]. Each code is accepted at most
 // once per key, failed attempts are throttled per key id, and every
-// comparison takes constant time.
+// comparison takes constant time. Checks for one key id are serialized
+// from the throttle check to the recorded failure, so concurrent guesses
+// get no more tries than sequential ones.
 //
 // The zero Verifier has no keys and refuses every configuration check. A
 // Verifier is safe for concurrent use once configured; do not change its
@@ -78,6 +81,12 @@ type Verifier struct {
 	byID     map[string]int
 	replay   m2m.ReplayCache
 	throttle *ratelimit.Throttle
+	seed     maphash.Seed
+	// guesses serializes, per throttle key (striped), the throttle check,
+	// the comparison and the recording of a failure, so that concurrent
+	// wrong codes cannot all pass the check before the first failure is
+	// recorded.
+	guesses [64]sync.Mutex
 }
 
 var (
@@ -151,6 +160,7 @@ func validKeyID(id string) bool {
 
 func (v *Verifier) init() error {
 	v.once.Do(func() {
+		v.seed = maphash.MakeSeed()
 		v.err = v.Validate()
 		v.byID = make(map[string]int, len(v.Keys))
 		for i, k := range v.Keys {
@@ -232,6 +242,13 @@ func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error
 		throttleKey = keys[0].ID
 	}
 	if v.throttle != nil {
+		// Hold the key's lock from the check to the recorded failure: a
+		// burst of concurrent guesses gets no more tries than the same
+		// guesses sent one at a time. (Replicas sharing a Limiter each
+		// let one guess per key through at a time.)
+		mu := &v.guesses[maphash.String(v.seed, throttleKey)%uint64(len(v.guesses))]
+		mu.Lock()
+		defer mu.Unlock()
 		ok, wait, err := v.throttle.Check(ctx, throttleKey)
 		if err != nil {
 			return Result{}, fmt.Errorf("rolling: throttle: %w", err)
