@@ -732,8 +732,9 @@ func BenchmarkLimiterTake(b *testing.B) {
 func TestNoRetries(t *testing.T) {
 	c := lazy(t, deadAddr(t))
 	opt := c.rdb.Options()
-	if opt.MaxRetries != -1 {
-		t.Errorf("MaxRetries = %d; want -1 (no retries)", opt.MaxRetries)
+	// go-redis stores "-1: no retries" as 0 once the client is made.
+	if opt.MaxRetries != 0 {
+		t.Errorf("MaxRetries = %d; want 0 (no retries)", opt.MaxRetries)
 	}
 	if opt.ReadTimeout != DefaultReadTimeout || opt.WriteTimeout != DefaultWriteTimeout || opt.DialTimeout != DefaultDialTimeout {
 		t.Errorf("timeouts = dial %v read %v write %v; want the defaults", opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout)
