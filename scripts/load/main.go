@@ -2,8 +2,9 @@
 // machine: it starts the real token server ("m2m serve" on a fresh SQLite
 // data directory, in a child process) and a trivial net/http handler that
 // returns a fixed JSON body (in another child), then drives each with the
-// same client-credentials POST at each concurrency for a fixed time, and
-// prints requests per second, p50/p99 latency and the server's RSS as a
+// same client-credentials POST at each concurrency for a fixed time (in
+// slices that alternate between the two, so that the varying load of a
+// shared machine falls on both alike), and prints requests per second, p50/p99 latency and the server's RSS as a
 // markdown table.
 //
 // It is bounded: loopback only, at most 5 minutes per phase, at most 256
@@ -50,6 +51,7 @@ func main() {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up time per phase (not measured)")
 	conc := flag.String("concurrency", "16,64", "comma-separated concurrency levels")
 	alg := flag.String("algorithm", "ES256", "signing algorithm of the token server: ES256, EdDSA or RS256")
+	rounds := flag.Int("rounds", 5, "split each measurement into this many slices, alternating the two servers, so that drifting load on a shared machine hits both alike")
 	flag.Parse()
 	switch *child {
 	case "trivial":
@@ -72,7 +74,10 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(levels, *duration, *warmup, *alg); err != nil {
+	if *rounds < 1 || *rounds > 100 {
+		fatal("-rounds must be in [1, 100]")
+	}
+	if err := run(levels, *duration, *warmup, *alg, *rounds); err != nil {
 		fatal("%v", err)
 	}
 }
@@ -199,7 +204,7 @@ type result struct {
 	rss, peak   float64
 }
 
-func run(levels []int, duration, warmup time.Duration, alg string) error {
+func run(levels []int, duration, warmup time.Duration, alg string, rounds int) error {
 	dir, err := os.MkdirTemp("", "m2m-load-")
 	if err != nil {
 		return err
@@ -240,18 +245,31 @@ func run(levels []int, duration, warmup time.Duration, alg string) error {
 	defer stop()
 	var results []result
 	for _, n := range levels {
-		for _, t := range []*target{trivial, m2m} {
-			r, err := measure(ctx, t, n, duration, warmup)
-			if err != nil {
-				return err
+		// Alternate the servers in rounds; each slice has a short warm-up
+		// of its own (new connections), the first a full one.
+		acc := map[*target]*sample{trivial: {}, m2m: {}}
+		for r := range rounds {
+			wu := 200 * time.Millisecond
+			if r == 0 {
+				wu = warmup
 			}
+			for _, t := range []*target{trivial, m2m} {
+				sm, err := measure(ctx, t, n, duration/time.Duration(rounds), wu)
+				if err != nil {
+					return err
+				}
+				acc[t].add(sm)
+			}
+		}
+		for _, t := range []*target{trivial, m2m} {
+			r := acc[t].result(t.name, n, duration)
 			results = append(results, r)
 			fmt.Fprintf(os.Stderr, "load: %s c=%d: %.0f req/s p50 %v p99 %v errors %d rss %.1f MiB (peak %.1f)\n",
 				r.target, n, r.rps, r.p50, r.p99, r.errors, r.rss, r.peak)
 		}
 	}
-	fmt.Printf("go %s, GOMAXPROCS %d, %d CPUs; %s keys; %v per phase after %v warm-up\n\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), alg, duration, warmup)
+	fmt.Printf("go %s, GOMAXPROCS %d, %d CPUs; %s keys; %v per server and concurrency in %d alternating slices, after %v warm-up\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), alg, duration, rounds, warmup)
 	fmt.Println("| server | concurrency | requests | errors | req/s | p50 | p99 | RSS MiB (peak) | % of ceiling |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for i, r := range results {
@@ -271,16 +289,39 @@ func run(levels []int, duration, warmup time.Duration, alg string) error {
 
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/1e6) }
 
+// sample is what one or more measuring slices recorded.
+type sample struct {
+	lat       []time.Duration
+	errors    int
+	rss, peak float64
+}
+
+func (s *sample) add(o *sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errors += o.errors
+	s.rss, s.peak = max(s.rss, o.rss), max(s.peak, o.peak)
+}
+
+func (s *sample) result(name string, n int, duration time.Duration) result {
+	slices.Sort(s.lat)
+	r := result{target: name, concurrency: n, requests: len(s.lat), errors: s.errors,
+		rps: float64(len(s.lat)) / duration.Seconds(), rss: s.rss, peak: s.peak}
+	if len(s.lat) > 0 {
+		r.p50 = s.lat[len(s.lat)*50/100]
+		r.p99 = s.lat[min(len(s.lat)-1, len(s.lat)*99/100)]
+	}
+	return r
+}
+
 // measure drives t with n workers: warm-up, then a measured window.
-func measure(ctx context.Context, t *target, n int, duration, warmup time.Duration) (result, error) {
+func measure(ctx context.Context, t *target, n int, duration, warmup time.Duration) (*sample, error) {
 	tr := &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n, MaxConnsPerHost: n, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
-		all      []time.Duration
-		errs     int
+		out      = &sample{}
 		firstErr error
 	)
 	start := time.Now()
@@ -290,7 +331,7 @@ func measure(ctx context.Context, t *target, n int, duration, warmup time.Durati
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<16)
+			lat := make([]time.Duration, 0, 1<<14)
 			bad := 0
 			var werr error
 			for ctx.Err() == nil {
@@ -313,8 +354,8 @@ func measure(ctx context.Context, t *target, n int, duration, warmup time.Durati
 				lat = append(lat, d)
 			}
 			mu.Lock()
-			all = append(all, lat...)
-			errs += bad
+			out.lat = append(out.lat, lat...)
+			out.errors += bad
 			if firstErr == nil {
 				firstErr = werr
 			}
@@ -323,19 +364,13 @@ func measure(ctx context.Context, t *target, n int, duration, warmup time.Durati
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return result{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	if firstErr != nil {
 		fmt.Fprintf(os.Stderr, "load: %s c=%d: first error: %v\n", t.name, n, firstErr)
 	}
-	slices.Sort(all)
-	r := result{target: t.name, concurrency: n, requests: len(all), errors: errs, rps: float64(len(all)) / duration.Seconds()}
-	if len(all) > 0 {
-		r.p50 = all[len(all)*50/100]
-		r.p99 = all[min(len(all)-1, len(all)*99/100)]
-	}
-	r.rss, r.peak = t.rss()
-	return r, nil
+	out.rss, out.peak = t.rss()
+	return out, nil
 }
 
 func post(c *http.Client, u, body string) error {
