@@ -1,6 +1,7 @@
 package jwtauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -8,7 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +131,49 @@ func FuzzParseClaims(f *testing.F) {
 		}
 		if c.ExpiresAt.Nanosecond() != 0 || c.NotBefore.Nanosecond() != 0 || c.IssuedAt.Nanosecond() != 0 {
 			t.Fatalf("exp/nbf/iat not truncated: %v %v %v", c.ExpiresAt, c.NotBefore, c.IssuedAt)
+		}
+	})
+}
+
+// FuzzLoginHandler feeds arbitrary bodies to the login endpoint: it must
+// answer 200 only for the right password, a 4xx JSON refusal otherwise,
+// and never fail on the server side.
+func FuzzLoginHandler(f *testing.F) {
+	for _, s := range []string{`{"user":"alice","pass":"wonder:land"}`, `{"username":"alice","password":"wonder:land"}`,
+		`{"user":"alice"}`, `{"user":1}`, `[]`, ``, `{"user":"alice","pass":"x"} {}`, `{"user":"\u0000","pass":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}}
+	ok := jwtauth.PasswordFunc(func(_ context.Context, u, p string) (bool, error) { return u == "alice" && p == "wonder:land", nil })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// A fresh handler per input keeps the throttle out of the way.
+		h := &jwtauth.LoginHandler{Users: ok, Tokens: d}
+		r := httptest.NewRequest("POST", "/login", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var resp map[string]any
+		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+			t.Fatalf("body %q: response %q is not JSON", body, w.Body)
+		}
+		switch w.Code {
+		case 200:
+			tok, _ := resp["token"].(string)
+			c, err := d.Verify(context.Background(), tok)
+			if err != nil || c.Subject != "alice" {
+				t.Fatalf("body %q: 200 with token %q: %v", body, tok, err)
+			}
+			var req map[string]any
+			json.Unmarshal(body, &req)
+			if pass := fmt.Sprint(req["pass"], req["password"]); pass != "wonder:land <nil>" && pass != "<nil> wonder:land" {
+				t.Fatalf("body %q: 200 without the right password", body)
+			}
+		case 400, 401, 413:
+			if resp["error"] == nil {
+				t.Fatalf("body %q: %d without an error code", body, w.Code)
+			}
+		default:
+			t.Fatalf("body %q: status %d", body, w.Code)
 		}
 	})
 }
