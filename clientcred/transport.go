@@ -4,11 +4,17 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // Transport is an http.RoundTripper that adds a bearer token from Source
 // to every request. It never modifies the caller's request (it sends a
 // clone) and closes the request body on every path.
+//
+// A request that http.Client makes to follow a redirect to another origin
+// (scheme and host, port included) is sent without the token: a redirect
+// must not hand the bearer token to a third party. Redirects within the
+// origin of the first request keep it.
 //
 // When the API answers 401, Transport drops the token from the cache and
 // retries once with a new one, provided the request body can be replayed
@@ -47,6 +53,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Source == nil {
 		closeBody()
 		return nil, errors.New("clientcred: Transport has no Source")
+	}
+	if !sameOriginAsFirst(req) {
+		// A redirect to another origin: send it as it is, without a token.
+		return t.base().RoundTrip(req)
 	}
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
@@ -126,4 +136,18 @@ func idempotent(method string) bool {
 		return true
 	}
 	return false
+}
+
+// sameOriginAsFirst reports whether req is a first request, or a
+// redirect (which http.Client marks by setting req.Response) to the
+// scheme and host of the first request of its redirect chain.
+func sameOriginAsFirst(req *http.Request) bool {
+	first := req
+	for i := 0; first.Response != nil && first.Response.Request != nil && i < 100; i++ {
+		first = first.Response.Request
+	}
+	if first == req {
+		return true
+	}
+	return strings.EqualFold(req.URL.Scheme, first.URL.Scheme) && strings.EqualFold(req.URL.Host, first.URL.Host)
 }

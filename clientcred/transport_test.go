@@ -264,3 +264,55 @@ func TestWaiterHonoursOwnContextDuringRetries(t *testing.T) {
 		t.Errorf("token requests = %d; want 3 (one fetch, two retries)", got)
 	}
 }
+
+// TestTransportRedirectKeepsTokenAtOrigin checks that a redirect followed
+// by http.Client carries the token only while it stays at the origin of
+// the first request: a redirect to another host must not receive it.
+func TestTransportRedirectKeepsTokenAtOrigin(t *testing.T) {
+	idp := newAuth0(t)
+	var elsewhereAuth atomic.Value
+	elsewhereAuth.Store("unset")
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhereAuth.Store(r.Header.Get("Authorization"))
+		io.WriteString(w, "elsewhere")
+	}))
+	t.Cleanup(elsewhere.Close)
+	var homeAuth atomic.Value
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, elsewhere.URL+"/landing", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			homeAuth.Store(r.Header.Get("Authorization"))
+			io.WriteString(w, "home")
+		}
+	}))
+	t.Cleanup(home.Close)
+	c, err := NewClient(idp.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name, path string
+		got        *atomic.Value
+		want       string
+	}{
+		{"same origin keeps the token", "/here", &homeAuth, "Bearer tok-1"},
+		{"other origin gets no token", "/away", &elsewhereAuth, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := c.Get(ctx, home.URL+tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			discard(resp)
+			if got := tc.got.Load(); got != tc.want {
+				t.Errorf("Authorization after a redirect from %s = %q; want %q", tc.path, got, tc.want)
+			}
+		})
+	}
+}
