@@ -62,7 +62,10 @@ type Verifier struct {
 	// Throttle, if set, refuses a user name or a client address (the host
 	// of r.RemoteAddr) after repeated failures with m2m.ReasonThrottled
 	// (HTTP 429 with Retry-After) before any password is checked. Keys
-	// are "user:NAME" and "addr:HOST".
+	// are "user:NAME" and "addr:HOST". Nil means no throttling. Requests
+	// are not serialized per key: concurrent guesses all pass the check
+	// before the first failure is recorded, so also bound concurrency
+	// (see [Bounded]).
 	Throttle *ratelimit.Throttle
 	// Logger receives an Info record when a request is throttled and an
 	// Error record when Users, Check or Throttle fail; refusals themselves

@@ -10,6 +10,11 @@ import (
 // expensive or secret-dependent work, and Fail after a failure; successes
 // cost nothing. The zero Limit means DefaultFailureLimit.
 //
+// Check only peeks, so concurrent attempts for one key can all pass Check
+// before the first of them records its failure: a burst of N parallel
+// guesses gets N tries. Callers that must bound guesses hold a per-key
+// lock from Check to Fail (as rolling.Verifier does).
+//
 // A Throttle is safe for concurrent use when its Limiter is.
 type Throttle struct {
 	Limiter Limiter // nil: a private Memory limiter
