@@ -3,6 +3,7 @@ package dynamic
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
@@ -142,7 +143,10 @@ type Transport struct {
 var _ http.RoundTripper = (*Transport)(nil)
 
 // RoundTrip adds a new token to a clone of req and sends it. The request
-// body is closed on every path, as http.RoundTripper requires.
+// body is closed on every path, as http.RoundTripper requires. A redirect
+// that http.Client follows to another origin (scheme and host) is sent
+// without a token: a compat token carries the API key, and a sealed one
+// could be spent by the other host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	fail := func(err error) (*http.Response, error) {
 		if req.Body != nil {
@@ -152,6 +156,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if t.Codec == nil {
 		return fail(errors.New("dynamic: transport has no codec"))
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if !sameOriginAsFirst(req) {
+		return base.RoundTrip(req)
 	}
 	tok, err := t.Codec.Encode(t.UUID)
 	if err != nil {
@@ -167,9 +178,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		r.Header.Set("Authorization", scheme+" "+tok)
 	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
 	return base.RoundTrip(r)
+}
+
+// sameOriginAsFirst reports whether req is a first request, or a
+// redirect (which http.Client marks by setting req.Response) to the
+// scheme and host of the first request of its redirect chain.
+func sameOriginAsFirst(req *http.Request) bool {
+	first := req
+	for i := 0; first.Response != nil && first.Response.Request != nil && i < 100; i++ {
+		first = first.Response.Request
+	}
+	if first == req {
+		return true
+	}
+	return strings.EqualFold(req.URL.Scheme, first.URL.Scheme) && strings.EqualFold(req.URL.Host, first.URL.Host)
 }

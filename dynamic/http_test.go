@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,5 +162,50 @@ func TestDescribe(t *testing.T) {
 		if got := describe(tt.r); got != tt.want {
 			t.Errorf("describe(%+v) = %q; want %q", tt.r, got, tt.want)
 		}
+	}
+}
+
+// TestTransportRedirectKeepsTokenAtOrigin checks that a redirect followed
+// by http.Client gets a token only while it stays at the origin of the
+// first request: a compat token carries the API key, so another host must
+// never see one.
+func TestTransportRedirectKeepsTokenAtOrigin(t *testing.T) {
+	var elsewhereAuth, homeAuth atomic.Value
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhereAuth.Store(r.Header.Get("Authorization"))
+	}))
+	defer elsewhere.Close()
+	home := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, elsewhere.URL+"/landing", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			homeAuth.Store(r.Header.Get("Authorization"))
+		}
+	}))
+	defer home.Close()
+	client := &http.Client{Transport: &Transport{Codec: &Compat{APIKey: m2m.Secret("shared-api-key")}}}
+	tests := []struct {
+		name, path string
+		got        *atomic.Value
+		wantToken  bool
+	}{
+		{"same origin keeps the token", "/here", &homeAuth, true},
+		{"other origin gets no token", "/away", &elsewhereAuth, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := client.Get(home.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got, _ := tc.got.Load().(string)
+			if hasToken := strings.HasPrefix(got, "Dynamic "); hasToken != tc.wantToken {
+				t.Errorf("Authorization after a redirect from %s = %q; want a token: %v", tc.path, got, tc.wantToken)
+			}
+		})
 	}
 }
