@@ -64,8 +64,8 @@ type Verifier struct {
 	// (HTTP 429 with Retry-After) before any password is checked. Keys
 	// are "user:NAME" and "addr:HOST". Nil means no throttling. Requests
 	// are not serialized per key: concurrent guesses all pass the check
-	// before the first failure is recorded, so also bound concurrency
-	// (see [Bounded]).
+	// before the first failure is recorded, so a burst of N parallel
+	// guesses gets N tries ([Bounded] limits their CPU, not their number).
 	Throttle *ratelimit.Throttle
 	// Logger receives an Info record when a request is throttled and an
 	// Error record when Users, Check or Throttle fail; refusals themselves
