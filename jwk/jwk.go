@@ -299,7 +299,7 @@ func ParsePEM(data []byte, kid string) (*Set, error) {
 	}
 	var keys []Key
 	rest := data
-	for len(keys) <= MaxKeys {
+	for {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
@@ -332,6 +332,9 @@ func ParsePEM(data []byte, kid string) (*Set, error) {
 		k, err := FromPublic(pub, id, "")
 		if err != nil {
 			return nil, err
+		}
+		if len(keys) == MaxKeys {
+			return nil, fmt.Errorf("%w: more than %d keys", ErrTooLarge, MaxKeys)
 		}
 		keys = append(keys, *k)
 	}

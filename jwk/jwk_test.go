@@ -1,6 +1,7 @@
 package jwk
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -197,6 +198,13 @@ func TestParsePEMAndFile(t *testing.T) {
 	}
 	if _, err := ParsePEM([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), ""); err == nil {
 		t.Errorf("ParsePEM accepted a private key")
+	}
+	// MaxKeys keys are accepted; one more is an error, not a silent cut.
+	if s, err := ParsePEM(bytes.Repeat(pemData, MaxKeys), "k"); err != nil || s.Len() != MaxKeys {
+		t.Errorf("ParsePEM(%d keys) = %d keys, %v; want %d keys", MaxKeys, s.Len(), err, MaxKeys)
+	}
+	if _, err := ParsePEM(bytes.Repeat(pemData, MaxKeys+1), "k"); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ParsePEM(%d keys) error = %v; want ErrTooLarge", MaxKeys+1, err)
 	}
 }
 
