@@ -3,6 +3,7 @@ package jwk
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -93,9 +94,9 @@ func (f *FileKeySet) reload(force bool) error {
 	if st.Size() > DefaultMaxSetBytes {
 		return fmt.Errorf("jwk: %s: %w", f.Path, ErrTooLarge)
 	}
-	data, err := os.ReadFile(f.Path)
+	data, err := readCapped(f.Path, DefaultMaxSetBytes)
 	if err != nil {
-		return fmt.Errorf("jwk: %w", err)
+		return err
 	}
 	s, err := Parse(data)
 	if err != nil {
@@ -153,4 +154,22 @@ func Open(spec string) (KeySet, error) {
 		return NewRemoteKeySet(spec), nil
 	}
 	return NewFileKeySet(spec)
+}
+
+// readCapped reads at most limit bytes of path: the file may have grown
+// since it was stat'ed.
+func readCapped(path string, limit int64) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("jwk: %w", err)
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("jwk: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("jwk: %s: %w", path, ErrTooLarge)
+	}
+	return data, nil
 }
