@@ -368,6 +368,24 @@ func TestRemoteKeySetFailures(t *testing.T) {
 		if keys, err := r.Lookup(context.Background(), "k1"); len(keys) != 1 || err != nil {
 			t.Errorf("after a failed refresh Lookup = %v, %v; want the old key", keys, err)
 		}
+		// Until the next retry is due, lookups of the stale set take no
+		// lock: they answer even while the mutex is held.
+		r.mu.Lock()
+		done := make(chan struct{})
+		go func() { r.Lookup(context.Background(), "k1"); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("a lookup of the stale set waited for the lock")
+		}
+		r.mu.Unlock()
+		<-done
+		clk.Advance(DefaultMinRefetchInterval)
+		r.Lookup(context.Background(), "k1")
+		waitIdle(t, r)
+		if got := r.Fetches(); got != 3 {
+			t.Errorf("Fetches() after MinRefetchInterval = %d; want 3 (a retry of the refresh)", got)
+		}
 	})
 	t.Run("response too large", func(t *testing.T) {
 		srv := newJWKSServer(t, jwks(t, k1))

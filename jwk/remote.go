@@ -64,6 +64,9 @@ type RemoteKeySet struct {
 
 	snap       atomic.Pointer[snapshot]
 	refreshing atomic.Bool
+	// lastStartNS mirrors lastStart (unix nanoseconds) so that lookups of a
+	// stale set can see without the lock that a refresh is not due yet.
+	lastStartNS atomic.Int64
 
 	mu        sync.Mutex
 	flight    *keyFlight
@@ -195,6 +198,9 @@ func (r *RemoteKeySet) refreshInBackground(ctx context.Context) {
 	if r.refreshing.Load() {
 		return
 	}
+	if last := r.lastStartNS.Load(); last != 0 && r.now().UnixNano()-last < int64(dflt(r.MinRefetchInterval, DefaultMinRefetchInterval)) {
+		return // rate-limited (for example after a failed refresh): no lock
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -208,6 +214,7 @@ func (r *RemoteKeySet) startLocked(ctx context.Context, now time.Time) *keyFligh
 	f := &keyFlight{started: now, done: make(chan struct{})}
 	r.flight = f
 	r.lastStart = now
+	r.lastStartNS.Store(now.UnixNano())
 	r.refreshing.Store(true)
 	r.fetches.Add(1)
 	go func() {
