@@ -102,9 +102,10 @@ type Result struct {
 
 // Validate reports every configuration problem: no keys, a Window above
 // MaxWindow, an empty or repeated key id among several, a nil Codec, a
-// codec whose parameters are invalid (or an HMAC not made by NewHMAC), and
-// codes weaker than WeakBits without replay protection and throttling
-// (unless InsecureWeakCodes).
+// codec whose parameters are invalid (or an HMAC not made by NewHMAC), an
+// alphabet with characters the wire form cannot carry (ASCII controls;
+// with Bare, also SP and HTAB), and codes weaker than WeakBits without
+// replay protection and throttling (unless InsecureWeakCodes).
 func (v *Verifier) Validate() error {
 	var errs []error
 	if len(v.Keys) == 0 {
@@ -139,11 +140,41 @@ func (v *Verifier) Validate() error {
 			errs = append(errs, fmt.Errorf("rolling: key %s: %w", name, errNotCreated))
 			continue
 		}
+		if r, ok := v.unsendable(k.Codec); ok {
+			errs = append(errs, fmt.Errorf("rolling: key %s: the alphabet has %U, which the wire form cannot carry (codes with it never verify)", name, r))
+		}
 		if bits := k.Codec.Entropy(); bits < WeakBits && (v.InsecureAllowReplay || v.InsecureNoThrottle) && !v.InsecureWeakCodes {
 			errs = append(errs, fmt.Errorf("rolling: key %s: codes of %.0f bits need replay protection and throttling (or InsecureWeakCodes)", name, bits))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// unsendable returns a character of c's alphabet that some codes cannot
+// carry in v's wire form: an ASCII control character (other than HTAB)
+// in any form, and SP or HTAB in the Bare form, where HTTP strips them
+// from the ends of a header value.
+func (v *Verifier) unsendable(c Codec) (rune, bool) {
+	var alphabet []rune
+	switch c := c.(type) {
+	case *HMAC:
+		alphabet = c.alphabet
+	case *M2MToken:
+		seq, _, err := c.params()
+		if err != nil {
+			return 0, false
+		}
+		alphabet = []rune(seq)
+	}
+	for _, r := range alphabet {
+		switch {
+		case r < 0x20 && r != '\t', r == 0x7f:
+			return r, true
+		case v.Wire.Bare && (r == ' ' || r == '\t'):
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func validKeyID(id string) bool {

@@ -149,6 +149,10 @@ func TestVerifierValidate(t *testing.T) {
 		{"HMAC not from NewHMAC", &Verifier{Keys: []Key{{"a", &HMAC{}}}}, []string{"not created with NewHMAC"}},
 		{"window too large", &Verifier{Keys: []Key{{"a", h}}, Window: MaxWindow + 1}, []string{"window 1001 above 1000"}},
 		{"largest window", &Verifier{Keys: []Key{{"a", h}}, Window: MaxWindow}, nil},
+		{"space in a bare code", &Verifier{Keys: []Key{{"a", mustHMAC(t, string(testSeed), Config{Alphabet: "ab cdefgh"})}}, Wire: Wire{Header: "X-Code", Bare: true}}, []string{"U+0020"}},
+		{"space in a quoted code", &Verifier{Keys: []Key{{"a", mustHMAC(t, string(testSeed), Config{Alphabet: "ab cdefgh"})}}}, nil},
+		{"control in an m2m_token sequence", &Verifier{Keys: []Key{{"a", &M2MToken{Seed: "s", TTL: 3, Sequence: "ab\x01"}}}}, []string{"U+0001"}},
+		{"tab in a quoted m2m_token sequence", &Verifier{Keys: []Key{{"a", &M2MToken{Seed: "s", TTL: 3, Sequence: "ab\t"}}}}, nil},
 		{"every problem at once", &Verifier{Keys: []Key{{"a", nil}, {"", h}}}, []string{"no codec", "key 1 has no id"}},
 	}
 	for _, tt := range tests {
