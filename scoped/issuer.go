@@ -43,6 +43,18 @@ type Issuer struct {
 // not supported). Methods are upper-cased; at least one endpoint is
 // required. t.IssuedAt is ignored: the token is signed at Now.
 func (i *Issuer) Issue(t Token) (string, error) {
+	return i.issueAt(t, i.now())
+}
+
+func (i *Issuer) now() time.Time {
+	if i.Now != nil {
+		return i.Now()
+	}
+	return time.Now()
+}
+
+// issueAt is Issue signed at now.
+func (i *Issuer) issueAt(t Token, now time.Time) (string, error) {
 	if len(i.Secret) == 0 {
 		return "", errors.New("scoped: issuer has no secret")
 	}
@@ -69,11 +81,8 @@ func (i *Issuer) Issue(t Token) (string, error) {
 		eps[k] = Endpoint{Method: strings.ToUpper(e.Method), Prefix: e.Prefix}
 	}
 	t.Endpoints = eps
-	return Encode(i.signer(), &t)
-}
-
-func (i *Issuer) signer() *djangosign.Signer {
-	return &djangosign.Signer{Key: i.Secret, Salt: i.Salt, Algorithm: i.Algorithm, Now: i.Now}
+	s := &djangosign.Signer{Key: i.Secret, Salt: i.Salt, Algorithm: i.Algorithm, Now: func() time.Time { return now }}
+	return Encode(s, &t)
 }
 
 // IssueHandler is an http.Handler that issues scoped tokens to callers
@@ -89,7 +98,11 @@ func (i *Issuer) signer() *djangosign.Signer {
 //
 // Every requested endpoint must pass Allowed for the caller; otherwise the
 // answer is 403 with {"error": "forbidden", "refused": [...]} and no token,
-// so a token never grants what its holder could not do itself. The zero
+// so a token never grants what its holder could not do itself. Nor does it
+// outlive the caller's credential: when the Principal has an ExpiresAt
+// (a scoped token, a JWT), the lifetime is shortened so that the token
+// expires no later, and a caller with less than a second left is refused.
+// expires_in reports the lifetime actually granted. The zero
 // value (nil Issuer or Allowed) refuses every request. An IssueHandler is
 // safe for concurrent use; do not change it while it serves.
 type IssueHandler struct {
@@ -187,6 +200,26 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "the caller may not grant these endpoints", Refused: refused})
 		return
 	}
+	now := time.Now()
+	if h.Issuer != nil {
+		now = h.Issuer.now()
+	}
+	if !p.ExpiresAt.IsZero() {
+		// Never outlive the caller's own credential: a token's last valid
+		// instant is its whole-second timestamp plus max_age.
+		left := p.ExpiresAt.Sub(time.Unix(now.Unix(), 0)).Truncate(time.Second)
+		if left < time.Second {
+			httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "the caller's credential expires too soon"})
+			return
+		}
+		if t.MaxAge == 0 {
+			t.MaxAge = h.Issuer.DefaultMaxAge
+			if t.MaxAge == 0 {
+				t.MaxAge = DefaultMaxAge
+			}
+		}
+		t.MaxAge = min(t.MaxAge, left)
+	}
 	if h.User != nil {
 		t.User, err = h.User(p)
 	} else {
@@ -196,7 +229,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "no token user for this caller"})
 		return
 	}
-	tok, err := h.Issuer.Issue(t)
+	tok, err := h.Issuer.issueAt(t, now)
 	if err != nil {
 		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: strings.TrimPrefix(err.Error(), "scoped: ")})
 		return

@@ -286,6 +286,9 @@ func TestIssueHandler(t *testing.T) {
 		{"unknown field", h, caller, "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"user":1}`, 400, `invalid_request`},
 		{"bad endpoint", h, caller, "POST", "application/json", `{"endpoints":["GET"]}`, 400, `invalid_request`},
 		{"too long", h, caller, "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"max_age":90000}`, 400, `exceeds`},
+		{"capped by the caller's expiry", h, shortLived(caller, 100*time.Second), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"max_age":300}`, 200, `"expires_in":100`},
+		{"default capped by the caller's expiry", h, shortLived(caller, 90500*time.Millisecond), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"]}`, 200, `"expires_in":90`},
+		{"caller about to expire", h, shortLived(caller, 999*time.Millisecond), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"]}`, 403, `expires too soon`},
 		{"huge body", h, caller, "POST", "application/json", `{"endpoints":["` + strings.Repeat("a", 20000) + `"]}`, 413, `too large`},
 	}
 	for _, tt := range tests {
@@ -311,8 +314,18 @@ func TestIssueHandler(t *testing.T) {
 			if err != nil || got.User != json.Number("42") {
 				t.Errorf("issued token = %+v, %v; want user 42", got, err)
 			}
+			if e := tt.p.ExpiresAt; !e.IsZero() && got.ExpiresAt().After(e) {
+				t.Errorf("issued token expires at %v; want no later than the caller's %v", got.ExpiresAt(), e)
+			}
 		})
 	}
+}
+
+// shortLived returns a copy of p whose credential expires d after t0.
+func shortLived(p *m2m.Principal, d time.Duration) *m2m.Principal {
+	q := *p
+	q.ExpiresAt = time.Unix(t0, 0).Add(d)
+	return &q
 }
 
 // A scoped token's principal can only issue narrower tokens.
