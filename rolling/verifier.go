@@ -272,22 +272,42 @@ func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error
 	} else if len(keys) == 1 {
 		throttleKey = keys[0].ID
 	}
+	k, m, err := v.match(ctx, keys, throttleKey, code)
+	if err != nil {
+		return Result{}, err
+	}
+	if v.replay != nil {
+		first, err := v.replay.Use(ctx, "rolling:"+k.ID+":"+strconv.FormatInt(m.Step, 10), m.Expires)
+		if err != nil {
+			return Result{}, fmt.Errorf("rolling: replay cache: %w: %w", m2m.ErrUnavailable, err)
+		}
+		if !first {
+			return Result{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonReplayed, "code already used")
+		}
+	}
+	return Result{KeyID: k.ID, Match: m}, nil
+}
+
+// match checks the throttle, compares code with the keys' codes and, when
+// none matches, records the failure. It holds throttleKey's lock from the
+// check to the recorded failure, so that a burst of concurrent guesses
+// gets no more tries than the same guesses sent one at a time. (Replicas
+// sharing a Limiter each let one guess per key through at a time.) The
+// replay cache, which may be remote, is consulted after the lock is
+// released.
+func (v *Verifier) match(ctx context.Context, keys []Key, throttleKey, code string) (Key, Match, error) {
 	if v.throttle != nil {
-		// Hold the key's lock from the check to the recorded failure: a
-		// burst of concurrent guesses gets no more tries than the same
-		// guesses sent one at a time. (Replicas sharing a Limiter each
-		// let one guess per key through at a time.)
 		mu := &v.guesses[maphash.String(v.seed, throttleKey)%uint64(len(v.guesses))]
 		mu.Lock()
 		defer mu.Unlock()
 		ok, wait, err := v.throttle.Check(ctx, throttleKey)
 		if err != nil {
-			return Result{}, fmt.Errorf("rolling: throttle: %w", err)
+			return Key{}, Match{}, fmt.Errorf("rolling: throttle: %w", err)
 		}
 		if !ok {
 			e := m2m.Invalid(m2m.SchemeRolling, m2m.ReasonThrottled, "too many failed attempts; try later")
 			e.RetryAfter = ratelimit.Decision{RetryAfter: wait}.RetryAfterSeconds()
-			return Result{}, e
+			return Key{}, Match{}, e
 		}
 	}
 	now := v.now()
@@ -298,25 +318,16 @@ func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error
 			continue
 		}
 		if err != nil {
-			return Result{}, fmt.Errorf("rolling: key %q: %w", k.ID, err)
+			return Key{}, Match{}, fmt.Errorf("rolling: key %q: %w", k.ID, err)
 		}
-		if v.replay != nil {
-			first, err := v.replay.Use(ctx, "rolling:"+k.ID+":"+strconv.FormatInt(m.Step, 10), m.Expires)
-			if err != nil {
-				return Result{}, fmt.Errorf("rolling: replay cache: %w: %w", m2m.ErrUnavailable, err)
-			}
-			if !first {
-				return Result{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonReplayed, "code already used")
-			}
-		}
-		return Result{KeyID: k.ID, Match: m}, nil
+		return k, m, nil
 	}
 	if v.throttle != nil {
 		if err := v.throttle.Fail(ctx, throttleKey); err != nil {
-			return Result{}, fmt.Errorf("rolling: throttle: %w", err)
+			return Key{}, Match{}, fmt.Errorf("rolling: throttle: %w", err)
 		}
 	}
-	return Result{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonBadCredentials, "invalid or expired code")
+	return Key{}, Match{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonBadCredentials, "invalid or expired code")
 }
 
 // Challenge returns the WWW-Authenticate challenge: the wire's scheme
