@@ -71,7 +71,9 @@ type Verifier struct {
 	LookupUser func(ctx context.Context, user any) (subject string, err error)
 	// PlainPrefix matches endpoint prefixes as plain string prefixes, as
 	// drf does ("/api/v1/foo" also allows "/api/v1/foobar"). The default
-	// matches whole path segments.
+	// matches whole path segments, refuses paths with "." or ".." segments
+	// (also percent-encoded) and, in Verify, paths with an encoded "/" or
+	// "\" ("%2F", "%5C").
 	PlainPrefix bool
 	// HeadAsGet lets a GET permission also allow HEAD. By default, as in
 	// drf, HEAD must be granted itself.
@@ -171,7 +173,12 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !v.Allows(t, strings.ToUpper(r.Method), r.URL.Path) {
+	// The strict default also refuses an encoded "/" or "\" in the path:
+	// r.URL.Path decodes it into a separator the router (Go's ServeMux
+	// matches escaped segments) may not see, so "/api/v1/foo%2Fbar" would
+	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar".
+	plain := v.PlainPrefix || v.InsecureDRFCompat
+	if (!plain && hasEncodedSeparator(r.URL.EscapedPath())) || !v.Allows(t, strings.ToUpper(r.Method), r.URL.Path) {
 		ce := v.invalid(m2m.ReasonForbidden, MsgNotPermitted)
 		if v.InsecureDRFCompat {
 			ce.Status = http.StatusUnauthorized
@@ -179,6 +186,17 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 		return nil, ce
 	}
 	return v.principal(t, subject, raw), nil
+}
+
+// hasEncodedSeparator reports whether an escaped path holds "%2F" or
+// "%5C" (any case).
+func hasEncodedSeparator(p string) bool {
+	for i := 0; i+2 < len(p); i++ {
+		if p[i] == '%' && (p[i+1] == '2' && (p[i+2] == 'f' || p[i+2] == 'F') || p[i+1] == '5' && (p[i+2] == 'c' || p[i+2] == 'C')) {
+			return true
+		}
+	}
+	return false
 }
 
 // Allows reports whether t permits method (upper case; Verify upper-cases
