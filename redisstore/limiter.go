@@ -93,11 +93,15 @@ type Limiter struct {
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
 
-// Take implements [ratelimit.Limiter].
+// Take implements [ratelimit.Limiter]. A Limit with Rate <= 0 or
+// Burst <= 0, or a negative n, is refused without asking Redis.
 func (l *Limiter) Take(ctx context.Context, key string, lim ratelimit.Limit, n int) (ratelimit.Decision, error) {
 	if lim.Rate <= 0 || lim.Burst <= 0 || n < 0 {
-		// As ratelimit.Memory: nothing is allowed, and Redis is not asked.
+		// As ratelimit.Memory: nothing is allowed.
 		now := time.Now()
+		if l.Now != nil {
+			now = l.Now()
+		}
 		return ratelimit.Decision{Limit: max(lim.Burst, 0), RetryAfter: time.Hour, Reset: now.Add(time.Hour)}, nil
 	}
 	d, err := l.take(ctx, key, lim, n)

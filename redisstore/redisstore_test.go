@@ -656,6 +656,11 @@ func TestLimiterRange(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("Take(rate 1e-9, burst 2^20) = %v; want out of range", err)
 	}
+	// A negative n is refused without asking Redis (which is down here).
+	d, err := lim.Take(t.Context(), "k", ratelimit.Limit{Rate: 1, Burst: 1}, -1)
+	if err != nil || d.Allowed || d.RetryAfter <= 0 {
+		t.Errorf("Take(n=-1) = %+v, %v; want refused without an error", d, err)
+	}
 }
 
 var sink any
