@@ -167,23 +167,28 @@ func TestForwardRecipient(t *testing.T) {
 		seen = r.Header.Values(RecipientHeader)
 	})))
 	for _, tt := range []struct {
-		name, tok, spoof string
-		want             []string
+		name, tok string
+		spoof     []string // the client's own X-API-Token-Recipient values
+		want      []string
 	}{
-		{"recipient handed on", tok, "", []string{"svc"}},
-		{"client header replaced", tok, "evil", []string{"svc"}},
-		{"client header removed", noRec, "evil", nil},
+		{"recipient handed on", tok, nil, []string{"svc"}},
+		{"client header replaced", tok, []string{"evil"}, []string{"svc"}},
+		{"client headers replaced", tok, []string{"evil", "worse"}, []string{"svc"}},
+		{"client header removed", noRec, []string{"evil"}, nil},
+		{"empty client header removed", noRec, []string{""}, nil},
+		{"empty client header before a real one removed", noRec, []string{"", "evil"}, nil},
 	} {
 		r := httptest.NewRequest("GET", "/x", nil)
 		r.Header.Set("Authorization", "TmpToken "+tt.tok)
-		if tt.spoof != "" {
-			r.Header.Set(RecipientHeader, tt.spoof)
+		if tt.spoof != nil {
+			r.Header[http.CanonicalHeaderKey(RecipientHeader)] = tt.spoof
 		}
+		seen = []string{"handler not called"}
 		h.ServeHTTP(httptest.NewRecorder(), r)
-		if strings.Join(seen, ",") != strings.Join(tt.want, ",") {
+		if tt.want == nil && seen != nil || strings.Join(seen, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%s: %s = %q; want %q", tt.name, RecipientHeader, seen, tt.want)
 		}
-		if tt.spoof != "" && r.Header.Get(RecipientHeader) != tt.spoof {
+		if strings.Join(r.Header.Values(RecipientHeader), ",") != strings.Join(tt.spoof, ",") {
 			t.Errorf("%s: the caller's request was modified", tt.name)
 		}
 	}

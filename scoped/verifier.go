@@ -619,7 +619,8 @@ func ForwardRecipient(next http.Handler) http.Handler {
 				rec, ok = string(b), err == nil
 			}
 		}
-		if r.Header.Get(RecipientHeader) != "" || ok {
+		// Values, not Get: an empty first value must not hide a second.
+		if len(r.Header.Values(RecipientHeader)) > 0 || ok {
 			r = r.Clone(r.Context())
 			r.Header.Del(RecipientHeader)
 			if ok {
