@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,11 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// RoundTrip adds the code to a clone of req and sends it with Base.
+// RoundTrip adds the code to a clone of req and sends it with Base. A
+// redirect that http.Client follows to another origin (scheme and host)
+// is sent without a code: the other host could spend a code the first
+// one has not seen, and m2m_token codes help an offline search for the
+// seed.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	fail := func(err error) (*http.Response, error) {
 		if req.Body != nil {
@@ -39,6 +44,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if t.Codec == nil {
 		return fail(errors.New("rolling: Transport has no Codec"))
+	}
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if !sameOriginAsFirst(req) {
+		return base.RoundTrip(req)
 	}
 	now := time.Now()
 	if t.Now != nil {
@@ -54,9 +66,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		keyID = ""
 	}
 	r.Header.Set(t.Wire.header(), t.Wire.Format(keyID, code))
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
 	return base.RoundTrip(r)
+}
+
+// sameOriginAsFirst reports whether req is a first request, or a redirect
+// (which http.Client marks by setting req.Response) to the scheme and host
+// of the first request of its redirect chain.
+func sameOriginAsFirst(req *http.Request) bool {
+	first := req
+	for i := 0; first.Response != nil && first.Response.Request != nil && i < 100; i++ {
+		first = first.Response.Request
+	}
+	if first == req {
+		return true
+	}
+	return strings.EqualFold(req.URL.Scheme, first.URL.Scheme) && strings.EqualFold(req.URL.Host, first.URL.Host)
 }

@@ -103,3 +103,42 @@ func TestTransportUsesNow(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestTransportRedirect checks that a code goes to the origin of the first
+// request only: a redirect to the same origin carries a fresh code, one to
+// another origin none.
+func TestTransportRedirect(t *testing.T) {
+	h := mustHMAC(t, string(testSeed), Config{})
+	for _, wire := range []Wire{{}, {Header: "X-Token", Bare: true}} {
+		t.Run(wire.header(), func(t *testing.T) {
+			var other string // the header the other origin received
+			otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				other = r.Header.Get(wire.header())
+			}))
+			defer otherSrv.Close()
+			var same []string // the headers the first origin received
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				same = append(same, r.Header.Get(wire.header()))
+				switch r.URL.Path {
+				case "/":
+					http.Redirect(w, r, "/next", http.StatusFound)
+				case "/next":
+					http.Redirect(w, r, otherSrv.URL+"/steal", http.StatusFound)
+				}
+			}))
+			defer srv.Close()
+			c := &http.Client{Transport: &Transport{Codec: h, KeyID: "bot", Wire: wire}}
+			resp, err := c.Get(srv.URL + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if len(same) != 2 || same[0] == "" || same[1] == "" {
+				t.Errorf("first origin got %q; want a code on both requests", same)
+			}
+			if other != "" {
+				t.Errorf("other origin got %s: %q; want no code", wire.header(), other)
+			}
+		})
+	}
+}
