@@ -193,12 +193,28 @@ func (s *Signer) Sign(payload []byte, compress bool) (string, error) {
 	prefix := ""
 	if compress {
 		if z := zlibCompress(payload); len(z) < len(payload)-1 {
+			// The compressor is a hand port of zlib's; inflate its output
+			// with compress/zlib before signing, so that a bug in it is an
+			// error here rather than a token Django cannot decompress.
+			if !inflatesTo(z, payload) {
+				return "", errors.New("djangosign: internal error: compressed payload does not inflate to the payload")
+			}
 			data = z
 			prefix = "."
 		}
 	}
 	value := prefix + base64.RawURLEncoding.EncodeToString(data) + ":" + B62Encode(unixTrunc(s.now()))
 	return value + ":" + string(signature(h, s.salt(), s.Key, value)), nil
+}
+
+// inflatesTo reports whether z is a zlib stream of exactly want.
+func inflatesTo(z, want []byte) bool {
+	zr, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return false
+	}
+	got, err := io.ReadAll(io.LimitReader(zr, int64(len(want))+1))
+	return err == nil && bytes.Equal(got, want)
 }
 
 // Dumps signs the JSON encoding of v, as signing.dumps does. v is encoded
