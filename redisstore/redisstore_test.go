@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,6 +158,30 @@ func TestLimiterServerClock(t *testing.T) {
 	ttl, err := a.Client.rdb.PTTL(ctx, keyName(p, "k")).Result()
 	if err != nil || ttl <= 2*time.Minute || ttl > 3*time.Minute {
 		t.Errorf("PTTL(bucket) = %v, %v; want about 3m", ttl, err)
+	}
+
+	// Concurrent takers on both instances, on the server's clock, are
+	// granted exactly the budget.
+	const budget = 25
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			lim := []*Limiter{a, b}[i%2]
+			for range 10 {
+				d, err := lim.Take(ctx, "race", ratelimit.Limit{Rate: 1.0 / 3600, Burst: budget}, 1)
+				if err != nil {
+					t.Error(err)
+				}
+				if d.Allowed {
+					granted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := granted.Load(); n != budget {
+		t.Errorf("160 concurrent Takes on two instances granted %d; want exactly %d", n, budget)
 	}
 }
 
