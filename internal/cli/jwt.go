@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/secretfile"
 )
@@ -121,6 +122,7 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 // jwtVerifyFlags are the options of "jwt verify".
 type jwtVerifyFlags struct {
 	token, secretFile, iss, now string
+	jwks                        string
 	algs, aud                   []string
 	leeway                      time.Duration
 	allowNoExp, asJSON          bool
@@ -149,6 +151,9 @@ func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validato
 	}
 	if f.leeway == 0 {
 		v.Leeway = jwtauth.NoLeeway
+	}
+	if f.jwks != "" {
+		return f.jwksConfig(v, cmd)
 	}
 	for _, a := range f.algs {
 		if a != "HS256" && a != "HS384" && a != "HS512" {
@@ -214,6 +219,7 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.token, "token", "", "the token, or - to read it from standard input")
+	fl.StringVar(&f.jwks, "jwks", "", "verify with the public keys of a JWKS, JWK or PEM `FILE_OR_URL` (asymmetric tokens; --alg then defaults to ES256,EdDSA,RS256)")
 	fl.StringVar(&f.secretFile, "secret-file", "", "read the secret from the secret file `PATH` (default: $M2M_SECRET)")
 	fl.StringSliceVar(&f.algs, "alg", []string{"HS256"}, "allowed algorithms (HS256, HS384, HS512)")
 	fl.StringVar(&f.iss, "iss", "", "required issuer (default: any)")
@@ -238,4 +244,25 @@ func readToken(env *Env, flag string) (string, error) {
 		return strings.TrimSpace(string(b)), nil
 	}
 	return flag, nil
+}
+
+// jwksConfig is config for --jwks: public keys from a file or URL, and
+// asymmetric algorithms only.
+func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+	if f.secretFile != "" {
+		return nil, nil, Usage("give --jwks or --secret-file, not both")
+	}
+	if !cmd.Flags().Changed("alg") {
+		v.Algorithms = []string{"ES256", "EdDSA", "RS256"}
+	}
+	for _, a := range v.Algorithms {
+		if strings.HasPrefix(a, "HS") || strings.EqualFold(a, "none") {
+			return nil, nil, Usage("--alg %q: with --jwks, want ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384 or PS512", a)
+		}
+	}
+	ks, err := jwk.Open(f.jwks)
+	if err != nil {
+		return nil, nil, Rejected(err)
+	}
+	return v, jwtauth.KeySetFunc(ks), nil
 }
