@@ -298,9 +298,9 @@ func uriSafe(c byte) bool {
 	return strings.IndexByte("_.-~/#%[]=:;$&()+,!?*@'", c) >= 0
 }
 
-// MatchPrefix reports whether path is within prefix when both are
-// normalised with [IRIToURI]: plain reports drf's plain string-prefix
-// rule; otherwise the prefix must end at a path-segment boundary
+// MatchPrefix reports whether path is within prefix. It compares the
+// strings as given: normalise both with [IRIToURI] first, as
+// [Verifier.Allows] does. plain reports drf's plain string-prefix rule; otherwise the prefix must end at a path-segment boundary
 // ("/a/b" matches "/a/b" and "/a/b/c" but not "/a/bc"; "/a/" matches
 // "/a/c"), and a path with "." or ".." segments never matches.
 func MatchPrefix(path, prefix string, plain bool) bool {
