@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -142,7 +143,11 @@ func init() {
 					if tolerance.Milliseconds() > 1<<32-1 {
 						return Usage("--tolerance over 2^32-1 ms")
 					}
-					r = c.Decode(token)
+					// Accept is Decode that also reports a bad configuration
+					// (such as --rand-chars with a letter) instead of a refusal.
+					if r, err = c.Accept(context.Background(), token); err != nil {
+						return Rejected(err)
+					}
 				}
 				if asJSON {
 					out := struct {
