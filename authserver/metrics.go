@@ -16,8 +16,12 @@ type metrics struct {
 	refused     *prometheus.CounterVec
 	rateLimited *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
-	okLatency   prometheus.Observer
-	badLatency  prometheus.Observer
+	// introspected counts introspections by outcome (active, or why
+	// inactive); revoked counts revocation requests by outcome.
+	introspected *prometheus.CounterVec
+	revoked      *prometheus.CounterVec
+	okLatency    prometheus.Observer
+	badLatency   prometheus.Observer
 }
 
 func newMetrics() *metrics {
@@ -41,9 +45,17 @@ func newMetrics() *metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"outcome"}),
 	}
+	m.introspected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "m2m_token_introspections_total",
+		Help: "Token introspections answered, by outcome: active, or why inactive (foreign, expired, revoked, client_revoked, unknown_client).",
+	}, []string{"outcome"})
+	m.revoked = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "m2m_token_revocations_total",
+		Help: "Token revocation requests answered 200, by outcome (revoked, not_active).",
+	}, []string{"outcome"})
 	m.okLatency = m.latency.WithLabelValues("issued")
 	m.badLatency = m.latency.WithLabelValues("refused")
-	m.reg.MustRegister(m.issued, m.refused, m.rateLimited, m.latency,
+	m.reg.MustRegister(m.issued, m.refused, m.rateLimited, m.latency, m.introspected, m.revoked,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

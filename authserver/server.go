@@ -103,6 +103,12 @@ type Config struct {
 	// enable, rotate-secret, delete) and POST /admin/keys/rotate rotates
 	// the signing key through KeyRotator.
 	AdminTokenHash []byte
+	// Revocations records revoked tokens by jti for POST /oauth/revoke and
+	// POST /oauth/introspect (nil: Clients when it implements
+	// store.Revocations, else no revocation endpoint, and introspection
+	// checks only the client's RevokedBefore). Replicas share a Redis or
+	// database one.
+	Revocations store.Revocations
 	// KeyRotator rotates keys for the admin API (nil: key rotation through
 	// the admin API answers 501).
 	KeyRotator KeyRotator
@@ -171,6 +177,8 @@ type Server struct {
 	metrics     *metrics
 	metadata    []byte
 	mux         *http.ServeMux
+	revocations store.Revocations
+	keyCacheState
 }
 
 // New checks cfg and returns a Server.
@@ -215,11 +223,19 @@ func New(cfg Config) (*Server, error) {
 		ttl = DefaultClientCacheTTL
 	}
 	s.clients = &clientCache{ttl: ttl, clients: cfg.Clients}
+	s.revocations = cfg.Revocations
+	if s.revocations == nil {
+		s.revocations, _ = cfg.Clients.(store.Revocations)
+	}
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
-	s.metadata = s.buildMetadata()
+	s.metadata = s.mergeMetadata(s.buildMetadata())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/oauth/token", s.handleToken)
+	mux.HandleFunc("/oauth/introspect", s.handleIntrospect)
+	if s.revocations != nil {
+		mux.HandleFunc("/oauth/revoke", s.handleRevoke)
+	}
 	mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)

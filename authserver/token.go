@@ -80,45 +80,11 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
 			Description: "only grant_type=client_credentials is supported"}
 	}
-	basic := tr.AuthMethod == authBasic
-	if tr.AuthMethod == authNone || tr.ClientID == "" {
-		return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
-			Description: "client authentication is required", Basic: basic}
-	}
-	addr := remoteHost(r)
-	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
-		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)
-		if err != nil {
-			return nil, nil, s.unavailable(r, "limiter", err)
-		}
-		if !d.Allowed {
-			s.metrics.rateLimited.WithLabelValues("failures").Inc()
-			return nil, nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
-				Description: "too many failed authentication attempts; retry later", RetryAfter: d.RetryAfter}
-		}
+	client, e := s.authenticate(r, tr)
+	if e != nil {
+		return nil, nil, e
 	}
 	now := s.now()
-	client, err := s.clients.get(ctx, tr.ClientID, now)
-	if err != nil {
-		return nil, nil, s.unavailable(r, "store", err)
-	}
-	if !secretMatches(client, tr.ClientSecret, now) {
-		for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
-			if _, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 1); err != nil {
-				s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failure", slog.String("error", err.Error()))
-			}
-		}
-		reason := "bad_secret"
-		if client == nil {
-			reason = "unknown_client"
-		}
-		return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
-			Description: "client authentication failed", Basic: basic}
-	}
-	if client.Disabled {
-		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
-			Description: "the client is disabled"}
-	}
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
 		lim = ratelimit.Limit{Rate: client.RateLimitPerSecond, Burst: client.RateLimitBurst}
@@ -162,6 +128,54 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, nil, s.unavailable(r, "signer", err)
 	}
 	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d}, client, nil
+}
+
+// authenticate checks the client credentials of tr (client_secret_basic or
+// client_secret_post), throttling failures per client id and per remote
+// address before any secret is compared, and refuses a disabled client.
+// The token, introspection and revocation endpoints share it.
+func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client, *Error) {
+	ctx := r.Context()
+	basic := tr.AuthMethod == authBasic
+	if tr.AuthMethod == authNone || tr.ClientID == "" {
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
+			Description: "client authentication is required", Basic: basic}
+	}
+	addr := remoteHost(r)
+	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
+		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)
+		if err != nil {
+			return nil, s.unavailable(r, "limiter", err)
+		}
+		if !d.Allowed {
+			s.metrics.rateLimited.WithLabelValues("failures").Inc()
+			return nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
+				Description: "too many failed authentication attempts; retry later", RetryAfter: d.RetryAfter}
+		}
+	}
+	now := s.now()
+	client, err := s.clients.get(ctx, tr.ClientID, now)
+	if err != nil {
+		return nil, s.unavailable(r, "store", err)
+	}
+	if !secretMatches(client, tr.ClientSecret, now) {
+		for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
+			if _, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 1); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failure", slog.String("error", err.Error()))
+			}
+		}
+		reason := "bad_secret"
+		if client == nil {
+			reason = "unknown_client"
+		}
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
+			Description: "client authentication failed", Basic: basic}
+	}
+	if client.Disabled {
+		return nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
+			Description: "the client is disabled"}
+	}
+	return client, nil
 }
 
 // remoteHost is the address failed authentication is throttled by: the

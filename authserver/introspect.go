@@ -1,0 +1,378 @@
+package authserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/jwtauth"
+	"github.com/m2mkit/m2m/store"
+)
+
+// MaxIntrospectedTokenBytes caps the token presented to the introspection
+// and revocation endpoints; a longer one is inactive (introspection) or
+// ignored (revocation) without being parsed.
+const MaxIntrospectedTokenBytes = 4 << 10
+
+// lifecycleParams are the parameters the introspection (RFC 7662) and
+// revocation (RFC 7009) endpoints read; others are ignored.
+var lifecycleParams = map[string]bool{
+	"token": true, "token_type_hint": true, "client_id": true, "client_secret": true,
+}
+
+// lifecycleRequest is a parsed introspection or revocation request.
+type lifecycleRequest struct {
+	TokenRequest // the caller's client credentials
+	Token        string
+	Hint         string
+}
+
+// parseLifecycleRequest reads an RFC 7662 / RFC 7009 request: a POST of
+// application/x-www-form-urlencoded parameters with the caller's client
+// credentials, as at the token endpoint.
+func parseLifecycleRequest(r *http.Request, maxBody int64) (*lifecycleRequest, *Error) {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBodyBytes
+	}
+	if r.ContentLength > maxBody {
+		return nil, tooLarge()
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		return nil, errInvalidRequest("bad_content_type", "the body must be application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, errInvalidRequest("bad_body", "the request body could not be read")
+	}
+	if int64(len(body)) > maxBody {
+		return nil, tooLarge()
+	}
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, errInvalidRequest("bad_body", "the form body is not valid application/x-www-form-urlencoded")
+	}
+	params := make(map[string]string, len(lifecycleParams))
+	for k, v := range vals {
+		if !lifecycleParams[k] {
+			continue
+		}
+		if len(v) != 1 {
+			return nil, errInvalidRequest("repeated_parameter", "parameter "+k+" is repeated")
+		}
+		params[k] = v[0]
+	}
+	lr := &lifecycleRequest{Token: params["token"], Hint: params["token_type_hint"]}
+	if err := lr.credentials(r, params); err != nil {
+		return nil, asError(err)
+	}
+	if len(lr.ClientID) > maxClientIDBytes || len(lr.ClientSecret) > maxClientSecretBytes {
+		return nil, errInvalidRequest("too_large", "client credentials too long")
+	}
+	if lr.Token == "" {
+		return nil, errInvalidRequest("missing_token", "the token parameter is required")
+	}
+	return lr, nil
+}
+
+// tokenInfo is a token this server issued, verified: signature by a key it
+// publishes, its issuer, and the claims every profile carries.
+type tokenInfo struct {
+	claims   *jwtauth.Claims
+	clientID string
+	scope    string
+}
+
+// errForeign marks a token this server did not issue or cannot read.
+var errForeign = errors.New("authserver: not a token of this server")
+
+// ownToken verifies token against the keys the server publishes and its
+// issuer. It does not look at the clock or at revocations. Any refusal is
+// errForeign.
+func (s *Server) ownToken(token string) (*tokenInfo, error) {
+	if len(token) > MaxIntrospectedTokenBytes {
+		return nil, errForeign
+	}
+	t, err := jws.Parse(token, MaxIntrospectedTokenBytes)
+	if err != nil || t.Header.Kid == "" || (t.Header.Typ != "at+jwt" && t.Header.Typ != "JWT") {
+		return nil, errForeign
+	}
+	ok := false
+	for _, k := range s.keys().Lookup(t.Header.Kid) {
+		if k.Fits(t.Header.Alg) && t.Verify(k.Public) == nil {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, errForeign
+	}
+	c, err := jwtauth.ParseClaims(t.Payload)
+	if err != nil {
+		return nil, errForeign
+	}
+	ti := &tokenInfo{claims: c}
+	switch c.Issuer {
+	case s.issuer:
+		ti.clientID, _ = c.Raw["client_id"].(string)
+	case s.auth0Issuer:
+		ti.clientID, _ = c.Raw["azp"].(string)
+	default:
+		return nil, errForeign
+	}
+	ti.scope, _ = c.Raw["scope"].(string)
+	if ti.clientID == "" || c.ID == "" || c.ExpiresAt.IsZero() || c.IssuedAt.IsZero() {
+		return nil, errForeign
+	}
+	return ti, nil
+}
+
+// keySet is the parsed form of one JWKS the Signer returned.
+type keySet struct {
+	raw *byte // identity of the JWKS slice it was parsed from
+	n   int
+	set *jwk.Set
+}
+
+// keys returns the Signer's current key set, parsed again only when the
+// Signer returns a different JWKS (a keyring hands out the same slice
+// until its keys change).
+func (s *Server) keys() *jwk.Set {
+	raw := s.cfg.Signer.JWKS()
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if ks := s.keyCache; ks != nil && ks.raw == unsafe.SliceData(raw) && ks.n == len(raw) {
+		return ks.set
+	}
+	set, err := jwk.ParseSet(raw)
+	if err != nil {
+		s.log.Error("authserver: the signer's JWKS does not parse", slog.String("error", err.Error()))
+		set = jwk.NewSet()
+	}
+	s.keyCache = &keySet{raw: unsafe.SliceData(raw), n: len(raw), set: set}
+	return set
+}
+
+// keyCacheState is embedded in Server.
+type keyCacheState struct {
+	keysMu   sync.Mutex
+	keyCache *keySet
+}
+
+// revokedReason says why ti is no longer valid at now, or "" when it is:
+// "expired", "revoked" (its jti), "client_revoked" (issued before the
+// client's RevokedBefore) or "unknown_client" (the client was deleted).
+func (s *Server) revokedReason(ctx context.Context, ti *tokenInfo, now time.Time) (string, error) {
+	if !now.Before(ti.claims.ExpiresAt) {
+		return "expired", nil
+	}
+	c, err := s.clients.get(ctx, ti.clientID, now)
+	if err != nil {
+		return "", err
+	}
+	if c == nil {
+		return "unknown_client", nil
+	}
+	// iat has whole seconds: a token issued in the same second as the
+	// revocation is revoked too (never one issued before it kept).
+	if !c.RevokedBefore.IsZero() && ti.claims.IssuedAt.Before(c.RevokedBefore) {
+		return "client_revoked", nil
+	}
+	if s.revocations != nil {
+		revoked, err := s.revocations.IsRevoked(ctx, ti.claims.ID)
+		if err != nil {
+			return "", err
+		}
+		if revoked {
+			return "revoked", nil
+		}
+	}
+	return "", nil
+}
+
+// introspection is the RFC 7662 section 2.2 response of an active token.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id"`
+	Subject   string `json:"sub"`
+	Audience  any    `json:"aud"`
+	Issuer    string `json:"iss"`
+	ExpiresAt int64  `json:"exp"`
+	IssuedAt  int64  `json:"iat"`
+	JTI       string `json:"jti"`
+	TokenType string `json:"token_type"`
+}
+
+// handleIntrospect is POST /oauth/introspect (RFC 7662). The caller
+// authenticates as any registered, enabled client. A token this server
+// did not issue, or that is malformed, expired, revoked, issued before its
+// client's RevokedBefore or whose client was deleted, is {"active":false}.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	lr, e := s.lifecycleCaller(w, r)
+	if e != nil {
+		s.refuseLifecycle(w, r, lr, start, e)
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	ti, err := s.ownToken(lr.Token)
+	if err != nil {
+		s.inactive(w, r, lr, "foreign")
+		return
+	}
+	reason, err := s.revokedReason(ctx, ti, now)
+	if err != nil {
+		s.refuseLifecycle(w, r, lr, start, s.unavailable(r, "store", err))
+		return
+	}
+	if reason != "" {
+		s.inactive(w, r, lr, reason)
+		return
+	}
+	c := ti.claims
+	resp := introspection{
+		Active: true, Scope: ti.scope, ClientID: ti.clientID, Subject: c.Subject, Issuer: c.Issuer,
+		ExpiresAt: c.ExpiresAt.Unix(), IssuedAt: c.IssuedAt.Unix(), JTI: c.ID, TokenType: "Bearer",
+	}
+	if len(c.Audience) == 1 {
+		resp.Audience = c.Audience[0]
+	} else {
+		resp.Audience = c.Audience
+	}
+	s.metrics.introspected.WithLabelValues("active").Inc()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) inactive(w http.ResponseWriter, r *http.Request, lr *lifecycleRequest, reason string) {
+	s.metrics.introspected.WithLabelValues(reason).Inc()
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "authserver: inactive token introspected",
+			slog.String("client_id", lr.ClientID), slog.String("reason", reason))
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"active": false})
+}
+
+// lifecycleCaller parses the request and authenticates the calling client.
+func (s *Server) lifecycleCaller(w http.ResponseWriter, r *http.Request) (*lifecycleRequest, *Error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
+			Reason: "method_not_allowed", Description: "this endpoint accepts POST only"}
+	}
+	lr, e := parseLifecycleRequest(r, s.cfg.MaxBodyBytes)
+	if e != nil {
+		return nil, e
+	}
+	if _, e := s.authenticate(r, &lr.TokenRequest); e != nil {
+		return lr, e
+	}
+	return lr, nil
+}
+
+func (s *Server) refuseLifecycle(w http.ResponseWriter, r *http.Request, lr *lifecycleRequest, start time.Time, e *Error) {
+	id := ""
+	if lr != nil {
+		id = lr.ClientID
+	}
+	s.refuse(w, r, id, start, e)
+}
+
+// handleRevoke is POST /oauth/revoke (RFC 7009). The caller authenticates
+// as a client and may revoke only the tokens issued to it; the token's jti
+// is recorded in the Revocations store until the token expires. As the RFC
+// requires, an invalid, unknown, foreign or expired token is answered 200
+// too (there is nothing to revoke).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	lr, e := s.lifecycleCaller(w, r)
+	if e != nil {
+		s.refuseLifecycle(w, r, lr, start, e)
+		return
+	}
+	ctx := r.Context()
+	ti, err := s.ownToken(lr.Token)
+	if err != nil || !s.now().Before(ti.claims.ExpiresAt) {
+		s.revoked(w, r, lr, "not_active")
+		return
+	}
+	if ti.clientID != lr.ClientID {
+		s.refuseLifecycle(w, r, lr, start, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient,
+			Reason: "not_token_owner", Description: "the token was not issued to this client"})
+		return
+	}
+	if err := s.revocations.RevokeToken(ctx, ti.claims.ID, ti.claims.ExpiresAt); err != nil {
+		s.refuseLifecycle(w, r, lr, start, s.unavailable(r, "revocations", err))
+		return
+	}
+	s.revoked(w, r, lr, "revoked")
+}
+
+func (s *Server) revoked(w http.ResponseWriter, r *http.Request, lr *lifecycleRequest, outcome string) {
+	s.metrics.revoked.WithLabelValues(outcome).Inc()
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "authserver: token revocation",
+		slog.String("client_id", lr.ClientID), slog.String("outcome", outcome))
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte("{}\n"))
+}
+
+// RevokeClientTokens invalidates every token issued to client id up to now
+// (nil: time.Now) by setting its RevokedBefore: introspection answers
+// inactive for them at once on this server and within the client cache
+// bound on others, and a jwtauth verifier with a [jwtauth.Revocations]
+// that reads Clients refuses them within its cache bound. Tokens issued in
+// the same second as now are revoked too.
+func RevokeClientTokens(ctx context.Context, clients store.Clients, id string, now func() time.Time) (*store.Client, error) {
+	t := nowOf(now)
+	c, err := clients.UpdateClient(ctx, id, func(c *store.Client) error {
+		if t.After(c.RevokedBefore) {
+			c.RevokedBefore = t
+		}
+		c.UpdatedAt = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lifecycleMetadata adds the introspection and revocation endpoints to
+// the RFC 8414 metadata.
+func (s *Server) lifecycleMetadata(doc map[string]any) {
+	methods := []string{authBasic, authPost}
+	doc["introspection_endpoint"] = s.endpoint("/oauth/introspect")
+	doc["introspection_endpoint_auth_methods_supported"] = methods
+	if s.revocations != nil {
+		doc["revocation_endpoint"] = s.endpoint("/oauth/revoke")
+		doc["revocation_endpoint_auth_methods_supported"] = methods
+	}
+}
+
+// mergeMetadata returns base (a JSON object) with the lifecycle fields.
+func (s *Server) mergeMetadata(base []byte) []byte {
+	doc := map[string]any{}
+	if err := json.Unmarshal(base, &doc); err != nil {
+		return base
+	}
+	s.lifecycleMetadata(doc)
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return base
+	}
+	return b
+}

@@ -1,0 +1,17 @@
+package authserver
+
+import "net/http"
+
+// adminRevokeTokens is POST /admin/clients/{id}/revoke-tokens: every token
+// issued to the client until now becomes invalid (see
+// [RevokeClientTokens]); it applies on this server at once.
+func (s *Server) adminRevokeTokens(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	c, err := RevokeClientTokens(r.Context(), s.cfg.Clients, id, s.cfg.Now)
+	if err != nil {
+		return err
+	}
+	s.clients.forget(id)
+	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
+	return nil
+}
