@@ -17,6 +17,8 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -535,6 +537,47 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("after %d failures with the default throttle: %d; want 429", ratelimit.DefaultFailureLimit.Burst+1, code)
 		}
 	})
+}
+
+// TestLoginThrottleConcurrent sends a burst of concurrent wrong passwords
+// for one user: no more than the throttle's burst may reach the password
+// check, as if they had been sent one at a time.
+func TestLoginThrottleConcurrent(t *testing.T) {
+	const n, burst = 20, 3
+	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}}
+	var checked atomic.Int32
+	slow := jwtauth.PasswordFunc(func(_ context.Context, u, p string) (bool, error) {
+		checked.Add(1)
+		// Widen the window between the throttle check and the recorded
+		// failure, as a bcrypt comparison does.
+		time.Sleep(5 * time.Millisecond)
+		return false, nil
+	})
+	h := &jwtauth.LoginHandler{Users: slow, Tokens: d, Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: burst})}
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"user":"alice","pass":"guess"}`))
+			r.RemoteAddr = fmt.Sprintf("198.51.100.%d:1", i)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			codes[i] = w.Code
+		})
+	}
+	wg.Wait()
+	if got := checked.Load(); got > burst {
+		t.Errorf("%d concurrent wrong passwords with burst %d: %d reached the password check; want at most %d", n, burst, got, burst)
+	}
+	throttled := 0
+	for _, c := range codes {
+		if c == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled != n-burst {
+		t.Errorf("%d concurrent wrong passwords with burst %d: %d throttled (codes %v); want %d", n, burst, throttled, codes, n-burst)
+	}
 }
 
 func TestLoginConfig(t *testing.T) {

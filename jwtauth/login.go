@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m"
@@ -93,6 +95,38 @@ type LoginHandler struct {
 	Logger *slog.Logger
 
 	throttle ratelimit.Throttle // used when Throttle is nil
+
+	// guesses serializes, per throttle key (striped), the throttle check,
+	// the password check and the recording of a failure, so that
+	// concurrent wrong passwords cannot all pass Throttle.Check before the
+	// first failure is recorded (ratelimit.Throttle.Check only peeks).
+	guesses [64]sync.Mutex
+}
+
+// loginSeed picks the guess-lock stripe of a throttle key; it is random so
+// that a client cannot choose user names that share another user's stripe.
+var loginSeed = maphash.MakeSeed()
+
+// lockKeys locks the guess-lock stripes of keys, in stripe order so that
+// two logins never wait for each other's second stripe, and returns the
+// function that unlocks them.
+func (h *LoginHandler) lockKeys(keys []string) (unlock func()) {
+	n := uint64(len(h.guesses))
+	a := maphash.String(loginSeed, keys[0]) % n
+	b := maphash.String(loginSeed, keys[1]) % n
+	if a > b {
+		a, b = b, a
+	}
+	h.guesses[a].Lock()
+	if b != a {
+		h.guesses[b].Lock()
+	}
+	return func() {
+		if b != a {
+			h.guesses[b].Unlock()
+		}
+		h.guesses[a].Unlock()
+	}
 }
 
 var _ http.Handler = (*LoginHandler)(nil)
@@ -136,30 +170,19 @@ func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if thr == nil {
 		thr = &h.throttle
 	}
-	for _, k := range keys {
-		ok, retry, err := thr.Check(ctx, k)
-		if err != nil {
-			h.refuse(w, r, errors.Join(m2m.ErrUnavailable, err))
-			return
-		}
-		if !ok {
-			ce := loginError(http.StatusTooManyRequests, m2m.ReasonThrottled, "too many failed logins; try again later")
-			ce.RetryAfter = ratelimit.Decision{RetryAfter: retry}.RetryAfterSeconds()
-			h.refuse(w, r, ce)
-			return
-		}
-	}
-	ok, err := h.Users.Authenticate(ctx, user, pass)
+	// Hold both keys' stripes from the throttle check to the recorded
+	// failure: a burst of concurrent guesses then gets no more tries than
+	// the same guesses sent one at a time. (Replicas sharing a Limiter
+	// each let one guess per key through at a time.) Successful logins
+	// release the locks before the token is issued.
+	unlock := h.lockKeys(keys)
+	ok, err := h.checkPassword(ctx, thr, keys, user, pass)
+	unlock()
 	if err != nil {
 		h.refuse(w, r, err)
 		return
 	}
 	if !ok {
-		for _, k := range keys {
-			if err := thr.Fail(ctx, k); err != nil {
-				h.logError(r, err)
-			}
-		}
 		h.refuse(w, r, loginError(http.StatusUnauthorized, m2m.ReasonBadCredentials, "wrong user name or password"))
 		return
 	}
@@ -169,6 +192,39 @@ func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpauth.WriteJSON(w, http.StatusOK, LoginResponse{Token: token})
+}
+
+// checkPassword runs the throttle check, the password check and, for a
+// wrong password, the recording of the failure; the caller holds the
+// keys' guess locks. A throttled key is a *m2m.CredentialError; a failure
+// to record a failure is returned as a technical error, so that a
+// throttle that cannot count does not hand out unlimited guesses.
+func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttle, keys []string, user, pass string) (bool, error) {
+	for _, k := range keys {
+		ok, retry, err := thr.Check(ctx, k)
+		if err != nil {
+			return false, errors.Join(m2m.ErrUnavailable, err)
+		}
+		if !ok {
+			ce := loginError(http.StatusTooManyRequests, m2m.ReasonThrottled, "too many failed logins; try again later")
+			ce.RetryAfter = ratelimit.Decision{RetryAfter: retry}.RetryAfterSeconds()
+			return false, ce
+		}
+	}
+	ok, err := h.Users.Authenticate(ctx, user, pass)
+	if err != nil || ok {
+		return ok, err
+	}
+	var errs []error
+	for _, k := range keys {
+		if err := thr.Fail(ctx, k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return false, errors.Join(m2m.ErrUnavailable, errors.Join(errs...))
+	}
+	return false, nil
 }
 
 func (h *LoginHandler) parse(w http.ResponseWriter, r *http.Request) (user, pass string, err error) {
