@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -169,6 +170,12 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestO
 	}
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
+		// http.Client names the full URL in its errors; like StatusError,
+		// leave out the query and user info, which may hold secrets.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL)
+		}
 		return nil, err
 	}
 	if c.ErrorOnStatus && (resp.StatusCode < 200 || resp.StatusCode > 299) {
@@ -178,4 +185,14 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestO
 		return nil, &StatusError{Method: method, URL: u.String(), StatusCode: resp.StatusCode, Status: resp.Status, Body: b}
 	}
 	return resp, nil
+}
+
+// redactURL returns raw without its query, fragment and user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
+	return u.String()
 }

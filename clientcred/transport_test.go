@@ -316,3 +316,23 @@ func TestTransportRedirectKeepsTokenAtOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestClientErrorHidesQuery checks that a transport error does not carry
+// the request's query, which may hold secrets (as StatusError.URL does not).
+func TestClientErrorHidesQuery(t *testing.T) {
+	idp := newAuth0(t)
+	c, err := NewClient(idp.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close() // connections are refused from now on
+	_, err = c.Get(context.Background(), deadURL+"/x?api_key=hunter2", Query(url.Values{"sig": {"s3cret"}}))
+	if err == nil {
+		t.Fatal("Get to a closed server succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, "hunter2") || strings.Contains(msg, "s3cret") || !strings.Contains(msg, deadURL+"/x") {
+		t.Errorf("Get error = %q; want the URL without its query", msg)
+	}
+}
