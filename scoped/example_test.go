@@ -187,3 +187,13 @@ func ExampleEndpoint_String() {
 	fmt.Println(scoped.Endpoint{Method: "POST", Prefix: "/uploads/"})
 	// Output: POST:/uploads/
 }
+
+// Challenge names the keyword a client must use; httpauth.Middleware
+// writes it to WWW-Authenticate.
+func ExampleVerifier_Challenge() {
+	fmt.Println(new(scoped.Verifier).Challenge(nil))
+	fmt.Println((&scoped.Verifier{Keyword: "Token"}).Challenge(nil))
+	// Output:
+	// TmpToken
+	// Token
+}

@@ -98,3 +98,21 @@ func ExampleUnixFloat() {
 	fmt.Println(djangosign.UnixFloat(time.Unix(1700000010, 1_000_000)) - 1700000000)
 	// Output: 10.000999927520752
 }
+
+// Error's own text never quotes the token; DjangoMessage is Django's
+// str(exc), which does (here the forged signature), so keep it out of
+// logs where tokens must not appear.
+func ExampleError() {
+	s := &djangosign.Signer{Key: secretKey}
+	_, err := s.Loads("ImhlbGxvIg:1r31eq:forged", djangosign.NoMaxAge)
+	var de *djangosign.Error
+	if errors.As(err, &de) {
+		fmt.Println(de.Class, errors.Is(err, djangosign.ErrBadSignature), errors.Is(err, djangosign.ErrExpired))
+		fmt.Println(de.Error())
+		fmt.Println(de.DjangoMessage())
+	}
+	// Output:
+	// BadSignature true false
+	// djangosign: signature does not match
+	// Signature "forged" does not match
+}
