@@ -21,6 +21,8 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/keyring"
+	"github.com/m2mkit/m2m/ratelimit"
+	"github.com/m2mkit/m2m/redisstore"
 	"github.com/m2mkit/m2m/secretfile"
 	"github.com/m2mkit/m2m/store"
 	"github.com/m2mkit/m2m/store/sqlstore"
@@ -133,6 +135,7 @@ func displayURL(u string) string {
 type serveOptions struct {
 	dataFlags
 	addr, issuer, profile, algorithm, logLevel string
+	redisURL, redisPrefix                      string
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 }
@@ -154,11 +157,16 @@ later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight reques
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
 
-Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_ISSUER, ...`,
+Several replicas share one PostgreSQL database (--database postgres://...), the master secret
+(--master-secret-file) and, with --redis redis://HOST:PORT/DB, one Redis for the rate limits
+(so together they grant one budget) and token revocations. When Redis cannot answer, rate
+limits fall back to local buckets per replica and revocation checks answer 503.
+
+Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_ISSUER, ...`,
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if err := envDefaults(env, cmd.Flags(), "addr", "data", "database", "issuer", "master-secret-file",
-					"profile", "algorithm", "token-ttl", "rotate-every", "log-level"); err != nil {
+					"profile", "algorithm", "token-ttl", "rotate-every", "log-level", "redis", "redis-prefix"); err != nil {
 					return err
 				}
 				return serve(env, &o)
@@ -175,6 +183,8 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_ISSUER, ...`
 		fs.DurationVar(&o.rotateEvery, "rotate-every", 0, "rotate the signing key on this schedule (0: only on demand)")
 		fs.DurationVar(&o.prePublish, "pre-publish", keyring.DefaultPrePublish, "how long a new key is published before it signs")
 		fs.DurationVar(&o.refresh, "key-refresh", keyring.DefaultRefreshEvery, "how often the server reloads keys from the database")
+		fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
+		fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 		fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
 		return c
 	})
@@ -248,10 +258,28 @@ func serve(env *Env, o *serveOptions) error {
 			algs = append(algs, k.Algorithm)
 		}
 	}
+	var (
+		limiter     ratelimit.Limiter
+		revocations store.Revocations
+	)
+	if o.redisURL != "" {
+		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
+		if err != nil {
+			ln.Close()
+			return Usage("--redis: %v", err)
+		}
+		defer rc.Close()
+		if err := rc.Ping(ctx); err != nil {
+			logger.Warn("m2m: Redis unreachable at start; rate limits use local buckets until it answers", "error", err.Error())
+		}
+		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
+		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
+	}
 	srv, err := authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
+		Limiter: limiter, Revocations: revocations,
 		Logger: logger,
 	})
 	if err != nil {
@@ -263,6 +291,9 @@ func serve(env *Env, o *serveOptions) error {
 		fmt.Fprintf(env.Stdout, "m2m: created data directory %s\n", abs)
 	}
 	fmt.Fprintf(env.Stdout, "m2m: database %s\n", displayURL(dbURL))
+	if o.redisURL != "" {
+		fmt.Fprintf(env.Stdout, "m2m: redis %s (prefix %q)\n", displayURL(o.redisURL), o.redisPrefix)
+	}
 	fmt.Fprintf(env.Stdout, "m2m: master secret %s\n", masterPath)
 	fmt.Fprintf(env.Stdout, "m2m: admin token %s (m2m client --server URL uses it)\n", adminPath)
 	for _, k := range kr.Keys() {
