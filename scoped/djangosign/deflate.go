@@ -170,7 +170,7 @@ type deflater struct {
 	window                 []byte
 	windowSize             int
 	highWater              int
-	prev, head             []int
+	prev, head             []uint16 // zlib's Pos: window positions < 2*zWSize
 	insH                   int
 	blockStart             int
 	matchLength, prevMatch int
@@ -197,8 +197,8 @@ func zlibCompress(data []byte) []byte {
 	s := &deflater{in: data}
 	s.window = make([]byte, 2*zWSize)
 	s.windowSize = 2 * zWSize
-	s.prev = make([]int, zWSize)
-	s.head = make([]int, zHashSize)
+	s.prev = make([]uint16, zWSize)
+	s.head = make([]uint16, zHashSize)
 	s.dynL = newZTree(zHeapSize)
 	s.dynD = newZTree(2*zDCodes + 1)
 	s.blT = newZTree(2*zBLCodes + 1)
@@ -255,8 +255,8 @@ func (s *deflater) insertString(str int) int {
 	s.insH = s.updateHash(s.insH, s.window[str+zMinMatch-1])
 	m := s.head[s.insH]
 	s.prev[str&zWMask] = m
-	s.head[s.insH] = str
-	return m
+	s.head[s.insH] = uint16(str)
+	return int(m)
 }
 
 func (s *deflater) fillWindow() {
@@ -299,7 +299,7 @@ func (s *deflater) fillWindow() {
 			for s.insert > 0 {
 				s.insH = s.updateHash(s.insH, s.window[str+zMinMatch-1])
 				s.prev[str&zWMask] = s.head[s.insH]
-				s.head[s.insH] = str
+				s.head[s.insH] = uint16(str)
 				str++
 				s.insert--
 				if s.lookahead+s.insert < zMinMatch {
@@ -365,7 +365,7 @@ func (s *deflater) longestMatch(cur int) int {
 				end1, end = w[scan+best-1], w[scan+best]
 			}
 		}
-		cur = s.prev[cur&zWMask]
+		cur = int(s.prev[cur&zWMask])
 		if cur <= limit {
 			break
 		}
