@@ -426,3 +426,41 @@ func TestOpen(t *testing.T) {
 		t.Errorf("Open(missing file): nil error")
 	}
 }
+
+// TestRemoteKeySetRefusesDowngrade checks that a jwks_uri on https is not
+// followed to plain http, where anyone on the path could substitute keys;
+// a redirect that stays on https is followed.
+func TestRemoteKeySetRefusesDowngrade(t *testing.T) {
+	k1 := mustKey(t, &ecKey.PublicKey, "k1", "ES256")
+	plain := newJWKSServer(t, jwks(t, k1))
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-http":
+			http.Redirect(w, r, plain.srv.URL+"/jwks.json", http.StatusFound)
+		case "/to-https":
+			http.Redirect(w, r, "/jwks.json", http.StatusFound)
+		default:
+			w.Write(jwks(t, k1))
+		}
+	}))
+	t.Cleanup(secure.Close)
+	tests := []struct {
+		path    string
+		wantErr bool
+	}{
+		{"/to-http", true},
+		{"/to-https", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			r := &RemoteKeySet{URL: secure.URL + tc.path, HTTPClient: secure.Client()}
+			keys, err := r.Lookup(context.Background(), "k1")
+			if gotErr := err != nil; gotErr != tc.wantErr || !tc.wantErr && len(keys) != 1 {
+				t.Errorf("Lookup via %s = %d keys, %v; want error %v", tc.path, len(keys), err, tc.wantErr)
+			}
+		})
+	}
+	if got := plain.hits.Load(); got != 0 {
+		t.Errorf("the plain http server was asked %d times; want 0", got)
+	}
+}

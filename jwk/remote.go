@@ -47,7 +47,8 @@ const (
 type RemoteKeySet struct {
 	// URL is the jwks_uri, such as https://TENANT/.well-known/jwks.json.
 	URL string
-	// HTTPClient fetches the set; nil means http.DefaultClient.
+	// HTTPClient fetches the set; nil means http.DefaultClient. A redirect
+	// from https to plain http is refused whatever its CheckRedirect says.
 	HTTPClient *http.Client
 	// RefreshInterval, MinRefetchInterval, NegativeTTL and FetchTimeout:
 	// zero means the Default… constant of the same name.
@@ -246,7 +247,7 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
+	resp, err := noDowngrade(hc).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, err)
 	}
@@ -274,4 +275,24 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
 		return nil, fmt.Errorf("jwk: %s: %w", r.URL, err)
 	}
 	return set, nil
+}
+
+// noDowngrade returns a copy of hc that refuses to follow a redirect from
+// https to plain http: keys fetched over http could be anyone's.
+func noDowngrade(hc *http.Client) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("jwk: refusing a redirect from https to %s", req.URL.Scheme)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("jwk: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
