@@ -44,6 +44,17 @@ func (c Challenge) String() string {
 	return b.String()
 }
 
+// hasParam reports whether c has the auth-param name (compared without
+// regard to case, RFC 7235 section 2.1) with exactly the value value.
+func (c Challenge) hasParam(name, value string) bool {
+	for _, p := range c.Params {
+		if strings.EqualFold(p.Name, name) && p.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
 // A Challenger is a Verifier that can describe the challenge for its
 // scheme. err is nil when the request carried no credentials, or the error
 // the Verifier returned; a Bearer verifier, for example, adds the RFC 6750

@@ -2,8 +2,10 @@ package httpauth_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
@@ -42,4 +44,31 @@ func ExampleRequireScope() {
 	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
 	// Output:
 	// 403 Bearer error="insufficient_scope", scope="write"
+}
+
+func ExampleMiddleware_RequireScope() {
+	m := &httpauth.Middleware{
+		Verifiers: []m2m.Verifier{keyVerifier{"k1"}},
+		Logger:    slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: dropTime})),
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "written") })
+	api := m.Handler(m.RequireScope("write")(ok))
+
+	r := httptest.NewRequest("POST", "/orders", nil)
+	r.RemoteAddr = "192.0.2.1:1234"
+	r.Header.Set("Authorization", "Key k1") // grants only "read"
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// level=INFO msg="m2m: request refused" method=POST path=/orders remote_addr=192.0.2.1:1234 reason=insufficient_scope scheme=key
+	// 403 Bearer error="insufficient_scope", scope="write"
+}
+
+// dropTime removes the time from log records, for stable output.
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey && len(groups) == 0 {
+		return slog.Attr{}
+	}
+	return a
 }

@@ -136,14 +136,27 @@ type ErrorBody struct {
 // WriteRefusal writes the default response for err: the status from the
 // error (401 for missing or invalid credentials, 403 for forbidden, 429 with
 // Retry-After for throttled, 503 for m2m.ErrUnavailable, 500 otherwise),
-// the challenges as WWW-Authenticate headers on 401, and an [ErrorBody]
-// whose error field is the stable reason code.
+// the challenges as WWW-Authenticate headers, and an [ErrorBody] whose
+// error field is the stable reason code.
+//
+// Challenges are written on 401 (RFC 7235 section 3.1), and on a 403
+// insufficient_scope refusal those that carry error="insufficient_scope"
+// (RFC 6750 section 3.1), so that a Bearer client learns the scope it
+// lacks while other schemes' challenges, which could not help, are left
+// out. Other statuses carry no challenge.
 func WriteRefusal(w http.ResponseWriter, err error, challenges ...Challenge) {
 	status, body := refusal(err)
 	h := w.Header()
-	if status == http.StatusUnauthorized {
+	switch {
+	case status == http.StatusUnauthorized:
 		for _, c := range challenges {
 			h.Add("WWW-Authenticate", c.String())
+		}
+	case status == http.StatusForbidden && body.Error == string(m2m.ReasonInsufficientScope):
+		for _, c := range challenges {
+			if c.hasParam("error", string(m2m.ReasonInsufficientScope)) {
+				h.Add("WWW-Authenticate", c.String())
+			}
 		}
 	}
 	var ce *m2m.CredentialError
@@ -181,23 +194,65 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // RequireScope returns middleware that serves next only when the request's
 // Principal grants every scope in scopes. Without a Principal it answers
-// 401; with one that lacks a scope, 403 insufficient_scope with an RFC 6750
-// Bearer challenge naming the scopes. Place it inside Handler.
+// 401 with a bare Bearer challenge; with one that lacks a scope, 403
+// insufficient_scope with an RFC 6750 Bearer challenge naming the scopes.
+// Place it inside Handler. It neither logs nor calls an OnError; prefer
+// [Middleware.RequireScope], which does both and offers the middleware's
+// own challenges.
 func RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return requireScope(scopes, func(w http.ResponseWriter, r *http.Request, err error, c Challenge) {
+		if errors.Is(err, m2m.ErrNoCredentials) {
+			c = Challenge{Scheme: "Bearer"}
+		}
+		WriteRefusal(w, err, c)
+	})
+}
+
+// RequireScope returns middleware that serves next only when the request's
+// Principal grants every scope in scopes. Refusals go through
+// [Middleware.Refuse]: they are logged at Info with their reason code and
+// written by OnError when set. Without a Principal the answer is 401 with
+// m's challenges (a bare Bearer challenge when none of its verifiers is a
+// [Challenger]); with one that lacks a scope, 403 insufficient_scope with
+// an RFC 6750 Bearer challenge naming the scopes. Place it inside m's
+// Handler or Optional.
+func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return requireScope(scopes, func(w http.ResponseWriter, r *http.Request, err error, c Challenge) {
+		m.log(r, err)
+		if m.OnError != nil {
+			m.OnError(w, r, err)
+			return
+		}
+		var cs []Challenge
+		if errors.Is(err, m2m.ErrNoCredentials) {
+			if cs = m.Challenges(err); len(cs) == 0 {
+				cs = []Challenge{{Scheme: "Bearer"}}
+			}
+		} else {
+			cs = []Challenge{c}
+		}
+		WriteRefusal(w, err, cs...)
+	})
+}
+
+// requireScope is RequireScope with refuse writing the refusal: err is
+// m2m.ErrNoCredentials without a Principal, or an insufficient_scope
+// *m2m.CredentialError with c its challenge.
+func requireScope(scopes []string, refuse func(w http.ResponseWriter, r *http.Request, err error, c Challenge)) func(http.Handler) http.Handler {
 	want := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := m2m.FromContext(r.Context())
 			if !ok {
-				WriteRefusal(w, m2m.ErrNoCredentials)
+				refuse(w, r, m2m.ErrNoCredentials, Challenge{})
 				return
 			}
 			if !p.HasScope(scopes...) {
-				w.Header().Set("WWW-Authenticate", Challenge{Scheme: "Bearer", Params: []Param{
-					{"error", "insufficient_scope"}, {"scope", want},
-				}}.String())
-				WriteRefusal(w, &m2m.CredentialError{Scheme: p.Scheme, Reason: m2m.ReasonInsufficientScope,
-					Description: "the credential lacks a required scope: " + want})
+				refuse(w, r, &m2m.CredentialError{Scheme: p.Scheme, Reason: m2m.ReasonInsufficientScope,
+					Description: "the credential lacks a required scope: " + want},
+					Challenge{Scheme: "Bearer", Params: []Param{
+						{"error", string(m2m.ReasonInsufficientScope)}, {"scope", want},
+					}})
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -196,6 +196,136 @@ func TestRequireScope(t *testing.T) {
 	}
 }
 
+// scopeStub refuses every Bearer token with a verifier-level 403
+// insufficient_scope and challenges as jwtauth.AccessTokens does.
+type scopeStub struct{}
+
+func (scopeStub) Verify(r *http.Request) (*m2m.Principal, error) {
+	if _, err := httpauth.Credentials(r, "Bearer", m2m.SchemeBearer); err != nil {
+		return nil, err
+	}
+	return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonInsufficientScope, "the token lacks scope admin")
+}
+
+func (scopeStub) Challenge(err error) httpauth.Challenge {
+	c := httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{"realm", "api"}}}
+	if m2m.ReasonOf(err) == m2m.ReasonInsufficientScope {
+		c.Params = append(c.Params, httpauth.Param{"error", "insufficient_scope"}, httpauth.Param{"scope", "admin"})
+	}
+	return c
+}
+
+func TestRefuseInsufficientScopeChallenge(t *testing.T) {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{keyVerifier{"k1"}, scopeStub{}}}
+	h := m.Handler(http.HandlerFunc(whoami))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer narrow")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 403 {
+		t.Fatalf("status = %d; want 403", w.Code)
+	}
+	// Only the verifier's insufficient_scope challenge: Key's could not help.
+	want := []string{`Bearer realm="api", error="insufficient_scope", scope="admin"`}
+	if diff := cmp.Diff(want, w.Header().Values("WWW-Authenticate")); diff != "" {
+		t.Errorf("WWW-Authenticate (-want +got):\n%s", diff)
+	}
+}
+
+func TestWriteRefusalChallenges(t *testing.T) {
+	key := httpauth.Challenge{Scheme: "Key", Params: []httpauth.Param{{"realm", "api"}}}
+	scope := httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{"error", "insufficient_scope"}, {"scope", "w"}}}
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		want   []string
+	}{
+		{"401 gets all", m2m.ErrNoCredentials, 401, []string{key.String(), scope.String()}},
+		{"403 insufficient_scope gets its own", m2m.Invalid("x", m2m.ReasonInsufficientScope, "d"), 403, []string{scope.String()}},
+		{"403 forbidden gets none", m2m.Invalid("x", m2m.ReasonForbidden, "d"), 403, nil},
+		{"429 gets none", m2m.Invalid("x", m2m.ReasonThrottled, "d"), 429, nil},
+		{"500 gets none", errors.New("boom"), 500, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			httpauth.WriteRefusal(w, tt.err, key, scope)
+			if w.Code != tt.status {
+				t.Errorf("WriteRefusal(%v) status = %d; want %d", tt.err, w.Code, tt.status)
+			}
+			if diff := cmp.Diff(tt.want, w.Header().Values("WWW-Authenticate")); diff != "" {
+				t.Errorf("WriteRefusal(%v) WWW-Authenticate (-want +got):\n%s", tt.err, diff)
+			}
+		})
+	}
+}
+
+func TestRequireScopeNoPrincipalChallenge(t *testing.T) {
+	w := httptest.NewRecorder()
+	httpauth.RequireScope("read")(http.HandlerFunc(whoami)).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if got := w.Header().Values("WWW-Authenticate"); w.Code != 401 || !cmp.Equal(got, []string{"Bearer"}) {
+		t.Errorf("RequireScope without a Principal = %d %q; want 401 [Bearer]", w.Code, got)
+	}
+}
+
+func TestMiddlewareRequireScope(t *testing.T) {
+	tests := []struct {
+		name      string
+		verifiers []m2m.Verifier
+		auth      string
+		status    int
+		challenge []string
+		reason    string
+	}{
+		{"has scope", []m2m.Verifier{keyVerifier{"k1"}}, "Key k1", 200, nil, ""},
+		{"lacks scope", []m2m.Verifier{keyVerifier{"k1"}}, "Key k1", 403, []string{`Bearer error="insufficient_scope", scope="write"`}, "insufficient_scope"},
+		{"no principal", []m2m.Verifier{keyVerifier{"k1"}, bearerStub{}}, "", 401, []string{`Key realm="api"`, `Bearer realm="api"`}, "missing_credentials"},
+		{"no principal, no challenger", nil, "", 401, []string{"Bearer"}, "missing_credentials"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			m := &httpauth.Middleware{Verifiers: tt.verifiers, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+			scopes := []string{"write"}
+			if tt.status == 200 {
+				scopes = []string{"read"}
+			}
+			h := m.Optional(m.RequireScope(scopes...)(http.HandlerFunc(whoami)))
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status = %d; want %d", w.Code, tt.status)
+			}
+			if diff := cmp.Diff(tt.challenge, w.Header().Values("WWW-Authenticate")); diff != "" {
+				t.Errorf("WWW-Authenticate (-want +got):\n%s", diff)
+			}
+			if tt.reason != "" && (!strings.Contains(logs.String(), `"reason":"`+tt.reason+`"`) || !strings.Contains(logs.String(), `"level":"INFO"`)) {
+				t.Errorf("log = %s; want an INFO record with reason %s", logs.String(), tt.reason)
+			}
+			if tt.reason == "" && logs.Len() != 0 {
+				t.Errorf("log = %s; want nothing for an accepted request", logs.String())
+			}
+		})
+	}
+	t.Run("OnError", func(t *testing.T) {
+		var got error
+		m := &httpauth.Middleware{Verifiers: []m2m.Verifier{keyVerifier{"k1"}},
+			OnError: func(w http.ResponseWriter, r *http.Request, err error) { got = err; w.WriteHeader(418) }}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Key k1")
+		w := httptest.NewRecorder()
+		m.Handler(m.RequireScope("write")(http.HandlerFunc(whoami))).ServeHTTP(w, r)
+		if w.Code != 418 || m2m.ReasonOf(got) != m2m.ReasonInsufficientScope {
+			t.Errorf("RequireScope refusal with OnError = %d, %v; want 418 from OnError with insufficient_scope", w.Code, got)
+		}
+	})
+}
+
 func TestParseAuthorization(t *testing.T) {
 	tests := []struct {
 		in, scheme, cred string
