@@ -46,6 +46,13 @@ func (i *Issuer) Issue(t Token) (string, error) {
 	return i.issueAt(t, i.now())
 }
 
+func (i *Issuer) maxMaxAge() time.Duration {
+	if i.MaxMaxAge <= 0 {
+		return DefaultMaxMaxAge
+	}
+	return i.MaxMaxAge
+}
+
 func (i *Issuer) now() time.Time {
 	if i.Now != nil {
 		return i.Now()
@@ -64,10 +71,7 @@ func (i *Issuer) issueAt(t Token, now time.Time) (string, error) {
 			t.MaxAge = DefaultMaxAge
 		}
 	}
-	limit := i.MaxMaxAge
-	if limit <= 0 {
-		limit = DefaultMaxMaxAge
-	}
+	limit := i.maxMaxAge()
 	switch {
 	case t.MaxAge < time.Second:
 		return "", errors.New("scoped: max_age must be at least one second")
@@ -218,7 +222,9 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				t.MaxAge = DefaultMaxAge
 			}
 		}
-		t.MaxAge = min(t.MaxAge, left)
+		if t.MaxAge <= h.Issuer.maxMaxAge() { // a lifetime Issue refuses stays refused
+			t.MaxAge = min(t.MaxAge, left)
+		}
 	}
 	if h.User != nil {
 		t.User, err = h.User(p)

@@ -300,6 +300,7 @@ func TestIssueHandler(t *testing.T) {
 		{"too long", h, caller, "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"max_age":90000}`, 400, `exceeds`},
 		{"capped by the caller's expiry", h, shortLived(caller, 100*time.Second), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"max_age":300}`, 200, `"expires_in":100`},
 		{"default capped by the caller's expiry", h, shortLived(caller, 90500*time.Millisecond), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"]}`, 200, `"expires_in":90`},
+		{"too long for a short-lived caller is still refused", h, shortLived(caller, 100*time.Second), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"],"max_age":90000}`, 400, `exceeds`},
 		{"caller about to expire", h, shortLived(caller, 999*time.Millisecond), "POST", "application/json", `{"endpoints":["GET:/api/v1/projects/"]}`, 403, `expires too soon`},
 		{"huge body", h, caller, "POST", "application/json", `{"endpoints":["` + strings.Repeat("a", 20000) + `"]}`, 413, `too large`},
 	}
