@@ -7,7 +7,7 @@
 // database at once. On SQLite the database is in WAL mode with a busy
 // timeout and every write transaction starts with BEGIN IMMEDIATE, so
 // writers from several processes queue instead of failing; within one
-// process writes are also serialized by a mutex so they do not spin on the
+// process writes are also serialized by a lock so they do not spin on the
 // busy handler. On PostgreSQL, migrations and key-set updates take
 // transaction-scoped advisory locks and read-modify-write updates lock
 // their row (SELECT … FOR UPDATE), so concurrent replicas never lose an
@@ -28,7 +28,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,9 +57,12 @@ type Store struct {
 	// time.Now). Set it before first use.
 	Now func() time.Time
 
-	db  *sql.DB
-	d   *dialect
-	wmu sync.Mutex // serializes write transactions (SQLite)
+	db *sql.DB
+	d  *dialect
+	// wsem serializes write transactions (SQLite): a one-slot semaphore
+	// rather than a mutex, so that a writer waiting for it gives up when
+	// its context ends.
+	wsem chan struct{}
 
 	lastPrune atomic.Int64
 }
@@ -77,7 +79,7 @@ type dialect struct {
 	dollar bool
 	// maxConns bounds the connection pool.
 	maxConns int
-	// serialize takes Store.wmu around write transactions.
+	// serialize takes Store.wsem around write transactions.
 	serialize bool
 	// forUpdate is appended to the SELECT of a read-modify-write.
 	forUpdate string
@@ -173,7 +175,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxOpenConns(d.maxConns)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, d: d}
+	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -224,13 +226,20 @@ func bound(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE on SQLite) and
-// commits it if fn returns nil.
-func (s *Store) write(ctx context.Context, lock int64, fn func(*sql.Tx) error) error {
+// commits it if fn returns nil. fn must run its statements with the ctx
+// it is given, which carries the [DefaultTimeout] bound: the caller's
+// context may have no deadline, and a statement stuck under it would hold
+// the transaction (and Rollback, which waits for it) forever.
+func (s *Store) write(ctx context.Context, lock int64, fn func(context.Context, *sql.Tx) error) error {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	if s.d.serialize {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+		select {
+		case s.wsem <- struct{}{}:
+			defer func() { <-s.wsem }()
+		case <-ctx.Done():
+			return fmt.Errorf("sqlstore: wait for the write lock: %w", ctx.Err())
+		}
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -244,7 +253,7 @@ func (s *Store) write(ctx context.Context, lock int64, fn func(*sql.Tx) error) e
 			}
 		}
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -305,7 +314,7 @@ var migrations = []migration{
 // processes opening the database at once apply each step exactly once.
 func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range migrations {
-		err := s.write(ctx, lockMigrate, func(tx *sql.Tx) error {
+		err := s.write(ctx, lockMigrate, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 				version BIGINT PRIMARY KEY,
 				applied_at BIGINT NOT NULL
@@ -427,7 +436,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: client %q: %w", c.ID, err)
 	}
-	return s.write(ctx, 0, func(tx *sql.Tx) error {
+	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
@@ -481,7 +490,7 @@ func (s *Store) ListClients(ctx context.Context) ([]*store.Client, error) {
 // holds the row, and stores the result. The ID cannot be changed.
 func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.Client) error) (*store.Client, error) {
 	var out *store.Client
-	err := s.write(ctx, 0, func(tx *sql.Tx) error {
+	err := s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		c, err := scanClient(tx.QueryRowContext(ctx, s.d.q(`SELECT `+clientColumns+` FROM clients WHERE id = ?`+s.d.forUpdate), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("client", id)
@@ -514,7 +523,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 
 // DeleteClient removes the client with the given ID.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.write(ctx, 0, func(tx *sql.Tx) error {
+	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		return s.deleteRow(ctx, tx, "clients", "client", id)
 	})
 }
@@ -577,7 +586,7 @@ func (s *Store) updateKeyRow(ctx context.Context, tx *sql.Tx, k *store.SigningKe
 
 // CreateKey inserts k; an existing ID is [store.ErrConflict].
 func (s *Store) CreateKey(ctx context.Context, k *store.SigningKey) error {
-	return s.write(ctx, lockKeys, func(tx *sql.Tx) error { return s.insertKey(ctx, tx, k) })
+	return s.write(ctx, lockKeys, func(ctx context.Context, tx *sql.Tx) error { return s.insertKey(ctx, tx, k) })
 }
 
 // GetKey returns the key with the given ID.
@@ -629,7 +638,7 @@ func listKeys(ctx context.Context, q querier) ([]*store.SigningKey, error) {
 // the result. The ID cannot be changed.
 func (s *Store) UpdateKey(ctx context.Context, id string, update func(*store.SigningKey) error) (*store.SigningKey, error) {
 	var out *store.SigningKey
-	err := s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+	err := s.write(ctx, lockKeys, func(ctx context.Context, tx *sql.Tx) error {
 		k, err := scanKey(tx.QueryRowContext(ctx, s.d.q(`SELECT `+keyColumns+` FROM signing_keys WHERE id = ?`+s.d.forUpdate), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("key", id)
@@ -655,7 +664,7 @@ func (s *Store) UpdateKey(ctx context.Context, id string, update func(*store.Sig
 
 // DeleteKey removes the key with the given ID.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	return s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+	return s.write(ctx, lockKeys, func(ctx context.Context, tx *sql.Tx) error {
 		return s.deleteRow(ctx, tx, "signing_keys", "key", id)
 	})
 }
@@ -665,7 +674,7 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 // returns: existing IDs are updated, new IDs created. When update returns
 // nothing, nothing is written.
 func (s *Store) UpdateKeys(ctx context.Context, update func([]*store.SigningKey) ([]*store.SigningKey, error)) error {
-	return s.write(ctx, lockKeys, func(tx *sql.Tx) error {
+	return s.write(ctx, lockKeys, func(ctx context.Context, tx *sql.Tx) error {
 		keys, err := listKeys(ctx, tx)
 		if err != nil {
 			return err
@@ -701,7 +710,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) e
 	if last := s.lastPrune.Load(); now.UnixNano()-last >= int64(pruneEvery) && s.lastPrune.CompareAndSwap(last, now.UnixNano()) {
 		prune = true
 	}
-	return s.write(ctx, 0, func(tx *sql.Tx) error {
+	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		if prune {
 			if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM revocations WHERE expires_at <= ?`), now.UnixNano()); err != nil {
 				return fmt.Errorf("sqlstore: prune revocations: %w", err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/m2mkit/m2m/store"
 	"github.com/m2mkit/m2m/store/sqlstore"
@@ -276,4 +277,47 @@ func benchStore(b *testing.B, s *sqlstore.Store) {
 			}
 		}
 	})
+}
+
+// TestWriteLockWaitHonorsContext holds the SQLite write lock with an
+// updater that blocks, and checks that a second writer gives up when its
+// context ends instead of queueing behind the lock without bound.
+func TestWriteLockWaitHonorsContext(t *testing.T) {
+	s := openSQLite(t, filepath.Join(t.TempDir(), "m2m.db"))
+	ctx := t.Context()
+	if err := s.CreateClient(ctx, &store.Client{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.UpdateClient(ctx, "c", func(*store.Client) error {
+			close(holding)
+			<-release
+			return nil
+		})
+		done <- err
+	}()
+	<-holding
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() { got <- s.CreateClient(short, &store.Client{ID: "d"}) }()
+	select {
+	case err := <-got:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("CreateClient(ctx with 50ms deadline, lock held) = %v; want context.DeadlineExceeded", err)
+		}
+		close(release)
+	case <-time.After(5 * time.Second):
+		t.Errorf("CreateClient(ctx with 50ms deadline, lock held) still waiting after 5s")
+		close(release)
+		<-got
+	}
+	if err := <-done; err != nil {
+		t.Errorf("UpdateClient(holder) = %v", err)
+	}
+	if _, err := s.GetClient(ctx, "d"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(d) = %v; want ErrNotFound (its CreateClient timed out)", err)
+	}
 }
