@@ -153,6 +153,33 @@ func TestDiscoveryAndDomain(t *testing.T) {
 			t.Errorf("Token() error = %v; want a discovery error", err)
 		}
 	})
+	t.Run("metadata redirected to http", func(t *testing.T) {
+		// Metadata read over plain http could name any token endpoint,
+		// and the client secret would follow it.
+		var plainHits atomic.Int64
+		plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			plainHits.Add(1)
+			io.WriteString(w, `{"issuer":"`+meta.URL+`/tenant/","token_endpoint":"`+meta.URL+`/oauth/token"}`)
+		}))
+		defer plain.Close()
+		base := meta.Client().Transport // shared by the other subtests: do not modify
+		hc := &http.Client{Transport: rtFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Scheme == "https" && strings.Contains(r.URL.Path, ".well-known") {
+				return &http.Response{StatusCode: http.StatusFound, Header: http.Header{"Location": {plain.URL + r.URL.Path}}, Body: http.NoBody, Request: r}, nil
+			}
+			return base.RoundTrip(r)
+		})}
+		cfg := a.config()
+		cfg.TokenURL, cfg.Issuer, cfg.HTTPClient = "", meta.URL+"/tenant/", hc
+		cfg.Scopes = []string{"not-the-cached-token"} // the "issuer" subtest cached one
+		s, _ := NewTokenSource(cfg)
+		if _, err := s.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "https to plain http") {
+			t.Errorf("Token() error = %v; want a refused redirect", err)
+		}
+		if got := plainHits.Load(); got != 0 {
+			t.Errorf("plain http metadata requests = %d; want 0", got)
+		}
+	})
 	t.Run("auth0 domain", func(t *testing.T) {
 		cfg := a.config()
 		cfg.TokenURL, cfg.Domain, cfg.HTTPClient = "", host, meta.Client()

@@ -97,7 +97,8 @@ type Config struct {
 
 	// HTTPClient makes the token (and discovery) requests; nil means
 	// http.DefaultClient. It must not itself use a [Transport] of this
-	// source.
+	// source. Token requests never follow redirects, and discovery
+	// does not follow a redirect from https to plain http.
 	HTTPClient *http.Client
 	// Retry bounds the retries of a token request; the zero value means
 	// [DefaultRetry].

@@ -299,9 +299,9 @@ func fetchMetadata(ctx context.Context, hc *http.Client, metaURL, issuer string)
 		return "", err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := noDowngrade(hc).Do(req)
 	if err != nil {
-		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", err), retryable: retryableErr(ctx, err)}
+		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", err), retryable: retryableErr(ctx, err) && !errors.Is(err, errDowngrade)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataResponse+1))
@@ -336,4 +336,27 @@ func fetchMetadata(ctx context.Context, hc *http.Client, metaURL, issuer string)
 		return "", fmt.Errorf("clientcred: discovery: token_endpoint %q is not https", m.TokenEndpoint)
 	}
 	return m.TokenEndpoint, nil
+}
+
+var errDowngrade = errors.New("clientcred: refusing a redirect from https to plain http")
+
+// noDowngrade returns a copy of hc that refuses to follow a redirect from
+// https to plain http: metadata read over http could send the client
+// secret anywhere.
+func noDowngrade(hc *http.Client) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return errDowngrade
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("clientcred: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
 }
