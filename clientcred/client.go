@@ -11,8 +11,8 @@ import (
 	"net/url"
 )
 
-// Client makes authenticated API requests. Its zero value is not usable;
-// build it with [NewClient]. It is safe for concurrent use.
+// Client makes authenticated API requests. Build it with [NewClient]; the
+// methods of a zero Client return an error. It is safe for concurrent use.
 type Client struct {
 	// HTTPClient sends the requests; its Transport is a [*Transport].
 	HTTPClient *http.Client
@@ -137,6 +137,9 @@ func (c *Client) Delete(ctx context.Context, url string, opts ...RequestOption) 
 // Do sends an authenticated request with the given method. The caller
 // closes the response body.
 func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestOption) (*http.Response, error) {
+	if c == nil || c.HTTPClient == nil {
+		return nil, errors.New("clientcred: Client has no HTTPClient (build it with NewClient)")
+	}
 	spec := requestSpec{query: url.Values{}, header: http.Header{}}
 	for _, o := range opts {
 		if err := o(&spec); err != nil {

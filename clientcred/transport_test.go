@@ -337,3 +337,10 @@ func TestClientErrorHidesQuery(t *testing.T) {
 		t.Errorf("Get error = %q; want the URL without its query", msg)
 	}
 }
+
+func TestZeroClient(t *testing.T) {
+	var c Client
+	if _, err := c.Get(context.Background(), "https://api.example/"); err == nil {
+		t.Error("zero Client.Get() error = nil; want an error, not a request without a token")
+	}
+}
