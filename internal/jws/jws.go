@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"math/big"
 	"strings"
 	"sync"
 )
@@ -285,9 +284,7 @@ func verify(alg string, key any, signingInput, sig []byte) error {
 		if len(sig) != 2*a.curve {
 			return ErrSignature
 		}
-		r := new(big.Int).SetBytes(sig[:a.curve])
-		s := new(big.Int).SetBytes(sig[a.curve:])
-		if !ecdsa.Verify(k, digest, r, s) {
+		if !ecdsaVerifyRaw(k, digest, sig) {
 			return ErrSignature
 		}
 		return nil
@@ -368,14 +365,7 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 		if !ok || (k.Curve.Params().BitSize+7)/8 != a.curve {
 			return nil, ErrKeyType
 		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, digest)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, 2*a.curve)
-		r.FillBytes(out[:a.curve])
-		s.FillBytes(out[a.curve:])
-		return out, nil
+		return ecdsaSignRaw(k, digest, a.curve)
 	}
 	return nil, ErrAlgorithm
 }
@@ -402,4 +392,132 @@ func HeaderJSON(alg, kid, typ string) []byte {
 func writeJSONString(b *bytes.Buffer, s string) {
 	enc, _ := json.Marshal(s)
 	b.Write(enc)
+}
+
+// maxECIntBytes is the longest r or s of a supported curve (P-521).
+const maxECIntBytes = 66
+
+// ecdsaSignRaw signs digest with k and returns the JWS form of the
+// signature, r||s with each left-padded to size bytes (RFC 7518 section
+// 3.4). It goes through ecdsa.SignASN1 and converts the DER, which costs
+// far fewer allocations than ecdsa.Sign's big.Int results.
+func ecdsaSignRaw(k *ecdsa.PrivateKey, digest []byte, size int) ([]byte, error) {
+	der, err := ecdsa.SignASN1(rand.Reader, k, digest)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 2*size)
+	if !derToRaw(der, out[:size], out[size:]) {
+		return nil, errors.New("jws: ecdsa signature is not the expected DER")
+	}
+	return out, nil
+}
+
+// ecdsaVerifyRaw reports whether sig, r||s of len(sig)/2 bytes each, is a
+// valid signature of digest by k. It encodes the signature as DER on the
+// stack for ecdsa.VerifyASN1.
+func ecdsaVerifyRaw(k *ecdsa.PublicKey, digest, sig []byte) bool {
+	if len(sig)%2 != 0 || len(sig) > 2*maxECIntBytes {
+		return false
+	}
+	var buf [3 + 2*(2+1+maxECIntBytes)]byte
+	half := len(sig) / 2
+	return ecdsa.VerifyASN1(k, digest, rawToDER(buf[:0], sig[:half], sig[half:]))
+}
+
+// derToRaw parses the DER Ecdsa-Sig-Value SEQUENCE { r INTEGER, s INTEGER }
+// (RFC 3279 section 2.2.3) into r and s, each left-padded to its length.
+// It accepts only minimal, positive encodings that fit.
+func derToRaw(der, r, s []byte) bool {
+	body, rest, ok := derElem(der, 0x30)
+	if !ok || len(rest) != 0 {
+		return false
+	}
+	ri, body, ok := derElem(body, 0x02)
+	if !ok || !fillInt(r, ri) {
+		return false
+	}
+	si, body, ok := derElem(body, 0x02)
+	return ok && len(body) == 0 && fillInt(s, si)
+}
+
+// derElem splits the DER element with the given tag off the front of b.
+// Lengths are short form or one-byte long form (at most 255), which covers
+// every ECDSA signature of a supported curve.
+func derElem(b []byte, tag byte) (content, rest []byte, ok bool) {
+	if len(b) < 2 || b[0] != tag {
+		return nil, nil, false
+	}
+	n := int(b[1])
+	b = b[2:]
+	switch {
+	case n < 0x80:
+	case n == 0x81 && len(b) > 0 && b[0] >= 0x80:
+		n = int(b[0])
+		b = b[1:]
+	default:
+		return nil, nil, false
+	}
+	if len(b) < n {
+		return nil, nil, false
+	}
+	return b[:n], b[n:], true
+}
+
+// fillInt writes the DER INTEGER content v, which must be minimal and not
+// negative, into dst, left-padded with zeros.
+func fillInt(dst, v []byte) bool {
+	if len(v) == 0 || v[0]&0x80 != 0 {
+		return false
+	}
+	if len(v) > 1 && v[0] == 0 {
+		if v[1]&0x80 == 0 {
+			return false // not minimal
+		}
+		v = v[1:]
+	}
+	if len(v) > len(dst) {
+		return false
+	}
+	clear(dst[:len(dst)-len(v)])
+	copy(dst[len(dst)-len(v):], v)
+	return true
+}
+
+// rawToDER appends to dst the DER Ecdsa-Sig-Value of the big-endian
+// unsigned integers r and s (each at most maxECIntBytes long).
+func rawToDER(dst, r, s []byte) []byte {
+	r, s = trimZeros(r), trimZeros(s)
+	n := derIntLen(r) + derIntLen(s)
+	dst = append(dst, 0x30)
+	if n >= 0x80 {
+		dst = append(dst, 0x81)
+	}
+	dst = append(dst, byte(n))
+	return appendDERInt(appendDERInt(dst, r), s)
+}
+
+func trimZeros(v []byte) []byte {
+	for len(v) > 0 && v[0] == 0 {
+		v = v[1:]
+	}
+	return v
+}
+
+// derIntLen is the encoded length of the DER INTEGER of the trimmed,
+// unsigned v: a 0x00 goes before a high bit, and zero is one 0x00.
+func derIntLen(v []byte) int {
+	n := len(v)
+	if n == 0 || v[0]&0x80 != 0 {
+		n++
+	}
+	return 2 + n
+}
+
+func appendDERInt(dst, v []byte) []byte {
+	dst = append(dst, 0x02, byte(derIntLen(v)-2))
+	if len(v) == 0 || v[0]&0x80 != 0 {
+		dst = append(dst, 0)
+	}
+	return append(dst, v...)
 }
