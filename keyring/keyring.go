@@ -91,6 +91,15 @@ var algorithms = map[string]bool{"ES256": true, "EdDSA": true, "RS256": true}
 // sign with (only possible if the store was emptied under it).
 var ErrNoKey = errors.New("keyring: no signing key")
 
+// ErrStale is returned (wrapped) by [Keyring.Sign] when the keys were last
+// read from the store more than PrePublish ago. Any successor that became
+// active since was created after that read, so this replica cannot know
+// that the key it holds still signs: another replica may have retired it,
+// and the retired key's publication period (counted from when its
+// successor activated) would not cover the tokens signed with it here.
+// The token server should answer 503 until the store is back.
+var ErrStale = errors.New("keyring: keys not read from the store within the pre-publication period")
+
 // Config configures a [Keyring]. Only Store and Master are required.
 type Config struct {
 	// Store keeps the keys. Required.
@@ -105,7 +114,9 @@ type Config struct {
 	Algorithm string
 	// PrePublish is how long a new key is published before it signs
 	// (zero: [DefaultPrePublish]). It must exceed RefreshEvery, so every
-	// replica publishes a key before any replica signs with it.
+	// replica publishes a key before any replica signs with it. It is also
+	// how long a replica that cannot read the store keeps signing with
+	// the keys it has ([ErrStale]).
 	PrePublish time.Duration
 	// MaxTokenTTL is the longest lifetime of a token signed with this
 	// keyring (zero: [DefaultMaxTokenTTL]); the server must not issue
@@ -167,6 +178,9 @@ type snapshot struct {
 	// published are the IDs in jwks, in order, to reuse jwks when
 	// unchanged.
 	published []string
+	// readAt is the time taken just before the store read this snapshot
+	// was built from; Sign refuses once it is PrePublish old.
+	readAt time.Time
 }
 
 type signer struct {
@@ -246,8 +260,18 @@ func (k *Keyring) now() time.Time {
 // Sign returns the compact JWS of payload signed with the current key,
 // with the header {"alg","kid","typ"} (typ omitted when empty), and the
 // key's ID. It does no I/O.
+//
+// Sign returns an error wrapping [ErrStale] when the last successful
+// store read is more than PrePublish old: any successor activated since
+// then was created after that read, so this replica could go on signing
+// with a key the others have retired.
 func (k *Keyring) Sign(typ string, payload []byte) (token, kid string, err error) {
-	s := k.current(k.snap.Load())
+	snap := k.snap.Load()
+	now := k.now()
+	if snap != nil && now.Sub(snap.readAt) > k.cfg.PrePublish {
+		return "", "", fmt.Errorf("%w (last read %v ago)", ErrStale, now.Sub(snap.readAt).Round(time.Second))
+	}
+	s := k.current(snap, now)
 	if s == nil {
 		return "", "", ErrNoKey
 	}
@@ -258,13 +282,12 @@ func (k *Keyring) Sign(typ string, payload []byte) (token, kid string, err error
 	return tok, s.kid, nil
 }
 
-// current picks the signer due at the current time: the one with the
-// latest activation time not after now.
-func (k *Keyring) current(snap *snapshot) *signer {
+// current picks the signer due at now: the one with the latest
+// activation time not after now.
+func (k *Keyring) current(snap *snapshot, now time.Time) *signer {
 	if snap == nil {
 		return nil
 	}
-	now := k.now()
 	for i := len(snap.signers) - 1; i >= 0; i-- {
 		if !snap.signers[i].activateAt.After(now) {
 			return snap.signers[i]
@@ -350,17 +373,19 @@ func (k *Keyring) Advance(ctx context.Context) error {
 func (k *Keyring) Refresh(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	readAt := k.now()
 	keys, err := k.cfg.Store.ListKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("keyring: refresh: %w", err)
 	}
-	return k.load(keys)
+	return k.load(keys, readAt)
 }
 
 // Run reloads the keys and applies due transitions every RefreshEvery
 // until ctx is done, logging (not returning) store failures: while the
-// store is unreachable the last snapshot keeps signing. It returns
-// ctx.Err().
+// store is unreachable the last snapshot keeps signing, for at most
+// PrePublish after its store read (then Sign returns [ErrStale]). It
+// returns ctx.Err().
 func (k *Keyring) Run(ctx context.Context) error {
 	t := time.NewTicker(k.cfg.RefreshEvery)
 	defer t.Stop()
@@ -382,6 +407,7 @@ func (k *Keyring) tick(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	k.mu.Lock()
+	readAt := k.now()
 	keys, err := k.cfg.Store.ListKeys(ctx)
 	if err != nil {
 		k.mu.Unlock()
@@ -393,7 +419,7 @@ func (k *Keyring) tick(ctx context.Context) error {
 	}
 	p := k.plan(copies, k.now())
 	due := len(p.changed) > 0 || p.needsActive() || p.scheduleDue(k)
-	err = k.load(keys)
+	err = k.load(keys, readAt)
 	k.mu.Unlock()
 	if err != nil {
 		return err
@@ -404,8 +430,9 @@ func (k *Keyring) tick(ctx context.Context) error {
 	return nil
 }
 
-// load builds and installs a snapshot from keys. k.mu is held.
-func (k *Keyring) load(keys []*store.SigningKey) error {
+// load builds and installs a snapshot from keys, read from the store at
+// readAt. k.mu is held.
+func (k *Keyring) load(keys []*store.SigningKey, readAt time.Time) error {
 	prev := k.snap.Load()
 	parsed := map[string]*signer{}
 	if prev != nil {
@@ -414,7 +441,7 @@ func (k *Keyring) load(keys []*store.SigningKey) error {
 		}
 	}
 	now := k.now()
-	snap := &snapshot{}
+	snap := &snapshot{readAt: readAt}
 	var set jose.JSONWebKeySet
 	var errs []error
 	for _, sk := range keys {

@@ -520,7 +520,13 @@ func TestSignDuringRefresh(t *testing.T) {
 		if err := k.Rotate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c.Add(11 * time.Minute)
+		// Two steps with a store read between them: a jump of more
+		// than PrePublish without one makes Sign refuse (ErrStale).
+		c.Add(6 * time.Minute)
+		if err := k.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c.Add(5 * time.Minute)
 		if err := k.Advance(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -657,5 +663,73 @@ func TestScheduledRotationInvariant(t *testing.T) {
 	}
 	if n := len(jwksKIDs(t, a.JWKS())); n > 3 {
 		t.Errorf("JWKS() holds %d keys; want at most next + active + retiring", n)
+	}
+}
+
+// flakyKeys is a store whose reads can be made to fail, as when a
+// replica loses its database connection.
+type flakyKeys struct {
+	store.Keys
+	mu   sync.Mutex
+	down bool
+}
+
+func (f *flakyKeys) setDown(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+
+func (f *flakyKeys) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
+	f.mu.Lock()
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		return nil, errors.New("flaky: store unreachable")
+	}
+	return f.Keys.ListKeys(ctx)
+}
+
+// TestStaleReplicaStopsSigning: replica B loses the store just before A
+// rotates. Without a bound B would go on signing with the old key after
+// A's successor activated and A retired the old key, whose publication
+// (counted from the successor's activation) would not cover B's tokens.
+// B may sign for PrePublish after its last read, then refuses.
+func TestStaleReplicaStopsSigning(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	c := newClock()
+	a := mustNew(t, testConfig(s, c))
+	fb := &flakyKeys{Keys: s}
+	b := mustNew(t, testConfig(fb, c))
+	_, old := sign(t, b)
+	fb.setDown(true)
+	c.Add(time.Second)
+	if err := a.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Refresh(ctx); err == nil {
+		t.Fatal("Refresh() with the store down = nil error")
+	}
+	// Within PrePublish of B's last read: B still signs, with the old key.
+	c.Add(10*time.Minute - time.Second)
+	if _, kid := sign(t, b); kid != old {
+		t.Errorf("stale replica Sign() at PrePublish uses %q; want the old key %q", kid, old)
+	}
+	// A's successor is active now; B has not seen it and must stop.
+	c.Add(2 * time.Second)
+	if err := a.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tok, kid, err := b.Sign("JWT", []byte(`{}`)); !errors.Is(err, ErrStale) {
+		t.Errorf("stale replica Sign() after PrePublish = %q, %q, %v; want ErrStale", tok, kid, err)
+	}
+	got, _ := s.GetKey(ctx, old)
+	if got.State != store.KeyRetiring {
+		t.Fatalf("old key after A's Advance = %s; want retiring", got.State)
+	}
+	// The store is back: B reads it and signs with the successor.
+	fb.setDown(false)
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, kid := sign(t, b); kid == old {
+		t.Errorf("Sign() after the store came back uses the retired key %q", kid)
 	}
 }
