@@ -10,7 +10,8 @@
 //     sees a partial secret. The directory is synced too, so the secret
 //     survives a power cut.
 //   - Files are created with mode 0600; an existing file that the group or
-//     others may read, or whose size is wrong, is refused with an error
+//     others may read, that another user owns (on Unix: not the effective
+//     user, not root), or whose size is wrong, is refused with an error
 //     that says how to fix it.
 //   - [Rotate] writes a new secret and keeps the previous ones (newest
 //     first, at most [MaxFallbacks]) in PATH.prev, so tokens signed before
@@ -212,6 +213,9 @@ func readFile(path string, max int) ([]byte, error) {
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("secretfile: %s is accessible by group or others (mode %04o); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	if err := checkOwner(path, fi); err != nil {
+		return nil, err
 	}
 	if fi.Size() > int64(max) {
 		return nil, fmt.Errorf("secretfile: %s holds %d bytes; want at most %d", path, fi.Size(), max)

@@ -161,6 +161,47 @@ func TestRefused(t *testing.T) {
 	}
 }
 
+// TestRefusedForeignOwner plants a 0600 secret owned by another user (as
+// one could through a symlink in a shared directory): a process that can
+// read it, running as root, must refuse it rather than sign with a secret
+// that user knows. Needs root to chown.
+func TestRefusedForeignOwner(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Geteuid() != 0 {
+		t.Skip("needs root on Unix to give a file to another user")
+	}
+	dir := t.TempDir()
+	planted := filepath.Join(dir, "planted")
+	if err := os.WriteFile(planted, make([]byte, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(planted, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "secret.bin")
+	if err := os.Symlink(planted, path); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{planted, path} {
+		if _, err := secretfile.LoadOrCreate(p, 32); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+			t.Errorf("LoadOrCreate(%s owned by uid 65534) = %v; want an ownership error", p, err)
+		}
+	}
+	// A fallback file owned by another user is refused too.
+	own := filepath.Join(dir, "own")
+	if _, err := secretfile.LoadOrCreate(own, 32); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(own+secretfile.PrevSuffix, make([]byte, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(own+secretfile.PrevSuffix, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secretfile.Load(own, 32); err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Errorf("Load with a fallback file owned by uid 65534 = %v; want an ownership error", err)
+	}
+}
+
 func TestBadSize(t *testing.T) {
 	for _, n := range []int{-1, 8, secretfile.MaxSize + 1} {
 		if _, err := secretfile.LoadOrCreate(filepath.Join(t.TempDir(), "s"), n); err == nil {
