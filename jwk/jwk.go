@@ -268,10 +268,19 @@ func ParseKey(raw []byte) (*Key, error) {
 func FromPublic(pub crypto.PublicKey, kid, alg string) (*Key, error) {
 	switch p := pub.(type) {
 	case *rsa.PublicKey:
+		if p == nil || p.N == nil || p.E < 2 {
+			return nil, fmt.Errorf("%w: incomplete RSA key", ErrMalformed)
+		}
 		if p.N.BitLen() < 2048 {
 			return nil, fmt.Errorf("%w: RSA key of %d bits, want at least 2048", errSkip, p.N.BitLen())
 		}
 	case *ecdsa.PublicKey:
+		if p == nil || p.Curve == nil || p.X == nil || p.Y == nil {
+			return nil, fmt.Errorf("%w: incomplete EC key", ErrMalformed)
+		}
+		if _, err := p.ECDH(); err != nil { // checks the curve and that the point is on it
+			return nil, fmt.Errorf("%w: EC key: %v", errSkip, err)
+		}
 	case ed25519.PublicKey:
 		if len(p) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%w: bad Ed25519 key", ErrMalformed)

@@ -3,6 +3,7 @@ package jwk
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -14,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -462,5 +464,37 @@ func TestRemoteKeySetRefusesDowngrade(t *testing.T) {
 	}
 	if got := plain.hits.Load(); got != 0 {
 		t.Errorf("the plain http server was asked %d times; want 0", got)
+	}
+}
+
+// TestFromPublicIncomplete checks that nil or incomplete public keys are
+// errors, not panics.
+func TestFromPublicIncomplete(t *testing.T) {
+	offCurve := ecKey.PublicKey
+	offCurve.Y = new(big.Int).Add(offCurve.Y, big.NewInt(1))
+	tests := []struct {
+		name string
+		pub  crypto.PublicKey
+	}{
+		{"nil rsa", (*rsa.PublicKey)(nil)},
+		{"zero rsa", &rsa.PublicKey{}},
+		{"rsa exponent 1", &rsa.PublicKey{N: rsaKey.N, E: 1}},
+		{"nil ecdsa", (*ecdsa.PublicKey)(nil)},
+		{"zero ecdsa", &ecdsa.PublicKey{}},
+		{"ecdsa off the curve", &offCurve},
+		{"nil ed25519", ed25519.PublicKey(nil)},
+		{"nil", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("FromPublic(%s) panicked: %v", tc.name, r)
+				}
+			}()
+			if k, err := FromPublic(tc.pub, "k", ""); err == nil {
+				t.Errorf("FromPublic(%s) = %+v, nil; want an error", tc.name, k)
+			}
+		})
 	}
 }
