@@ -136,6 +136,11 @@ var headerCache struct {
 
 const headerCacheMax = 1024
 
+// headerCacheMaxKey is the longest encoded header the cache keeps, so that
+// a stream of tokens with big, distinct headers cannot pin
+// headerCacheMax times DefaultMaxTokenBytes of memory.
+const headerCacheMaxKey = 512
+
 func parseHeader(enc string, raw []byte) (Header, error) {
 	headerCache.RLock()
 	hdr, ok := headerCache.m[enc]
@@ -147,8 +152,20 @@ func parseHeader(enc string, raw []byte) (Header, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return Header{}, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
-	if err := json.Unmarshal(raw, &hdr); err != nil {
-		return Header{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
+	// Take each parameter by its exact name: decoding into the struct
+	// would let encoding/json match "ALG" or "Typ" case-insensitively,
+	// and the last of {"typ":"JWT","TYP":"at+jwt"} win, where other JOSE
+	// libraries (PyJWT among them) read names case-sensitively.
+	params := [...]struct {
+		name string
+		dst  any
+	}{{"alg", &hdr.Alg}, {"kid", &hdr.Kid}, {"typ", &hdr.Typ}, {"cty", &hdr.Cty}, {"crit", &hdr.Crit}}
+	for _, p := range params {
+		if v, ok := fields[p.name]; ok {
+			if err := json.Unmarshal(v, p.dst); err != nil {
+				return Header{}, fmt.Errorf("%w: header %s: %v", ErrMalformed, p.name, err)
+			}
+		}
 	}
 	if _, ok := fields["alg"]; !ok || hdr.Alg == "" {
 		return Header{}, fmt.Errorf("%w: header has no alg", ErrMalformed)
@@ -158,6 +175,9 @@ func parseHeader(enc string, raw []byte) (Header, error) {
 	}
 	if _, ok := fields["crit"]; ok {
 		return Header{}, fmt.Errorf("%w: crit", ErrUnsupported)
+	}
+	if len(enc) > headerCacheMaxKey {
+		return hdr, nil
 	}
 	headerCache.Lock()
 	if headerCache.m == nil || len(headerCache.m) >= headerCacheMax {

@@ -102,6 +102,8 @@ func TestParseRejects(t *testing.T) {
 		{"alg none", enc(`{"alg":"none"}`) + ".e30.", ErrAlgorithm},
 		{"alg NONE", enc(`{"alg":"NONE"}`) + ".e30.", ErrAlgorithm},
 		{"crit", enc(`{"alg":"HS256","crit":["exp"]}`) + ".e30.", ErrUnsupported},
+		{"alg in upper case only", enc(`{"ALG":"HS256"}`) + ".e30.", ErrMalformed},
+		{"kid not a string", enc(`{"alg":"HS256","kid":1}`) + ".e30.", ErrMalformed},
 		{"too large", strings.Repeat("a", DefaultMaxTokenBytes+1), ErrTooLarge},
 		{"the CVE-2025-30204 shape", "Bearer " + strings.Repeat(".", 20000), ErrTooLarge},
 	}
@@ -111,6 +113,48 @@ func TestParseRejects(t *testing.T) {
 				t.Errorf("Parse = %v; want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestHeaderNamesCaseSensitive checks that header parameters are read by
+// their exact names, as PyJWT reads them: encoding/json alone would let
+// "ALG" or "TYP" override "alg" or "typ".
+func TestHeaderNamesCaseSensitive(t *testing.T) {
+	enc := func(s string) string { return b64.EncodeToString([]byte(s)) }
+	tests := []struct {
+		header string
+		want   Header
+	}{
+		{`{"alg":"HS256","ALG":"RS256"}`, Header{Alg: "HS256"}},
+		{`{"alg":"HS256","typ":"JWT","TYP":"at+jwt","Kid":"k2","CTY":"x"}`, Header{Alg: "HS256", Typ: "JWT"}},
+		{`{"alg":"HS256","kid":"k1","cty":"JWT","Crit":["exp"]}`, Header{Alg: "HS256", Kid: "k1", Cty: "JWT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			tok, err := Parse(enc(tt.header)+".e30.", 0)
+			if err != nil {
+				t.Fatalf("Parse(%s) = %v", tt.header, err)
+			}
+			if got := tok.Header; got.Alg != tt.want.Alg || got.Kid != tt.want.Kid || got.Typ != tt.want.Typ || got.Cty != tt.want.Cty || len(got.Crit) != 0 {
+				t.Errorf("Parse(%s).Header = %+v; want %+v", tt.header, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHeaderCacheBound checks that big headers are not cached, so that
+// distinct big headers cannot pin memory.
+func TestHeaderCacheBound(t *testing.T) {
+	enc := func(s string) string { return b64.EncodeToString([]byte(s)) }
+	big := enc(`{"alg":"HS256","kid":"` + strings.Repeat("k", 1000) + `"}`)
+	if _, err := Parse(big+".e30.", 0); err != nil {
+		t.Fatal(err)
+	}
+	headerCache.RLock()
+	_, cached := headerCache.m[big]
+	headerCache.RUnlock()
+	if cached {
+		t.Errorf("a %d-byte encoded header was cached; want only up to %d bytes", len(big), headerCacheMaxKey)
 	}
 }
 
