@@ -92,11 +92,11 @@ var algorithms = map[string]bool{"ES256": true, "EdDSA": true, "RS256": true}
 var ErrNoKey = errors.New("keyring: no signing key")
 
 // ErrStale is returned (wrapped) by [Keyring.Sign] when the keys were last
-// read from the store more than PrePublish ago. Any successor that became
-// active since was created after that read, so this replica cannot know
-// that the key it holds still signs: another replica may have retired it,
-// and the retired key's publication period (counted from when its
-// successor activated) would not cover the tokens signed with it here.
+// read from the store more than Config.MaxStale ago. A successor that
+// became active since was created after that read, so this replica
+// cannot know that the key it holds still signs: another replica may have
+// retired it, and the retired key's publication (counted from when its
+// successor activated) would not cover tokens signed with it much later.
 // The token server should answer 503 until the store is back.
 var ErrStale = errors.New("keyring: keys not read from the store within the pre-publication period")
 
@@ -114,9 +114,7 @@ type Config struct {
 	Algorithm string
 	// PrePublish is how long a new key is published before it signs
 	// (zero: [DefaultPrePublish]). It must exceed RefreshEvery, so every
-	// replica publishes a key before any replica signs with it. It is also
-	// how long a replica that cannot read the store keeps signing with
-	// the keys it has ([ErrStale]).
+	// replica publishes a key before any replica signs with it.
 	PrePublish time.Duration
 	// MaxTokenTTL is the longest lifetime of a token signed with this
 	// keyring (zero: [DefaultMaxTokenTTL]); the server must not issue
@@ -130,6 +128,16 @@ type Config struct {
 	// RefreshEvery is how often [Keyring.Run] reloads the keys and applies
 	// due transitions (zero: [DefaultRefreshEvery]).
 	RefreshEvery time.Duration
+	// MaxStale is how long Sign goes on with keys not re-read from the
+	// store, as when the database is down; after that it returns
+	// [ErrStale]. Zero means PrePublish + [PublishLeeway], the longest
+	// bound for which every token a cut-off replica signs with a key that
+	// others have retired still expires before that key leaves the key
+	// set (the successor activates at least PrePublish after the last
+	// read, and the old key stays published MaxTokenTTL + PublishLeeway
+	// after that); it uses up the leeway meant for clock skew, so set
+	// PrePublish or less to keep it. Larger values are refused.
+	MaxStale time.Duration
 	// Now returns the current time (nil: time.Now).
 	Now func() time.Time
 	// Logger receives key transitions and refresh failures (nil: discard).
@@ -179,7 +187,7 @@ type snapshot struct {
 	// unchanged.
 	published []string
 	// readAt is the time taken just before the store read this snapshot
-	// was built from; Sign refuses once it is PrePublish old.
+	// was built from; Sign refuses once it is MaxStale old.
 	readAt time.Time
 }
 
@@ -209,6 +217,12 @@ func New(ctx context.Context, cfg Config) (*Keyring, error) {
 	}
 	if cfg.RefreshEvery == 0 {
 		cfg.RefreshEvery = DefaultRefreshEvery
+	}
+	if cfg.MaxStale == 0 {
+		cfg.MaxStale = cfg.PrePublish + PublishLeeway
+	}
+	if cfg.MaxStale > cfg.PrePublish+PublishLeeway {
+		return nil, fmt.Errorf("keyring: MaxStale (%v) must not exceed PrePublish + PublishLeeway (%v)", cfg.MaxStale, cfg.PrePublish+PublishLeeway)
 	}
 	if cfg.RefreshEvery >= cfg.PrePublish {
 		return nil, fmt.Errorf("keyring: RefreshEvery (%v) must be shorter than PrePublish (%v)", cfg.RefreshEvery, cfg.PrePublish)
@@ -242,7 +256,7 @@ func (c *Config) validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"PrePublish", c.PrePublish}, {"MaxTokenTTL", c.MaxTokenTTL}, {"RotateEvery", c.RotateEvery}, {"RefreshEvery", c.RefreshEvery}} {
+	}{{"PrePublish", c.PrePublish}, {"MaxTokenTTL", c.MaxTokenTTL}, {"RotateEvery", c.RotateEvery}, {"RefreshEvery", c.RefreshEvery}, {"MaxStale", c.MaxStale}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("keyring: %s must not be negative", d.name))
 		}
@@ -262,13 +276,13 @@ func (k *Keyring) now() time.Time {
 // key's ID. It does no I/O.
 //
 // Sign returns an error wrapping [ErrStale] when the last successful
-// store read is more than PrePublish old: any successor activated since
-// then was created after that read, so this replica could go on signing
-// with a key the others have retired.
+// store read is more than MaxStale old: a successor activated since then
+// was created after that read, so this replica could go on signing with
+// a key the others have retired.
 func (k *Keyring) Sign(typ string, payload []byte) (token, kid string, err error) {
 	snap := k.snap.Load()
 	now := k.now()
-	if snap != nil && now.Sub(snap.readAt) > k.cfg.PrePublish {
+	if snap != nil && now.Sub(snap.readAt) > k.cfg.MaxStale {
 		return "", "", fmt.Errorf("%w (last read %v ago)", ErrStale, now.Sub(snap.readAt).Round(time.Second))
 	}
 	s := k.current(snap, now)
@@ -384,7 +398,7 @@ func (k *Keyring) Refresh(ctx context.Context) error {
 // Run reloads the keys and applies due transitions every RefreshEvery
 // until ctx is done, logging (not returning) store failures: while the
 // store is unreachable the last snapshot keeps signing, for at most
-// PrePublish after its store read (then Sign returns [ErrStale]). It
+// MaxStale after its store read (then Sign returns [ErrStale]). It
 // returns ctx.Err().
 func (k *Keyring) Run(ctx context.Context) error {
 	t := time.NewTicker(k.cfg.RefreshEvery)

@@ -520,8 +520,7 @@ func TestSignDuringRefresh(t *testing.T) {
 		if err := k.Rotate(ctx); err != nil {
 			t.Fatal(err)
 		}
-		// Two steps with a store read between them: a jump of more
-		// than PrePublish without one makes Sign refuse (ErrStale).
+		// Two steps with a store read between them, as Run would make.
 		c.Add(6 * time.Minute)
 		if err := k.Refresh(ctx); err != nil {
 			t.Fatal(err)
@@ -687,49 +686,79 @@ func (f *flakyKeys) ListKeys(ctx context.Context) ([]*store.SigningKey, error) {
 }
 
 // TestStaleReplicaStopsSigning: replica B loses the store just before A
-// rotates. Without a bound B would go on signing with the old key after
-// A's successor activated and A retired the old key, whose publication
-// (counted from the successor's activation) would not cover B's tokens.
-// B may sign for PrePublish after its last read, then refuses.
+// rotates. Without a bound B would go on signing with the old key long
+// after A's successor activated and A retired the old key, whose
+// publication (counted from the successor's activation) would not cover
+// B's tokens. B may sign for MaxStale after its last read, then refuses.
 func TestStaleReplicaStopsSigning(t *testing.T) {
-	ctx := t.Context()
-	s := memstore.New()
+	for _, tc := range []struct {
+		name     string
+		maxStale time.Duration
+		want     time.Duration // the effective bound
+	}{
+		{"default", 0, 10*time.Minute + PublishLeeway},
+		{"PrePublish", 10 * time.Minute, 10 * time.Minute},
+		{"short", time.Minute, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := memstore.New()
+			c := newClock()
+			a := mustNew(t, testConfig(s, c))
+			fb := &flakyKeys{Keys: s}
+			cfg := testConfig(fb, c)
+			cfg.MaxStale = tc.maxStale
+			b := mustNew(t, cfg)
+			_, old := sign(t, b)
+			lastRead := c.Now()
+			fb.setDown(true)
+			if err := a.Rotate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Refresh(ctx); err == nil {
+				t.Fatal("Refresh() with the store down = nil error")
+			}
+			// Up to the bound B still signs, with the old key.
+			c.Add(tc.want)
+			if _, kid := sign(t, b); kid != old {
+				t.Errorf("stale replica Sign() at the bound uses %q; want the old key %q", kid, old)
+			}
+			c.Add(time.Second)
+			if err := a.Advance(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tok, kid, err := b.Sign("JWT", []byte(`{}`)); !errors.Is(err, ErrStale) {
+				t.Errorf("stale replica Sign() %v after its last read = %q, %q, %v; want ErrStale", c.Now().Sub(lastRead), tok, kid, err)
+			}
+			// The store is back: B reads it and signs again.
+			fb.setDown(false)
+			if err := b.Refresh(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, kid := sign(t, b); tc.want >= 10*time.Minute && kid == old {
+				t.Errorf("Sign() after the store came back uses the retired key %q", kid)
+			}
+		})
+	}
+}
+
+// TestMaxStaleBound: a MaxStale beyond PrePublish + PublishLeeway would
+// let a cut-off replica sign tokens that outlive their key's publication.
+func TestMaxStaleBound(t *testing.T) {
 	c := newClock()
-	a := mustNew(t, testConfig(s, c))
-	fb := &flakyKeys{Keys: s}
-	b := mustNew(t, testConfig(fb, c))
-	_, old := sign(t, b)
-	fb.setDown(true)
-	c.Add(time.Second)
-	if err := a.Rotate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Refresh(ctx); err == nil {
-		t.Fatal("Refresh() with the store down = nil error")
-	}
-	// Within PrePublish of B's last read: B still signs, with the old key.
-	c.Add(10*time.Minute - time.Second)
-	if _, kid := sign(t, b); kid != old {
-		t.Errorf("stale replica Sign() at PrePublish uses %q; want the old key %q", kid, old)
-	}
-	// A's successor is active now; B has not seen it and must stop.
-	c.Add(2 * time.Second)
-	if err := a.Advance(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if tok, kid, err := b.Sign("JWT", []byte(`{}`)); !errors.Is(err, ErrStale) {
-		t.Errorf("stale replica Sign() after PrePublish = %q, %q, %v; want ErrStale", tok, kid, err)
-	}
-	got, _ := s.GetKey(ctx, old)
-	if got.State != store.KeyRetiring {
-		t.Fatalf("old key after A's Advance = %s; want retiring", got.State)
-	}
-	// The store is back: B reads it and signs with the successor.
-	fb.setDown(false)
-	if err := b.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, kid := sign(t, b); kid == old {
-		t.Errorf("Sign() after the store came back uses the retired key %q", kid)
+	for _, tc := range []struct {
+		maxStale time.Duration
+		ok       bool
+	}{
+		{10*time.Minute + PublishLeeway, true},
+		{10*time.Minute + PublishLeeway + time.Second, false},
+		{-time.Second, false},
+	} {
+		cfg := testConfig(memstore.New(), c)
+		cfg.MaxStale = tc.maxStale
+		_, err := New(t.Context(), cfg)
+		if (err == nil) != tc.ok {
+			t.Errorf("New(MaxStale %v) = %v; want ok %v", tc.maxStale, err, tc.ok)
+		}
 	}
 }
