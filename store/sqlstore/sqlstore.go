@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -357,6 +358,25 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, nil
 }
 
+// minTime and maxTime bound the instants that Unix nanoseconds in a
+// BIGINT can hold (years 1677 to 2262).
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// checkTimes rejects instants that nanos cannot store: time.UnixNano
+// silently wraps them, so a revocation dated 2300 would be stored as a
+// date in the past and revoke nothing.
+func checkTimes(ts ...time.Time) error {
+	for _, t := range ts {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return fmt.Errorf("time %s out of range (want 1678 to 2262)", t.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -382,6 +402,9 @@ const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash
 
 // clientArgs returns the column values of c in clientColumns order.
 func clientArgs(c *store.Client) ([]any, error) {
+	if err := checkTimes(c.PreviousSecretExpiresAt, c.RevokedBefore, c.CreatedAt, c.UpdatedAt); err != nil {
+		return nil, err
+	}
 	aud, err := jsonText(c.Audiences)
 	if err != nil {
 		return nil, err
@@ -541,9 +564,12 @@ func (s *Store) deleteRow(ctx context.Context, tx *sql.Tx, table, kind, id strin
 
 const keyColumns = `id, algorithm, state, private_key, public_jwk, created_at, activated_at, retired_at, publish_until`
 
-func keyArgs(k *store.SigningKey) []any {
+func keyArgs(k *store.SigningKey) ([]any, error) {
+	if err := checkTimes(k.CreatedAt, k.ActivatedAt, k.RetiredAt, k.PublishUntil); err != nil {
+		return nil, fmt.Errorf("sqlstore: key %q: %w", k.ID, err)
+	}
 	return []any{k.ID, k.Algorithm, string(k.State), k.PrivateKey, k.PublicJWK,
-		nanos(k.CreatedAt), nanos(k.ActivatedAt), nanos(k.RetiredAt), nanos(k.PublishUntil)}
+		nanos(k.CreatedAt), nanos(k.ActivatedAt), nanos(k.RetiredAt), nanos(k.PublishUntil)}, nil
 }
 
 func scanKey(r scanner) (*store.SigningKey, error) {
@@ -563,8 +589,12 @@ func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *store.SigningKey) 
 	if k.ID == "" {
 		return errors.New("sqlstore: key with an empty ID")
 	}
+	args, err := keyArgs(k)
+	if err != nil {
+		return err
+	}
 	res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO signing_keys (`+keyColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), keyArgs(k)...)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create key: %w", err)
 	}
@@ -575,8 +605,11 @@ func (s *Store) insertKey(ctx context.Context, tx *sql.Tx, k *store.SigningKey) 
 }
 
 func (s *Store) updateKeyRow(ctx context.Context, tx *sql.Tx, k *store.SigningKey) error {
-	args := keyArgs(k)
-	_, err := tx.ExecContext(ctx, s.d.q(`UPDATE signing_keys SET algorithm = ?, state = ?, private_key = ?,
+	args, err := keyArgs(k)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, s.d.q(`UPDATE signing_keys SET algorithm = ?, state = ?, private_key = ?,
 		public_jwk = ?, created_at = ?, activated_at = ?, retired_at = ?, publish_until = ? WHERE id = ?`), append(args[1:], k.ID)...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update key: %w", err)
@@ -705,6 +738,9 @@ func (s *Store) UpdateKeys(ctx context.Context, update func([]*store.SigningKey)
 // RevokeToken records jti as revoked until expiry; revoking again keeps
 // the later expiry. Expired records are deleted at most once a minute.
 func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) error {
+	if err := checkTimes(expiry); err != nil {
+		return fmt.Errorf("sqlstore: revoke token: %w", err)
+	}
 	now := s.now()
 	prune := false
 	if last := s.lastPrune.Load(); now.UnixNano()-last >= int64(pruneEvery) && s.lastPrune.CompareAndSwap(last, now.UnixNano()) {

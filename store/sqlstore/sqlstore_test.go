@@ -321,3 +321,46 @@ func TestWriteLockWaitHonorsContext(t *testing.T) {
 		t.Errorf("GetClient(d) = %v; want ErrNotFound (its CreateClient timed out)", err)
 	}
 }
+
+// TestTimeRange: instants that Unix nanoseconds cannot hold are refused,
+// not wrapped (time.UnixNano is undefined past 2262, and a wrapped
+// revocation expiry lands in the past and revokes nothing).
+func TestTimeRange(t *testing.T) {
+	ctx := t.Context()
+	s := openSQLite(t, filepath.Join(t.TempDir(), "m2m.db"))
+	far := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	early := time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)
+	last := time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"RevokeToken(2300)", s.RevokeToken(ctx, "far", far)},
+		{"CreateClient(RevokedBefore 2300)", s.CreateClient(ctx, &store.Client{ID: "far", RevokedBefore: far})},
+		{"CreateClient(CreatedAt 1600)", s.CreateClient(ctx, &store.Client{ID: "early", CreatedAt: early})},
+		{"CreateKey(PublishUntil 2300)", s.CreateKey(ctx, &store.SigningKey{ID: "far", PublishUntil: far})},
+	} {
+		if tc.err == nil {
+			t.Errorf("%s = nil; want an out-of-range error", tc.name)
+		}
+	}
+	if _, err := s.GetClient(ctx, "far"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetClient(far) = %v; want ErrNotFound", err)
+	}
+	// The last representable years still round-trip.
+	if err := s.RevokeToken(ctx, "late", last); err != nil {
+		t.Fatalf("RevokeToken(2262) = %v", err)
+	}
+	if got, err := s.IsRevoked(ctx, "late"); err != nil || !got {
+		t.Errorf("IsRevoked(late) = %v, %v; want true", got, err)
+	}
+	if err := s.CreateClient(ctx, &store.Client{ID: "late", RevokedBefore: last}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.GetClient(ctx, "late"); err != nil || !c.RevokedBefore.Equal(last) {
+		t.Errorf("GetClient(late).RevokedBefore = %v, %v; want %v", c.RevokedBefore, err, last)
+	}
+	if _, err := s.UpdateClient(ctx, "late", func(c *store.Client) error { c.RevokedBefore = far; return nil }); err == nil {
+		t.Errorf("UpdateClient(RevokedBefore 2300) = nil; want an out-of-range error")
+	}
+}
