@@ -179,7 +179,10 @@ func (d *DeviceTokens) Validator() *Validator {
 }
 
 // Verify checks a device token against every key and returns its claims.
-// A refused token is a [*m2m.CredentialError] with a stable reason.
+// A device token names its subject: a token without a "sub", or with an
+// empty one, is refused (missing_claim) even when signed with d's key,
+// since its Principal would name nobody. A refused token is a
+// [*m2m.CredentialError] with a stable reason.
 func (d *DeviceTokens) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err := d.check(); err != nil {
 		return nil, err
@@ -188,7 +191,14 @@ func (d *DeviceTokens) Verify(ctx context.Context, token string) (*Claims, error
 	for i, k := range d.Keys {
 		keys[i] = []byte(k)
 	}
-	return d.Validator().Verify(ctx, token, StaticKeys(keys...))
+	c, err := d.Validator().Verify(ctx, token, StaticKeys(keys...))
+	if err != nil {
+		return nil, err
+	}
+	if c.Subject == "" {
+		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonMissingClaim, `the token has no "sub" claim`)
+	}
+	return c, nil
 }
 
 // Authenticate verifies token and returns its Principal: the subject,

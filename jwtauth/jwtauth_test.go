@@ -263,6 +263,26 @@ func TestDeviceTokens(t *testing.T) {
 	}
 }
 
+// TestDeviceTokensNeedSubject signs tokens with the device key but no
+// usable subject: each must be refused, not turned into a Principal that
+// names nobody.
+func TestDeviceTokensNeedSubject(t *testing.T) {
+	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}, Now: func() time.Time { return t0 }}
+	exp := t0.Add(time.Hour).Unix()
+	for _, payload := range []string{
+		fmt.Sprintf(`{"exp":%d}`, exp),
+		fmt.Sprintf(`{"sub":"","exp":%d}`, exp),
+		fmt.Sprintf(`{"sub":null,"exp":%d}`, exp),
+	} {
+		tok := rawSign(t, payload)
+		if _, err := d.Verify(context.Background(), tok); err == nil {
+			t.Errorf("DeviceTokens.Verify(%s) = nil error; want a refusal", payload)
+		} else if r := m2m.ReasonOf(err); r != m2m.ReasonMissingClaim && r != m2m.ReasonMalformed {
+			t.Errorf("DeviceTokens.Verify(%s) = %v; want missing_claim or malformed", payload, err)
+		}
+	}
+}
+
 func TestDeviceTokensOptions(t *testing.T) {
 	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}, Algorithm: "HS512", TTL: time.Minute, Issuer: "cam",
 		Audience: "app", OmitIssuedAt: true, Now: func() time.Time { return t0 }}
