@@ -155,7 +155,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		} else if p, ok := strings.CutPrefix(url, "sqlite:"); ok {
 			path = p
 		} else if strings.Contains(url, "://") {
-			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme in %q (want sqlite:// or postgres://)", redact(url))
+			// Only the scheme: the rest may hold a password, in the user
+			// info or in a query parameter.
+			scheme, _, _ := strings.Cut(url, "://")
+			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q (want sqlite:// or postgres://)", scheme)
 		}
 		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", path)
@@ -196,20 +199,6 @@ func createPrivate(path string) error {
 		return fmt.Errorf("sqlstore: create %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// redact drops the password from a URL for error messages.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
-	}
-	at := strings.LastIndexByte(strings.SplitN(rest, "/", 2)[0], '@')
-	if at < 0 {
-		return url
-	}
-	user, _, _ := strings.Cut(rest[:at], ":")
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // Dialect reports the engine: "sqlite" or "postgres".

@@ -81,9 +81,18 @@ func TestOpenURLs(t *testing.T) {
 }
 
 func TestOpenRedactsPassword(t *testing.T) {
-	_, err := sqlstore.Open(t.Context(), "mysql://root:hunter2@localhost/m2m")
-	if err == nil || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("Open(mysql URL with password) = %v; want an error without the password", err)
+	for _, url := range []string{
+		"mysql://root:hunter2@localhost/m2m",
+		"mysql://root@localhost/m2m?password=hunter2",
+		"mysql://root@localhost/m2m?tls=1&password=hunter2",
+		// pgx redacts its own parse errors; pinned so a driver change shows.
+		"postgres://u:hunter2@127.0.0.1:1/db?sslmode=bogus",
+		"postgres://u@127.0.0.1:1/db?password=hunter2&sslmode=bogus",
+	} {
+		_, err := sqlstore.Open(t.Context(), url)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%s) = %v; want an error without the password", strings.ReplaceAll(url, "hunter2", "PASSWORD"), err)
+		}
 	}
 }
 
