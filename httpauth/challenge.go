@@ -64,8 +64,11 @@ type Challenger interface {
 }
 
 // BearerChallenge returns the RFC 6750 challenge for a Bearer verifier: the
-// realm alone when err is nil or reports missing credentials, and
-// error="invalid_token" with a description for a refused token.
+// realm alone when err is nil or reports missing credentials,
+// error="insufficient_scope" with a description for a token refused for
+// its scope (section 3.1; a caller that knows the scope needed adds a
+// "scope" param), and error="invalid_token" with a description for any
+// other refused token.
 func BearerChallenge(realm string, err error) Challenge {
 	c := Challenge{Scheme: "Bearer"}
 	if realm != "" {
@@ -73,7 +76,11 @@ func BearerChallenge(realm string, err error) Challenge {
 	}
 	var ce *m2m.CredentialError
 	if err != nil && errors.As(err, &ce) && ce.Scheme == m2m.SchemeBearer {
-		c.Params = append(c.Params, Param{"error", "invalid_token"})
+		code := "invalid_token"
+		if ce.Reason == m2m.ReasonInsufficientScope {
+			code = string(m2m.ReasonInsufficientScope)
+		}
+		c.Params = append(c.Params, Param{"error", code})
 		if ce.Description != "" {
 			c.Params = append(c.Params, Param{"error_description", ce.Description})
 		}

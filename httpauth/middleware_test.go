@@ -232,6 +232,26 @@ func TestRefuseInsufficientScopeChallenge(t *testing.T) {
 	}
 }
 
+func TestBearerChallenge(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no credentials", m2m.ErrNoCredentials, `Bearer realm="api"`},
+		{"expired", m2m.Invalid(m2m.SchemeBearer, m2m.ReasonExpired, "token expired"), `Bearer realm="api", error="invalid_token", error_description="token expired"`},
+		{"insufficient scope", m2m.Invalid(m2m.SchemeBearer, m2m.ReasonInsufficientScope, "needs write"), `Bearer realm="api", error="insufficient_scope", error_description="needs write"`},
+		{"another scheme's error", m2m.Invalid("basic", m2m.ReasonBadCredentials, "x"), `Bearer realm="api"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := httpauth.BearerChallenge("api", tt.err).String(); got != tt.want {
+				t.Errorf("BearerChallenge(api, %v) = %s; want %s", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestWriteRefusalChallenges(t *testing.T) {
 	key := httpauth.Challenge{Scheme: "Key", Params: []httpauth.Param{{"realm", "api"}}}
 	scope := httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{"error", "insufficient_scope"}, {"scope", "w"}}}
