@@ -29,7 +29,7 @@ type backends struct {
 // sharedBackends creates a fresh PostgreSQL schema on M2M_TEST_POSTGRES_DSN
 // and a random key prefix on M2M_TEST_REDIS_ADDR, both removed when the
 // test ends, or skips the test when either variable is unset.
-func sharedBackends(t *testing.T) backends {
+func sharedBackends(t testing.TB) backends {
 	t.Helper()
 	dsn, addr := os.Getenv("M2M_TEST_POSTGRES_DSN"), os.Getenv("M2M_TEST_REDIS_ADDR")
 	if dsn == "" || addr == "" {
