@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log"
 	"strings"
@@ -128,4 +129,59 @@ func ExampleKeyring_Refresh() {
 	// Output:
 	// 2 1
 	// 2 true
+}
+
+// A replica that cannot read the store stops signing once its keys are
+// MaxStale old, so it never signs with a key other replicas retired.
+func ExampleKeyring_Sign_stale() {
+	ctx := context.Background()
+	master := make([]byte, 32)
+	rand.Read(master)
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	kr, err := keyring.New(ctx, keyring.Config{
+		Store: memstore.New(), Master: master,
+		PrePublish: 10 * time.Minute, MaxStale: 10 * time.Minute,
+		Now: func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	now = now.Add(11 * time.Minute) // no Refresh meanwhile (store down)
+	_, _, err = kr.Sign("at+jwt", []byte(`{}`))
+	fmt.Println(errors.Is(err, keyring.ErrStale))
+	if err := kr.Refresh(ctx); err != nil {
+		log.Fatal(err)
+	}
+	_, _, err = kr.Sign("at+jwt", []byte(`{}`))
+	fmt.Println(err)
+	// Output:
+	// true
+	// <nil>
+}
+
+// Advance with RotateEvery adds the scheduled successor PrePublish before
+// the active key is RotateEvery old.
+func ExampleKeyring_Advance() {
+	ctx := context.Background()
+	master := make([]byte, 32)
+	rand.Read(master)
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	kr, err := keyring.New(ctx, keyring.Config{
+		Store: memstore.New(), Master: master,
+		PrePublish: 10 * time.Minute, RotateEvery: 24 * time.Hour,
+		Now: func() time.Time { return now },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	now = now.Add(23*time.Hour + 50*time.Minute)
+	if err := kr.Advance(ctx); err != nil {
+		log.Fatal(err)
+	}
+	for _, k := range kr.Keys() {
+		fmt.Println(k.State, k.ActivatedAt.Format(time.DateTime))
+	}
+	// Output:
+	// active 2026-11-22 09:00:00
+	// next 2026-11-23 09:00:00
 }
