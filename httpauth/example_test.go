@@ -72,3 +72,27 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+func ExampleMiddleware_Refuse() {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{keyVerifier{"k1"}}}
+	// A handler that decides itself that the request may not proceed.
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.Refuse(w, r, m2m.Invalid("key", m2m.ReasonForbidden, "this key may not delete"))
+	}))
+	r := httptest.NewRequest("DELETE", "/", nil)
+	r.Header.Set("Authorization", "Key k1")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Print(w.Code, " ", w.Body)
+	// Output: 403 {"error":"forbidden","error_description":"this key may not delete"}
+}
+
+func ExampleMiddleware_Challenges() {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{keyVerifier{"k1"}, bearerStub{}}}
+	for _, c := range m.Challenges(m2m.ErrNoCredentials) {
+		fmt.Println(c)
+	}
+	// Output:
+	// Key realm="api"
+	// Bearer realm="api"
+}

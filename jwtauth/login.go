@@ -78,6 +78,13 @@ type LoginHandler struct {
 	// address ("addr:HOST") and refuses a key that failed too often, before
 	// the password is checked. Nil means a private in-memory throttle with
 	// ratelimit.DefaultFailureLimit.
+	//
+	// Attempts for one key take turns from the throttle check to the
+	// recorded failure, so a burst of concurrent guesses gets no more tries
+	// than the same guesses sent one at a time; the price is that logins
+	// for one user name or address (or sharing its lock stripe) wait for
+	// each other's password check. Replicas sharing one Limiter each let
+	// one attempt per key through at a time.
 	Throttle *ratelimit.Throttle
 	// ClientAddr returns the client address used for throttling; nil means
 	// the host of r.RemoteAddr. Set it when behind a trusted proxy.

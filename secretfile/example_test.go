@@ -59,3 +59,19 @@ func ExampleFingerprint() {
 	fmt.Println(secretfile.Fingerprint([]byte("not a real secret"))[:16])
 	// Output: 83c93fb75316d5a8
 }
+
+func ExampleKeys_All() {
+	dir, _ := os.MkdirTemp("", "device")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "secret.bin")
+	if _, err := secretfile.LoadOrCreate(path, 32); err != nil {
+		log.Fatal(err)
+	}
+	keys, err := secretfile.Rotate(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A verifier tries the current secret first, then the fallbacks.
+	fmt.Println(len(keys.All()), secretfile.Fingerprint(keys.All()[0]) == secretfile.Fingerprint(keys.Current))
+	// Output: 2 true
+}
