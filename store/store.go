@@ -6,8 +6,11 @@
 //
 // Conventions: a miss returns [ErrNotFound]; creating an existing record
 // returns [ErrConflict]; read-modify-write goes through an updater function
-// that the backend runs atomically (in a transaction, retried on a
-// serialization conflict). Records returned are copies the caller owns.
+// that the backend runs atomically, holding a lock on what it read (a row
+// lock, an advisory lock or SQLite's write lock) until it has written, so
+// concurrent updates queue and none is lost; an update is never retried,
+// so the updater runs exactly once per call. Records returned are copies
+// the caller owns.
 package store
 
 import (
