@@ -31,18 +31,22 @@ func TestMain(m *testing.M) {
 // last m2m command.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 || neg {
-					ts.Fatalf("usage: status N")
-				}
-				b, err := os.ReadFile(ts.MkAbs(exitFile))
-				ts.Check(err)
-				if got := strings.TrimSpace(string(b)); got != args[0] {
-					ts.Fatalf("m2m exit status %s; want %s", got, args[0])
-				}
-			},
-		},
+		Dir:  "testdata/script",
+		Cmds: scriptCmds,
 	})
+}
+
+// scriptCmds are the commands the CLI scripts add to testscript's own:
+// "status N" asserts the exit code of the last m2m command.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"status": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 || neg {
+			ts.Fatalf("usage: status N")
+		}
+		b, err := os.ReadFile(ts.MkAbs(exitFile))
+		ts.Check(err)
+		if got := strings.TrimSpace(string(b)); got != args[0] {
+			ts.Fatalf("m2m exit status %s; want %s", got, args[0])
+		}
+	},
 }

@@ -2,9 +2,7 @@ package cli
 
 import (
 	"net"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,17 +25,6 @@ func TestServeScripts(t *testing.T) {
 			env.Setenv("PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 			return ln.Close()
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 || neg {
-					ts.Fatalf("usage: status N")
-				}
-				b, err := os.ReadFile(ts.MkAbs(exitFile))
-				ts.Check(err)
-				if got := strings.TrimSpace(string(b)); got != args[0] {
-					ts.Fatalf("m2m exit status %s; want %s", got, args[0])
-				}
-			},
-		},
+		Cmds: scriptCmds,
 	})
 }
