@@ -164,7 +164,11 @@ func malformed(desc string) *m2m.CredentialError {
 // not_yet_valid, expired, wrong_issuer, wrong_audience. It does not look
 // at the signature or the algorithm; [Validator.Verify] does.
 func (v *Validator) ValidateClaims(c *Claims) error {
-	if !v.InsecureAllowMissingExpiry && c.ExpiresAt.IsZero() {
+	// exp = -62135596800 decodes to the zero time.Time: presence is decided
+	// by the raw claim too, so that such a token is expired, not eternal.
+	_, rawExp := c.Raw["exp"]
+	hasExp := rawExp || !c.ExpiresAt.IsZero()
+	if !v.InsecureAllowMissingExpiry && !hasExp {
 		return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonMissingClaim, `the token has no "exp" claim`)
 	}
 	for _, name := range v.RequiredClaims {
@@ -180,7 +184,7 @@ func (v *Validator) ValidateClaims(c *Claims) error {
 	if !c.NotBefore.IsZero() && c.NotBefore.After(now.Add(leeway)) {
 		return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonNotYetValid, "the token is not yet valid (nbf)")
 	}
-	if !c.ExpiresAt.IsZero() && !c.ExpiresAt.After(now.Add(-leeway)) {
+	if hasExp && !c.ExpiresAt.After(now.Add(-leeway)) {
 		return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonExpired, "the token has expired")
 	}
 	if !v.SkipIssuerCheck {

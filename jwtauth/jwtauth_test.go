@@ -101,6 +101,10 @@ func TestValidatorVerify(t *testing.T) {
 		{"exp missing", nil, sign(t, "HS256", key1, `{"sub":"a"}`), []any{key1}, m2m.ReasonMissingClaim},
 		{"exp missing allowed", func(v *jwtauth.Validator) { v.InsecureAllowMissingExpiry = true },
 			sign(t, "HS256", key1, `{"sub":"a"}`), []any{key1}, ""},
+		// exp at year 1 decodes to the zero time.Time: expired, not absent.
+		{"exp at the zero time", nil, sign(t, "HS256", key1, `{"sub":"a","exp":-62135596800}`), []any{key1}, m2m.ReasonExpired},
+		{"exp at the zero time, missing exp allowed", func(v *jwtauth.Validator) { v.InsecureAllowMissingExpiry = true },
+			sign(t, "HS256", key1, `{"sub":"a","exp":-62135596800}`), []any{key1}, m2m.ReasonExpired},
 		{"exp string", nil, sign(t, "HS256", key1, `{"exp":"1700000100"}`), []any{key1}, m2m.ReasonMalformed},
 		{"exp null", nil, sign(t, "HS256", key1, `{"exp":null}`), []any{key1}, m2m.ReasonMalformed},
 		{"expired", func(v *jwtauth.Validator) { v.Leeway = jwtauth.NoLeeway },
