@@ -132,8 +132,9 @@ func ExampleKeyring_Refresh() {
 }
 
 // A replica that cannot read the store stops signing once its keys are
-// MaxStale old, so it never signs with a key other replicas retired.
-func ExampleKeyring_Sign_stale() {
+// MaxStale old, so it never signs with a key other replicas retired; Ready
+// says so for a readiness check.
+func ExampleKeyring_Ready() {
 	ctx := context.Background()
 	master := make([]byte, 32)
 	rand.Read(master)
@@ -148,14 +149,14 @@ func ExampleKeyring_Sign_stale() {
 	}
 	now = now.Add(11 * time.Minute) // no Refresh meanwhile (store down)
 	_, _, err = kr.Sign("at+jwt", []byte(`{}`))
-	fmt.Println(errors.Is(err, keyring.ErrStale))
+	fmt.Println(errors.Is(err, keyring.ErrStale), errors.Is(kr.Ready(), keyring.ErrStale))
 	if err := kr.Refresh(ctx); err != nil {
 		log.Fatal(err)
 	}
 	_, _, err = kr.Sign("at+jwt", []byte(`{}`))
 	fmt.Println(err)
 	// Output:
-	// true
+	// true true
 	// <nil>
 }
 

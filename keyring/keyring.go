@@ -280,20 +280,39 @@ func (k *Keyring) now() time.Time {
 // was created after that read, so this replica could go on signing with
 // a key the others have retired.
 func (k *Keyring) Sign(typ string, payload []byte) (token, kid string, err error) {
-	snap := k.snap.Load()
-	now := k.now()
-	if snap != nil && now.Sub(snap.readAt) > k.cfg.MaxStale {
-		return "", "", fmt.Errorf("%w (last read %v ago)", ErrStale, now.Sub(snap.readAt).Round(time.Second))
-	}
-	s := k.current(snap, now)
-	if s == nil {
-		return "", "", ErrNoKey
+	s, err := k.signer()
+	if err != nil {
+		return "", "", err
 	}
 	tok, err := jws.Sign(s.alg, s.key, jws.HeaderJSON(s.alg, s.kid, typ), payload)
 	if err != nil {
 		return "", "", fmt.Errorf("keyring: sign with %s: %w", s.kid, err)
 	}
 	return tok, s.kid, nil
+}
+
+// Ready reports whether [Keyring.Sign] can sign now: nil, [ErrNoKey], or
+// an error wrapping [ErrStale] when the keys were last read from the store
+// more than MaxStale ago. A server's readiness check (/readyz) can use it,
+// so that a replica cut off from the store also stops serving its JWKS,
+// which lacks any key added since.
+func (k *Keyring) Ready() error {
+	_, err := k.signer()
+	return err
+}
+
+// signer returns the key that signs now, or why none may.
+func (k *Keyring) signer() (*signer, error) {
+	snap := k.snap.Load()
+	now := k.now()
+	if snap != nil && now.Sub(snap.readAt) > k.cfg.MaxStale {
+		return nil, fmt.Errorf("%w (last read %v ago)", ErrStale, now.Sub(snap.readAt).Round(time.Second))
+	}
+	s := k.current(snap, now)
+	if s == nil {
+		return nil, ErrNoKey
+	}
+	return s, nil
 }
 
 // current picks the signer due at now: the one with the latest

@@ -482,6 +482,9 @@ func TestEmptyStoreUnderKeyring(t *testing.T) {
 	if _, _, err := k.Sign("JWT", []byte("{}")); !errors.Is(err, ErrNoKey) {
 		t.Errorf("Sign() with no keys = %v; want ErrNoKey", err)
 	}
+	if err := k.Ready(); !errors.Is(err, ErrNoKey) {
+		t.Errorf("Ready() with no keys = %v; want ErrNoKey", err)
+	}
 	if got := string(k.JWKS()); got != `{"keys":[]}` {
 		t.Errorf("JWKS() with no keys = %s", got)
 	}
@@ -723,12 +726,18 @@ func TestStaleReplicaStopsSigning(t *testing.T) {
 			if _, kid := sign(t, b); kid != old {
 				t.Errorf("stale replica Sign() at the bound uses %q; want the old key %q", kid, old)
 			}
+			if err := b.Ready(); err != nil {
+				t.Errorf("stale replica Ready() at the bound = %v; want nil", err)
+			}
 			c.Add(time.Second)
 			if err := a.Advance(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if tok, kid, err := b.Sign("JWT", []byte(`{}`)); !errors.Is(err, ErrStale) {
 				t.Errorf("stale replica Sign() %v after its last read = %q, %q, %v; want ErrStale", c.Now().Sub(lastRead), tok, kid, err)
+			}
+			if err := b.Ready(); !errors.Is(err, ErrStale) {
+				t.Errorf("stale replica Ready() = %v; want ErrStale", err)
 			}
 			// The store is back: B reads it and signs again.
 			fb.setDown(false)
