@@ -212,6 +212,21 @@ func TestReplicas(t *testing.T) {
 		start := time.Now()
 		waitFor(t, changeBound, func() bool { return !active(t, a.url, caller, keep) && !active(t, b.url, caller, keep) })
 		t.Logf("revoke-tokens honoured by both replicas after %v", time.Since(start).Round(time.Millisecond))
+
+		// Through one replica's admin API: that replica honours it at once.
+		d := be.createClient(t, data, "--name", "revoked-api", "--audience", audience)
+		dtok := requestToken(t, b.url, d.ClientID, d.ClientSecret).token
+		if !active(t, a.url, caller, dtok) {
+			t.Fatalf("fresh token introspected at A: inactive; want active")
+		}
+		time.Sleep(10 * time.Millisecond)
+		if out := be.admin(t, data, "client", "revoke-tokens", d.ClientID, "--server", a.url); !strings.Contains(out, "revoked the tokens of client "+d.ClientID) {
+			t.Errorf("revoke-tokens --server printed %q", out)
+		}
+		if active(t, a.url, caller, dtok) {
+			t.Errorf("token introspected at A right after revoke-tokens through A's admin API: active; want inactive at once")
+		}
+		waitFor(t, changeBound, func() bool { return !active(t, b.url, caller, dtok) })
 	})
 
 	t.Run("disable and rotate-secret through one are refused by the other", func(t *testing.T) {
