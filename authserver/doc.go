@@ -30,8 +30,17 @@
 // and -Reset (unix seconds, as Auth0); failed authentication is throttled
 // per client id and per remote address.
 //
+// POST /oauth/introspect (RFC 7662) and POST /oauth/revoke (RFC 7009) take
+// the token endpoint's client authentication. Introspection re-verifies
+// the token against the published keys and answers {"active":false} for a
+// token that is foreign, malformed, expired, revoked by jti
+// ([Config.Revocations]), issued before its client's RevokedBefore
+// ([RevokeClientTokens]) or whose client was deleted; only the client a
+// token was issued to may revoke it, and revoking anything that is not a
+// live token of this server answers 200, as RFC 7009 requires.
+//
 // With Config.AdminTokenHash set, /admin/ serves an admin API behind that
 // bearer token: clients (list, create, show, disable, enable,
-// rotate-secret, delete) and key rotation; changes made through it apply
+// rotate-secret, revoke-tokens, delete) and key rotation; changes made through it apply
 // at once.
 package authserver
