@@ -280,7 +280,7 @@ func verify(alg string, key any, signingInput, sig []byte) error {
 	switch a.fam {
 	case famRSA, famPSS:
 		k, ok := key.(*rsa.PublicKey)
-		if !ok {
+		if !ok || k == nil || k.N == nil {
 			return ErrKeyType
 		}
 		if k.N.BitLen() < 2048 {
@@ -298,7 +298,7 @@ func verify(alg string, key any, signingInput, sig []byte) error {
 		return nil
 	case famEC:
 		k, ok := key.(*ecdsa.PublicKey)
-		if !ok || (k.Curve.Params().BitSize+7)/8 != a.curve {
+		if !ok || k == nil || k.Curve == nil || (k.Curve.Params().BitSize+7)/8 != a.curve {
 			return ErrKeyType
 		}
 		if len(sig) != 2*a.curve {
@@ -373,7 +373,7 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 	switch a.fam {
 	case famRSA, famPSS:
 		k, ok := key.(*rsa.PrivateKey)
-		if !ok {
+		if !ok || k == nil || k.N == nil {
 			return nil, ErrKeyType
 		}
 		if a.fam == famRSA {
@@ -382,7 +382,7 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 		return rsa.SignPSS(rand.Reader, k, a.hash, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 	case famEC:
 		k, ok := key.(*ecdsa.PrivateKey)
-		if !ok || (k.Curve.Params().BitSize+7)/8 != a.curve {
+		if !ok || k == nil || k.Curve == nil || (k.Curve.Params().BitSize+7)/8 != a.curve {
 			return nil, ErrKeyType
 		}
 		return ecdsaSignRaw(k, digest, a.curve)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -155,6 +156,34 @@ func TestHeaderCacheBound(t *testing.T) {
 	headerCache.RUnlock()
 	if cached {
 		t.Errorf("a %d-byte encoded header was cached; want only up to %d bytes", len(big), headerCacheMaxKey)
+	}
+}
+
+// TestNilKeys checks that typed nil keys (a KeyFunc that looked up a
+// missing key, say) and keys without a curve or modulus are ErrKeyType,
+// not a panic.
+func TestNilKeys(t *testing.T) {
+	tests := []struct {
+		alg       string
+		pub, priv any
+	}{
+		{"RS256", (*rsa.PublicKey)(nil), (*rsa.PrivateKey)(nil)},
+		{"RS256", &rsa.PublicKey{}, &rsa.PrivateKey{}},
+		{"PS256", (*rsa.PublicKey)(nil), (*rsa.PrivateKey)(nil)},
+		{"ES256", (*ecdsa.PublicKey)(nil), (*ecdsa.PrivateKey)(nil)},
+		{"ES256", &ecdsa.PublicKey{}, &ecdsa.PrivateKey{}},
+		{"HS256", []byte(nil), []byte(nil)},
+		{"EdDSA", ed25519.PublicKey(nil), ed25519.PrivateKey(nil)},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %T", tt.alg, tt.pub), func(t *testing.T) {
+			if err := VerifySignature(tt.alg, tt.pub, "a.b", make([]byte, 64)); err == nil {
+				t.Errorf("VerifySignature(%s, %#v) = nil; want an error", tt.alg, tt.pub)
+			}
+			if _, err := Sign(tt.alg, tt.priv, HeaderJSON(tt.alg, "", ""), []byte("{}")); err == nil {
+				t.Errorf("Sign(%s, %#v) = nil error; want an error", tt.alg, tt.priv)
+			}
+		})
 	}
 }
 
