@@ -83,14 +83,20 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 }
 
 // Refuse logs err and writes the refusal for r: OnError's response when
-// set, otherwise [WriteRefusal] with the challenges of m's verifiers.
+// set, otherwise [WriteRefusal] with the challenges of m's verifiers (a
+// bare Bearer challenge when none of them is a [Challenger], since RFC
+// 7235 requires at least one on a 401).
 func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 	m.log(r, err)
 	if m.OnError != nil {
 		m.OnError(w, r, err)
 		return
 	}
-	WriteRefusal(w, err, m.Challenges(err)...)
+	cs := m.Challenges(err)
+	if len(cs) == 0 {
+		cs = []Challenge{{Scheme: "Bearer"}}
+	}
+	WriteRefusal(w, err, cs...)
 }
 
 // Challenges returns the WWW-Authenticate challenges for a refusal with
@@ -218,20 +224,16 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 // Handler or Optional.
 func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	return requireScope(scopes, func(w http.ResponseWriter, r *http.Request, err error, c Challenge) {
+		if errors.Is(err, m2m.ErrNoCredentials) {
+			m.Refuse(w, r, err)
+			return
+		}
 		m.log(r, err)
 		if m.OnError != nil {
 			m.OnError(w, r, err)
 			return
 		}
-		var cs []Challenge
-		if errors.Is(err, m2m.ErrNoCredentials) {
-			if cs = m.Challenges(err); len(cs) == 0 {
-				cs = []Challenge{{Scheme: "Bearer"}}
-			}
-		} else {
-			cs = []Challenge{c}
-		}
-		WriteRefusal(w, err, cs...)
+		WriteRefusal(w, err, c)
 	})
 }
 

@@ -281,6 +281,17 @@ func TestWriteRefusalChallenges(t *testing.T) {
 	}
 }
 
+// TestZeroMiddlewareChallenge checks that a 401 always carries a
+// challenge (RFC 7235 section 3.1), even without a Challenger.
+func TestZeroMiddlewareChallenge(t *testing.T) {
+	var m httpauth.Middleware
+	w := httptest.NewRecorder()
+	m.Handler(http.HandlerFunc(whoami)).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if got := w.Header().Values("WWW-Authenticate"); w.Code != 401 || !cmp.Equal(got, []string{"Bearer"}) {
+		t.Errorf("zero Middleware = %d %q; want 401 [Bearer]", w.Code, got)
+	}
+}
+
 func TestRequireScopeNoPrincipalChallenge(t *testing.T) {
 	w := httptest.NewRecorder()
 	httpauth.RequireScope("read")(http.HandlerFunc(whoami)).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
