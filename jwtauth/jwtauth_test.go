@@ -551,6 +551,19 @@ func TestLoginThrottle(t *testing.T) {
 			t.Fatalf("after 3 failures from one address: %d; want 429", got.code)
 		}
 	})
+	t.Run("per IPv6 /64", func(t *testing.T) {
+		h := &jwtauth.LoginHandler{Users: users(), Tokens: d, Throttle: ratelimit.NewThrottle(lim)}
+		for i := range 3 {
+			post(t, h, "POST", "application/json", fmt.Sprintf(`{"user":"u%d","pass":"x"}`, i), fmt.Sprintf("[2001:db8:1:2::%x]:1", i+1))
+		}
+		got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, "[2001:db8:1:2:ffff::9]:2")
+		if got.code != 429 {
+			t.Fatalf("after 3 failures from one /64, another address in it: %d; want 429", got.code)
+		}
+		if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, "[2001:db8:1:3::1]:2"); got.code != 200 {
+			t.Errorf("another /64: %d; want 200", got.code)
+		}
+	})
 	t.Run("default throttle", func(t *testing.T) {
 		h := &jwtauth.LoginHandler{Users: users(), Tokens: d}
 		code := 0

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -87,7 +88,8 @@ type LoginHandler struct {
 	// one attempt per key through at a time.
 	Throttle *ratelimit.Throttle
 	// ClientAddr returns the client address used for throttling; nil means
-	// the host of r.RemoteAddr. Set it when behind a trusted proxy.
+	// the host of r.RemoteAddr, with IPv6 addresses counted per /64 (a
+	// client usually holds a whole /64). Set it when behind a trusted proxy.
 	ClientAddr func(r *http.Request) string
 	// MaxBodyBytes caps the request body; zero means
 	// [DefaultMaxLoginBytes].
@@ -294,9 +296,29 @@ func (h *LoginHandler) clientAddr(r *http.Request) string {
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	return throttleAddr(host)
+}
+
+// throttleAddr is the per-address throttle key of host: an IPv6 client
+// usually holds a whole /64 and could otherwise take a fresh address for
+// every few guesses, so IPv6 addresses count per /64. IPv4 (also when
+// IPv4-mapped) and anything unparsable count as they are.
+func throttleAddr(host string) string {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if !ip.Is6() {
+		return ip.String()
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }
 
 func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
