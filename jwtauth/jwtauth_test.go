@@ -617,6 +617,31 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	}
 }
 
+// peekOnlyLimiter allows every check but cannot record a failure, as a
+// remote limiter that went down between the two calls.
+type peekOnlyLimiter struct{}
+
+func (peekOnlyLimiter) Take(_ context.Context, _ string, l ratelimit.Limit, n int) (ratelimit.Decision, error) {
+	if n > 0 {
+		return ratelimit.Decision{}, errors.New("limiter down")
+	}
+	return ratelimit.Decision{Allowed: true}, nil
+}
+
+// TestLoginThrottleCannotRecord checks that a wrong password whose failure
+// cannot be recorded is a technical failure, not a 401 that leaves the
+// guess uncounted.
+func TestLoginThrottleCannotRecord(t *testing.T) {
+	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}}
+	h := &jwtauth.LoginHandler{Users: users(), Tokens: d, Throttle: &ratelimit.Throttle{Limiter: peekOnlyLimiter{}}}
+	if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"x"}`, ""); got.code != http.StatusServiceUnavailable {
+		t.Errorf("wrong password, failure not recorded: %d %v; want 503", got.code, got.body)
+	}
+	if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, ""); got.code != 200 {
+		t.Errorf("right password with a limiter that cannot record: %d; want 200", got.code)
+	}
+}
+
 func TestLoginConfig(t *testing.T) {
 	for _, h := range []*jwtauth.LoginHandler{{}, {Users: users()}, {Tokens: &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}}}} {
 		if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, ""); got.code != 500 {
