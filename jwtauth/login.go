@@ -64,8 +64,10 @@ type TokenIssuer interface {
 // httpauth.WriteRefusal): 400 malformed for a body that is not such an
 // object or lacks a field, 413 too_large over MaxBodyBytes, 415 for a
 // non-JSON Content-Type, 405 for other methods, 401 bad_credentials for a
-// wrong user name or password, and 429 throttled with Retry-After after
-// repeated failures for one user name or one client address.
+// wrong user name or password, 429 throttled with Retry-After after
+// repeated failures for one user name or one client address, 503 when the
+// throttle cannot check or record an attempt, and 500 when Users or Tokens
+// fail.
 //
 // A LoginHandler is safe for concurrent use once configured; it must not
 // be copied after first use.
