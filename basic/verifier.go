@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
@@ -62,16 +65,59 @@ type Verifier struct {
 	// Throttle, if set, refuses a user name or a client address (the host
 	// of r.RemoteAddr) after repeated failures with m2m.ReasonThrottled
 	// (HTTP 429 with Retry-After) before any password is checked. Keys
-	// are "user:NAME" and "addr:HOST". Nil means no throttling. Requests
-	// are not serialized per key: concurrent guesses all pass the check
-	// before the first failure is recorded, so a burst of N parallel
-	// guesses gets N tries ([Bounded] limits their CPU, not their number).
+	// are "user:NAME" and "addr:HOST", with IPv6 addresses counted per
+	// /64 (a client usually holds a whole /64 and could otherwise take a
+	// fresh address for every few guesses). Nil means no throttling.
+	//
+	// Attempts for one key take turns from the throttle check to the
+	// recorded failure, so a burst of concurrent guesses gets no more
+	// tries than the same guesses sent one at a time; the price is that
+	// requests for one user name or address (or sharing its lock stripe)
+	// wait for each other's password check. Replicas sharing one Limiter
+	// each let one attempt per key through at a time. A failure that the
+	// Throttle cannot record is a technical error (wrapping
+	// m2m.ErrUnavailable, HTTP 503), never an uncounted refusal.
 	Throttle *ratelimit.Throttle
 	// Logger receives an Info record when a request is throttled and an
 	// Error record when Users, Check or Throttle fail; refusals themselves
 	// are logged by httpauth.Middleware. Records never hold the password.
 	// Nil discards.
 	Logger *slog.Logger
+
+	// guesses serializes, per throttle key (striped), the throttle check,
+	// the password check and the recording of a failure, so that
+	// concurrent wrong passwords cannot all pass Throttle.Check before the
+	// first failure is recorded (ratelimit.Throttle.Check only peeks).
+	guesses [64]sync.Mutex
+}
+
+// guessSeed picks the guess-lock stripe of a throttle key; it is random so
+// that a client cannot choose user names that share another user's stripe.
+var guessSeed = maphash.MakeSeed()
+
+// lockKeys locks the guess-lock stripes of keys (one or two), in stripe
+// order so that two requests never wait for each other's second stripe,
+// and returns the function that unlocks them.
+func (v *Verifier) lockKeys(keys []string) (unlock func()) {
+	n := uint64(len(v.guesses))
+	a := maphash.String(guessSeed, keys[0]) % n
+	b := a
+	if len(keys) > 1 {
+		b = maphash.String(guessSeed, keys[1]) % n
+	}
+	if a > b {
+		a, b = b, a
+	}
+	v.guesses[a].Lock()
+	if b != a {
+		v.guesses[b].Lock()
+	}
+	return func() {
+		if b != a {
+			v.guesses[b].Unlock()
+		}
+		v.guesses[a].Unlock()
+	}
 }
 
 var (
@@ -83,7 +129,9 @@ var (
 // m2m.ErrNoCredentials when r has no Authorization header of the Basic
 // scheme, a [*m2m.CredentialError] (scheme m2m.SchemeBasic) with
 // ReasonMalformed, ReasonTooLarge, ReasonThrottled or ReasonBadCredentials
-// for refused credentials, and other errors for technical failures.
+// for refused credentials, and other errors for technical failures (those
+// of the Throttle, including a failure it cannot record, wrap
+// m2m.ErrUnavailable).
 func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	if (v.Users == nil) == (v.Check == nil) {
 		return nil, errors.New("basic: Verifier needs exactly one of Users and Check")
@@ -101,8 +149,23 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := r.Context()
 	keys := v.throttleKeys(r, user)
+	if len(keys) == 0 {
+		return v.check(r, nil, user, pass)
+	}
+	// Hold both keys' stripes from the throttle check to the recorded
+	// failure: a burst of concurrent guesses then gets no more tries than
+	// the same guesses sent one at a time.
+	unlock := v.lockKeys(keys)
+	defer unlock()
+	return v.check(r, keys, user, pass)
+}
+
+// check runs the throttle check, the password check and, for a refusal,
+// the recording of the failure; with keys, the caller holds their guess
+// locks.
+func (v *Verifier) check(r *http.Request, keys []string, user, pass string) (*m2m.Principal, error) {
+	ctx := r.Context()
 	if err := v.throttled(ctx, keys); err != nil {
 		return nil, err
 	}
@@ -111,7 +174,9 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	case err == nil && p != nil:
 		return p, nil
 	case err == nil || errors.Is(err, m2m.ErrInvalidCredentials):
-		v.fail(ctx, keys)
+		if ferr := v.fail(ctx, keys); ferr != nil {
+			return nil, ferr
+		}
 		if err == nil {
 			err = m2m.Invalid(m2m.SchemeBasic, m2m.ReasonBadCredentials, "invalid user name or password")
 		}
@@ -175,9 +240,28 @@ func (v *Verifier) throttleKeys(r *http.Request, user string) []string {
 		host = r.RemoteAddr
 	}
 	if host != "" {
-		keys = append(keys, "addr:"+host)
+		keys = append(keys, "addr:"+throttleAddr(host))
 	}
 	return keys
+}
+
+// throttleAddr is the per-address throttle key of host: IPv6 addresses
+// count per /64; IPv4 (also when IPv4-mapped) and anything unparsable
+// count as they are.
+func throttleAddr(host string) string {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if !ip.Is6() {
+		return ip.String()
+	}
+	p, err := ip.WithZone("").Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
 }
 
 func (v *Verifier) throttled(ctx context.Context, keys []string) error {
@@ -185,7 +269,7 @@ func (v *Verifier) throttled(ctx context.Context, keys []string) error {
 		ok, wait, err := v.Throttle.Check(ctx, k)
 		if err != nil {
 			v.logError(ctx, "basic: throttle failed", err)
-			return fmt.Errorf("basic: throttle: %w", err)
+			return fmt.Errorf("basic: throttle: %w", errors.Join(m2m.ErrUnavailable, err))
 		}
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
@@ -203,12 +287,21 @@ func (v *Verifier) throttled(ctx context.Context, keys []string) error {
 	return nil
 }
 
-func (v *Verifier) fail(ctx context.Context, keys []string) {
+// fail records a failure for each key. A failure it cannot record is a
+// technical error wrapping m2m.ErrUnavailable, so that a throttle that
+// cannot count does not hand out unlimited guesses.
+func (v *Verifier) fail(ctx context.Context, keys []string) error {
+	var errs []error
 	for _, k := range keys {
 		if err := v.Throttle.Fail(ctx, k); err != nil {
 			v.logError(ctx, "basic: throttle failed", err)
+			errs = append(errs, err)
 		}
 	}
+	if len(errs) > 0 {
+		return fmt.Errorf("basic: throttle: %w", errors.Join(m2m.ErrUnavailable, errors.Join(errs...)))
+	}
+	return nil
 }
 
 func (v *Verifier) logError(ctx context.Context, msg string, err error) {

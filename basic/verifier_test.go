@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -276,6 +279,103 @@ func TestMicrodotBasicRoutes(t *testing.T) {
 			}
 			if w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") != tt.challenge {
 				t.Fatalf("GET %s = %d, WWW-Authenticate %q; want 401, %q", tt.path, w.Code, w.Header().Get("WWW-Authenticate"), tt.challenge)
+			}
+		})
+	}
+}
+
+// slowUsers refuses every password after a short delay, counting calls
+// safely, so that concurrent requests overlap in the password check.
+type slowUsers struct{ calls atomic.Int32 }
+
+func (u *slowUsers) Authenticate(context.Context, string, string) (bool, error) {
+	u.calls.Add(1)
+	time.Sleep(2 * time.Millisecond)
+	return false, nil
+}
+
+func TestVerifierThrottleConcurrentGuesses(t *testing.T) {
+	const burst, n = 3, 40
+	users := &slowUsers{}
+	v := &basic.Verifier{
+		Users:    users,
+		Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: burst}),
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := request("Basic " + b64("alice:guess"))
+			r.RemoteAddr = fmt.Sprintf("192.0.2.%d:1234", i+1)
+			<-start
+			_, _ = v.Verify(r)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := users.calls.Load(); got > burst {
+		t.Errorf("%d concurrent wrong passwords with burst %d: password checked %d times; want at most %d", n, burst, got, burst)
+	}
+}
+
+// failingLimiter allows every check but cannot record a failure.
+type failingLimiter struct{}
+
+func (failingLimiter) Take(_ context.Context, _ string, _ ratelimit.Limit, n int) (ratelimit.Decision, error) {
+	if n > 0 {
+		return ratelimit.Decision{}, errors.New("limiter down")
+	}
+	return ratelimit.Decision{Allowed: true}, nil
+}
+
+func TestVerifierThrottleCannotRecord(t *testing.T) {
+	v := &basic.Verifier{Users: microdotUsers(), Throttle: &ratelimit.Throttle{Limiter: failingLimiter{}}}
+	r := request("Basic " + b64("alice:nope"))
+	r.RemoteAddr = "192.0.2.1:1234"
+	_, err := v.Verify(r)
+	if err == nil || m2m.ReasonOf(err) != "" || !errors.Is(err, m2m.ErrUnavailable) {
+		t.Fatalf("Verify(wrong password, failure not recorded) = %v; want a technical error wrapping m2m.ErrUnavailable", err)
+	}
+	w := httptest.NewRecorder()
+	httpauth.WriteRefusal(w, err)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("WriteRefusal status = %d; want %d", w.Code, http.StatusServiceUnavailable)
+	}
+	// The right password does not need a failure recorded.
+	r = request("Basic YWxpY2U6d29uZGVybGFuZA==")
+	r.RemoteAddr = "192.0.2.1:1234"
+	if p, err := v.Verify(r); err != nil || p.Subject != "alice" {
+		t.Errorf("Verify(right password) = %+v, %v; want alice", p, err)
+	}
+}
+
+func TestVerifierThrottleIPv6Prefix(t *testing.T) {
+	tests := []struct {
+		name, first, second string
+		shared              bool
+	}{
+		{"same /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:2", true},
+		{"other /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:2", false},
+		{"IPv4", "192.0.2.1:1", "192.0.2.2:2", false},
+		{"IPv4-mapped", "[::ffff:192.0.2.1]:1", "192.0.2.1:2", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := &basic.Verifier{Users: microdotUsers(), Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: 1})}
+			r := request("Basic " + b64("nobody:x"))
+			r.RemoteAddr = tt.first
+			if _, err := v.Verify(r); m2m.ReasonOf(err) != m2m.ReasonBadCredentials {
+				t.Fatalf("Verify(first) error = %v; want bad_credentials", err)
+			}
+			// Another user from the second address: throttled only when
+			// the addresses share a key.
+			r = request("Basic " + b64("someone:x"))
+			r.RemoteAddr = tt.second
+			_, err := v.Verify(r)
+			if got := m2m.ReasonOf(err) == m2m.ReasonThrottled; got != tt.shared {
+				t.Errorf("Verify(from %s after a failure from %s) = %v; throttled = %v, want %v", tt.second, tt.first, err, got, tt.shared)
 			}
 		})
 	}
