@@ -12,7 +12,7 @@
 // timeouts, so a dead or hung Redis turns into an error within two
 // seconds rather than a stuck request (and, during the following
 // [Config.Backoff], at once); what happens then is each type's
-// choice: the replay cache fails closed unless FailOpen is set, the
+// choice: the replay cache fails closed unless InsecureFailOpen is set, the
 // limiter falls back to a local [ratelimit.Limiter] when one is given.
 //
 // The Redis client library is an implementation detail: no go-redis type
@@ -70,7 +70,7 @@ type Config struct {
 	// default, ten per CPU).
 	PoolSize int
 	// Lazy skips the PING that Open sends, so that a process can start
-	// while Redis is down (the FailOpen and Fallback options then apply
+	// while Redis is down (the InsecureFailOpen and Fallback options then apply
 	// until it is back). When false, Open fails if Redis is unreachable.
 	Lazy bool
 }

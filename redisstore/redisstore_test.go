@@ -410,9 +410,9 @@ func TestFaults(t *testing.T) {
 			}
 			logs.Reset()
 			bounded("ReplayCache.Use (fail open)", func() {
-				rc := &ReplayCache{Client: c, Logger: log, FailOpen: true}
+				rc := &ReplayCache{Client: c, Logger: log, InsecureFailOpen: true}
 				if ok, err := rc.Use(ctx, "k", exp); !ok || err != nil {
-					t.Errorf("Use with Redis down and FailOpen = %v, %v; want true, nil", ok, err)
+					t.Errorf("Use with Redis down and InsecureFailOpen = %v, %v; want true, nil", ok, err)
 				}
 				if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "fail open") {
 					t.Errorf("fail-open acceptance not logged as a warning: %q", logs.String())
@@ -462,8 +462,8 @@ func TestZeroValues(t *testing.T) {
 	if ok, err := (&ReplayCache{}).Use(ctx, "k", exp); ok || err == nil {
 		t.Errorf("ReplayCache{}.Use = %v, %v; want false and an error", ok, err)
 	}
-	if ok, err := (&ReplayCache{FailOpen: true}).Use(ctx, "k", exp); !ok || err != nil {
-		t.Errorf("ReplayCache{FailOpen}.Use = %v, %v; want true, nil", ok, err)
+	if ok, err := (&ReplayCache{InsecureFailOpen: true}).Use(ctx, "k", exp); !ok || err != nil {
+		t.Errorf("ReplayCache{InsecureFailOpen}.Use = %v, %v; want true, nil", ok, err)
 	}
 	l := ratelimit.Limit{Rate: 1, Burst: 1}
 	if d, err := (&Limiter{}).Take(ctx, "k", l, 1); d.Allowed || !errors.Is(err, errNoClient) {

@@ -21,7 +21,7 @@ const DefaultReplayPrefix = "m2m:replay:"
 // reports first use.
 //
 // When Redis cannot answer, Use returns the error (callers then refuse the
-// credential: fail closed), unless FailOpen is set. The zero value (no
+// credential: fail closed), unless InsecureFailOpen is set. The zero value (no
 // Client) fails closed on every call. A ReplayCache is safe for concurrent
 // use; do not change its fields while it is in use.
 type ReplayCache struct {
@@ -29,11 +29,11 @@ type ReplayCache struct {
 	// Prefix is prepended to every key (empty means DefaultReplayPrefix).
 	// Give each cache a distinct prefix when several share one server.
 	Prefix string
-	// FailOpen makes Use report a first use, and log a warning, when Redis
+	// InsecureFailOpen makes Use report a first use, and log a warning, when Redis
 	// cannot answer. It keeps the service up during a Redis outage at the
 	// price of accepting replays until Redis is back; the default (false)
 	// refuses instead.
-	FailOpen bool
+	InsecureFailOpen bool
 	// Logger receives the failures, one line a second at most (nil
 	// discards them).
 	Logger *slog.Logger
@@ -69,7 +69,7 @@ func (c *ReplayCache) Use(ctx context.Context, key string, expiry time.Time) (bo
 		c.lastLog.Store(now)
 		log = true
 	}
-	if c.FailOpen {
+	if c.InsecureFailOpen {
 		if log {
 			logger(c.Logger).WarnContext(ctx, "redisstore: replay cache unavailable, accepting (fail open)", "error", err)
 		}

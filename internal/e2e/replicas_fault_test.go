@@ -105,7 +105,7 @@ func TestPostgresFault(t *testing.T) {
 // to local buckets (tokens are still issued, and still limited),
 // revocation checks fail closed (introspection and revocation answer
 // 503), and the shared state is used again when Redis is back. The replay
-// cache fails closed unless FailOpen is set.
+// cache fails closed unless InsecureFailOpen is set.
 func TestRedisFault(t *testing.T) {
 	be := sharedBackends(t)
 	p, rd := throughProxy(t, be.redis)
@@ -188,7 +188,7 @@ func TestReplayCacheRedisFault(t *testing.T) {
 	}
 	defer cl.Close()
 	closed := &redisstore.ReplayCache{Client: cl, Prefix: be.prefix + "replay:"}
-	open := &redisstore.ReplayCache{Client: cl, Prefix: be.prefix + "replay:", FailOpen: true}
+	open := &redisstore.ReplayCache{Client: cl, Prefix: be.prefix + "replay:", InsecureFailOpen: true}
 	exp := time.Now().Add(time.Minute)
 	for i, want := range []bool{true, false} {
 		if ok, err := closed.Use(ctx, "code-1", exp); ok != want || err != nil {
@@ -205,7 +205,7 @@ func TestReplayCacheRedisFault(t *testing.T) {
 			t.Errorf("Use with Redis cut took %v; want at most 3s", took)
 		}
 		if ok, err := open.Use(ctx, "code-3", exp); !ok || err != nil {
-			t.Errorf("FailOpen Use with Redis cut = %v, %v; want true, nil", ok, err)
+			t.Errorf("InsecureFailOpen Use with Redis cut = %v, %v; want true, nil", ok, err)
 		}
 		p.restore()
 		waitFor(t, 5*time.Second, func() bool { return cl.Ping(ctx) == nil })
