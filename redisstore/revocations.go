@@ -55,10 +55,14 @@ func (r *Revocations) key(jti string) string {
 	return keyName(p, jti)
 }
 
-// RevokeToken marks jti revoked until expiry. An expiry already past
-// records nothing (the token is invalid anyway), and a revocation is never
+// RevokeToken marks jti revoked until expiry. A zero expiry returns an
+// error wrapping [store.ErrNoExpiry]; an expiry already past records
+// nothing (the token is invalid anyway), and a revocation is never
 // shortened.
 func (r *Revocations) RevokeToken(ctx context.Context, jti string, expiry time.Time) error {
+	if expiry.IsZero() {
+		return fmt.Errorf("redisstore: revoke: %w", store.ErrNoExpiry)
+	}
 	if r.Client == nil {
 		return errNoClient
 	}

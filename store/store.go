@@ -23,6 +23,11 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: already exists")
+	// ErrNoExpiry is returned by RevokeToken for a zero expiry: a
+	// revocation is kept until the token it revokes expires, so without an
+	// expiry it would either be dropped at once (revoking nothing) or kept
+	// forever.
+	ErrNoExpiry = errors.New("store: revocation needs an expiry")
 )
 
 // Client is an OAuth2 client registered with the token server.
@@ -129,7 +134,10 @@ type Keys interface {
 // Revocations records revoked tokens by jti until their expiry.
 type Revocations interface {
 	// RevokeToken marks jti revoked until expiry (after which the token is
-	// invalid anyway and the record may be dropped).
+	// invalid anyway and the record may be dropped). A zero expiry is an
+	// error wrapping [ErrNoExpiry]; an expiry already past records nothing
+	// and returns nil (the token is invalid anyway). Revoking again never
+	// shortens a revocation.
 	RevokeToken(ctx context.Context, jti string, expiry time.Time) error
 	IsRevoked(ctx context.Context, jti string) (bool, error)
 }

@@ -725,8 +725,14 @@ func (s *Store) UpdateKeys(ctx context.Context, update func([]*store.SigningKey)
 }
 
 // RevokeToken records jti as revoked until expiry; revoking again keeps
-// the later expiry. Expired records are deleted at most once a minute.
+// the later expiry. A zero expiry returns an error wrapping
+// [store.ErrNoExpiry]; an expiry already past records nothing that
+// IsRevoked reports (the token is invalid anyway). Expired records are
+// deleted at most once a minute.
 func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) error {
+	if expiry.IsZero() {
+		return fmt.Errorf("sqlstore: revoke token: %w", store.ErrNoExpiry)
+	}
 	if err := checkTimes(expiry); err != nil {
 		return fmt.Errorf("sqlstore: revoke token: %w", err)
 	}

@@ -598,6 +598,19 @@ func testRevocations(t *testing.T, s store.Revocations) {
 	if got, _ := s.IsRevoked(ctx, "expired"); !got {
 		t.Errorf("IsRevoked(expired) after extending = false; want true")
 	}
+	// A zero expiry is an error, not a silent no-op, and leaves an
+	// existing revocation alone.
+	for _, jti := range []string{"no-expiry", "live"} {
+		if err := s.RevokeToken(ctx, jti, time.Time{}); !errors.Is(err, store.ErrNoExpiry) {
+			t.Errorf("RevokeToken(%s, zero time) = %v; want store.ErrNoExpiry", jti, err)
+		}
+	}
+	if got, err := s.IsRevoked(ctx, "no-expiry"); err != nil || got {
+		t.Errorf("IsRevoked(no-expiry) = %v, %v; want false", got, err)
+	}
+	if got, err := s.IsRevoked(ctx, "live"); err != nil || !got {
+		t.Errorf("IsRevoked(live) after a zero-expiry RevokeToken = %v, %v; want true", got, err)
+	}
 }
 
 func testPing(t *testing.T, s store.Store) {
