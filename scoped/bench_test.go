@@ -7,33 +7,19 @@ import (
 	"encoding/base64"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/m2mkit/m2m/internal/benchcpu"
 	"github.com/m2mkit/m2m/scoped/djangosign"
 )
 
-// cpuTime returns the process's user+system CPU time. The shared build
-// machines are heavily loaded, so wall-clock ns/op swings widely; the
-// "cpu-ns/op" metric reported beside it (CPU time of the whole process,
-// GC included, per operation) is steadier.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loop runs f b.N times (b.Loop) and reports cpu-ns/op.
+// loop runs f b.N times (b.Loop) and reports allocations and cpu-ns/op:
+// the shared build machines are heavily loaded, so wall-clock ns/op swings
+// widely while CPU time per operation is steadier (see package benchcpu).
 func loop(b *testing.B, f func()) {
 	b.ReportAllocs()
-	start := cpuTime()
-	n := 0
-	for b.Loop() {
-		f()
-		n++
-	}
-	b.ReportMetric(float64(cpuTime()-start)/float64(n), "cpu-ns/op")
+	benchcpu.Loop(b, f)
 }
 
 var benchToken = Token{User: 42, MaxAge: 300 * time.Second, Endpoints: []Endpoint{
