@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/m2mkit/m2m"
 )
 
 // Named defaults of a [RemoteKeySet].
@@ -44,6 +46,11 @@ const (
 // thus causes at most one fetch per MinRefetchInterval, and never hides a
 // key the issuer really publishes: every lookup consults the newest set
 // first.
+//
+// By default a set whose refreshes fail is served indefinitely, so that
+// an outage of the jwks_uri does not stop verification. Set MaxStale to
+// bound that: a lookup of a set last fetched more than MaxStale ago fails
+// with an error wrapping [m2m.ErrUnavailable] unless a fetch succeeds.
 type RemoteKeySet struct {
 	// URL is the jwks_uri, such as https://TENANT/.well-known/jwks.json.
 	URL string
@@ -62,6 +69,19 @@ type RemoteKeySet struct {
 	Now func() time.Time
 	// Logger receives fetch failures; nil discards them.
 	Logger *slog.Logger
+	// MaxStale bounds how old the last successful fetch may be. Zero (the
+	// default) serves the last good set indefinitely while the jwks_uri
+	// is down. When set, a lookup of a set fetched more than MaxStale ago
+	// waits for a fetch (joining one in progress, starting one at most
+	// once per MinRefetchInterval, bounded by FetchTimeout and the
+	// lookup's context) and, if none succeeds, fails with an error
+	// wrapping [m2m.ErrUnavailable], so that HTTP middleware answers 503
+	// instead of trusting keys the issuer may have retired because they
+	// were compromised. Choose it above RefreshInterval (say an hour or a
+	// day): only then do lookups refresh in the background before it
+	// expires. A set is also MaxStale old after MaxStale without lookups;
+	// the next lookup then fetches before answering.
+	MaxStale time.Duration
 
 	snap       atomic.Pointer[snapshot]
 	refreshing atomic.Bool
@@ -120,12 +140,13 @@ func (r *RemoteKeySet) Fetches() int64 { return r.fetches.Load() }
 
 // Lookup returns the keys for kid; see the type's documentation for when
 // it fetches. Errors are technical (the set was never fetched
-// successfully, or ctx ended while waiting); an unknown kid is no keys and
-// a nil error.
+// successfully, it is older than MaxStale, or ctx ended while waiting);
+// an unknown kid is no keys and a nil error.
 func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	now := r.now()
 	s := r.snap.Load()
-	if s != nil {
+	stale := s != nil && r.tooStale(s, now)
+	if s != nil && !stale {
 		if keys := s.set.Lookup(kid); keys != nil {
 			if now.Sub(s.fetchedAt) >= dflt(r.RefreshInterval, DefaultRefreshInterval) {
 				r.refreshInBackground(ctx)
@@ -136,10 +157,16 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 			return nil, nil // no fetch can make a kid-less token acceptable to a named set
 		}
 	}
-	// Unknown kid, or nothing fetched yet.
-	f, err := r.refetch(ctx, kid, now, s == nil)
-	if err != nil || f == nil {
+	// Unknown kid, nothing fetched yet, or a set older than MaxStale.
+	f, err := r.refetch(ctx, kid, now, s == nil || stale)
+	if err != nil {
+		if stale {
+			return nil, r.staleError(s, now, err)
+		}
 		return nil, err
+	}
+	if f == nil {
+		return nil, nil
 	}
 	select {
 	case <-f.done:
@@ -149,6 +176,9 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	s = r.snap.Load()
 	if s == nil {
 		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, f.err)
+	}
+	if now := r.now(); r.tooStale(s, now) {
+		return nil, r.staleError(s, now, f.err)
 	}
 	keys := s.set.Lookup(kid)
 	if keys == nil && kid != "" && f.err == nil && !f.started.Before(now) {
@@ -163,6 +193,22 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	return keys, nil
 }
 
+// tooStale reports whether s was fetched more than MaxStale before now.
+func (r *RemoteKeySet) tooStale(s *snapshot, now time.Time) bool {
+	return r.MaxStale > 0 && now.Sub(s.fetchedAt) > r.MaxStale
+}
+
+// staleError is the error of a lookup refused because s is older than
+// MaxStale; cause is why no fresher set could be fetched (may be nil).
+func (r *RemoteKeySet) staleError(s *snapshot, now time.Time, cause error) error {
+	err := fmt.Errorf("jwk: key set from %s last fetched %s ago, more than MaxStale (%s): %w",
+		r.URL, now.Sub(s.fetchedAt).Round(time.Second), r.MaxStale, m2m.ErrUnavailable)
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", err, cause)
+	}
+	return err
+}
+
 // refetch returns the flight to wait for after an unknown kid, or nil
 // when the kid is in the negative cache or the rate limit forbids a fetch
 // now. must is set when no set has ever been fetched.
@@ -173,7 +219,7 @@ func (r *RemoteKeySet) refetch(ctx context.Context, kid string, now time.Time, m
 		return r.flight, nil
 	}
 	// Another lookup's fetch may have finished since we looked.
-	if s := r.snap.Load(); s != nil && s.set.Lookup(kid) != nil {
+	if s := r.snap.Load(); s != nil && !r.tooStale(s, now) && s.set.Lookup(kid) != nil {
 		return closedFlight, nil
 	}
 	if until, ok := r.negative[kid]; ok && !must {
