@@ -4,7 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
+
+	"github.com/m2mkit/m2m/httpauth"
 )
 
 // Transport is an http.RoundTripper that adds a bearer token from Source
@@ -54,7 +55,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody()
 		return nil, errors.New("clientcred: Transport has no Source")
 	}
-	if !sameOriginAsFirst(req) {
+	if !httpauth.SameOriginAsFirst(req) {
 		// A redirect to another origin: send it as it is, without a token.
 		return t.base().RoundTrip(req)
 	}
@@ -136,18 +137,4 @@ func idempotent(method string) bool {
 		return true
 	}
 	return false
-}
-
-// sameOriginAsFirst reports whether req is a first request, or a
-// redirect (which http.Client marks by setting req.Response) to the
-// scheme and host of the first request of its redirect chain.
-func sameOriginAsFirst(req *http.Request) bool {
-	first := req
-	for i := 0; first.Response != nil && first.Response.Request != nil && i < 100; i++ {
-		first = first.Response.Request
-	}
-	if first == req {
-		return true
-	}
-	return strings.EqualFold(req.URL.Scheme, first.URL.Scheme) && strings.EqualFold(req.URL.Host, first.URL.Host)
 }

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
+
+	"github.com/m2mkit/m2m/httpauth"
 )
 
 // Transport is an [http.RoundTripper] that adds the current code to each
@@ -49,7 +50,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if !sameOriginAsFirst(req) {
+	if !httpauth.SameOriginAsFirst(req) {
 		return base.RoundTrip(req)
 	}
 	now := time.Now()
@@ -67,18 +68,4 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r.Header.Set(t.Wire.header(), t.Wire.Format(keyID, code))
 	return base.RoundTrip(r)
-}
-
-// sameOriginAsFirst reports whether req is a first request, or a redirect
-// (which http.Client marks by setting req.Response) to the scheme and host
-// of the first request of its redirect chain.
-func sameOriginAsFirst(req *http.Request) bool {
-	first := req
-	for i := 0; first.Response != nil && first.Response.Request != nil && i < 100; i++ {
-		first = first.Response.Request
-	}
-	if first == req {
-		return true
-	}
-	return strings.EqualFold(req.URL.Scheme, first.URL.Scheme) && strings.EqualFold(req.URL.Host, first.URL.Host)
 }
