@@ -217,6 +217,9 @@ func serve(env *Env, o *serveOptions) error {
 		return err
 	}
 	defer st.Close()
+	for _, w := range st.Warnings() {
+		logger.Warn(w)
+	}
 	master, masterPath, err := o.master()
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -66,6 +68,7 @@ type Store struct {
 	wsem chan struct{}
 
 	lastPrune atomic.Int64
+	warnings  []string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -131,13 +134,17 @@ func (d *dialect) q(query string) string {
 // schema up to date:
 //
 //   - "sqlite:///abs/path/m2m.db", "sqlite:relative/m2m.db" or a plain file
-//     path: SQLite. A new database file is created with mode 0600.
+//     path: SQLite. A new database file is created with mode 0600; an
+//     existing one that group or others may access is opened all the
+//     same (existing installs keep working) and reported by
+//     [Store.Warnings].
 //   - "postgres://user@host:5432/db?sslmode=disable" (or "postgresql://"):
 //     PostgreSQL; the URL is passed to pgx, with connect_timeout added if
 //     absent. Tables are created in the connection's search_path.
 func Open(ctx context.Context, url string) (*Store, error) {
 	var d *dialect
 	var dsn string
+	var warnings []string
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		d, dsn = postgresDialect, url
@@ -166,6 +173,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if err := createPrivate(path); err != nil {
 			return nil, err
 		}
+		warnings = permissionWarnings(path)
 		d = sqliteDialect
 		dsn = path + "?_busy_timeout=" + strconv.Itoa(int(BusyTimeout/time.Millisecond)) +
 			"&_journal_mode=WAL&_txlock=immediate&_foreign_keys=1"
@@ -179,7 +187,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxOpenConns(d.maxConns)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1)}
+	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1), warnings: warnings}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -200,6 +208,31 @@ func createPrivate(path string) error {
 	}
 	return f.Close()
 }
+
+// permissionWarnings reports the SQLite database file and its -wal and
+// -shm companions that group or others may access: they hold client
+// secret hashes and signing keys. Mode bits mean nothing on Windows.
+func permissionWarnings(path string) []string {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	var w []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		w = append(w, fmt.Sprintf("sqlstore: %s has mode %04o: group or others can read the credentials it holds; fix with: chmod 600 %s",
+			p, fi.Mode().Perm(), p))
+	}
+	return w
+}
+
+// Warnings returns the problems Open found but did not refuse, such as a
+// SQLite database file that group or others may read (mode 0644 instead
+// of 0600), each with its fix; nil when there are none. Show them to the
+// operator.
+func (s *Store) Warnings() []string { return slices.Clone(s.warnings) }
 
 // Dialect reports the engine: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
