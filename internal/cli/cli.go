@@ -17,6 +17,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -160,22 +161,68 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
+// MaxSecretBytes caps a secret read by [ReadSecret], from a file or from
+// M2M_SECRET.
+const MaxSecretBytes = 64 << 10
+
 // ReadSecret returns the secret from the file at path, or from the
 // M2M_SECRET environment variable (its UTF-8 bytes) when path is empty.
 // The file's bytes are used exactly as stored. It is a usage error to give
-// neither.
+// neither. A file (or variable) larger than [MaxSecretBytes] is refused,
+// and so, except on Windows, is a regular file that its group or others
+// may read or write (the error says to run chmod 600 PATH), both as
+// rejected operations (exit 1). Errors never hold the secret.
 func ReadSecret(env *Env, path string) ([]byte, error) {
 	if path != "" {
-		b, err := os.ReadFile(path)
+		b, err := readSecretFile(path)
 		if err != nil {
-			return nil, Rejected(fmt.Errorf("reading secret file: %w", err))
+			return nil, Rejected(err)
 		}
 		return b, nil
 	}
 	if v, ok := env.Lookup("M2M_SECRET"); ok {
+		if len(v) > MaxSecretBytes {
+			return nil, Rejected(fmt.Errorf("M2M_SECRET holds %d bytes; want at most %d", len(v), MaxSecretBytes))
+		}
 		return []byte(v), nil
 	}
 	return nil, Usage("no secret: give --secret-file PATH or set M2M_SECRET")
+}
+
+// readSecretFile reads at most MaxSecretBytes of the file at path,
+// refusing a regular file with group or other permissions. Other files
+// (a pipe such as /dev/stdin or a process substitution) are only
+// size-capped: their mode says nothing about who can read the secret
+// stored elsewhere.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading secret file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading secret file: %w", err)
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("reading secret file: %s is a directory", path)
+	}
+	if fi.Mode().IsRegular() {
+		if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("secret file %s is accessible by group or others (mode %04o); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+		}
+		if fi.Size() > MaxSecretBytes {
+			return nil, fmt.Errorf("secret file %s holds %d bytes; want at most %d", path, fi.Size(), MaxSecretBytes)
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSecretBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading secret file: %w", err)
+	}
+	if len(b) > MaxSecretBytes {
+		return nil, fmt.Errorf("secret file %s holds more than %d bytes", path, MaxSecretBytes)
+	}
+	return b, nil
 }
 
 // ParseNow parses a --now value: RFC 3339 with optional fractional seconds,
