@@ -57,7 +57,8 @@ revokes a jti without the token; TIME is RFC 3339 or unix seconds, the token's e
 Exit 0 when revoked (or when the token has already expired: there is nothing to record),
 1 when refused or failed, 2 on a usage error. Flags not given are read from M2M_DATA,
 M2M_DATABASE, M2M_REDIS and M2M_REDIS_PREFIX.`,
-			Example: "  m2m token --credentials-file creds.json --audience https://api.example.com | m2m revoke --token -\n" +
+			Example: "  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com > token\n" +
+				"  m2m revoke --token - < token\n" +
 				"  m2m revoke --jti 3q2-7w8CxLdG --until 2026-11-22T12:00:00Z --redis redis://localhost:6379/0",
 			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,7 +70,7 @@ M2M_DATABASE, M2M_REDIS and M2M_REDIS_PREFIX.`,
 		}
 		fs := c.Flags()
 		o.data.add(fs, false)
-		fs.StringVar(&o.token, "token", "", "the access token to revoke, or - to read it from stdin")
+		fs.StringVar(&o.token, "token", "", "the access token to revoke, or - to read it from stdin (other users can see arguments in ps)")
 		fs.StringVar(&o.jti, "jti", "", "the jti of the token to revoke (with --until)")
 		fs.StringVar(&o.until, "until", "", "with --jti: the token's expiry, RFC 3339 or unix seconds")
 		fs.StringVar(&o.redisURL, "redis", "", "the Redis that m2m serve --redis uses: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
