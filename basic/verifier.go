@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
@@ -88,36 +86,7 @@ type Verifier struct {
 	// the password check and the recording of a failure, so that
 	// concurrent wrong passwords cannot all pass Throttle.Check before the
 	// first failure is recorded (ratelimit.Throttle.Check only peeks).
-	guesses [64]sync.Mutex
-}
-
-// guessSeed picks the guess-lock stripe of a throttle key; it is random so
-// that a client cannot choose user names that share another user's stripe.
-var guessSeed = maphash.MakeSeed()
-
-// lockKeys locks the guess-lock stripes of keys (one or two), in stripe
-// order so that two requests never wait for each other's second stripe,
-// and returns the function that unlocks them.
-func (v *Verifier) lockKeys(keys []string) (unlock func()) {
-	n := uint64(len(v.guesses))
-	a := maphash.String(guessSeed, keys[0]) % n
-	b := a
-	if len(keys) > 1 {
-		b = maphash.String(guessSeed, keys[1]) % n
-	}
-	if a > b {
-		a, b = b, a
-	}
-	v.guesses[a].Lock()
-	if b != a {
-		v.guesses[b].Lock()
-	}
-	return func() {
-		if b != a {
-			v.guesses[b].Unlock()
-		}
-		v.guesses[a].Unlock()
-	}
+	guesses ratelimit.KeyLocks
 }
 
 var (
@@ -156,7 +125,7 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	// Hold both keys' stripes from the throttle check to the recorded
 	// failure: a burst of concurrent guesses then gets no more tries than
 	// the same guesses sent one at a time.
-	unlock := v.lockKeys(keys)
+	unlock := v.guesses.Lock(keys...)
 	defer unlock()
 	return v.check(r, keys, user, pass)
 }
