@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/maphash"
 	"io"
 	"log/slog"
 	"mime"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m"
@@ -111,33 +109,7 @@ type LoginHandler struct {
 	// the password check and the recording of a failure, so that
 	// concurrent wrong passwords cannot all pass Throttle.Check before the
 	// first failure is recorded (ratelimit.Throttle.Check only peeks).
-	guesses [64]sync.Mutex
-}
-
-// loginSeed picks the guess-lock stripe of a throttle key; it is random so
-// that a client cannot choose user names that share another user's stripe.
-var loginSeed = maphash.MakeSeed()
-
-// lockKeys locks the guess-lock stripes of keys, in stripe order so that
-// two logins never wait for each other's second stripe, and returns the
-// function that unlocks them.
-func (h *LoginHandler) lockKeys(keys []string) (unlock func()) {
-	n := uint64(len(h.guesses))
-	a := maphash.String(loginSeed, keys[0]) % n
-	b := maphash.String(loginSeed, keys[1]) % n
-	if a > b {
-		a, b = b, a
-	}
-	h.guesses[a].Lock()
-	if b != a {
-		h.guesses[b].Lock()
-	}
-	return func() {
-		if b != a {
-			h.guesses[b].Unlock()
-		}
-		h.guesses[a].Unlock()
-	}
+	guesses ratelimit.KeyLocks
 }
 
 var _ http.Handler = (*LoginHandler)(nil)
@@ -186,7 +158,7 @@ func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the same guesses sent one at a time. (Replicas sharing a Limiter
 	// each let one guess per key through at a time.) Successful logins
 	// release the locks before the token is issued.
-	unlock := h.lockKeys(keys)
+	unlock := h.guesses.Lock(keys...)
 	ok, err := h.checkPassword(ctx, thr, keys, user, pass)
 	unlock()
 	if err != nil {
