@@ -34,8 +34,17 @@ const DefaultSecretGrace = 24 * time.Hour
 const maxCachedClients = 100_000
 
 // NewClientID returns a fresh client id: 128 bits from crypto/rand,
-// base64url without padding (22 characters).
-func NewClientID() (string, error) { return randomString(16) }
+// base64url without padding (22 characters), drawn again while it starts
+// with '-' or '_' so that the id can be given as a command-line argument
+// ("m2m client disable ID") without being taken for a flag.
+func NewClientID() (string, error) {
+	for {
+		id, err := randomString(16)
+		if err != nil || (id[0] != '-' && id[0] != '_') {
+			return id, err
+		}
+	}
+}
 
 // NewClientSecret returns a fresh client secret: 256 bits from
 // crypto/rand, base64url without padding (43 characters).
