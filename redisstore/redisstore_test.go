@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/m2mkit/m2m/internal/testbackend"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/m2mkit/m2m"
@@ -43,10 +45,7 @@ func TestMain(m *testing.M) {
 // redisURL returns the URL of the test server, or skips the test.
 func redisURL(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("M2M_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("SKIP-BACKEND: set M2M_TEST_REDIS_ADDR=host:port to run the Redis tests")
-	}
+	addr := testbackend.RedisAddr(t)
 	return "redis://" + addr + "/0"
 }
 

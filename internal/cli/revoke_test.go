@@ -12,11 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -42,10 +43,7 @@ func init() {
 // M2M_TEST_REDIS_ADDR (host:port of a disposable Redis); without it the
 // test is skipped.
 func TestServeRedisScripts(t *testing.T) {
-	addr := os.Getenv("M2M_TEST_REDIS_ADDR")
-	if addr == "" {
-		t.Skip("SKIP-BACKEND: M2M_TEST_REDIS_ADDR is not set (host:port of a disposable Redis)")
-	}
+	addr := testbackend.RedisAddr(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script_serve_redis",
 		Setup: func(env *testscript.Env) error {

@@ -3,18 +3,16 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
@@ -31,46 +29,20 @@ type backends struct {
 // test ends, or skips the test when either variable is unset.
 func sharedBackends(t testing.TB) backends {
 	t.Helper()
-	dsn, addr := os.Getenv("M2M_TEST_POSTGRES_DSN"), os.Getenv("M2M_TEST_REDIS_ADDR")
-	if dsn == "" || addr == "" {
-		t.Skip("SKIP-BACKEND: set M2M_TEST_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) and M2M_TEST_REDIS_ADDR (e.g. 127.0.0.1:6379) to run the replica tests")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "m2m_e2e_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsn, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	prefix := "m2m-e2e-" + hex.EncodeToString(b) + ":"
+	addr := testbackend.RedisAddr(t)
+	pg := testbackend.PostgresSchema(t, "m2m_e2e_")
+	prefix := "m2m-e2e-" + testbackend.Suffix() + ":"
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		admin.Close()
 		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
 			rdb.Del(ctx, iter.Val())
 		}
 		rdb.Close()
 	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return backends{postgres: u.String(), redis: "redis://" + addr + "/0", prefix: prefix}
+	return backends{postgres: pg, redis: "redis://" + addr + "/0", prefix: prefix}
 }
 
 // replicaIssuer is the issuer every replica is given: replicas behind one

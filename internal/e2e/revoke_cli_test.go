@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -36,10 +37,7 @@ func TestRevokeCLI(t *testing.T) {
 		testRevokeCLI(t, s, st, "database")
 	})
 	t.Run("redis", func(t *testing.T) {
-		addr := os.Getenv("M2M_TEST_REDIS_ADDR")
-		if addr == "" {
-			t.Skip("SKIP-BACKEND: M2M_TEST_REDIS_ADDR is not set (host:port of a disposable Redis)")
-		}
+		addr := testbackend.RedisAddr(t)
 		data := filepath.Join(t.TempDir(), "m2m-data")
 		prefix := "m2m-e2e-revoke-" + filepath.Base(t.TempDir()) + ":"
 		redisURL := "redis://" + addr + "/0"

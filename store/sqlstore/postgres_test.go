@@ -2,15 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 
 	"github.com/m2mkit/m2m/store"
 	"github.com/m2mkit/m2m/store/sqlstore"
@@ -21,39 +18,7 @@ import (
 // M2M_TEST_POSTGRES_DSN (dropped when the test ends), or skips.
 func postgresURL(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("M2M_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("SKIP-BACKEND: set M2M_TEST_POSTGRES_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run the PostgreSQL tests")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "m2m_test_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("open %s: %v", dsn, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return testbackend.PostgresSchema(t, "m2m_test_")
 }
 
 func openPostgres(t *testing.T, url string) *sqlstore.Store {
