@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	mrand "math/rand/v2"
 	"os"
 	"runtime"
 	"slices"
@@ -188,11 +189,38 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1), warnings: warnings}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateRetrying runs migrate, trying again for up to BusyTimeout when
+// SQLite answers SQLITE_BUSY without waiting. SQLite skips the busy
+// handler in a few start-up races (another process is converting the
+// file to WAL mode or running WAL recovery), so two processes opening a
+// new database at the same moment could otherwise fail instead of taking
+// turns.
+func (s *Store) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(BusyTimeout)
+	for {
+		err := s.migrate(ctx)
+		if err == nil || s.d != sqliteDialect || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(20+mrand.IntN(80)) * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (primary code 5).
+func isBusy(err error) bool {
+	var coder interface{ Code() int }
+	return errors.As(err, &coder) && coder.Code()&0xff == 5
 }
 
 // createPrivate creates the SQLite file with mode 0600 if it does not
