@@ -303,8 +303,12 @@ func (k *Keyring) Ready() error {
 
 // signer returns the key that signs now, or why none may.
 func (k *Keyring) signer() (*signer, error) {
-	snap := k.snap.Load()
+	// The clock first, then the snapshot: a snapshot installed in between
+	// is newer, never older, than the moment the age is measured at. (In
+	// the other order a goroutine preempted between the two reads measures
+	// an old snapshot against a later clock and reports it stale.)
 	now := k.now()
+	snap := k.snap.Load()
 	if snap != nil && now.Sub(snap.readAt) > k.cfg.MaxStale {
 		return nil, fmt.Errorf("%w (last read %v ago)", ErrStale, now.Sub(snap.readAt).Round(time.Second))
 	}
