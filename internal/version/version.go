@@ -1,0 +1,49 @@
+// Package version is the one place the m2m build's version lives: the
+// command line's --version, the start log and the m2m_build_info metric
+// all read it from here.
+package version
+
+import "runtime/debug"
+
+// Version is set at build time with
+//
+//	-ldflags "-X github.com/m2mkit/m2m/internal/version.Version=v1.2.3"
+//
+// When empty, [String] falls back to the module version recorded by
+// go install, then to "devel".
+var Version = ""
+
+// String returns the version of this build.
+func String() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// Revision returns the VCS revision the binary was built from (with
+// "+dirty" when the tree had changes), or "" when Go recorded none.
+func Revision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
+}
