@@ -5,7 +5,10 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +111,51 @@ func TestNoLockoutBehindNAT(t *testing.T) {
 			}
 			if throttledBad == 0 {
 				t.Errorf("the bad client was never throttled in 30 failures")
+			}
+		})
+	}
+}
+
+// TestFailureThrottleConcurrent is issue 13's race: a burst of concurrent
+// wrong secrets for one client id must not get more comparisons than the
+// failure limit allows. Run it with -count=20 -race.
+func TestFailureThrottleConcurrent(t *testing.T) {
+	tests := []struct {
+		name  string
+		id    func(f *fixture) string
+		burst int
+	}{
+		{"known id", func(f *fixture) string { return f.id }, 10},
+		{"unknown id", func(*fixture) string { return "no-such-client" }, 10},
+		{"burst 1", func(f *fixture) string { return f.id }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
+				cfg.FailureLimit = ratelimit.Limit{Rate: 1.0 / 3600, Burst: tt.burst}
+			})
+			var compared atomic.Int64
+			defer authserver.SetCompareHook(func() {
+				compared.Add(1)
+				// Widen the window between the check and the recorded
+				// failure, where an unlocked endpoint lets others through.
+				for range 100 {
+					runtime.Gosched()
+				}
+			})()
+			id := tt.id(f)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 60 {
+				wg.Go(func() {
+					<-start
+					f.post(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"wrong"}})
+				})
+			}
+			close(start)
+			wg.Wait()
+			if got := compared.Load(); got > int64(tt.burst) {
+				t.Errorf("60 concurrent wrong secrets: %d comparisons; want at most %d", got, tt.burst)
 			}
 		})
 	}

@@ -190,6 +190,9 @@ type Server struct {
 	metadata    []byte
 	mux         *http.ServeMux
 	revocations store.Revocations
+	// guesses serializes, per client id and address, the failure check,
+	// the secret comparison and the recording of a failure.
+	guesses ratelimit.KeyLocks
 	keyCacheState
 }
 

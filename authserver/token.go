@@ -157,6 +157,11 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 		return nil, s.unavailable(r, "store", err)
 	}
 	idKey := "authfail:client:" + addr + " " + tr.ClientID
+	// Hold idKey's lock from the check to the recorded failure: the check
+	// only peeks, so concurrent wrong secrets would otherwise all pass it
+	// before the first failure is counted.
+	unlock := s.guesses.Lock(idKey)
+	defer unlock()
 	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
 	if err != nil {
 		return nil, s.unavailable(r, "limiter", err)
@@ -164,6 +169,9 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if !d.Allowed {
 		s.metrics.rateLimited.WithLabelValues("failures").Inc()
 		return nil, throttled(d.RetryAfter)
+	}
+	if compareHook != nil {
+		compareHook()
 	}
 	if !secretMatches(client, tr.ClientSecret, now) {
 		_, err := s.limiter.Take(ctx, idKey, s.failures, 1)
@@ -191,6 +199,9 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	}
 	return client, nil
 }
+
+// compareHook, when set by a test, is called before each secret comparison.
+var compareHook func()
 
 func throttled(retry time.Duration) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
