@@ -137,6 +137,8 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &bad):
 		writeJSON(w, http.StatusBadRequest, errorBody{CodeInvalidRequest, bad.msg})
+	case errors.Is(err, store.ErrInvalid):
+		writeJSON(w, http.StatusBadRequest, invalidBody(err))
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{"not_found", "no such client"})
 	case errors.Is(err, store.ErrConflict):
@@ -275,4 +277,29 @@ func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())
 	return nil
+}
+
+// invalidClientBody is the 400 answer to a client the store refuses: the
+// RFC 6749-style error and description, and each problem with the field
+// it is about.
+type invalidClientBody struct {
+	Error            string         `json:"error"`
+	ErrorDescription string         `json:"error_description"`
+	Fields           []fieldProblem `json:"fields"`
+}
+
+type fieldProblem struct {
+	Field   string `json:"field"`
+	Problem string `json:"problem"`
+}
+
+func invalidBody(err error) invalidClientBody {
+	b := invalidClientBody{Error: CodeInvalidRequest, Fields: []fieldProblem{}}
+	var descs []string
+	for _, fe := range store.FieldErrors(err) {
+		b.Fields = append(b.Fields, fieldProblem{fe.Field, fe.Problem})
+		descs = append(descs, fe.Field+": "+fe.Problem)
+	}
+	b.ErrorDescription = "invalid client: " + strings.Join(descs, "; ")
+	return b
 }

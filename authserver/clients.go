@@ -68,7 +68,8 @@ func HashSecret(secret string) []byte {
 
 // CreateClient registers c in clients with a fresh secret and returns the
 // secret, which is stored only as its digest and cannot be shown again. An
-// empty c.ID gets a generated id; c.SecretHash, c.SecretAlgorithm,
+// empty c.ID gets a generated id; c must then pass [store.Client.Validate]
+// (the error wraps store.ErrInvalid and lists every problem); c.SecretHash, c.SecretAlgorithm,
 // c.CreatedAt and c.UpdatedAt are set here (now nil means time.Now).
 func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, now func() time.Time) (secret string, err error) {
 	if len(c.Audiences) == 0 {
@@ -78,6 +79,9 @@ func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, n
 		if c.ID, err = NewClientID(); err != nil {
 			return "", err
 		}
+	}
+	if err := c.Validate(); err != nil {
+		return "", fmt.Errorf("authserver: creating client: %w", err)
 	}
 	if secret, err = NewClientSecret(); err != nil {
 		return "", err

@@ -10,10 +10,9 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -102,6 +101,9 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	}
 	aud, e := audience(client, tr)
 	if e != nil {
+		return nil, nil, e
+	}
+	if e := s.checkRecord(r, client); e != nil {
 		return nil, nil, e
 	}
 	scope, e := grantScope(client, tr)
@@ -259,42 +261,42 @@ func audience(c *store.Client, tr *TokenRequest) (string, *Error) {
 	return aud, nil
 }
 
-// grantScope checks the requested scopes (RFC 6749 section 3.3: space
-// separated scope-tokens of printable ASCII without '"' and '\\') against
-// the client's, and returns the granted scope string: the request's scopes
-// in its order without repeats, or all the client's scopes when none was
-// requested (as Auth0 does).
+// grantScope checks the requested scopes (RFC 6749 section 3.3, read with
+// m2m.ParseScope, the one scope grammar of m2m) against the client's, and
+// returns the granted scope string: the request's scopes in its order
+// without repeats, or all the client's scopes when none was requested (as
+// Auth0 does).
 func grantScope(c *store.Client, tr *TokenRequest) (string, *Error) {
-	if !tr.ScopeSet || strings.TrimSpace(tr.Scope) == "" {
-		return strings.Join(c.Scopes, " "), nil
-	}
-	if !utf8.ValidString(tr.Scope) {
+	requested, err := m2m.ParseScope(tr.Scope)
+	if err != nil {
 		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
 	}
-	var granted []string
-	for _, sc := range strings.Fields(tr.Scope) {
-		if !validScopeToken(sc) {
-			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
-		}
+	if len(requested) == 0 {
+		return m2m.FormatScope(c.Scopes), nil
+	}
+	for _, sc := range requested {
 		if !slices.Contains(c.Scopes, sc) {
 			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "scope_not_granted",
 				Description: "scope " + strconv.Quote(sc) + " is not granted to the client"}
 		}
-		if !slices.Contains(granted, sc) {
-			granted = append(granted, sc)
-		}
 	}
-	return strings.Join(granted, " "), nil
+	return m2m.FormatScope(requested), nil
 }
 
-func validScopeToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
+// checkRecord refuses to issue a token from a client record whose scopes
+// are not RFC 6749 scope tokens (a record written before validation
+// existed, or by hand): such a scope would mean different things to
+// different verifiers. The operator sees the problem in the log.
+func (s *Server) checkRecord(r *http.Request, c *store.Client) *Error {
+	for _, sc := range c.Scopes {
+		if !m2m.ValidScopeToken(sc) {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: client record has a malformed scope; no token issued",
+				slog.String("client_id", c.ID))
+			return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Reason: "bad_client_record",
+				Description: "the client's record is invalid; ask the operator"}
 		}
 	}
-	return s != ""
+	return nil
 }
 
 func (s *Server) profileFor(c *store.Client, aud string) string {

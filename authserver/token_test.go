@@ -395,7 +395,7 @@ func TestWellKnown(t *testing.T) {
 }
 
 func BenchmarkTokenEndpoint(b *testing.B) {
-	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e9, 1e9 })
+	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e6, 1e6 })
 	body := f.creds().Encode()
 	b.ReportAllocs()
 	for b.Loop() {
