@@ -55,6 +55,10 @@ type Header struct {
 	// Crit lists extensions the verifier must understand (RFC 7515 4.1.11).
 	// m2m understands none, so a token with crit is refused by Parse.
 	Crit []string `json:"crit,omitempty"`
+	// JWK is the raw JSON of the "jwk" parameter (RFC 7515 4.1.3), ""
+	// when absent. Only a key source that is meant to read it (a DPoP
+	// proof's) may use it: a token never chooses its own key otherwise.
+	JWK string `json:"-"`
 }
 
 // Token is a parsed, not yet verified, compact JWS.
@@ -166,6 +170,12 @@ func parseHeader(enc string, raw []byte) (Header, error) {
 				return Header{}, fmt.Errorf("%w: header %s: %v", ErrMalformed, p.name, err)
 			}
 		}
+	}
+	if v, ok := fields["jwk"]; ok {
+		if len(v) == 0 || v[0] != '{' {
+			return Header{}, fmt.Errorf("%w: header jwk is not a JSON object", ErrMalformed)
+		}
+		hdr.JWK = string(v)
 	}
 	if _, ok := fields["alg"]; !ok || hdr.Alg == "" {
 		return Header{}, fmt.Errorf("%w: header has no alg", ErrMalformed)
