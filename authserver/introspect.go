@@ -9,9 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/jwk"
@@ -118,6 +116,12 @@ func (s *Server) ownTokens() *jwtauth.Validator {
 	}
 }
 
+// publicKeys returns the Signer's published keys.
+func (s *Server) publicKeys() *jwk.Set {
+	keys, _ := s.cfg.Signer.PublicKeys()
+	return keys
+}
+
 // ownToken verifies token against the keys the server publishes and its
 // issuer. The clock is checked with the core's leeway (so that replicas
 // with slightly different clocks agree); callers compare exp exactly.
@@ -127,7 +131,7 @@ func (s *Server) ownToken(ctx context.Context, token string) (*tokenInfo, error)
 	if len(token) > MaxIntrospectedTokenBytes {
 		return nil, errForeign
 	}
-	c, err := s.ownTokens().Verify(ctx, token, jwtauth.PublicKeys(jwk.NewStaticKeySet(s.keys())))
+	c, err := s.ownTokens().Verify(ctx, token, jwtauth.PublicKeys(jwk.NewStaticKeySet(s.publicKeys())))
 	if err != nil {
 		if m2m.ReasonOf(err) == m2m.ReasonExpired {
 			return nil, err
@@ -148,38 +152,6 @@ func (s *Server) ownToken(ctx context.Context, token string) (*tokenInfo, error)
 		return nil, errForeign
 	}
 	return ti, nil
-}
-
-// keySet is the parsed form of one JWKS the Signer returned.
-type keySet struct {
-	raw *byte // identity of the JWKS slice it was parsed from
-	n   int
-	set *jwk.Set
-}
-
-// keys returns the Signer's current key set, parsed again only when the
-// Signer returns a different JWKS (a keyring hands out the same slice
-// until its keys change).
-func (s *Server) keys() *jwk.Set {
-	raw := s.cfg.Signer.JWKS()
-	s.keysMu.Lock()
-	defer s.keysMu.Unlock()
-	if ks := s.keyCache; ks != nil && ks.raw == unsafe.SliceData(raw) && ks.n == len(raw) {
-		return ks.set
-	}
-	set, err := jwk.ParseSet(raw)
-	if err != nil {
-		s.log.Error("authserver: the signer's JWKS does not parse", slog.String("error", err.Error()))
-		set = jwk.NewSet()
-	}
-	s.keyCache = &keySet{raw: unsafe.SliceData(raw), n: len(raw), set: set}
-	return set
-}
-
-// keyCacheState is embedded in Server.
-type keyCacheState struct {
-	keysMu   sync.Mutex
-	keyCache *keySet
 }
 
 // revokedReason says why ti is no longer valid at now, or "" when it is:
