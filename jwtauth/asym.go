@@ -69,6 +69,14 @@ type Config struct {
 	// client_id) whose tokens are accepted; others are refused with 403
 	// forbidden.
 	AllowedClients []string
+	// AllowHighS accepts high-S ECDSA signatures (see
+	// [Validator].AllowHighS for the trade-off). False, the default,
+	// suits m2m's token server, which signs low-S; set it for an ES*
+	// issuer that signs with a library that does not normalize s (most
+	// do not: Go's crypto/ecdsa, Node's jose, OpenSSL). The verification
+	// cache is keyed by the token's bytes but holds only verified tokens,
+	// so a second spelling costs one more verification, never a bypass.
+	AllowHighS bool
 	// Profile selects claim conventions; the zero value is
 	// [ProfileGeneric].
 	Profile Profile
@@ -138,6 +146,7 @@ func NewAccessTokens(c Config) (*AccessTokens, error) {
 		Audience:      c.Audiences,
 		Leeway:        c.Leeway,
 		MaxTokenBytes: c.MaxTokenBytes,
+		AllowHighS:    c.AllowHighS,
 		Now:           c.Now,
 	}
 	a.keys = PublicKeys(c.Keys)

@@ -2,8 +2,11 @@ package jwtauth_test
 
 import (
 	"context"
+	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +119,73 @@ func TestKeyStringRedacts(t *testing.T) {
 		if strings.Contains(s, "very-secret") {
 			t.Errorf("formatted Key = %q; reveals the secret", s)
 		}
+	}
+}
+
+// highSTwin returns the other spelling of an ES256 token: s replaced by
+// n-s, which a lenient ECDSA verifier also accepts.
+func highSTwin(t *testing.T, tok string) string {
+	t.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestOneSpellingEveryPath checks that the parser's one-spelling rules
+// reach every verifier built on the core: a line break anywhere and a
+// high-S twin are refused by Validator, AccessTokens and DeviceTokens,
+// and AllowHighS is the only way to accept the twin.
+func TestOneSpellingEveryPath(t *testing.T) {
+	ctx := context.Background()
+	es := mint(t, "ES256", "k1", "", testKeys.ec, baseClaims())
+	twin := highSTwin(t, es)
+	newAT := func(allowHighS bool) *jwtauth.AccessTokens {
+		at, err := jwtauth.NewAccessTokens(jwtauth.Config{Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"},
+			Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))), AllowHighS: allowHighS,
+			Now: func() time.Time { return time.Unix(1700000100, 0) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	strict, lenient := newAT(false), newAT(true)
+	if _, err := strict.VerifyToken(ctx, es); err != nil {
+		t.Fatalf("AccessTokens.VerifyToken(low-S) = %v", err)
+	}
+	if _, err := strict.VerifyToken(ctx, twin); m2m.ReasonOf(err) != m2m.ReasonBadSignature {
+		t.Errorf("AccessTokens.VerifyToken(high-S twin) = %v; want bad_signature", err)
+	}
+	if _, err := lenient.VerifyToken(ctx, twin); err != nil {
+		t.Errorf("AccessTokens{AllowHighS}.VerifyToken(high-S twin) = %v; want valid", err)
+	}
+	for _, bad := range []string{es[:20] + "\n" + es[20:], es + "\r\n", strings.Replace(es, ".", ".\r\n", 1)} {
+		if _, err := strict.VerifyToken(ctx, bad); m2m.ReasonOf(err) != m2m.ReasonMalformed {
+			t.Errorf("AccessTokens.VerifyToken(%q) = %v; want malformed", bad, err)
+		}
+	}
+
+	v := &jwtauth.Validator{Algorithms: []string{"ES256"}, Issuer: testIss, Audience: []string{testAud},
+		Now: func() time.Time { return time.Unix(1700000100, 0) }}
+	keys := jwtauth.PublicKeys(jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))))
+	if _, err := v.Verify(ctx, twin, keys); m2m.ReasonOf(err) != m2m.ReasonBadSignature {
+		t.Errorf("Validator.Verify(high-S twin) = %v; want bad_signature", err)
+	}
+	v.AllowHighS = true
+	if _, err := v.Verify(ctx, twin, keys); err != nil {
+		t.Errorf("Validator{AllowHighS}.Verify(high-S twin) = %v; want valid", err)
+	}
+
+	d := &jwtauth.DeviceTokens{Keys: []m2m.Secret{key1}, Now: func() time.Time { return t0 }}
+	tok, err := d.Issue("cam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Verify(ctx, tok+"\n"); m2m.ReasonOf(err) != m2m.ReasonMalformed {
+		t.Errorf("DeviceTokens.Verify(token + newline) = %v; want malformed", err)
 	}
 }

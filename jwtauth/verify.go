@@ -228,7 +228,10 @@ type Validator struct {
 }
 
 // Verify runs the one verification pipeline: it checks the size, parses
-// the token (one spelling only, see package jws), checks its algorithm
+// the token (one spelling only: a byte outside the base64url alphabet and
+// the two dots, such as a line break, non-canonical base64url in any
+// segment, or a high-S ECDSA signature unless AllowHighS, is refused as
+// malformed or bad_signature), checks its algorithm
 // against the allow-list and its typ against Types, asks keys for the
 // candidate keys, verifies the signature with the first key that fits the
 // algorithm and verifies ([Validator.VerifySignature]), and validates the
@@ -294,7 +297,12 @@ func (v *Validator) VerifySignature(ctx context.Context, token string, keys KeyS
 		if !ks[i].fits(h.Alg) {
 			continue
 		}
-		if err = t.Verify(ks[i].material()); err == nil {
+		if v.AllowHighS {
+			err = t.VerifyAllowHighS(ks[i].material())
+		} else {
+			err = t.Verify(ks[i].material())
+		}
+		if err == nil {
 			used = &ks[i]
 			break
 		}
