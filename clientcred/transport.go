@@ -4,8 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
-	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/outbound"
 )
 
 // Transport is an http.RoundTripper that adds a bearer token from Source
@@ -42,60 +43,60 @@ var _ http.RoundTripper = (*Transport)(nil)
 // connection can be reused.
 const maxDrain = 64 << 10
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. Each attempt goes through an
+// [outbound.Transport], which clones the request, closes its body on every
+// path and leaves the token out of a redirect to another origin; such a
+// request is sent once, as it is, and never retried here.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	bodyClosed := false
-	closeBody := func() {
-		if req.Body != nil && !bodyClosed {
-			bodyClosed = true
-			req.Body.Close()
-		}
-	}
-	if t.Source == nil {
-		closeBody()
-		return nil, errors.New("clientcred: Transport has no Source")
-	}
-	if !httpauth.SameOriginAsFirst(req) {
-		// A redirect to another origin: send it as it is, without a token.
-		return t.base().RoundTrip(req)
-	}
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	policy := RetryPolicy{MaxAttempts: 1}.withDefaults()
 	if t.Retry != nil {
 		policy = t.Retry.withDefaults()
 	}
-	deadline := t.Source.cfg.now().Add(policy.MaxElapsed)
+	var deadline time.Time
+	if t.Source != nil {
+		deadline = t.Source.cfg.now().Add(policy.MaxElapsed)
+	}
 	retried401 := false
 	for n := 1; ; n++ {
-		tok, err := t.Source.Token(ctx)
-		if err != nil {
-			closeBody()
-			return nil, err
-		}
-		r2 := req.Clone(ctx)
-		r2.Header["Authorization"] = []string{tok.authorization()}
+		attempt := req
 		if n > 1 || retried401 {
+			// The first attempt handed req.Body to the base transport,
+			// which closed it: replay a new copy.
+			attempt = req.Clone(ctx)
 			if req.GetBody != nil {
 				b, err := req.GetBody()
 				if err != nil {
-					closeBody()
 					return nil, err
 				}
-				r2.Body = b
+				attempt.Body = b
 			}
-		} else {
-			// The base transport closes the original body; mark it so.
-			bodyClosed = true
 		}
-		resp, err := t.base().RoundTrip(r2)
+		var tok *Token
+		ot := outbound.Transport{Base: t.Base, Authorize: func(r *http.Request) error {
+			if t.Source == nil {
+				return errors.New("clientcred: Transport has no Source")
+			}
+			var err error
+			if tok, err = t.Source.Token(ctx); err != nil {
+				return err
+			}
+			r.Header["Authorization"] = []string{tok.authorization()}
+			return nil
+		}}
+		resp, err := ot.RoundTrip(attempt)
+		if tok == nil {
+			// No token was sent: a redirect to another origin, or no token
+			// to send. Nothing here is worth a retry.
+			return resp, err
+		}
 		if err != nil {
 			if replayable && n < policy.MaxAttempts && idempotent(req.Method) && retryableErr(ctx, err) {
 				if d, ok := policy.waitBeforeRetry(n, nil, t.Source.cfg.now(), deadline); ok && t.Source.sleep(ctx, d) == nil {
 					continue
 				}
 			}
-			closeBody()
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && replayable && !retried401 {
@@ -109,7 +110,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if d, ok := policy.waitBeforeRetry(n, resp.Header, t.Source.cfg.now(), deadline); ok {
 				discard(resp)
 				if err := t.Source.sleep(ctx, d); err != nil {
-					closeBody()
 					return nil, err
 				}
 				continue
