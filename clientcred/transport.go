@@ -1,6 +1,7 @@
 package clientcred
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -28,13 +29,18 @@ import (
 //
 // Transport is safe for concurrent use.
 type Transport struct {
-	// Source supplies the tokens. Required.
-	Source *TokenSource
+	// Source supplies the tokens: a [*TokenSource], or any [Source]
+	// (wrapped in a [CachedSource] if it does not cache). When it is an
+	// [Invalidator], a token an API answers 401 to is invalidated before
+	// the retry. Required.
+	Source Source
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 	// Retry enables retries of API requests; nil means none (only the
 	// one retry after a 401).
 	Retry *RetryPolicy
+
+	sleep sleepFunc // nil means sleepCtx; tests replace it
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -54,10 +60,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.Retry != nil {
 		policy = t.Retry.withDefaults()
 	}
-	var deadline time.Time
-	if t.Source != nil {
-		deadline = t.Source.cfg.now().Add(policy.MaxElapsed)
-	}
+	deadline := time.Now().Add(policy.MaxElapsed)
 	retried401 := false
 	for n := 1; ; n++ {
 		attempt := req
@@ -82,6 +85,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if tok, err = t.Source.Token(ctx); err != nil {
 				return err
 			}
+			if tok == nil {
+				return errNilToken
+			}
 			r.Header["Authorization"] = []string{tok.authorization()}
 			return nil
 		}}
@@ -93,7 +99,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if err != nil {
 			if replayable && n < policy.MaxAttempts && idempotent(req.Method) && retryableErr(ctx, err) {
-				if d, ok := policy.waitBeforeRetry(n, nil, t.Source.cfg.now(), deadline); ok && t.Source.sleep(ctx, d) == nil {
+				if d, ok := policy.waitBeforeRetry(n, nil, time.Now(), deadline); ok && t.wait(ctx, d) == nil {
 					continue
 				}
 			}
@@ -101,15 +107,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if resp.StatusCode == http.StatusUnauthorized && replayable && !retried401 {
 			discard(resp)
-			t.Source.Invalidate(tok)
+			if inv, ok := t.Source.(Invalidator); ok {
+				inv.Invalidate(tok)
+			}
 			retried401 = true
 			n--
 			continue
 		}
 		if replayable && n < policy.MaxAttempts && retryableStatus(resp.StatusCode, idempotent(req.Method)) {
-			if d, ok := policy.waitBeforeRetry(n, resp.Header, t.Source.cfg.now(), deadline); ok {
+			if d, ok := policy.waitBeforeRetry(n, resp.Header, time.Now(), deadline); ok {
 				discard(resp)
-				if err := t.Source.sleep(ctx, d); err != nil {
+				if err := t.wait(ctx, d); err != nil {
 					return nil, err
 				}
 				continue
@@ -117,6 +125,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
+}
+
+func (t *Transport) wait(ctx context.Context, d time.Duration) error {
+	if t.sleep != nil {
+		return t.sleep(ctx, d)
+	}
+	return sleepCtx(ctx, d)
 }
 
 func (t *Transport) base() http.RoundTripper {
