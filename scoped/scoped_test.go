@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,6 +58,9 @@ func TestVerifierStrictDefaults(t *testing.T) {
 		{"encoded backslash", basic, t0, "GET", "/api/v1/foo/x%5c..%5cadmin", false, m2m.ReasonForbidden, 403},
 		{"encoded slash in compat (drf decodes it)", basic, t0, "POST", "/api/v1/foo/bar/x%2Fy", true, "", 0},
 		{"head not implied", basic, t0, "HEAD", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
+		{"lower-case request method", basic, t0, "get", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
+		{"mixed-case request method", basic, t0, "Post", "/api/v1/foo/bar/x", false, m2m.ReasonForbidden, 403},
+		{"lower-case request method in compat", basic, t0, "get", "/api/v1/foo", true, m2m.ReasonForbidden, 401},
 		{"not permitted is 401 in compat", basic, t0, "PUT", "/api/v1/foo", true, m2m.ReasonForbidden, 401},
 		{"expired", basic, t0 - 361, "GET", "/api/v1/foo", false, m2m.ReasonExpired, 401},
 		{"age equal to max_age", basic, t0 - 360, "GET", "/api/v1/foo", false, "", 0},
@@ -424,5 +428,56 @@ func TestZlibBombCapped(t *testing.T) {
 		if m2m.ReasonOf(err) != m2m.ReasonTooLarge {
 			t.Errorf("ParseToken(1 MiB bomb), compat %v = %v; want too_large", compat, err)
 		}
+	}
+}
+
+// TestHandlerSeesAuthorisedMethod: whatever the method's spelling, the
+// handler behind the middleware runs only with a method the token granted,
+// spelt as granted (Django upper-cases the method for drf and the view
+// alike; Go hands r.Method on as sent).
+func TestHandlerSeesAuthorisedMethod(t *testing.T) {
+	tok := signPayload(t, `{"user":1,"max_age":60,"endpoints":{"GET":["/a"],"POST":["/a"]}}`, t0)
+	tests := []struct {
+		method string
+		head   bool // HeadAsGet
+		status int
+		desc   string
+	}{
+		{"GET", false, 200, ""},
+		{"POST", false, 200, ""},
+		{"get", false, 403, MsgMethodCase},
+		{"gEt", false, 403, MsgMethodCase},
+		{"post", false, 403, MsgMethodCase},
+		{"head", true, 403, MsgMethodCase},
+		{"HEAD", true, 200, ""},
+		{"HEAD", false, 403, MsgNotPermitted},
+		{"PUT", false, 403, MsgNotPermitted},
+		{"put", false, 403, MsgMethodCase},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/headAsGet=%v", tt.method, tt.head), func(t *testing.T) {
+			v := &Verifier{Secret: testSecret, Now: clockAt(t0), HeadAsGet: tt.head}
+			var gotErr error
+			mw := &httpauth.Middleware{Verifiers: []m2m.Verifier{v}, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+				gotErr = err
+				httpauth.WriteRefusal(w, err)
+			}}
+			seen := ""
+			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Method }))
+			r := httptest.NewRequest(tt.method, "/a/1", nil)
+			r.Header.Set("Authorization", "TmpToken "+tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("%s /a/1: status %d (%v); want %d", tt.method, w.Code, gotErr, tt.status)
+			}
+			if seen != "" && seen != "GET" && seen != "POST" && !(tt.head && seen == "HEAD") {
+				t.Errorf("handler saw method %q, which the token does not grant", seen)
+			}
+			var ce *m2m.CredentialError
+			if tt.desc != "" && (!errors.As(gotErr, &ce) || ce.Description != tt.desc) {
+				t.Errorf("error = %v; want description %q", gotErr, tt.desc)
+			}
+		})
 	}
 }

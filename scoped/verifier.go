@@ -29,6 +29,10 @@ const (
 	MsgHeaderSpaces   = "Invalid token header. Token string should not contain spaces."
 	MsgHeaderBadChars = "Invalid token header. Token string should not contain invalid characters."
 	MsgNotYetValid    = "Token is not yet valid"
+	// MsgMethodCase refuses a request whose method is not upper case
+	// ("get"): drf compares Django's upper-cased method, but a Go handler
+	// would see the method as sent, not the one the token granted.
+	MsgMethodCase = "Request method must be upper case"
 )
 
 // ErrUnknownUser is returned by a [Verifier.LookupUser] function for a
@@ -178,14 +182,37 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	// matches escaped segments) may not see, so "/api/v1/foo%2Fbar" would
 	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar".
 	plain := v.PlainPrefix || v.InsecureDRFCompat
-	if (!plain && hasEncodedSeparator(r.URL.EscapedPath())) || !v.Allows(t, strings.ToUpper(r.Method), r.URL.Path) {
-		ce := v.invalid(m2m.ReasonForbidden, MsgNotPermitted)
+	desc := ""
+	switch {
+	case !upperMethod(r.Method):
+		// Django upper-cases the method before drf compares it, and its
+		// view then sees the upper-case method too. A Go handler sees
+		// r.Method as sent, and "get" is not "GET" to it (ServeMux method
+		// patterns, r.Method == http.MethodGet), so a grant for "GET" must
+		// not let through a request the handler reads as another method.
+		desc = MsgMethodCase
+	case !plain && hasEncodedSeparator(r.URL.EscapedPath()), !v.Allows(t, r.Method, r.URL.Path):
+		desc = MsgNotPermitted
+	}
+	if desc != "" {
+		ce := v.invalid(m2m.ReasonForbidden, desc)
 		if v.InsecureDRFCompat {
 			ce.Status = http.StatusUnauthorized
 		}
 		return nil, ce
 	}
 	return v.principal(t, subject, raw), nil
+}
+
+// upperMethod reports whether m has no lower-case ASCII letter, the form
+// Django hands to drf and to its views.
+func upperMethod(m string) bool {
+	for i := 0; i < len(m); i++ {
+		if 'a' <= m[i] && m[i] <= 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasEncodedSeparator reports whether an escaped path holds "%2F" or
@@ -199,9 +226,10 @@ func hasEncodedSeparator(p string) bool {
 	return false
 }
 
-// Allows reports whether t permits method (upper case; Verify upper-cases
-// the request method, as Django does) on path (the decoded request
-// path, as r.URL.Path), under v's matching rules.
+// Allows reports whether t permits method on path (the decoded request
+// path, as r.URL.Path), under v's matching rules. The method is compared
+// exactly: token methods are upper case, so "get" matches nothing (Verify
+// refuses such a request with [MsgMethodCase]).
 func (v *Verifier) Allows(t *Token, method, path string) bool {
 	p := IRIToURI(path)
 	plain := v.PlainPrefix || v.InsecureDRFCompat
