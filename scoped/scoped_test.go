@@ -133,6 +133,16 @@ func TestVerifierCredentials(t *testing.T) {
 		{"custom keyword", []string{"Scoped " + tok}, "", Verifier{Keyword: "Scoped"}, "ok"},
 		{"custom keyword ignores TmpToken", []string{"TmpToken " + tok}, "", Verifier{Keyword: "Scoped"}, "none"},
 		{"two headers", []string{"TmpToken " + tok, "TmpToken " + tok}, "", Verifier{}, "more than one Authorization header"},
+		{"query name percent-decoded", nil, "%54OKEN=" + tok, Verifier{}, "ok"},
+		{"plus in query name is a space", nil, "TOKEN+=" + tok, Verifier{}, "none"},
+		{"bare query name", nil, "TOKEN", Verifier{}, "none"},
+		{"empty last query value hides a good one", nil, "TOKEN=" + tok + "&TOKEN=", Verifier{}, "none"},
+		{"semicolon is not a separator", nil, "x=1;TOKEN=" + tok, Verifier{}, "none"},
+		{"semicolon stays in the value", nil, "TOKEN=" + tok + ";x=1", Verifier{}, MsgBadToken},
+		{"encoded colons", nil, "TOKEN=" + strings.ReplaceAll(tok, ":", "%3a"), Verifier{}, "ok"},
+		{"1000 query fields", nil, strings.Repeat("&", 999) + "TOKEN=" + tok, Verifier{}, "ok"},
+		{"1001 query fields", nil, strings.Repeat("&", 1000) + "TOKEN=" + tok, Verifier{}, "too many query parameters"},
+		{"1001 query fields, header used", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "ok"},
 		{"too large", []string{"TmpToken " + strings.Repeat("a", 5000)}, "", Verifier{}, "token too large"},
 	}
 	for _, tt := range tests {
@@ -479,5 +489,54 @@ func TestHandlerSeesAuthorisedMethod(t *testing.T) {
 				t.Errorf("error = %v; want description %q", gotErr, tt.desc)
 			}
 		})
+	}
+}
+
+// TestQueryTokenEveryMethod: the token is read from the URL's query for
+// every method, never from a form or JSON body, as drf's
+// request.GET.get("TOKEN") on Django 3.2 does (the wsgi_request vectors
+// hold the original's answers).
+func TestQueryTokenEveryMethod(t *testing.T) {
+	all := `{"user":1,"max_age":60,"endpoints":{"GET":["/"],"POST":["/"],"PUT":["/"],"PATCH":["/"],"DELETE":["/"],"HEAD":["/"],"OPTIONS":["/"]}}`
+	tok := signPayload(t, all, t0)
+	tests := []struct {
+		name, query, ctype, body string
+		want                     string // "ok", "none" or the description
+		status                   int
+	}{
+		{"query", "TOKEN=" + tok, "", "", "ok", 200},
+		{"form body only", "", "application/x-www-form-urlencoded", "TOKEN=" + tok, "none", 401},
+		{"JSON body only", "", "application/json", `{"TOKEN":"` + tok + `"}`, "none", 401},
+		{"query wins over the body", "TOKEN=" + tok, "application/x-www-form-urlencoded", "TOKEN=bad", "ok", 200},
+		{"bad query, good body", "TOKEN=bad", "application/x-www-form-urlencoded", "TOKEN=" + tok, MsgBadToken, 401},
+		{"too many fields", strings.Repeat("a=1&", 1000) + "TOKEN=" + tok, "", "", "too many query parameters", 400},
+	}
+	v := &Verifier{Secret: testSecret, Now: clockAt(t0)}
+	for _, m := range Methods {
+		for _, tt := range tests {
+			t.Run(m+"/"+tt.name, func(t *testing.T) {
+				r := httptest.NewRequest(m, "/x?"+tt.query, strings.NewReader(tt.body))
+				if tt.ctype != "" {
+					r.Header.Set("Content-Type", tt.ctype)
+				}
+				p, err := v.Verify(r)
+				got, status := "ok", 200
+				var ce *m2m.CredentialError
+				switch {
+				case errors.Is(err, m2m.ErrNoCredentials):
+					got, status = "none", 401
+				case errors.As(err, &ce):
+					got, status = ce.Description, ce.HTTPStatus()
+				case err != nil:
+					got, status = err.Error(), 500
+				}
+				if got != tt.want || status != tt.status {
+					t.Errorf("Verify(%s) = %v, %v (%d); want %s (%d)", m, p, err, status, tt.want, tt.status)
+				}
+				if r.Form != nil || r.PostForm != nil {
+					t.Errorf("Verify parsed the request's form")
+				}
+			})
+		}
 	}
 }

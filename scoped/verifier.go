@@ -35,6 +35,12 @@ const (
 	MsgMethodCase = "Request method must be upper case"
 )
 
+// MaxQueryFields is the most query fields Verify reads the token from, as
+// Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a query string with more
+// "&"-separated fields (empty ones included) is refused with 400, as Django
+// refuses it.
+const MaxQueryFields = 1000
+
 // ErrUnknownUser is returned by a [Verifier.LookupUser] function for a
 // user that does not exist; the token is refused with "No such user".
 var ErrUnknownUser = errors.New("scoped: no such user")
@@ -61,8 +67,12 @@ type Verifier struct {
 	Keyword string
 	// QueryParam is the query parameter read when there is no
 	// Authorization token; the zero value means [DefaultQueryParam]
-	// ("TOKEN"). Tokens in URLs end up in logs: set NoQuery when callers
-	// can send the header.
+	// ("TOKEN"). It is read as Django's request.GET.get does, for every
+	// method: from the URL's query only (never the body), the name
+	// compared exactly after percent-decoding, "+" as a space, "&" (not
+	// ";") between fields, the last value of a repeated name, an empty
+	// value as absent, and at most [MaxQueryFields] fields. Tokens in
+	// URLs end up in logs: set NoQuery when callers can send the header.
 	QueryParam string
 	// NoQuery ignores the query parameter.
 	NoQuery bool
@@ -302,6 +312,14 @@ func (v *Verifier) credential(r *http.Request) (string, error) {
 	}
 	if len(r.URL.RawQuery) > 64<<10 {
 		return "", v.invalid(m2m.ReasonTooLarge, "query too large")
+	}
+	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// fields (parse_qsl counts 1 + the number of "&", empty fields
+	// included) with TooManyFieldsSent, which Django answers with 400.
+	if q := r.URL.RawQuery; q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
+		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
+		ce.Status = http.StatusBadRequest
+		return "", ce
 	}
 	tok, ok := queryValue(r.URL.RawQuery, name)
 	if !ok || tok == "" {
