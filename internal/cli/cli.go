@@ -36,8 +36,9 @@ type Env struct {
 	// Environ lists the environment as KEY=VALUE (nil means os.Environ).
 	Environ func() []string
 	// Signals, when not nil, replaces the process's signals for commands
-	// that run until stopped (serve): os.Interrupt or SIGTERM stops them.
-	// Nil means the signals the process receives.
+	// that run until stopped (serve): os.Interrupt or SIGTERM stops them,
+	// SIGHUP reloads their files. Nil means the signals the process
+	// receives.
 	Signals <-chan os.Signal
 }
 

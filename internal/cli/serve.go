@@ -146,6 +146,8 @@ type serveOptions struct {
 	redisURL, redisPrefix                      string
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
+	tlsCert, tlsKey                            string
+	insecureHTTP                               bool
 
 	// flagErrs collects the bad values of the command line: serve reports
 	// them with every other problem at once (see [collectFlagErrors]).
@@ -171,6 +173,11 @@ later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight reques
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
 
+With --tls-cert and --tls-key it serves HTTPS only (TLS 1.2 and later, Go's default cipher
+suites); the files are reloaded within ` + (2 * certInterval).String() + ` of a change, and at once on SIGHUP,
+without dropping connections. Plain HTTP is served on a loopback --addr (the quick start); on
+any other address only with --insecure-http, for a server behind a TLS-terminating proxy.
+
 Start-up runs in three steps: every setting is checked first (all problems are reported at
 once, exit 2), then the listen address is bound, and only then is the data directory or
 database created or opened. A start that fails (bad setting, port in use) creates nothing.
@@ -193,7 +200,10 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs := c.Flags()
 	o.dataFlags.add(fs, true)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
-	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
+	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
@@ -278,7 +288,17 @@ func (o *serveOptions) validate() []error {
 	if o.issuer != "" {
 		if err := checkIssuer(o.issuer); err != nil {
 			bad("--issuer %q: %v", o.issuer, err)
+		} else if o.tlsCert != "" && strings.HasPrefix(o.issuer, "http://") {
+			bad("--issuer %q: the server speaks HTTPS (--tls-cert): want an https:// issuer", o.issuer)
 		}
+	}
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		bad("--tls-cert and --tls-key: give both or neither")
+	case o.tlsCert != "" && o.insecureHTTP:
+		bad("--insecure-http: contradicts --tls-cert (HTTPS); give one of them")
+	case o.tlsCert == "" && !o.insecureHTTP && checkListenAddr(o.addr) == nil && !isLoopback(o.addr):
+		bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
 	}
 	if o.database != "" {
 		if err := checkDatabaseURL(o.database); err != nil {
@@ -361,31 +381,30 @@ func serve(env *Env, o *serveOptions) error {
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	sigs := env.Signals
-	if sigs == nil {
-		c := make(chan os.Signal, 1)
-		signal.Notify(c, os.Interrupt, syscall.SIGTERM)
-		defer signal.Stop(c)
-		sigs = c
+	var certs certReloader
+	if o.tlsCert != "" {
+		var err error
+		if certs, err = newCertReloader(o.tlsCert, o.tlsKey, logger); err != nil {
+			return Rejected(fmt.Errorf("--tls-cert, --tls-key: %w", err))
+		}
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	go func() {
-		select {
-		case <-sigs:
-			stop()
-		case <-ctx.Done():
-		}
-	}()
+	stopSignals := handleSignals(ctx, env, logger, stop, certs)
+	defer stopSignals()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return Rejected(err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+	}
 	issuer := o.issuer
 	if issuer == "" {
-		issuer = "http://" + dialable(ln.Addr().String())
+		issuer = scheme + "://" + dialable(ln.Addr().String())
 	}
 
 	d, err := o.open(ctx, env, logger, issuer)
@@ -394,8 +413,44 @@ func serve(env *Env, o *serveOptions) error {
 	}
 	defer d.close()
 	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
-	fmt.Fprintf(env.Stdout, "m2m: listening on http://%s\n", ln.Addr())
-	return d.run(ctx, env, logger, ln)
+	fmt.Fprintf(env.Stdout, "m2m: listening on %s://%s\n", scheme, ln.Addr())
+	return d.run(ctx, env, logger, ln, certs)
+}
+
+// handleSignals stops serve (calls stop) on os.Interrupt or SIGTERM and
+// reloads the TLS certificate (when there is one) on SIGHUP, until ctx
+// is done. It returns the function that stops listening for signals.
+func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs certReloader) func() {
+	sigs := env.Signals
+	unnotify := func() {}
+	if sigs == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		sigs, unnotify = c, func() { signal.Stop(c) }
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					stop()
+					return
+				}
+				if certs == nil {
+					logger.Info("m2m: SIGHUP: no TLS certificate to reload")
+					continue
+				}
+				// A refusal is logged by the reloader; the previous pair
+				// stays in service.
+				if certs.Reload() == nil {
+					logger.Info("m2m: SIGHUP: TLS certificate files reloaded")
+				}
+			}
+		}
+	}()
+	return unnotify
 }
 
 // served is what the open step makes: the server and what it holds open.
@@ -511,10 +566,10 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	return d, nil
 }
 
-// run serves on ln and keeps the signing keys fresh until ctx is done,
-// then shuts down gracefully: in-flight requests finish within
-// shutdownTimeout.
-func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener) error {
+// run serves on ln (with TLS when certs is not nil, following its files)
+// and keeps the signing keys fresh until ctx is done, then shuts down
+// gracefully: in-flight requests finish within shutdownTimeout.
+func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener, certs certReloader) error {
 	hs := &http.Server{
 		Handler:           d.srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -532,7 +587,13 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.
 		_ = d.kr.Run(kctx)
 	}()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	if certs != nil {
+		hs.TLSConfig = serverTLSConfig(certs)
+		go certs.Run(kctx)
+		go func() { served <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- hs.Serve(ln) }()
+	}
 	select {
 	case err := <-served:
 		stopKeys()

@@ -33,7 +33,9 @@ func (s *syncBuffer) String() string {
 }
 
 // serveProc is an "m2m serve" running in the test's process through
-// [Run], stopped by the signals the test sends on sigs.
+// [Run], stopped by the signals the test sends on sigs. sigs is
+// unbuffered: a send returns once serve took the signal, and a second
+// send once serve has handled the first.
 type serveProc struct {
 	t      *testing.T
 	sigs   chan os.Signal
@@ -60,7 +62,7 @@ func startServe(t *testing.T, vars map[string]string, args ...string) *serveProc
 // exited (its exit code).
 func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc, int) {
 	t.Helper()
-	p := &serveProc{t: t, sigs: make(chan os.Signal, 1), code: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &serveProc{t: t, sigs: make(chan os.Signal), code: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	pr, pw := io.Pipe()
 	env := &Env{
 		Stdin: strings.NewReader(""), Stdout: pw, Stderr: p.stderr, Signals: p.sigs,
@@ -100,9 +102,7 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	t.Cleanup(func() {
 		select {
 		case p.sigs <- os.Interrupt:
-		default:
-		}
-		select {
+			<-p.code
 		case <-p.code:
 		case <-time.After(30 * time.Second):
 			t.Errorf("m2m serve did not stop")
@@ -111,10 +111,21 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	return p, -1
 }
 
+// signal sends sig to serve and returns once serve took it.
+func (p *serveProc) signal(sig os.Signal) {
+	p.t.Helper()
+	select {
+	case p.sigs <- sig:
+	case code := <-p.code:
+		p.code <- code
+		p.t.Fatalf("m2m serve exited with %d\nstderr:\n%s", code, p.stderr)
+	}
+}
+
 // stop sends os.Interrupt and returns the exit code.
 func (p *serveProc) stop() int {
 	p.t.Helper()
-	p.sigs <- os.Interrupt
+	p.signal(os.Interrupt)
 	select {
 	case code := <-p.code:
 		p.code <- code // for the cleanup
@@ -148,6 +159,10 @@ func TestServeFailedStartCreatesNothing(t *testing.T) {
 		{name: "zero token ttl", args: []string{"--token-ttl", "0s"}, wantCode: 2, want: []string{"--token-ttl 0s"}},
 		{name: "zero key refresh", args: []string{"--key-refresh", "0s"}, wantCode: 2, want: []string{"--key-refresh 0s"}},
 		{name: "zero pre-publish", args: []string{"--pre-publish", "0s"}, wantCode: 2, want: []string{"--pre-publish 0s"}},
+		{name: "plain HTTP on every interface", args: []string{"--addr", "0.0.0.0:0"}, wantCode: 2, want: []string{"--insecure-http"}},
+		{name: "TLS without a key", args: []string{"--tls-cert", "cert.pem"}, wantCode: 2, want: []string{"--tls-key"}},
+		{name: "TLS with an http issuer", args: []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--issuer", "http://127.0.0.1"}, wantCode: 2, want: []string{"https://"}},
+		{name: "TLS files missing", args: []string{"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, wantCode: 1, want: []string{"--tls-cert"}},
 		{name: "bad env value", vars: map[string]string{"M2M_TOKEN_TTL": "soon"}, wantCode: 2, want: []string{"M2M_TOKEN_TTL"}},
 		{
 			name:     "every problem at once",
