@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -49,6 +51,11 @@ type Signer interface {
 	Sign(typ string, payload []byte) (token, kid string, err error)
 	// JWKS returns the JSON Web Key Set of every published key.
 	JWKS() []byte
+	// PublicKeys returns the keys JWKS publishes as an immutable set of
+	// typed public keys, and a version that changes whenever they change
+	// (and only then). The server reads its own tokens back
+	// (introspection, revocation) with them; it must not modify the set.
+	PublicKeys() (keys *jwk.Set, version uint64)
 }
 
 // Config configures a [Server]. The zero value of each optional field is
@@ -84,6 +91,11 @@ type Config struct {
 	// FailureLimit throttles failed client authentication per client id
 	// and per remote address (zero: ratelimit.DefaultFailureLimit).
 	FailureLimit ratelimit.Limit
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address that failures are counted and
+	// logged under (see [clientaddr.TrustedProxies.ClientAddr]); nil means
+	// the TCP peer is the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
 	// Limiter holds the buckets (nil: an in-memory limiter private to this
 	// server). Replicas share a Redis limiter.
 	Limiter ratelimit.Limiter
@@ -178,7 +190,6 @@ type Server struct {
 	metadata    []byte
 	mux         *http.ServeMux
 	revocations store.Revocations
-	keyCacheState
 }
 
 // New checks cfg and returns a Server.
@@ -334,7 +345,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			problem = "store unreachable"
 		}
 	}
-	if problem == "" && !publishesKey(s.cfg.Signer.JWKS()) {
+	if keys, _ := s.cfg.Signer.PublicKeys(); problem == "" && keys.Len() == 0 {
 		problem = "no signing key"
 	}
 	if problem == "" && s.cfg.Ready != nil {
@@ -348,13 +359,6 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func publishesKey(jwks []byte) bool {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	return json.Unmarshal(jwks, &set) == nil && len(set.Keys) > 0
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
