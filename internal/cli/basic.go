@@ -102,12 +102,12 @@ func basicVerifyCmd(env *Env) *cobra.Command {
 		Use:   "verify",
 		Short: "Check a password read from stdin against an htpasswd file",
 		Long: "Check the password on standard input (the first line) for --user against the\n" +
-			"htpasswd file --file. Exit 0 when it matches, 1 when it does not.",
-		Example: "  m2m basic verify --file htpasswd --user admin < password.txt",
+			"htpasswd file --htpasswd-file. Exit 0 when it matches, 1 when it does not.",
+		Example: "  m2m basic verify --htpasswd-file htpasswd --user admin < password.txt",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" || user == "" {
-				return Usage("give --file and --user")
+				return Usage("give --htpasswd-file and --user")
 			}
 			users, err := basic.LoadHtpasswd(file)
 			if err != nil {
@@ -142,7 +142,8 @@ func basicVerifyCmd(env *Env) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&file, "file", "", "htpasswd file (user:hash lines)")
+	f.StringVar(&file, "htpasswd-file", "", "htpasswd file `PATH` (user:hash lines)")
+	hiddenAliases(c, map[string]string{"file": "htpasswd-file"}) // README: basic verify --file
 	f.StringVar(&user, "user", "", "user name")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
 	return c

@@ -113,11 +113,11 @@ client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cach
 func clientCreate(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
 	var (
-		name, scope, profile, id string
-		audiences                []string
-		ttl                      time.Duration
-		rate                     float64
-		burst                    int
+		name, profile, id string
+		audiences, scopes []string
+		ttl               time.Duration
+		rate              float64
+		burst             int
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -139,8 +139,12 @@ func clientCreate(env *Env) *cobra.Command {
 			if profile != "" && profile != authserver.ProfileRFC9068 && profile != authserver.ProfileAuth0 {
 				return Usage("--profile %q: want rfc9068 or auth0", profile)
 			}
+			scopeList, err := scopeFlag("scope", scopes)
+			if err != nil {
+				return err
+			}
 			cl := &store.Client{
-				ID: id, Name: name, Audiences: audiences, Scopes: strings.Fields(scope),
+				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
 			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
@@ -158,7 +162,7 @@ func clientCreate(env *Env) *cobra.Command {
 	fs := c.Flags()
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringArrayVar(&audiences, "audience", nil, "audience the client may request; the first is its default (repeatable, required)")
-	fs.StringVar(&scope, "scope", "", "space-separated scopes the client may request")
+	fs.StringArrayVar(&scopes, "scope", nil, "scope the client may request (repeatable, or space-separated)")
 	fs.DurationVar(&ttl, "ttl", 0, "token lifetime for this client (0: the server's default)")
 	fs.Float64Var(&rate, "rate-limit", 0, "tokens per second for this client (0: the server's default)")
 	fs.IntVar(&burst, "burst", 0, "token bucket size with --rate-limit (0: the rate, at least 1)")

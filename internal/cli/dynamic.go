@@ -127,7 +127,14 @@ func cmdDynamic(env *Env) *cobra.Command {
 				token = strings.TrimSpace(string(b))
 			}
 			if tolerance < 0 {
-				return Usage("--tolerance must not be negative")
+				return Usage("--max-age %v: want 0s or more", tolerance)
+			}
+			if tolerance.Milliseconds() > 1<<32-1 {
+				return Usage("--max-age %v: want at most 2^32-1 ms (about 49 days)", tolerance)
+			}
+			if cmd.Flags().Changed("max-age") && tolerance == 0 {
+				// An explicit 0s means zero, not the library's default.
+				tolerance = dynamic.NoTolerance
 			}
 			s, c, err := df.codec(env, cmd)
 			if err != nil {
@@ -139,9 +146,6 @@ func cmdDynamic(env *Env) *cobra.Command {
 				r = s.Decode(token)
 			} else {
 				c.Tolerance, c.CheckUUID, c.Quirks = tolerance, checkUUID, quirks
-				if tolerance.Milliseconds() > 1<<32-1 {
-					return Usage("--tolerance over 2^32-1 ms")
-				}
 				// Accept is Decode that also reports a bad configuration
 				// (such as --rand-chars with a letter) instead of a refusal.
 				if r, err = c.Accept(context.Background(), token); err != nil {
@@ -182,7 +186,8 @@ func cmdDynamic(env *Env) *cobra.Command {
 	}
 	df.add(decode)
 	decode.Flags().StringVar(&token, "token", "", "the token to check (- reads standard input)")
-	decode.Flags().DurationVar(&tolerance, "tolerance", 0, "how old (compat: or how far ahead) a token may be (default 5m)")
+	decode.Flags().DurationVar(&tolerance, "max-age", dynamic.DefaultTolerance, "how old (compat: or how far ahead) a token may be; 0s: only one stamped this millisecond")
+	hiddenAliases(decode, map[string]string{"tolerance": "max-age"}) // README: dynamic decode --tolerance 15s
 	decode.Flags().BoolVar(&checkUUID, "check-uuid", false, "require a user id in the token")
 	decode.Flags().BoolVar(&quirks, "quirks", false, "compat: reproduce the crate's release build exactly, bypasses included")
 	decode.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,9 +50,11 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		TokenURL: f.tokenURL, Issuer: f.issuer, Domain: f.domain, Audience: f.audience,
 		LookupEnv: env.Lookup,
 	}
-	for _, s := range f.scopes {
-		c.Scopes = append(c.Scopes, strings.Fields(s)...)
+	scopes, err := scopeFlag("scope", f.scopes)
+	if err != nil {
+		return c, err
 	}
+	c.Scopes = scopes
 	switch f.auth {
 	case "post":
 		c.AuthStyle = clientcred.AuthStyleInParams

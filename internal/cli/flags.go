@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/m2mkit/m2m"
+)
+
+// hiddenAliases makes the old spellings of renamed flags of c keep
+// working without showing them in its help: each key of old is a former
+// name, its value the flag's one name. Only spellings that a published
+// example used are kept this way (TestFlagSpellings lists them).
+func hiddenAliases(c *cobra.Command, old map[string]string) {
+	c.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if n, ok := old[name]; ok {
+			return pflag.NormalizedName(n)
+		}
+		return pflag.NormalizedName(name)
+	})
+}
+
+// durationValue is a flag holding a time.Duration written as Go writes
+// one (90s, 15m, 1h30m). A flag that used to take a number of seconds
+// also reads a number without a unit as seconds (bare), the form its
+// published examples were written in (rolling --ttl 3, scoped issue
+// --max-age 360, scoped verify --max-age 60).
+type durationValue struct {
+	d    *time.Duration
+	bare bareSeconds
+}
+
+// bareSeconds says whether a duration flag reads a number without a unit
+// as seconds.
+type bareSeconds int
+
+const (
+	noBareSeconds   bareSeconds = iota // units required
+	wholeSeconds                       // also an integer: 3 is 3s
+	fractionSeconds                    // also a decimal: 0.5 is 500ms
+)
+
+// durationVar defines a duration flag; see durationValue.
+func durationVar(fs *pflag.FlagSet, p *time.Duration, name string, value time.Duration, bare bareSeconds, usage string) {
+	*p = value
+	fs.Var(&durationValue{d: p, bare: bare}, name, usage)
+}
+
+func (v *durationValue) Type() string { return "duration" }
+
+func (v *durationValue) String() string {
+	if v.d == nil {
+		return "0s"
+	}
+	return v.d.String()
+}
+
+// maxBareSeconds keeps a bare number of seconds inside a time.Duration.
+const maxBareSeconds = float64(math.MaxInt64/int64(time.Second)) - 1
+
+func (v *durationValue) Set(s string) error {
+	if d, err := time.ParseDuration(s); err == nil {
+		*v.d = d
+		return nil
+	}
+	switch v.bare {
+	case wholeSeconds:
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && math.Abs(float64(n)) <= maxBareSeconds {
+			*v.d = time.Duration(n) * time.Second
+			return nil
+		}
+	case fractionSeconds:
+		f, err := strconv.ParseFloat(s, 64)
+		if err == nil && !math.IsNaN(f) && math.Abs(f) <= maxBareSeconds && !strings.ContainsAny(s, "xXpPnN_") {
+			*v.d = time.Duration(math.Round(f * float64(time.Second)))
+			return nil
+		}
+	}
+	return fmt.Errorf("want a duration such as 90s, 15m or 1h30m")
+}
+
+// explicitZero refuses flags of cmd that were given on the command line
+// (or filled from the environment) with their type's zero value, where
+// the code they feed reads zero as "use the default": an explicit zero
+// must never silently become the default. Each entry of flags is a flag
+// name and the reason zero cannot be meant.
+func explicitZero(cmd *cobra.Command, flags map[string]string) error {
+	var problems []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		why, ok := flags[f.Name]
+		if !ok || !isZeroValue(f) {
+			return
+		}
+		problems = append(problems, fmt.Sprintf("--%s %s: %s", f.Name, zeroSpelling(f), why))
+	})
+	if len(problems) > 0 {
+		return Usage("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func isZeroValue(f *pflag.Flag) bool {
+	switch v := f.Value.(type) {
+	case *durationValue:
+		return *v.d == 0
+	case pflag.SliceValue:
+		for _, s := range v.GetSlice() {
+			if strings.TrimSpace(s) != "" {
+				return false
+			}
+		}
+		return true
+	}
+	switch f.Value.Type() {
+	case "string":
+		return f.Value.String() == ""
+	case "int", "int64", "float64", "duration":
+		s := f.Value.String()
+		return s == "0" || s == "0s"
+	}
+	return false
+}
+
+func zeroSpelling(f *pflag.Flag) string {
+	if f.Value.Type() == "string" || strings.HasSuffix(f.Value.Type(), "Array") || strings.HasSuffix(f.Value.Type(), "Slice") {
+		return `""`
+	}
+	return f.Value.String()
+}
+
+// scopeFlag parses the values of a repeatable scope flag, each one scope
+// or several separated by spaces, with [m2m.ParseScope]: the one scope
+// grammar of every entry point (RFC 6749 section 3.3 tokens). Duplicates
+// are kept once. A malformed value is a usage error naming the flag.
+func scopeFlag(name string, values []string) ([]string, error) {
+	var out []string
+	for _, v := range values {
+		toks, err := m2m.ParseScope(v)
+		if err != nil {
+			return nil, Usage("--%s %q: want scopes of printable ASCII without '\"' or '\\', separated by spaces (RFC 6749 section 3.3), each at most %d bytes", name, v, m2m.MaxScopeTokenBytes)
+		}
+		for _, t := range toks {
+			if !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}
