@@ -90,6 +90,7 @@ func basicHashCmd(env *Env) *cobra.Command {
 	f.StringVar(&user, "user", "", "print \"USER:hash\", an htpasswd line")
 	f.IntVar(&cost, "cost", basic.DefaultBcryptCost, fmt.Sprintf("bcrypt cost (4 to %d)", basic.MaxBcryptCost))
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"cost": fmt.Sprintf("give a bcrypt cost from 4 to %d", basic.MaxBcryptCost)})
 	return c
 }
 
@@ -146,6 +147,7 @@ func basicVerifyCmd(env *Env) *cobra.Command {
 	hiddenAliases(c, map[string]string{"file": "htpasswd-file"}) // README: basic verify --file
 	f.StringVar(&user, "user", "", "user name")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"htpasswd-file": "", "user": ""})
 	return c
 }
 

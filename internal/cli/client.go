@@ -58,6 +58,8 @@ func (cc *clientCmd) flags(c *cobra.Command) {
 	c.Flags().StringVar(&cc.server, "server", "", "use the admin API of the server at this URL instead of the database (env M2M_SERVER)")
 	c.Flags().StringVar(&cc.tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
 	c.Flags().BoolVar(&cc.asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data",
+		"server": "leave it out to use the database", "admin-token-file": ""})
 }
 
 // run opens the database or the admin API and calls f with it.
@@ -169,6 +171,15 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.StringVar(&profile, "profile", "", "token profile for this client: rfc9068 or auth0 (default: the server's)")
 	fs.StringVar(&id, "id", "", "client id (default: 128 random bits)")
 	cc.flags(c)
+	refuseZero(c, map[string]string{
+		"ttl":        "leave it out for the server's default lifetime, or give a positive one",
+		"rate-limit": "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
+		"burst":      "leave it out for the rate's default burst, or give a positive one",
+		"profile":    "leave it out for the server's default profile, or give rfc9068 or auth0",
+		"id":         "leave it out for a random id, or give one",
+		"name":       "give the client a name",
+		"audience":   "give an audience",
+	})
 	return c
 }
 

@@ -27,6 +27,8 @@ func (f *dynamicFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.mode, "mode", "sealed", "token format: sealed (single-use, the key stays secret) or compat (dynamic-token 0.1.7)")
 	c.Flags().StringVar(&f.randChars, "rand-chars", "", "compat: separator characters (default \"%.,\"; no letters, digits or '_')")
 	c.Flags().StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "mode": "", "now": "leave it out for the clock",
+		"rand-chars": "leave it out for the default \"%.,\", or give separator characters"})
 }
 
 // codec resolves the flags to a Sealed or a Compat codec.
@@ -191,6 +193,7 @@ func cmdDynamic(env *Env) *cobra.Command {
 	decode.Flags().BoolVar(&checkUUID, "check-uuid", false, "require a user id in the token")
 	decode.Flags().BoolVar(&quirks, "quirks", false, "compat: reproduce the crate's release build exactly, bypasses included")
 	decode.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(decode, map[string]string{"token": ""})
 
 	group.AddCommand(encode, decode)
 	return group

@@ -86,17 +86,50 @@ func (v *durationValue) Set(s string) error {
 	return fmt.Errorf("want a duration such as 90s, 15m or 1h30m")
 }
 
-// explicitZero refuses flags of cmd that were given on the command line
-// (or filled from the environment) with their type's zero value, where
-// the code they feed reads zero as "use the default": an explicit zero
-// must never silently become the default. Each entry of flags is a flag
-// name and the reason zero cannot be meant.
-func explicitZero(cmd *cobra.Command, flags map[string]string) error {
+// zeroAnnotation marks a flag whose explicit zero value refuseZero
+// refuses.
+const zeroAnnotation = "m2m:zero-refused"
+
+// refuseZero makes c refuse, as a usage error naming the flag, the flags
+// in reasons when they are given their type's zero value ("", 0, 0s) on
+// the command line: the code they feed reads zero as "use the default",
+// and an explicit zero must never silently become the default. A reason
+// says what to do instead; "" gives the generic advice. Flags whose zero
+// means zero are not listed here but made to mean it where they are read.
+func refuseZero(c *cobra.Command, reasons map[string]string) {
+	for name := range reasons {
+		fl := c.Flags().Lookup(name)
+		if fl == nil {
+			panic("refuseZero: no flag --" + name + " on " + c.Name())
+		}
+		if fl.Annotations == nil {
+			fl.Annotations = map[string][]string{}
+		}
+		fl.Annotations[zeroAnnotation] = []string{"true"}
+	}
+	next := c.PreRunE
+	c.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := explicitZero(cmd, reasons); err != nil {
+			return err
+		}
+		if next != nil {
+			return next(cmd, args)
+		}
+		return nil
+	}
+}
+
+// explicitZero reports every flag of reasons given its zero value, all at
+// once, as a usage error.
+func explicitZero(cmd *cobra.Command, reasons map[string]string) error {
 	var problems []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		why, ok := flags[f.Name]
+		why, ok := reasons[f.Name]
 		if !ok || !isZeroValue(f) {
 			return
+		}
+		if why == "" {
+			why = "leave the flag out for its default, or give a value"
 		}
 		problems = append(problems, fmt.Sprintf("--%s %s: %s", f.Name, zeroSpelling(f), why))
 	})

@@ -114,6 +114,8 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 	f.StringVar(&now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
 	hiddenAliases(c, map[string]string{"sub": "subject"}) // README: jwt issue --sub
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
+		"ttl": "give a lifetime of 1s or more", "subject": ""})
 	return c
 }
 
@@ -227,6 +229,8 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience"}) // README: jwt verify --iss --aud
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token": "", "jwks": "", "secret-file": "leave it out to use M2M_SECRET", "algorithm": "",
+		"issuer": "leave it out to accept any issuer", "audience": "leave it out to accept only tokens without aud", "now": "leave it out for the clock"})
 	return c
 }
 

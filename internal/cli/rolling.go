@@ -34,6 +34,8 @@ func (f *rollingFlags) add(c *cobra.Command) {
 	fl.StringVar(&f.algorithm, "algorithm", "", "hmac, totp: sha1, sha256 or sha512 (default: hmac sha256, totp sha1)")
 	durationVar(fl, &f.utcOffset, "utc-offset", 0, wholeSeconds, "m2m_token: the generating host's UTC offset east, whole seconds (-4h, 5h30m; default 0s)")
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "mode": "", "now": "leave it out for the clock",
+		"algorithm": ""})
 }
 
 // codec resolves the flags to a rolling.Codec. Flags that do not apply to
@@ -219,6 +221,7 @@ func cmdRolling(env *Env) *cobra.Command {
 	verify.Flags().StringVar(&code, "code", "", "the code to check")
 	verify.Flags().IntVar(&window, "window", rolling.DefaultWindow, "steps accepted either side of the current one")
 	verify.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(verify, map[string]string{"code": ""})
 
 	group.AddCommand(generate, verify)
 	return group

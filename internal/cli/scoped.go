@@ -30,6 +30,8 @@ func (f *scopedFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.algorithm, "algorithm", "sha256", "signature hash: sha256 (Django 3.1+) or sha1 (Django 3.0 and older)")
 	c.Flags().StringVar(&f.salt, "salt", "", "signing salt (default \"django.core.signing\", as drf-tmp-scoped-token)")
 	c.Flags().StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
+		"salt": "leave it out for the default \"django.core.signing\", or give a salt"})
 }
 
 func (f *scopedFlags) resolve(env *Env) (secret []byte, alg djangosign.Algorithm, clock func() time.Time, err error) {
@@ -138,6 +140,7 @@ func scopedIssueCmd(env *Env) *cobra.Command {
 	durationVar(c.Flags(), &ttl, "ttl", scoped.DefaultMaxAge, wholeSeconds, "token lifetime (its max_age), whole seconds")
 	hiddenAliases(c, map[string]string{"max-age": "ttl"}) // README: scoped issue --max-age 360
 	c.Flags().StringVar(&recipient, "recipient", "", "who the token is for (free text; given empty, written as \"\")")
+	refuseZero(c, map[string]string{"user": "", "allow": "", "ttl": "give a lifetime of 1s or more"})
 	return c
 }
 
@@ -232,6 +235,7 @@ func scopedVerifyCmd(env *Env) *cobra.Command {
 	durationVar(c.Flags(), &maxAgeFlag, "max-age", 0, fractionSeconds, "--raw: maximum age (default: no limit)")
 	c.Flags().BoolVar(&legacy, "legacy-sha1", false, "also accept SHA-1 signatures (as Django 3.1/3.2 do)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token": "", "method": "leave --method and --path out to check only the token", "path": "leave --method and --path out to check only the token"})
 	return c
 }
 
@@ -301,5 +305,6 @@ func scopedInspectCmd(env *Env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&token, "token", "", "the token (- reads standard input)")
+	refuseZero(c, map[string]string{"token": ""})
 	return c
 }

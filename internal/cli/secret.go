@@ -78,6 +78,7 @@ func secretInitCmd(env *Env) *cobra.Command {
 	hiddenAliases(c, map[string]string{"file": "secret-file"}) // README: secret init|rotate --file
 	c.Flags().IntVar(&size, "bytes", secretfile.DefaultSize, "secret size in bytes")
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"secret-file": "", "bytes": ""})
 	return c
 }
 
@@ -110,5 +111,6 @@ func secretRotateCmd(env *Env) *cobra.Command {
 	c.Flags().StringVar(&file, "secret-file", "", "the secret file `PATH`")
 	hiddenAliases(c, map[string]string{"file": "secret-file"}) // README: secret init|rotate --file
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"secret-file": ""})
 	return c
 }

@@ -171,5 +171,7 @@ func cmdToken(env *Env) *cobra.Command {
 	}
 	f.add(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
+		"auth": "", "timeout": "give a positive duration"})
 	return c
 }
