@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/m2mkit/m2m/basic"
 )
@@ -54,6 +55,9 @@ func basicHashCmd(env *Env) *cobra.Command {
 			}
 			if useArgon && cmd.Flags().Changed("cost") {
 				return Usage("--cost applies to bcrypt, not --argon2id")
+			}
+			if !useArgon && (cost < bcrypt.MinCost || cost > basic.MaxBcryptCost) {
+				return Usage("--cost %d: want %d to %d", cost, bcrypt.MinCost, basic.MaxBcryptCost)
 			}
 			pw, err := readPassword(env.Stdin)
 			if err != nil {

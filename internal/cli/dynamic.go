@@ -49,6 +49,10 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 			}
 		}
 	case "compat":
+		quirks := cmd.Flags().Lookup("quirks")
+		if f.randChars != "" && dynamic.CrateRandChars(f.randChars) != f.randChars && (quirks == nil || quirks.Value.String() != "true") {
+			return nil, nil, Usage("--rand-chars %q: want separator characters without letters, digits or '_'", f.randChars)
+		}
 	default:
 		return nil, nil, Usage("--mode %q: want sealed or compat", f.mode)
 	}
@@ -58,7 +62,7 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 	}
 	if f.mode == "sealed" {
 		if len(secret) < dynamic.MinKeyBytes {
-			return nil, nil, Rejected(fmt.Errorf("secret shorter than %d bytes", dynamic.MinKeyBytes))
+			return nil, nil, Rejected(secretTooShort(f.secretFile, len(secret), dynamic.MinKeyBytes))
 		}
 		return &dynamic.Sealed{Keys: []dynamic.Key{{Secret: m2m.Secret(secret)}}, Now: clock}, nil, nil
 	}

@@ -187,3 +187,13 @@ func scopeFlag(name string, values []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// secretTooShort is the refusal of a secret shorter than min bytes, naming
+// where it came from: the --secret-file path, else M2M_SECRET.
+func secretTooShort(path string, n, min int) error {
+	from := "M2M_SECRET"
+	if path != "" {
+		from = "--secret-file " + path
+	}
+	return fmt.Errorf("the secret in %s is %d bytes; want at least %d (make one with: m2m secret init --secret-file PATH)", from, n, min)
+}

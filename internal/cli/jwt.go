@@ -77,6 +77,9 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 			if ttl < time.Second {
 				return Usage("--ttl %v: want at least 1s", ttl)
 			}
+			if alg != "HS256" && alg != "HS384" && alg != "HS512" {
+				return Usage("--algorithm %q: want HS256, HS384 or HS512", alg)
+			}
 			clock, err := clockFlag(now)
 			if err != nil {
 				return err
@@ -84,6 +87,9 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 			secrets, err := jwtSecrets(env, secretFile)
 			if err != nil {
 				return err
+			}
+			if len(secrets[0]) < jwtauth.MinKeyBytes {
+				return Rejected(secretTooShort(secretFile, len(secrets[0]), jwtauth.MinKeyBytes))
 			}
 			d := &jwtauth.DeviceTokens{Keys: secrets[:1], Algorithm: alg, TTL: ttl, Issuer: iss, Audience: aud,
 				OmitIssuedAt: noIat, Now: clock}
