@@ -76,6 +76,53 @@ func TestDocs(t *testing.T) {
 	}
 }
 
+// TestCLIReference checks the tables of docs/cli.md: every --flag named in
+// a row exists on the command (or one of the commands, "a|b") the row
+// starts with.
+func TestCLIReference(t *testing.T) {
+	lines, err := readLines("docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowRE := regexp.MustCompile("^\\| `m2m ([a-z -]+(?:\\\\\\|[a-z-]+)*)")
+	flagRE := regexp.MustCompile(`--[a-z][a-z0-9-]*`)
+	rows := 0
+	for i, line := range lines {
+		m := rowRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rows++
+		words := strings.Fields(m[1])
+		last := strings.Split(words[len(words)-1], `\|`)
+		var cmds [][]string
+		for _, sub := range last {
+			cmds = append(cmds, append(append([]string{}, words[:len(words)-1]...), sub))
+		}
+		for _, flag := range flagRE.FindAllString(line, -1) {
+			found := false
+			for _, path := range cmds {
+				root := cli.Root(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard})
+				cmd, _, err := root.Find(path)
+				if err != nil || cmd == root {
+					t.Errorf("docs/cli.md:%d: no command m2m %s", i+1, strings.Join(path, " "))
+					found = true
+					break
+				}
+				if cmd.Flags().Lookup(flag[2:]) != nil || cmd.InheritedFlags().Lookup(flag[2:]) != nil {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("docs/cli.md:%d: m2m %s has no flag %s", i+1, m[1], flag)
+			}
+		}
+	}
+	if rows < 10 {
+		t.Errorf("docs/cli.md: found %d command rows; the table format changed?", rows)
+	}
+}
+
 // TestDocsLinks checks every relative link of the docs and its #fragment.
 func TestDocsLinks(t *testing.T) {
 	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)`)
