@@ -18,8 +18,10 @@ import (
 // LogValue methods redact the access token.
 type Token struct {
 	AccessToken string
-	TokenType   string // "Bearer" unless the server says otherwise
-	Scope       string // granted scopes, space-separated, if the server said
+	// TokenType is the Authorization scheme the token is sent with;
+	// "" means "Bearer".
+	TokenType string
+	Scope     string // granted scopes, space-separated, if the server said
 	// Expiry is when the token expires by the local clock (receipt time
 	// plus expires_in).
 	Expiry time.Time
@@ -34,7 +36,11 @@ func (t *Token) authorization() string {
 	if t.authz != "" {
 		return t.authz
 	}
-	return t.TokenType + " " + t.AccessToken
+	typ := t.TokenType
+	if typ == "" {
+		typ = "Bearer"
+	}
+	return typ + " " + t.AccessToken
 }
 
 // String redacts the access token.
