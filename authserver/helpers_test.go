@@ -21,6 +21,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -133,6 +134,17 @@ func (s *testSigner) Sign(typ string, payload []byte) (string, string, error) {
 }
 
 func (s *testSigner) JWKS() []byte { return s.jwks }
+
+func (s *testSigner) PublicKeys() (*jwk.Set, uint64) {
+	if s.jwks == nil {
+		return jwk.NewSet(), 0
+	}
+	set, err := jwk.ParseSet(s.jwks)
+	if err != nil {
+		panic(err)
+	}
+	return set, 1
+}
 
 // clock is a settable test clock.
 type clock struct {

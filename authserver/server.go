@@ -14,6 +14,7 @@ import (
 
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -50,6 +51,11 @@ type Signer interface {
 	Sign(typ string, payload []byte) (token, kid string, err error)
 	// JWKS returns the JSON Web Key Set of every published key.
 	JWKS() []byte
+	// PublicKeys returns the keys JWKS publishes as an immutable set of
+	// typed public keys, and a version that changes whenever they change
+	// (and only then). The server reads its own tokens back
+	// (introspection, revocation) with them; it must not modify the set.
+	PublicKeys() (keys *jwk.Set, version uint64)
 }
 
 // Config configures a [Server]. The zero value of each optional field is
@@ -193,7 +199,6 @@ type Server struct {
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
-	keyCacheState
 }
 
 // New checks cfg and returns a Server.
@@ -349,7 +354,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			problem = "store unreachable"
 		}
 	}
-	if problem == "" && !publishesKey(s.cfg.Signer.JWKS()) {
+	if keys, _ := s.cfg.Signer.PublicKeys(); problem == "" && keys.Len() == 0 {
 		problem = "no signing key"
 	}
 	if problem == "" && s.cfg.Ready != nil {
@@ -363,13 +368,6 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func publishesKey(jwks []byte) bool {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	return json.Unmarshal(jwks, &set) == nil && len(set.Keys) > 0
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

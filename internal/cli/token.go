@@ -51,9 +51,11 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		TokenURL: f.tokenURL, Issuer: f.issuer, Domain: f.domain, Audience: f.audience,
 		LookupEnv: env.Lookup,
 	}
-	for _, s := range f.scopes {
-		c.Scopes = append(c.Scopes, strings.Fields(s)...)
+	scopes, err := scopeFlag("scope", f.scopes)
+	if err != nil {
+		return c, err
 	}
+	c.Scopes = scopes
 	switch f.auth {
 	case "post":
 		c.AuthStyle = clientcred.AuthStyleInParams
@@ -89,9 +91,49 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
 	}
 	if _, err := c.Resolve(); err != nil {
-		return c, Usage("%v", err)
+		return c, Usage("%s", cliConfigErrors(err, f.credsFile))
 	}
 	return c, nil
+}
+
+// cliConfigErrors says the problems clientcred.Config.Resolve found in
+// the words of the command line: the flags and environment variables the
+// user sets, never the Go fields they fill (ClientID, SkipAudience, ...).
+func cliConfigErrors(err error, credsFile string) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	from := "set " + clientcred.EnvClientID + " and " + clientcred.EnvClientSecret + ", or give --credentials-file PATH"
+	if credsFile != "" {
+		from = "--credentials-file " + credsFile + " has none (want a JSON object with client_id and client_secret)"
+	}
+	var msgs []string
+	for _, e := range errs {
+		var msg string
+		switch {
+		case errors.Is(e, clientcred.ErrMissingClientID):
+			msg = "no client id: " + from
+		case errors.Is(e, clientcred.ErrMissingClientSecret):
+			msg = "no client secret: " + from
+		case errors.Is(e, clientcred.ErrMissingAudience):
+			msg = "no audience: give --audience or set " + clientcred.EnvAudience
+		case errors.Is(e, clientcred.ErrMissingEndpoint):
+			msg = "no token endpoint: give --token-url, --issuer or --domain (or set " + clientcred.EnvTokenURL + ", " + clientcred.EnvIssuer + " or " + clientcred.EnvDomain + ")"
+		case errors.Is(e, clientcred.ErrConflictingEndpoint):
+			msg = "give only one of --token-url, --issuer and --domain"
+		default:
+			// The URL and domain checks name the value: say which flag.
+			msg = strings.TrimPrefix(e.Error(), "clientcred: ")
+			for _, r := range [][2]string{{"token URL ", "--token-url "}, {"issuer ", "--issuer "}, {"domain ", "--domain "}} {
+				if rest, ok := strings.CutPrefix(msg, r[0]); ok {
+					msg = r[1] + rest
+				}
+			}
+		}
+		msgs = append(msgs, msg)
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // tokenFailure reports a failed token request: a message, or with --json
@@ -119,58 +161,58 @@ func tokenFailure(env *Env, err error, asJSON bool) error {
 	return RejectedQuiet()
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var (
-			f      clientCredFlags
-			asJSON bool
-		)
-		c := &cobra.Command{
-			Use:   "token",
-			Short: "Get an access token with the client credentials grant and print it",
-			Long: "Get an access token from a token endpoint (m2m serve, Auth0 or any OAuth 2.0\n" +
-				"server) with the client credentials grant, and print it. The endpoint is\n" +
-				"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
-				"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
-				"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
-				"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
-				"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
-				"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
-			Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
-				"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := f.config(env)
-				if err != nil {
-					return err
+func cmdToken(env *Env) *cobra.Command {
+	var (
+		f      clientCredFlags
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "token",
+		Short: "Get an access token with the client credentials grant and print it",
+		Long: "Get an access token from a token endpoint (m2m serve, Auth0 or any OAuth 2.0\n" +
+			"server) with the client credentials grant, and print it. The endpoint is\n" +
+			"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
+			"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
+			"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
+			"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
+			"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
+			"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
+		Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
+			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.config(env)
+			if err != nil {
+				return err
+			}
+			src, err := clientcred.NewTokenSource(cfg)
+			if err != nil {
+				return Usage("%v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+			defer cancel()
+			tok, err := src.Token(ctx)
+			if err != nil {
+				return tokenFailure(env, err, asJSON)
+			}
+			if asJSON {
+				out := map[string]any{
+					"access_token": tok.AccessToken,
+					"token_type":   tok.TokenType,
+					"expires_in":   int64(time.Until(tok.Expiry).Round(time.Second) / time.Second),
 				}
-				src, err := clientcred.NewTokenSource(cfg)
-				if err != nil {
-					return Usage("%v", err)
+				if tok.Scope != "" {
+					out["scope"] = tok.Scope
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-				defer cancel()
-				tok, err := src.Token(ctx)
-				if err != nil {
-					return tokenFailure(env, err, asJSON)
-				}
-				if asJSON {
-					out := map[string]any{
-						"access_token": tok.AccessToken,
-						"token_type":   tok.TokenType,
-						"expires_in":   int64(time.Until(tok.Expiry).Round(time.Second) / time.Second),
-					}
-					if tok.Scope != "" {
-						out["scope"] = tok.Scope
-					}
-					return PrintJSON(env.Stdout, out)
-				}
-				fmt.Fprintln(env.Stdout, tok.AccessToken)
-				return nil
-			},
-		}
-		f.add(c.Flags())
-		c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
-		return c
-	})
+				return PrintJSON(env.Stdout, out)
+			}
+			fmt.Fprintln(env.Stdout, tok.AccessToken)
+			return nil
+		},
+	}
+	f.add(c.Flags())
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
+		"auth": "", "timeout": "give a positive duration"})
+	return c
 }

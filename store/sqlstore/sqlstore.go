@@ -28,6 +28,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -37,6 +38,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -142,12 +144,41 @@ func (d *dialect) q(query string) string {
 //   - "postgres://user@host:5432/db?sslmode=disable" (or "postgresql://"):
 //     PostgreSQL; the URL is passed to pgx, with connect_timeout added if
 //     absent. Tables are created in the connection's search_path.
+//
+// Open is OpenWith with the zero [Options].
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// ErrNoDatabase is the error (wrapped) of [OpenWith] with
+// [Options.MustExist] when url names no m2m database yet.
+var ErrNoDatabase = errors.New("sqlstore: no m2m database there")
+
+// Options adjust [OpenWith]. The zero Options is what [Open] does: create
+// the database when it does not exist.
+type Options struct {
+	// MustExist refuses, with an error wrapping [ErrNoDatabase], a
+	// database that m2m has not created yet: a SQLite file that does not
+	// exist (none is created) or that has no m2m schema, or a PostgreSQL
+	// database without m2m's tables (none are created). Tools that
+	// administer an existing server use it, so that a mistyped path or
+	// URL fails instead of creating an empty database. An m2m database of
+	// an older schema is brought up to date as by Open.
+	MustExist bool
+}
+
+// OpenWith is [Open] with options.
+func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	var d *dialect
 	var dsn string
 	var warnings []string
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		if masked := redact.URL(url); strings.HasSuffix(masked, redact.Withheld) {
+			// Neither the URL nor pgx's parse error (which echoes it) is
+			// shown: it may hold a password.
+			return nil, errors.New("sqlstore: cannot parse the PostgreSQL URL (not shown: it may hold a password)")
+		}
 		d, dsn = postgresDialect, url
 		if !strings.Contains(url, "connect_timeout=") {
 			sep := "?"
@@ -168,10 +199,30 @@ func Open(ctx context.Context, url string) (*Store, error) {
 			scheme, _, _ := strings.Cut(url, "://")
 			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q (want sqlite:// or postgres://)", scheme)
 		}
-		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", path)
+		if keywordDSN.MatchString(path) {
+			// Not a file name: a PostgreSQL keyword/value string, which
+			// would otherwise become a file named after its password.
+			return nil, fmt.Errorf("sqlstore: %q is a keyword/value connection string; give PostgreSQL as a postgres:// URL", redact.URL(path))
 		}
-		if err := createPrivate(path); err != nil {
+		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", redact.URL(path))
+		}
+		if opts.MustExist {
+			fi, err := os.Stat(path)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: SQLite file %s does not exist", ErrNoDatabase, path)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: %w", err)
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%w: %s is not a regular file", ErrNoDatabase, path)
+			}
+			if fi.Size() == 0 {
+				// Opening it would write SQLite's header (WAL mode).
+				return nil, fmt.Errorf("%w: SQLite file %s is empty", ErrNoDatabase, path)
+			}
+		} else if err := createPrivate(path); err != nil {
 			return nil, err
 		}
 		warnings = permissionWarnings(path)
@@ -181,7 +232,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+		return nil, redact.Error(fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
 	}
 	// Few connections: reads are rare (the token server caches clients and
 	// keys) and each SQLite connection has its own page cache.
@@ -189,12 +240,49 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1), warnings: warnings}
+	if opts.MustExist {
+		if err := s.checkExists(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
-		return nil, err
+		// The driver's errors may echo the connection string.
+		return nil, redact.Error(err, dsn)
 	}
 	return s, nil
 }
+
+// checkExists returns an error wrapping ErrNoDatabase unless the
+// database holds m2m's schema_migrations table with at least one step.
+func (s *Store) checkExists(ctx context.Context) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.d == postgresDialect {
+		q = `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'schema_migrations' AND schemaname = ANY (current_schemas(false))`
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: open %s: %w", s.d.name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: the %s database has no m2m tables", ErrNoDatabase, s.d.name)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		return fmt.Errorf("%w: the %s database has no m2m schema", ErrNoDatabase, s.d.name)
+	}
+	return nil
+}
+
+// keywordDSN matches the start of a PostgreSQL keyword/value connection
+// string ("host=db ...", "dbname = m2m ...").
+var keywordDSN = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
 
 // migrateRetrying runs migrate, trying again for up to BusyTimeout when
 // SQLite answers SQLITE_BUSY without waiting. SQLite skips the busy
