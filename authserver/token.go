@@ -414,7 +414,7 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string, start time.Time, e *Error) {
 	setRateHeaders(w.Header(), e.rate)
 	s.writeError(w, e)
-	s.metrics.refused.WithLabelValues(e.Code, e.Reason).Inc()
+	s.metrics.refused.WithLabelValues(e.Code, publicReason(e.Reason)).Inc()
 	s.metrics.badLatency.Observe(time.Since(start).Seconds())
 	level := slog.LevelInfo
 	if e.Status >= 500 {
@@ -425,6 +425,18 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 		attrs = append(attrs, slog.String("client_id", truncate(clientID, 64)))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+}
+
+// publicReason is the reason a refusal is counted under in the public
+// metrics: an unknown client id and a wrong secret are one reason,
+// invalid_client, so that /metrics does not tell whether an id exists
+// (the log keeps the detail).
+func publicReason(reason string) string {
+	switch reason {
+	case "unknown_client", "bad_secret":
+		return "invalid_client"
+	}
+	return reason
 }
 
 func truncate(s string, n int) string {
