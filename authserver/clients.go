@@ -252,6 +252,15 @@ func (cc *clientCache) fetch(ctx context.Context, id string) (*store.Client, err
 	return c, err
 }
 
+// known reports whether the cache holds id as an existing client (at any
+// age: it is used to decide what a log may show, not to authenticate).
+func (cc *clientCache) known(id string) bool {
+	cc.mu.RLock()
+	e, hit := cc.m[id]
+	cc.mu.RUnlock()
+	return hit && e.c != nil && e.c.ID == id
+}
+
 // forget drops id from the cache after a change made through this server,
 // so that the change applies at once rather than within the TTL.
 func (cc *clientCache) forget(id string) {

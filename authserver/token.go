@@ -2,7 +2,9 @@ package authserver
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -42,6 +44,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss, client, e := s.issue(r, tr)
+	if e != nil && client != nil {
+		e.knownClient = true
+	}
 	if e != nil {
 		s.refuse(w, r, tr.ClientID, start, e)
 		return
@@ -65,7 +70,8 @@ func asError(err error) *Error {
 }
 
 // issue runs the checks of a client credentials request in order and signs
-// the token. The order matters: nothing about a client is revealed before
+// the token. A refusal after the client authenticated returns the client
+// with the error. The order matters: nothing about a client is revealed before
 // it has authenticated, and failures are throttled before any secret is
 // compared.
 func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Client, *Error) {
@@ -82,6 +88,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, nil, e
 	}
+	// From here on, refusals return the authenticated client too.
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -92,23 +99,23 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	}
 	d, err := s.limiter.Take(ctx, "token:"+client.ID, lim, 1)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "limiter", err)
+		return nil, client, s.unavailable(r, "limiter", err)
 	}
 	if !d.Allowed {
 		s.metrics.rateLimited.WithLabelValues("client").Inc()
-		return nil, nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
+		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
 			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
 	}
 	aud, e := audience(client, tr)
 	if e != nil {
-		return nil, nil, e
+		return nil, client, e
 	}
 	if e := s.checkRecord(r, client); e != nil {
-		return nil, nil, e
+		return nil, client, e
 	}
 	scope, e := grantScope(client, tr)
 	if e != nil {
-		return nil, nil, e
+		return nil, client, e
 	}
 	profile := s.profileFor(client, aud)
 	ttl := s.tokenTTL
@@ -118,7 +125,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	ttl = min(ttl, s.maxTokenTTL)
 	payload, err := s.claims(profile, client.ID, aud, scope, now, ttl)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "claims", err)
+		return nil, client, s.unavailable(r, "claims", err)
 	}
 	typ := "at+jwt"
 	if profile == ProfileAuth0 {
@@ -126,7 +133,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	}
 	tok, kid, err := s.cfg.Signer.Sign(typ, payload)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "signer", err)
+		return nil, client, s.unavailable(r, "signer", err)
 	}
 	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d}, client, nil
 }
@@ -193,11 +200,11 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 			reason = "unknown_client"
 		}
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
-			Description: "client authentication failed", Basic: basic}
+			Description: "client authentication failed", Basic: basic, knownClient: client != nil}
 	}
 	if client.Disabled {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
-			Description: "the client is disabled"}
+			Description: "the client is disabled", knownClient: true}
 	}
 	return client, nil
 }
@@ -422,9 +429,23 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 	}
 	attrs := []slog.Attr{slog.String("error", e.Code), slog.String("reason", e.Reason), slog.String("remote_addr", s.clientAddr(r))}
 	if clientID != "" {
-		attrs = append(attrs, slog.String("client_id", truncate(clientID, 64)))
+		attrs = append(attrs, s.clientIDAttr(clientID, e.knownClient))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+}
+
+// clientIDAttr is how a refusal's log shows the client id a caller
+// presented. Only an id that names a registered client is shown (known,
+// or found in the client cache); anything else may be a secret sent in
+// the wrong field, so the log gets client_id_sha256, the first 8 hex
+// digits of its SHA-256 (enough to tell repeated attempts apart, far too
+// little to recover a secret), and its length.
+func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
+	if known || s.clients.known(id) {
+		return slog.String("client_id", truncate(id, 64))
+	}
+	sum := sha256.Sum256([]byte(id))
+	return slog.Group("client_id_unknown", slog.String("sha256", hex.EncodeToString(sum[:4])), slog.Int("len", len(id)))
 }
 
 // publicReason is the reason a refusal is counted under in the public
