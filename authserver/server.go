@@ -293,8 +293,11 @@ func (s *Server) endpoint(path string) string {
 	return strings.TrimSuffix(s.issuer, "/") + path
 }
 
-// metadataDoc is the RFC 8414 authorization server metadata, which also
-// carries the fields OpenID discovery clients look for.
+// metadataDoc is the RFC 8414 authorization server metadata, served at
+// both well-known paths. It advertises only what the server does: no
+// OpenID Connect fields (no ID tokens, no userinfo, no subject types),
+// one grant type, the client authentication methods the token endpoint
+// accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
 	Issuer                            string   `json:"issuer"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
@@ -302,8 +305,6 @@ type metadataDoc struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
 }
 
@@ -319,10 +320,8 @@ func (s *Server) buildMetadata() []byte {
 		GrantTypesSupported:               []string{"client_credentials"},
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
 		// No authorization endpoint: no response type is supported.
-		ResponseTypesSupported:           []string{},
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: algs,
-		AccessTokenSigningAlgValues:      algs,
+		ResponseTypesSupported:      []string{},
+		AccessTokenSigningAlgValues: algs,
 	}
 	b, _ := json.Marshal(doc)
 	return b
