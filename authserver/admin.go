@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -188,7 +189,7 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) error {
 		return &adminBadRequest{"token_ttl_seconds out of range"}
 	case in.RateLimitPerSecond < 0 || in.RateLimitBurst < 0:
 		return &adminBadRequest{"negative rate limit"}
-	case !validProfile(in.Profile):
+	case !validProfile(jwtauth.Profile(in.Profile)):
 		return &adminBadRequest{"unknown profile"}
 	}
 	c := in.Client()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/authserver/authservertest"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -35,7 +36,7 @@ func newLifecycle(t testing.TB) *lifecycle {
 	l := &lifecycle{srv: srv, clock: clk}
 	l.idA, l.secA = srv.CreateClient(t, store.Client{Name: "a", Audiences: []string{"https://api.a"}, Scopes: []string{"read", "write"}})
 	l.idB, l.secB = srv.CreateClient(t, store.Client{Name: "b", Audiences: []string{"https://api.b"}})
-	l.idAuth0, l.secAuth0 = srv.CreateClient(t, store.Client{Name: "z", Audiences: []string{"https://api.z"}, Profile: authserver.ProfileAuth0})
+	l.idAuth0, l.secAuth0 = srv.CreateClient(t, store.Client{Name: "z", Audiences: []string{"https://api.z"}, Profile: string(jwtauth.ProfileAuth0)})
 	return l
 }
 

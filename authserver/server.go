@@ -15,20 +15,9 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
-)
-
-// Token profiles: the claim set and header typ of access tokens.
-const (
-	// ProfileRFC9068 is the JWT access-token profile of RFC 9068:
-	// typ "at+jwt"; iss, sub (the client id), aud, exp, iat, jti,
-	// client_id and scope.
-	ProfileRFC9068 = "rfc9068"
-	// ProfileAuth0 is what Auth0 issues to machine-to-machine clients:
-	// typ "JWT"; iss with a trailing slash, sub "<client_id>@clients",
-	// aud, iat, exp, scope, gty "client-credentials", azp (and jti).
-	ProfileAuth0 = "auth0"
 )
 
 // Defaults for the zero values of [Config].
@@ -71,13 +60,14 @@ type Config struct {
 	Signer Signer
 	// SigningAlgorithms are advertised in the metadata (nil: ES256).
 	SigningAlgorithms []string
-	// Profile is the default token profile: ProfileRFC9068 ("" means it)
-	// or ProfileAuth0. With ProfileAuth0, refusals also take Auth0's
+	// Profile is the default token profile: jwtauth.ProfileRFC9068 (""
+	// means it) or jwtauth.ProfileAuth0 (see [jwtauth.Profile] for the
+	// claims of each). With ProfileAuth0, refusals also take Auth0's
 	// shapes (401 access_denied "Unauthorized" for bad credentials).
-	Profile string
+	Profile jwtauth.Profile
 	// AudienceProfiles overrides Profile for tokens for an audience; a
 	// client's own Profile overrides both.
-	AudienceProfiles map[string]string
+	AudienceProfiles map[string]jwtauth.Profile
 	// TokenTTL is the default access-token lifetime (0: DefaultTokenTTL);
 	// a client's TokenTTL overrides it.
 	TokenTTL time.Duration
@@ -169,7 +159,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func validProfile(p string) bool { return p == "" || p == ProfileRFC9068 || p == ProfileAuth0 }
+// validProfile reports whether the server issues tokens of p ("" is the
+// default); it does not issue ProfileGeneric, which only verifiers read.
+func validProfile(p jwtauth.Profile) bool {
+	return p == "" || p == jwtauth.ProfileRFC9068 || p == jwtauth.ProfileAuth0
+}
 
 // Server is the token server. It is safe for concurrent use.
 type Server struct {
@@ -202,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 		issuer:      cfg.Issuer,
 		auth0Issuer: strings.TrimSuffix(cfg.Issuer, "/") + "/",
 		realm:       cfg.Issuer,
-		auth0Errors: cfg.Profile == ProfileAuth0,
+		auth0Errors: cfg.Profile == jwtauth.ProfileAuth0,
 		tokenTTL:    cfg.TokenTTL,
 		maxTokenTTL: cfg.MaxTokenTTL,
 		rate:        cfg.RateLimit,

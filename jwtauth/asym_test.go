@@ -225,7 +225,7 @@ func TestAccessTokensConfig(t *testing.T) {
 		{"empty", jwtauth.Config{}, "no Issuer; no Audiences; no Algorithms; no Keys"},
 		{"hmac", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"HS256"}, Keys: ks}, "needs a shared secret"},
 		{"none", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"none"}, Keys: ks}, "unsupported algorithm"},
-		{"profile", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"ES256"}, Keys: ks, Profile: 9}, "unknown Profile"},
+		{"profile", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"ES256"}, Keys: ks, Profile: "hydra"}, "unknown Profile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,11 +234,11 @@ func TestAccessTokensConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := jwtauth.Authenticate("", "tenant.auth0.com"); err == nil {
-		t.Errorf("Authenticate with no audience: nil error")
+	if _, err := jwtauth.NewAuth0("", "tenant.auth0.com"); err == nil {
+		t.Errorf("NewAuth0 with no audience: nil error")
 	}
-	if _, err := jwtauth.Authenticate("aud", "https://t/x"); err == nil {
-		t.Errorf("Authenticate with a URL path as domain: nil error")
+	if _, err := jwtauth.NewAuth0("aud", "https://t/x"); err == nil {
+		t.Errorf("NewAuth0 with a URL path as domain: nil error")
 	}
 }
 

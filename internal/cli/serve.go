@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/redisstore"
@@ -175,7 +176,7 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	o.dataFlags.add(fs, true)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
-	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
+	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
@@ -193,11 +194,11 @@ func serve(env *Env, o *serveOptions) error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		return Usage("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
-	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
+	if p := jwtauth.Profile(o.profile); p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 		return Usage("--profile %q: want rfc9068 or auth0", o.profile)
 	}
 	for aud, p := range o.audienceProfiles {
-		if p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0 {
+		if p := jwtauth.Profile(p); p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 			return Usage("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
 		}
 	}
@@ -276,9 +277,13 @@ func serve(env *Env, o *serveOptions) error {
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 	}
+	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
+	for aud, p := range o.audienceProfiles {
+		audienceProfiles[aud] = jwtauth.Profile(p)
+	}
 	srv, err := authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
-		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
+		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations,
 		Logger: logger,
