@@ -274,15 +274,39 @@ func (a *AccessTokens) readProfile(vt *VerifiedToken) error {
 		}
 		return out, nil
 	}
+	// Scopes are read one way (m2m.ParseScope, RFC 6749 section 3.3):
+	// split on ASCII spaces only, every token valid. A claim that is not
+	// such a list is malformed, never read another way: "read\u00a0admin"
+	// is not the scopes read and admin.
+	scopes := func(name, s string) ([]string, error) {
+		out, err := m2m.ParseScope(s)
+		if err != nil {
+			return nil, malformed(name + " is not a space-separated list of RFC 6749 scope tokens")
+		}
+		return out, nil
+	}
+	tokens := func(name string, list []string) error {
+		for _, s := range list {
+			if !m2m.ValidScopeToken(s) {
+				return malformed(name + " holds a string that is not an RFC 6749 scope token")
+			}
+		}
+		return nil
+	}
 	scope, err := str("scope")
 	if err != nil {
 		return err
 	}
-	vt.Scopes = strings.Fields(scope)
+	if vt.Scopes, err = scopes("scope", scope); err != nil {
+		return err
+	}
 	switch a.cfg.Profile {
 	case ProfileAuth0:
 		perms, err := strs("permissions")
 		if err != nil {
+			return err
+		}
+		if err := tokens("permissions", perms); err != nil {
 			return err
 		}
 		for _, p := range perms {
@@ -299,8 +323,12 @@ func (a *AccessTokens) readProfile(vt *VerifiedToken) error {
 	if len(vt.Scopes) == 0 {
 		// "scp": an array (Okta) or a space-separated string (Microsoft).
 		if scp, ok := raw["scp"].(string); ok {
-			vt.Scopes = strings.Fields(scp)
+			if vt.Scopes, err = scopes("scp", scp); err != nil {
+				return err
+			}
 		} else if vt.Scopes, err = strs("scp"); err != nil {
+			return err
+		} else if err := tokens("scp", vt.Scopes); err != nil {
 			return err
 		}
 	}
