@@ -377,3 +377,24 @@ func highSTwin(t *testing.T, tok string) string {
 	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
 	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
+
+// TestIntrospectRevokedKey: after the emergency revocation of the key that
+// signed a token, introspection answers inactive for it at once, and
+// tokens of the successor are active.
+func TestIntrospectRevokedKey(t *testing.T) {
+	l := newLifecycle(t)
+	tok := l.token(t, l.idA, l.secA)
+	if body := l.introspect(t, tok); body["active"] != true {
+		t.Fatalf("introspect(token) = %v; want active", body)
+	}
+	kid := l.srv.Keyring.Keys()[0].ID
+	if err := l.srv.Keyring.Revoke(t.Context(), kid); err != nil {
+		t.Fatal(err)
+	}
+	if body := l.introspect(t, tok); len(body) != 1 || body["active"] != false {
+		t.Errorf("introspect(token of a revoked key) = %v; want exactly {active: false}", body)
+	}
+	if body := l.introspect(t, l.token(t, l.idA, l.secA)); body["active"] != true {
+		t.Errorf("introspect(token of the successor) = %v; want active", body)
+	}
+}
