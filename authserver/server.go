@@ -20,6 +20,14 @@ import (
 	"github.com/m2mkit/m2m/store"
 )
 
+// JWKSMaxAge is the Cache-Control max-age of the JWKS response: short, so
+// that a key published as next reaches verifiers well before it signs
+// and a revoked key leaves their caches within it (jwk.RemoteKeySet
+// honours it).
+const JWKSMaxAge = time.Minute
+
+var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge/time.Second))
+
 // Defaults for the zero values of [Config].
 const (
 	DefaultTokenTTL    = time.Hour
@@ -316,8 +324,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	// Short: a key published as next must reach verifiers before it signs.
-	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Cache-Control", jwksCacheControl)
 	w.Write(s.cfg.Signer.JWKS())
 }
 

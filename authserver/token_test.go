@@ -388,6 +388,11 @@ func TestWellKnown(t *testing.T) {
 			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
 				t.Errorf("GET %s = %d %s; want %d containing %s", tc.path, w.Code, w.Body, tc.status, tc.want)
 			}
+			// The JWKS is cached by verifiers for a short max-age only, the
+			// bound on how long a revoked key keeps verifying there.
+			if cc := w.Header().Get("Cache-Control"); tc.path == "/.well-known/jwks.json" && cc != "public, max-age=60" {
+				t.Errorf("GET %s Cache-Control = %q; want public, max-age=60", tc.path, cc)
+			}
 		})
 	}
 }
