@@ -122,7 +122,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	key := "authfail:admin:" + s.addrKey(r)
 	if d, err := s.limiter.Take(ctx, key, s.failures, 0); err == nil && !d.Allowed {
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
-		writeJSON(w, http.StatusTooManyRequests, errorBody{CodeTooManyRequests, "too many failed attempts"})
+		writeJSON(w, http.StatusTooManyRequests, errorBody(CodeTooManyRequests, "too many failed attempts"))
 		return false
 	}
 	tok, err := httpauth.Credentials(r, "Bearer", "admin")
@@ -134,7 +134,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	s.log.LogAttrs(ctx, slog.LevelInfo, "authserver: admin request refused", slog.String("reason", "bad_admin_token"),
 		slog.String("remote_addr", s.clientAddr(r)))
 	w.Header().Set("WWW-Authenticate", httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{Name: "realm", Value: s.realm + " admin"}}}.String())
-	writeJSON(w, http.StatusUnauthorized, errorBody{"invalid_token", "admin token required"})
+	writeJSON(w, http.StatusUnauthorized, errorBody("invalid_token", "admin token required"))
 	return false
 }
 
@@ -147,14 +147,14 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	var bad *adminBadRequest
 	switch {
 	case errors.As(err, &bad):
-		writeJSON(w, http.StatusBadRequest, errorBody{CodeInvalidRequest, bad.msg})
+		writeJSON(w, http.StatusBadRequest, errorBody(CodeInvalidRequest, bad.msg))
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorBody{"not_found", "no such client"})
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such client"))
 	case errors.Is(err, store.ErrConflict):
-		writeJSON(w, http.StatusConflict, errorBody{"conflict", "a client with this id already exists"})
+		writeJSON(w, http.StatusConflict, errorBody("conflict", "a client with this id already exists"))
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: admin request failed", slog.String("error", err.Error()))
-		writeJSON(w, http.StatusInternalServerError, errorBody{CodeServerError, "internal error"})
+		writeJSON(w, http.StatusInternalServerError, errorBody(CodeServerError, "internal error"))
 	}
 }
 
@@ -279,11 +279,14 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	rev, ok := s.cfg.KeyRotator.(KeyRevoker)
 	if !ok {
-		writeJSON(w, http.StatusNotImplemented, errorBody{"not_implemented", "this server cannot revoke keys"})
+		writeJSON(w, http.StatusNotImplemented, errorBody("not_implemented", "this server cannot revoke keys"))
 		return nil
 	}
 	kid := r.PathValue("kid")
-	if err := rev.Revoke(r.Context(), kid); err != nil {
+	if err := rev.Revoke(r.Context(), kid); errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such key"))
+		return nil
+	} else if err != nil {
 		return err
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", slog.String("kid", kid))
@@ -295,7 +298,7 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.KeyRotator == nil {
-		writeJSON(w, http.StatusNotImplemented, errorBody{"not_implemented", "this server cannot rotate keys"})
+		writeJSON(w, http.StatusNotImplemented, errorBody("not_implemented", "this server cannot rotate keys"))
 		return nil
 	}
 	if err := s.cfg.KeyRotator.Rotate(r.Context()); err != nil {

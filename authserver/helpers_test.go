@@ -168,6 +168,18 @@ type fixture struct {
 	clock   *clock
 	id      string
 	secret  string
+	otherID string // see addOther
+}
+
+// addOther registers a second client, whose id a misbehaving client may
+// present with a wrong secret.
+func (f *fixture) addOther(t testing.TB) {
+	t.Helper()
+	c := &store.Client{Name: "other", Audiences: []string{"https://api.example.test"}}
+	if _, err := authserver.CreateClient(context.Background(), f.clients, c, f.clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	f.otherID = c.ID
 }
 
 // newFixture starts a server with one client granted audience

@@ -86,8 +86,14 @@ type Config struct {
 	// RateLimit is the per-client token bucket (zero: DefaultRateLimit); a
 	// client's RateLimitPerSecond and RateLimitBurst override it.
 	RateLimit ratelimit.Limit
-	// FailureLimit throttles failed client authentication per client id
-	// and per remote address (zero: ratelimit.DefaultFailureLimit).
+	// FailureLimit throttles failed client authentication (zero:
+	// ratelimit.DefaultFailureLimit). It bounds the secrets compared for
+	// one client id from one client address: past it, requests for that
+	// id from that address are answered 429 before any comparison. It
+	// also counts failures per address, but that budget never refuses a
+	// correct secret (secrets are 256-bit and cannot be guessed online;
+	// see the token endpoint's documentation): an address over it only
+	// has its further failures answered 429 instead of 401.
 	FailureLimit ratelimit.Limit
 	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
 	// headers name the client address that failures are counted and
@@ -192,6 +198,9 @@ type Server struct {
 	metadata    []byte
 	mux         *http.ServeMux
 	revocations store.Revocations
+	// guesses serializes, per client id and address, the failure check,
+	// the secret comparison and the recording of a failure.
+	guesses ratelimit.KeyLocks
 }
 
 // New checks cfg and returns a Server.

@@ -614,6 +614,25 @@ func TestLoginThrottle(t *testing.T) {
 			t.Errorf("another forwarded client through the same proxy: %d; want 200", got)
 		}
 	})
+	t.Run("no lockout behind a NAT", func(t *testing.T) {
+		h := &jwtauth.LoginHandler{Users: users(), Tokens: d, Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: 3})}
+		const nat = "203.0.113.1:1"
+		if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, nat); got.code != 200 {
+			t.Fatalf("first login: %d; want 200", got.code)
+		}
+		for i := range 20 {
+			bad := post(t, h, "POST", "application/json", fmt.Sprintf(`{"user":"u%d","pass":"x"}`, i), nat)
+			if bad.code != 401 && bad.code != 429 {
+				t.Fatalf("round %d: bad client: %d; want 401 or 429", i, bad.code)
+			}
+			if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, nat); got.code != 200 {
+				t.Fatalf("round %d: alice behind the same NAT: %d; want 200", i, got.code)
+			}
+		}
+		if got := post(t, h, "POST", "application/json", `{"user":"bob","pass":"x"}`, nat); got.code != 429 {
+			t.Errorf("another user from the throttled address: %d; want 429", got.code)
+		}
+	})
 	t.Run("default throttle", func(t *testing.T) {
 		h := &jwtauth.LoginHandler{Users: users(), Tokens: d}
 		code := 0

@@ -75,6 +75,8 @@ M2M_DATABASE, M2M_REDIS and M2M_REDIS_PREFIX.`,
 	fs.StringVar(&o.redisURL, "redis", "", "the Redis that m2m serve --redis uses: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key, as given to m2m serve (env M2M_REDIS_PREFIX)")
 	fs.BoolVar(&o.asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data", "token": "", "jti": "", "until": "",
+		"redis": "leave it out to use the database"})
 	return c
 }
 
