@@ -108,7 +108,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 // failure throttle per address.
 func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
-	key := "authfail:admin:" + remoteHost(r)
+	key := "authfail:admin:" + s.addrKey(r)
 	if d, err := s.limiter.Take(ctx, key, s.failures, 0); err == nil && !d.Allowed {
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
 		writeJSON(w, http.StatusTooManyRequests, errorBody(CodeTooManyRequests, "too many failed attempts"))
@@ -121,7 +121,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.limiter.Take(ctx, key, s.failures, 1)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "authserver: admin request refused", slog.String("reason", "bad_admin_token"),
-		slog.String("remote_addr", remoteHost(r)))
+		slog.String("remote_addr", s.clientAddr(r)))
 	w.Header().Set("WWW-Authenticate", httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{Name: "realm", Value: s.realm + " admin"}}}.String())
 	writeJSON(w, http.StatusUnauthorized, errorBody("invalid_token", "admin token required"))
 	return false

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
@@ -84,6 +85,11 @@ type Config struct {
 	// FailureLimit throttles failed client authentication per client id
 	// and per remote address (zero: ratelimit.DefaultFailureLimit).
 	FailureLimit ratelimit.Limit
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address that failures are counted and
+	// logged under (see [clientaddr.TrustedProxies.ClientAddr]); nil means
+	// the TCP peer is the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
 	// Limiter holds the buckets (nil: an in-memory limiter private to this
 	// server). Replicas share a Redis limiter.
 	Limiter ratelimit.Limiter

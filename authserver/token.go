@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -141,7 +140,7 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
 			Description: "client authentication is required", Basic: basic}
 	}
-	addr := remoteHost(r)
+	addr := s.addrKey(r)
 	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
 		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)
 		if err != nil {
@@ -178,14 +177,16 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	return client, nil
 }
 
-// remoteHost is the address failed authentication is throttled by: the
-// connection's peer (a proxy's X-Forwarded-For is not trusted).
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// addrKey is the key failed authentication is counted under for the
+// client address of r: clientaddr.Key of the address (IPv6 per /64), read
+// from proxy headers only when the peer is one of Config.TrustedProxies.
+func (s *Server) addrKey(r *http.Request) string {
+	return s.cfg.TrustedProxies.ThrottleKey(r)
+}
+
+// clientAddr is the client address of r as logs show it.
+func (s *Server) clientAddr(r *http.Request) string {
+	return s.cfg.TrustedProxies.ClientAddr(r).String()
 }
 
 func (s *Server) unavailable(r *http.Request, what string, err error) *Error {
@@ -386,7 +387,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 	if e.Status >= 500 {
 		level = slog.LevelError
 	}
-	attrs := []slog.Attr{slog.String("error", e.Code), slog.String("reason", e.Reason), slog.String("remote_addr", remoteHost(r))}
+	attrs := []slog.Attr{slog.String("error", e.Code), slog.String("reason", e.Reason), slog.String("remote_addr", s.clientAddr(r))}
 	if clientID != "" {
 		attrs = append(attrs, slog.String("client_id", truncate(clientID, 64)))
 	}

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 )
@@ -60,12 +59,11 @@ type Verifier struct {
 	// is strict RFC 7617 parsing ([ParseCredentials]).
 	Lenient bool
 
-	// Throttle, if set, refuses a user name or a client address (the host
-	// of r.RemoteAddr) after repeated failures with m2m.ReasonThrottled
-	// (HTTP 429 with Retry-After) before any password is checked. Keys
-	// are "user:NAME" and "addr:HOST", with IPv6 addresses counted per
-	// /64 (a client usually holds a whole /64 and could otherwise take a
-	// fresh address for every few guesses). Nil means no throttling.
+	// Throttle, if set, refuses a user name or a client address after
+	// repeated failures with m2m.ReasonThrottled (HTTP 429 with
+	// Retry-After) before any password is checked. Keys are "user:NAME"
+	// and "addr:" + clientaddr.Key of the client address (IPv6 counted
+	// per /64). Nil means no throttling.
 	//
 	// Attempts for one key take turns from the throttle check to the
 	// recorded failure, so a burst of concurrent guesses gets no more
@@ -76,6 +74,11 @@ type Verifier struct {
 	// Throttle cannot record is a technical error (wrapping
 	// m2m.ErrUnavailable, HTTP 503), never an uncounted refusal.
 	Throttle *ratelimit.Throttle
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address the Throttle counts (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer is
+	// the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
 	// Logger receives an Info record when a request is throttled and an
 	// Error record when Users, Check or Throttle fail; refusals themselves
 	// are logged by httpauth.Middleware. Records never hold the password.
@@ -203,34 +206,7 @@ func (v *Verifier) throttleKeys(r *http.Request, user string) []string {
 	if v.Throttle == nil {
 		return nil
 	}
-	keys := []string{"user:" + user}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if host != "" {
-		keys = append(keys, "addr:"+throttleAddr(host))
-	}
-	return keys
-}
-
-// throttleAddr is the per-address throttle key of host: IPv6 addresses
-// count per /64; IPv4 (also when IPv4-mapped) and anything unparsable
-// count as they are.
-func throttleAddr(host string) string {
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if !ip.Is6() {
-		return ip.String()
-	}
-	p, err := ip.WithZone("").Prefix(64)
-	if err != nil {
-		return host
-	}
-	return p.String()
+	return []string{"user:" + user, "addr:" + v.TrustedProxies.ThrottleKey(r)}
 }
 
 func (v *Verifier) throttled(ctx context.Context, keys []string) error {

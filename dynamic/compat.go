@@ -24,6 +24,13 @@ const DefaultRandChars = "%.,"
 // verifier's clock when Tolerance is zero, as in the crate: 5 minutes.
 const DefaultTolerance = 5 * time.Minute
 
+// NoTolerance, as a Tolerance of [Compat] or [Sealed], allows none: the
+// token's timestamp must be the verifier's current millisecond (the
+// crate's set_tolerance(0)). Any negative Tolerance means the same. It is
+// how an explicit zero is written, since a zero Tolerance means
+// [DefaultTolerance] (the convention of jwtauth.NoLeeway).
+const NoTolerance time.Duration = -1
+
 // MaxCompatTokenBytes bounds a compat token; longer tokens are refused
 // before decoding. The crate has no bound.
 const MaxCompatTokenBytes = 1024
@@ -129,7 +136,8 @@ type Compat struct {
 	RandChars string
 	// Tolerance is how far the token's timestamp may lie from the clock,
 	// in either direction, with millisecond resolution; 0 means
-	// DefaultTolerance. It must not exceed 2^32-1 ms (a u32 in the crate).
+	// DefaultTolerance and [NoTolerance] (or any negative value) means
+	// none. It must not exceed 2^32-1 ms (a u32 in the crate).
 	Tolerance time.Duration
 	// CheckUUID asks for the UUID (check_uuid(true)). In strict mode a
 	// token without a UUID is then refused; with Quirks it is accepted
@@ -201,10 +209,13 @@ func (c *Compat) params() (*compatParams, error) {
 		return nil, errors.New("dynamic: compat: separator characters must not contain letters, digits or '_'")
 	}
 	tol := c.Tolerance
-	if tol == 0 {
+	switch {
+	case tol == 0:
 		tol = DefaultTolerance
+	case tol < 0:
+		tol = 0
 	}
-	if tol < 0 || tol.Milliseconds() > maxToleranceMS {
+	if tol.Milliseconds() > maxToleranceMS {
 		return nil, fmt.Errorf("dynamic: compat: tolerance %v outside 0..%dms", c.Tolerance, int64(maxToleranceMS))
 	}
 	return &compatParams{key: string(c.APIKey), chars: []rune(chars), checkUUID: c.CheckUUID, tolMS: tol.Milliseconds(), quirks: c.Quirks}, nil

@@ -68,7 +68,8 @@ func TestCompatConfig(t *testing.T) {
 		{"alphanumeric chars", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "a#!"}, false},
 		{"underscore", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "_#"}, false},
 		{"alphanumeric chars quirks", Compat{APIKey: m2m.Secret("k;ey"), RandChars: "a#!", Quirks: true}, true},
-		{"negative tolerance", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: -time.Second}, false},
+		{"negative tolerance means none", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: -time.Second}, true},
+		{"no tolerance", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: NoTolerance}, true},
 		{"tolerance over u32", Compat{APIKey: m2m.Secret("k;ey"), Tolerance: 50 * 24 * time.Hour}, false},
 	}
 	for _, tt := range tests {
@@ -76,6 +77,37 @@ func TestCompatConfig(t *testing.T) {
 			_, err := tt.c.Encode("")
 			if (err == nil) != tt.ok {
 				t.Errorf("Encode() error = %v; want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestCompatNoTolerance checks that NoTolerance allows no age at all
+// (the crate's set_tolerance(0)) instead of the default five minutes.
+func TestCompatNoTolerance(t *testing.T) {
+	start := time.UnixMilli(1710105367868)
+	for _, tt := range []struct {
+		name      string
+		tolerance time.Duration
+		skew      time.Duration
+		valid     bool
+	}{
+		{"default, 3m old", 0, 3 * time.Minute, true},
+		{"none, same millisecond", NoTolerance, 0, true},
+		{"none, 1ms old", NoTolerance, time.Millisecond, false},
+		{"none, 3m old", NoTolerance, 3 * time.Minute, false},
+		{"none, 1ms ahead", NoTolerance, -time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := start
+			c := &Compat{APIKey: m2m.Secret("k;ey"), Tolerance: tt.tolerance, Now: func() time.Time { return now }}
+			tok, err := c.Encode("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = start.Add(tt.skew)
+			if r := c.Decode(tok); r.Valid != tt.valid {
+				t.Errorf("Decode(token %v old) with Tolerance %v = %+v; want valid %v", tt.skew, tt.tolerance, r, tt.valid)
 			}
 		})
 	}

@@ -79,8 +79,9 @@ type Sealed struct {
 	// verifies, so a new key can be put first while tokens signed with the
 	// old one are still accepted. At least one key is required.
 	Keys []Key
-	// Tolerance is how old a token may be; 0 (or less) means
-	// DefaultTolerance.
+	// Tolerance is how old a token may be; 0 means DefaultTolerance and
+	// [NoTolerance] (or any negative value) means none: only a token
+	// stamped in the verifier's current millisecond is accepted.
 	Tolerance time.Duration
 	// MaxFuture is how far ahead of the verifier's clock a token's
 	// timestamp may be; 0 (or less) means DefaultMaxFuture.
@@ -111,8 +112,11 @@ func (s *Sealed) now() time.Time {
 
 func (s *Sealed) windows() (tol, future time.Duration) {
 	tol, future = s.Tolerance, s.MaxFuture
-	if tol <= 0 {
+	switch {
+	case tol == 0:
 		tol = DefaultTolerance
+	case tol < 0:
+		tol = 0
 	}
 	if future <= 0 {
 		future = DefaultMaxFuture

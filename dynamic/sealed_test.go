@@ -118,21 +118,29 @@ func TestSealedRefusals(t *testing.T) {
 func TestSealedTimeWindow(t *testing.T) {
 	start := time.UnixMilli(1710105367868)
 	tests := []struct {
-		name   string
-		skew   time.Duration // verifier clock minus issuer clock
-		status Status
-		reason m2m.Reason
+		name      string
+		tolerance time.Duration
+		skew      time.Duration // verifier clock minus issuer clock
+		status    Status
+		reason    m2m.Reason
 	}{
-		{"fresh", 0, StatusOK, ""},
-		{"at tolerance", DefaultTolerance, StatusOK, ""},
-		{"past tolerance", DefaultTolerance + time.Millisecond, StatusTimedOut, m2m.ReasonExpired},
-		{"slightly future", -DefaultMaxFuture, StatusOK, ""},
-		{"far future", -DefaultMaxFuture - time.Millisecond, StatusTimedOut, m2m.ReasonNotYetValid},
+		{"fresh", 0, 0, StatusOK, ""},
+		{"at tolerance", 0, DefaultTolerance, StatusOK, ""},
+		{"past tolerance", 0, DefaultTolerance + time.Millisecond, StatusTimedOut, m2m.ReasonExpired},
+		{"slightly future", 0, -DefaultMaxFuture, StatusOK, ""},
+		{"far future", 0, -DefaultMaxFuture - time.Millisecond, StatusTimedOut, m2m.ReasonNotYetValid},
+		{"no tolerance, same millisecond", NoTolerance, 0, StatusOK, ""},
+		{"no tolerance, 1ms old", NoTolerance, time.Millisecond, StatusTimedOut, m2m.ReasonExpired},
+		{"no tolerance, minutes old", NoTolerance, 3 * time.Minute, StatusTimedOut, m2m.ReasonExpired},
+		{"negative tolerance is none", -time.Hour, time.Millisecond, StatusTimedOut, m2m.ReasonExpired},
+		{"15s tolerance, 15s old", 15 * time.Second, 15 * time.Second, StatusOK, ""},
+		{"15s tolerance, 16s old", 15 * time.Second, 16 * time.Second, StatusTimedOut, m2m.ReasonExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{t: start}
 			s := newSealed(c)
+			s.Tolerance = tt.tolerance
 			tok, err := s.Encode("")
 			if err != nil {
 				t.Fatal(err)

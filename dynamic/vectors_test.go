@@ -307,9 +307,14 @@ func TestVectorsDynamicToken(t *testing.T) {
 			q := decodeCompat(in.Token, p, in.NowMS)
 			checkDecode(t, "decodeCompat(quirks)", q, want)
 			// The same through the public API, where it can express the
-			// options ("" and 0 mean the defaults there).
-			if (in.RandCharStr == nil || *in.RandCharStr != "") && in.ToleranceMS > 0 {
-				c := &Compat{APIKey: m2m.Secret(in.APIKey), Tolerance: time.Duration(in.ToleranceMS) * time.Millisecond,
+			// options ("" means the default there; a zero tolerance is
+			// NoTolerance).
+			if in.RandCharStr == nil || *in.RandCharStr != "" {
+				tol := time.Duration(in.ToleranceMS) * time.Millisecond
+				if tol == 0 {
+					tol = NoTolerance
+				}
+				c := &Compat{APIKey: m2m.Secret(in.APIKey), Tolerance: tol,
 					CheckUUID: in.CheckUUID, Quirks: true, Now: fixedMS(in.NowMS)}
 				if in.RandCharStr != nil {
 					c.RandChars = *in.RandCharStr

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/jws"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -562,6 +564,27 @@ func TestLoginThrottle(t *testing.T) {
 		}
 		if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, "[2001:db8:1:3::1]:2"); got.code != 200 {
 			t.Errorf("another /64: %d; want 200", got.code)
+		}
+	})
+	t.Run("per client behind a trusted proxy", func(t *testing.T) {
+		h := &jwtauth.LoginHandler{Users: users(), Tokens: d, Throttle: ratelimit.NewThrottle(lim),
+			TrustedProxies: clientaddr.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8")}}
+		via := func(user, pass, xff string) int {
+			r := httptest.NewRequest("POST", "/api/login", strings.NewReader(fmt.Sprintf(`{"user":%q,"pass":%q}`, user, pass)))
+			r.RemoteAddr = "10.0.0.1:1"
+			r.Header.Set("X-Forwarded-For", xff)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			return w.Code
+		}
+		for i := range 3 {
+			via(fmt.Sprintf("u%d", i), "x", "6.6.6.6, 203.0.113.7")
+		}
+		if got := via("u9", "x", "203.0.113.7"); got != 429 {
+			t.Fatalf("after 3 failures from forwarded client 203.0.113.7: %d; want 429", got)
+		}
+		if got := via("alice", "wonder:land", "203.0.113.8"); got != 200 {
+			t.Errorf("another forwarded client through the same proxy: %d; want 200", got)
 		}
 	})
 	t.Run("default throttle", func(t *testing.T) {

@@ -8,13 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 )
@@ -87,9 +86,14 @@ type LoginHandler struct {
 	// each other's password check. Replicas sharing one Limiter each let
 	// one attempt per key through at a time.
 	Throttle *ratelimit.Throttle
-	// ClientAddr returns the client address used for throttling; nil means
-	// the host of r.RemoteAddr, with IPv6 addresses counted per /64 (a
-	// client usually holds a whole /64). Set it when behind a trusted proxy.
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address the Throttle counts (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer is
+	// the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
+	// ClientAddr, if set, returns the per-address throttle key in place of
+	// clientaddr.Key of the client address (IPv4 per address, IPv6 per
+	// /64); TrustedProxies is then unused.
 	ClientAddr func(r *http.Request) string
 	// MaxBodyBytes caps the request body; zero means
 	// [DefaultMaxLoginBytes].
@@ -268,38 +272,14 @@ func (h *LoginHandler) clientAddr(r *http.Request) string {
 	if h.ClientAddr != nil {
 		return h.ClientAddr(r)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return throttleAddr(host)
-}
-
-// throttleAddr is the per-address throttle key of host: an IPv6 client
-// usually holds a whole /64 and could otherwise take a fresh address for
-// every few guesses, so IPv6 addresses count per /64. IPv4 (also when
-// IPv4-mapped) and anything unparsable count as they are.
-func throttleAddr(host string) string {
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if !ip.Is6() {
-		return ip.String()
-	}
-	p, err := ip.WithZone("").Prefix(64)
-	if err != nil {
-		return host
-	}
-	return p.String()
+	return h.TrustedProxies.ThrottleKey(r)
 }
 
 func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if h.Logger != nil {
 		if reason := m2m.ReasonOf(err); reason != "" {
 			h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "jwtauth: login refused",
-				slog.String("reason", string(reason)), slog.String("remote_addr", r.RemoteAddr))
+				slog.String("reason", string(reason)), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
 		} else {
 			h.logError(r, err)
 		}
@@ -314,6 +294,6 @@ func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error)
 func (h *LoginHandler) logError(r *http.Request, err error) {
 	if h.Logger != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtauth: login failed",
-			slog.String("error", err.Error()), slog.String("remote_addr", r.RemoteAddr))
+			slog.String("error", err.Error()), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
 	}
 }

@@ -1,6 +1,7 @@
 package scoped
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,6 +164,8 @@ func TestVectorsDjangoSigning(t *testing.T) {
 			vectorCtor(t, v)
 		case "http_request":
 			vectorRequest(t, f, v)
+		case "wsgi_request":
+			vectorWSGIRequest(t, f, v)
 		default:
 			t.Fatalf("unknown op %q", v.Op)
 		}
@@ -394,48 +397,73 @@ func djangoUserLookup(users []dbUser) func(context.Context, any) (string, error)
 	}
 }
 
-func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
-	var in requestIn
-	var want requestOut
-	vectors.MustDecode(t, v.Input, &in)
-	vectors.MustDecode(t, v.Expected, &want)
-	var users []dbUser
-	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+// wsgiRequestIn is the input of a wsgi_request vector (this package's
+// testdata/django_signing_wsgi.json): a request as Django's WSGIHandler
+// received it, with the raw query string and body.
+type wsgiRequestIn struct {
+	Method              string      `json:"method"`
+	PathInfo            string      `json:"path_info"`
+	QueryString         string      `json:"query_string"`
+	AuthorizationHeader *string     `json:"authorization_header"`
+	ContentType         *string     `json:"content_type"`
+	Body                string      `json:"body"`
+	UnixTime            json.Number `json:"unix_time"`
+	SiteAlgorithm       string      `json:"site_DEFAULT_HASHING_ALGORITHM"`
+	LegacySHA1Fallback  bool        `json:"legacy_sha1_fallback"`
+	SecretKey           string      `json:"SECRET_KEY"`
+	UserDBRef           string      `json:"user_db_ref"`
+}
 
-	target := in.Path
-	if in.Query != nil {
-		q := url.Values{}
-		for k, val := range in.Query {
-			if val != nil {
-				q.Set(k, *val)
+type wsgiRequestOut struct {
+	Outcome         string          `json:"outcome"`
+	Status          int             `json:"status"`
+	Body            json.RawMessage `json:"body"`
+	WWWAuthenticate *string         `json:"www_authenticate"`
+}
+
+// wireRequest builds the request a net/http server would hand to its
+// handler for this request line, headers and body, or the error for which
+// the server answers 400 Bad Request (an invalid percent-escape in the
+// path, a method that is not a token, a malformed header). It never
+// panics, unlike httptest.NewRequest.
+func wireRequest(method, target string, header http.Header, body string) (*http.Request, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: testserver\r\n", method, target)
+	for k, vs := range header {
+		for _, v := range vs {
+			if strings.ContainsAny(k+v, "\r\n") {
+				return nil, fmt.Errorf("header %q: line break", k)
 			}
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
-		target += "?" + q.Encode()
 	}
-	r := httptest.NewRequest(in.Method, target, nil)
-	// Django's request.path re-percent-encodes invalid UTF-8 where Go keeps
-	// the bytes; iri_to_uri, which the match uses, makes them equal.
-	if IRIToURI(r.URL.Path) != IRIToURI(in.RequestPathDecoded) {
-		t.Fatalf("decoded path = %q; want %q", r.URL.Path, in.RequestPathDecoded)
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
 	}
-	if in.AuthorizationHeader != nil {
-		r.Header["Authorization"] = []string{*in.AuthorizationHeader}
+	b.WriteString("\r\n")
+	b.WriteString(body)
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
+	if err != nil {
+		return nil, err
 	}
-	ver := &Verifier{
-		Secret:            m2m.Secret(in.SecretKey),
-		Algorithm:         djangosign.Algorithm(in.SiteAlgorithm),
-		LegacySHA1:        in.LegacySHA1Fallback,
-		InsecureDRFCompat: true,
-		LookupUser:        djangoUserLookup(users),
-		Now:               fixed(unixTime(t, in.UnixTime)),
-	}
-	var gotErr error
+	r.RemoteAddr = "192.0.2.1:1234"
+	return r, nil
+}
+
+// djangoView is the vectors' APIView(authentication_classes=[TokenAuth],
+// permission_classes=[IsAuthenticated]) behind ver: drf's refusal bodies,
+// and on success {"user", "token_endpoints", "recipient_meta"}. *gotErr
+// receives the refusal.
+func djangoView(t *testing.T, ver *Verifier, gotErr *error) http.Handler {
 	mw := &httpauth.Middleware{
 		Verifiers: []m2m.Verifier{ver},
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
-			gotErr = err
+			*gotErr = err
 			var ce *m2m.CredentialError
 			switch {
+			case errors.As(err, &ce) && ce.HTTPStatus() == http.StatusBadRequest:
+				// Django's own 400 (SuspiciousOperation), not a drf answer.
+				w.WriteHeader(http.StatusBadRequest)
 			case errors.As(err, &ce):
 				w.Header().Set("WWW-Authenticate", ver.Challenge(err).String())
 				httpauth.WriteJSON(w, ce.HTTPStatus(), map[string]string{"detail": ce.Description})
@@ -447,7 +475,7 @@ func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
 			}
 		},
 	}
-	h := mw.Handler(ForwardRecipient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return mw.Handler(ForwardRecipient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := m2m.FromContext(r.Context())
 		id, _ := strconv.ParseInt(p.Subject, 10, 64)
 		var eps strings.Builder
@@ -481,26 +509,111 @@ func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"user":%d,"token_endpoints":%s,"recipient_meta":%s}`, id, eps.String(), rec)
 	})))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+}
 
-	if w.Code != want.Status || outcome(w.Code/100 == 2) != want.Outcome {
-		t.Fatalf("status = %d (%v); want %d", w.Code, gotErr, want.Status)
+func vectorVerifier(secret, alg string, legacy bool, users []dbUser, now time.Time) *Verifier {
+	return &Verifier{
+		Secret:            m2m.Secret(secret),
+		Algorithm:         djangosign.Algorithm(alg),
+		LegacySHA1:        legacy,
+		InsecureDRFCompat: true,
+		LookupUser:        djangoUserLookup(users),
+		Now:               fixed(now),
+	}
+}
+
+// checkAnswer compares the view's answer with a vector's expected status,
+// WWW-Authenticate and (when not null) JSON body.
+func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, gotErr error, status int, outcomeWant string, www *string, body json.RawMessage) {
+	t.Helper()
+	if w.Code != status || outcome(w.Code/100 == 2) != outcomeWant {
+		t.Fatalf("status = %d (%v); want %d", w.Code, gotErr, status)
 	}
 	var gotWWW *string
 	if s := w.Header().Get("WWW-Authenticate"); s != "" {
 		gotWWW = &s
 	}
-	if (gotWWW == nil) != (want.WWWAuthenticate == nil) || gotWWW != nil && *gotWWW != *want.WWWAuthenticate {
-		t.Errorf("WWW-Authenticate = %v; want %v", gotWWW, want.WWWAuthenticate)
+	if (gotWWW == nil) != (www == nil) || gotWWW != nil && *gotWWW != *www {
+		t.Errorf("WWW-Authenticate = %v; want %v", gotWWW, www)
 	}
+	if len(body) == 0 || string(body) == "null" {
+		return
+	}
+	if got, wantBody := canonical(t, w.Body.Bytes()), canonical(t, body); got != wantBody {
+		t.Errorf("body = %s; want %s", got, wantBody)
+	}
+}
+
+func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
+	var in requestIn
+	var want requestOut
+	vectors.MustDecode(t, v.Input, &in)
+	vectors.MustDecode(t, v.Expected, &want)
+	var users []dbUser
+	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+
+	target := in.Path
+	if in.Query != nil {
+		q := url.Values{}
+		for k, val := range in.Query {
+			if val != nil {
+				q.Set(k, *val)
+			}
+		}
+		target += "?" + q.Encode()
+	}
+	r := httptest.NewRequest(in.Method, target, nil)
+	// Django's request.path re-percent-encodes invalid UTF-8 where Go keeps
+	// the bytes; iri_to_uri, which the match uses, makes them equal.
+	if IRIToURI(r.URL.Path) != IRIToURI(in.RequestPathDecoded) {
+		t.Fatalf("decoded path = %q; want %q", r.URL.Path, in.RequestPathDecoded)
+	}
+	if in.AuthorizationHeader != nil {
+		r.Header["Authorization"] = []string{*in.AuthorizationHeader}
+	}
+	ver := vectorVerifier(in.SecretKey, in.SiteAlgorithm, in.LegacySHA1Fallback, users, unixTime(t, in.UnixTime))
+	var gotErr error
+	w := httptest.NewRecorder()
+	djangoView(t, ver, &gotErr).ServeHTTP(w, r)
 	if want.Status == http.StatusInternalServerError {
-		if want.Exception == nil || gotErr == nil {
-			t.Errorf("500 with exception %v; got error %v", want.Exception, gotErr)
+		if w.Code != want.Status || want.Exception == nil || gotErr == nil {
+			t.Errorf("status %d, error %v; want 500 with exception %v", w.Code, gotErr, want.Exception)
 		}
 		return
 	}
-	if got, wantBody := canonical(t, w.Body.Bytes()), canonical(t, want.Body); got != wantBody {
-		t.Errorf("body = %s; want %s", got, wantBody)
+	checkAnswer(t, w, gotErr, want.Status, want.Outcome, want.WWWAuthenticate, want.Body)
+}
+
+// vectorWSGIRequest runs a wsgi_request vector: the raw request through
+// net/http's parsing into the view.
+func vectorWSGIRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
+	var in wsgiRequestIn
+	var want wsgiRequestOut
+	vectors.MustDecode(t, v.Input, &in)
+	vectors.MustDecode(t, v.Expected, &want)
+	var users []dbUser
+	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+	target := in.PathInfo
+	if in.QueryString != "" {
+		target += "?" + in.QueryString
 	}
+	h := http.Header{}
+	if in.AuthorizationHeader != nil {
+		h.Set("Authorization", *in.AuthorizationHeader)
+	}
+	if in.ContentType != nil {
+		h.Set("Content-Type", *in.ContentType)
+	}
+	r, err := wireRequest(in.Method, target, h, in.Body)
+	if err != nil {
+		if want.Status != http.StatusBadRequest {
+			t.Fatalf("net/http refuses the request (%v): 400; want %d", err, want.Status)
+		}
+		return
+	}
+	ver := vectorVerifier(in.SecretKey, in.SiteAlgorithm, in.LegacySHA1Fallback, users, unixTime(t, in.UnixTime))
+	var gotErr error
+	w := httptest.NewRecorder()
+	djangoView(t, ver, &gotErr).ServeHTTP(w, r)
+	checkAnswer(t, w, gotErr, want.Status, want.Outcome, want.WWWAuthenticate, want.Body)
 }

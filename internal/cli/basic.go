@@ -18,18 +18,16 @@ import (
 // maxPasswordLine bounds the password line read from stdin.
 const maxPasswordLine = 4096
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		c := &cobra.Command{
-			Use:   "basic",
-			Short: "HTTP Basic auth: password hashes for htpasswd files",
-			Long: "HTTP Basic auth (RFC 7617). Passwords are read from standard input, one line,\n" +
-				"never from flags. Hashes are bcrypt ($2a$, as \"htpasswd -B\" makes) or argon2id\n" +
-				"PHC strings; both work in the files that basic.LoadHtpasswd reads.",
-		}
-		c.AddCommand(basicHashCmd(env), basicVerifyCmd(env))
-		return c
-	})
+func cmdBasic(env *Env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "basic",
+		Short: "HTTP Basic auth: password hashes for htpasswd files",
+		Long: "HTTP Basic auth (RFC 7617). Passwords are read from standard input, one line,\n" +
+			"never from flags. Hashes are bcrypt ($2a$, as \"htpasswd -B\" makes) or argon2id\n" +
+			"PHC strings; both work in the files that basic.LoadHtpasswd reads.",
+	}
+	c.AddCommand(basicHashCmd(env), basicVerifyCmd(env))
+	return c
 }
 
 func basicHashCmd(env *Env) *cobra.Command {

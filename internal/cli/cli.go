@@ -1,6 +1,6 @@
 // Package cli implements the m2m command. Each command group lives in its
-// own file and adds itself to the root command with register from an init
-// function, so that scheme packages' commands stay independent.
+// own file as a constructor; [Root] lists them all in one place, as cmd/go
+// lists its commands.
 //
 // Conventions for every command: exit 0 on success or a valid credential,
 // 1 when a credential is rejected or an operation fails, 2 on a usage
@@ -18,17 +18,14 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-)
 
-// Version is the m2m version, set at build time with
-// -ldflags "-X github.com/m2mkit/m2m/internal/cli.Version=v1.2.3".
-var Version = ""
+	"github.com/m2mkit/m2m/internal/version"
+)
 
 // Env is what a command may touch of the outside world. Tests replace it.
 type Env struct {
@@ -45,12 +42,6 @@ func (e *Env) Lookup(name string) (string, bool) {
 	}
 	return e.LookupEnv(name)
 }
-
-var commands []func(*Env) *cobra.Command
-
-// register adds a command constructor to the root command. Call it from an
-// init function in the file that defines the command group.
-func register(f func(*Env) *cobra.Command) { commands = append(commands, f) }
 
 // ExitError carries an exit code out of a command.
 type ExitError struct {
@@ -81,44 +72,75 @@ func Rejected(err error) error { return &ExitError{Code: 1, Err: err} }
 // RejectedQuiet exits with status 1 without printing anything more.
 func RejectedQuiet() error { return &ExitError{Code: 1, Quiet: true} }
 
+// commands returns every top-level command of m2m (help lists them
+// sorted). This list is the one place a command is added.
+func commands(env *Env) []*cobra.Command {
+	return []*cobra.Command{
+		// The token server and its administration.
+		cmdServe(env),
+		cmdClient(env),
+		cmdKey(env),
+		cmdRevoke(env),
+		// Clients of a token server.
+		cmdToken(env),
+		cmdRequest(env),
+		// One group per credential scheme.
+		cmdJWT(env),
+		cmdDynamic(env),
+		cmdRolling(env),
+		cmdScoped(env),
+		cmdBasic(env),
+		cmdSecret(env),
+		cmdVersion(env),
+	}
+}
+
 // Root builds the root command for env.
 func Root(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "m2m",
 		Short:         "Machine-to-machine authentication: token server and credential tools",
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// Without a subcommand, print help and exit 2.
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(env.Stderr)
-			_ = cmd.Help()
-			return &ExitError{Code: 2, Quiet: true}
-		},
 	}
+	root.SetVersionTemplate("m2m {{.Version}}\n")
+	// Defined here so that cobra adds no -v shorthand.
+	root.Flags().Bool("version", false, "print the version and exit")
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{Code: 2, Err: err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	for _, f := range commands {
-		root.AddCommand(f(env))
-	}
-	setFlagErrors(root)
+	root.AddCommand(commands(env)...)
+	setConventions(env, root)
 	return root
 }
 
-func setFlagErrors(c *cobra.Command) {
+// setConventions applies the rules every command of the tree follows: a
+// flag error is a usage error (exit 2), and a command group run without a
+// subcommand prints its usage on stderr and exits 2, as does a group given
+// an unknown subcommand.
+func setConventions(env *Env, c *cobra.Command) {
 	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &ExitError{Code: 2, Err: err} })
-	if c.Args == nil && c.HasSubCommands() {
-		c.Args = func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return Usage("unknown command %q for %q", args[0], cmd.CommandPath())
+	if c.HasSubCommands() {
+		if c.Args == nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return Usage("unknown command %q for %q", args[0], cmd.CommandPath())
+				}
+				return nil
 			}
-			return nil
+		}
+		if c.Run == nil && c.RunE == nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				cmd.SetOut(env.Stderr)
+				_ = cmd.Usage()
+				return &ExitError{Code: 2, Quiet: true}
+			}
 		}
 	}
 	for _, sub := range c.Commands() {
-		setFlagErrors(sub)
+		setConventions(env, sub)
 	}
 }
 
@@ -250,33 +272,21 @@ func PrintJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var asJSON bool
-		c := &cobra.Command{
-			Use:   "version",
-			Short: "Print the m2m version",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				v := versionString()
-				if asJSON {
-					return PrintJSON(env.Stdout, map[string]string{"version": v})
-				}
-				fmt.Fprintln(env.Stdout, "m2m", v)
-				return nil
-			},
-		}
-		c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
-		return c
-	})
-}
-
-func versionString() string {
-	if Version != "" {
-		return Version
+func cmdVersion(env *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "version",
+		Short: "Print the m2m version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := version.String()
+			if asJSON {
+				return PrintJSON(env.Stdout, map[string]string{"version": v})
+			}
+			fmt.Fprintln(env.Stdout, "m2m", v)
+			return nil
+		},
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	return c
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
+
+	"github.com/m2mkit/m2m/internal/version"
 )
 
 const exitFile = ".m2m-exit"
@@ -37,8 +41,10 @@ func TestScripts(t *testing.T) {
 }
 
 // scriptCmds are the commands the CLI scripts add to testscript's own:
-// "status N" asserts the exit code of the last m2m command.
+// "status N" asserts the exit code of the last m2m command; "introspect"
+// is described at [scriptIntrospect].
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"introspect": scriptIntrospect,
 	"status": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 1 || neg {
 			ts.Fatalf("usage: status N")
@@ -50,3 +56,56 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 	},
 }
+
+// TestGroupsWithoutSubcommand walks the whole command tree: every command
+// group run without a subcommand prints its usage on stderr and exits 2,
+// and so does a group given an unknown subcommand.
+func TestGroupsWithoutSubcommand(t *testing.T) {
+	var groups [][]string
+	var walk func(c *cobra.Command, path []string)
+	walk = func(c *cobra.Command, path []string) {
+		if !c.HasSubCommands() {
+			return
+		}
+		groups = append(groups, path)
+		for _, sub := range c.Commands() {
+			walk(sub, append(append([]string(nil), path...), sub.Name()))
+		}
+	}
+	walk(Root(&Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard}), nil)
+	if len(groups) < 2 {
+		t.Fatalf("found %d command groups; want the root and at least one more", len(groups))
+	}
+	for _, path := range groups {
+		for _, args := range [][]string{path, append(append([]string(nil), path...), "no-such-subcommand")} {
+			t.Run(strings.Join(append([]string{"m2m"}, args...), " "), func(t *testing.T) {
+				var stdout, stderr strings.Builder
+				code := Run(&Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, LookupEnv: noEnv}, args)
+				if code != 2 {
+					t.Errorf("exit code = %d; want 2 (stderr %q)", code, stderr.String())
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("stdout = %q; want nothing", stdout.String())
+				}
+				if !strings.Contains(stderr.String(), "Usage:") && !strings.Contains(stderr.String(), "unknown command") {
+					t.Errorf("stderr = %q; want the usage or an unknown command error", stderr.String())
+				}
+			})
+		}
+	}
+}
+
+// TestVersionFlag checks that "m2m --version" and "m2m version" print the
+// same line, taken from internal/version.
+func TestVersionFlag(t *testing.T) {
+	want := "m2m " + version.String() + "\n"
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		var stdout, stderr strings.Builder
+		code := Run(&Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, LookupEnv: noEnv}, args)
+		if code != 0 || stdout.String() != want {
+			t.Errorf("m2m %s = %d, %q (stderr %q); want 0, %q", strings.Join(args, " "), code, stdout.String(), stderr.String(), want)
+		}
+	}
+}
+
+func noEnv(string) (string, bool) { return "", false }

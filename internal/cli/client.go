@@ -96,21 +96,18 @@ func notFound(id string, err error) error {
 	return Rejected(err)
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		root := &cobra.Command{
-			Use:   "client",
-			Short: "Manage the token server's OAuth 2.0 clients",
-			Long: `Manage the token server's clients directly in its database (--data DIR or --database URL).
+func cmdClient(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "client",
+		Short: "Manage the token server's OAuth 2.0 clients",
+		Long: `Manage the token server's clients directly in its database (--data DIR or --database URL).
 It is safe while "m2m serve" runs: the server honours a disabled, deleted or re-secreted
 client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cache bound).`,
-		}
-		root.RunE = groupUsage(env)
-		root.AddCommand(clientCreate(env), clientList(env), clientShow(env), clientRotate(env),
-			clientSetDisabled(env, "disable", true), clientSetDisabled(env, "enable", false), clientDelete(env),
-			clientRevokeTokens(env))
-		return root
-	})
+	}
+	root.AddCommand(clientCreate(env), clientList(env), clientShow(env), clientRotate(env),
+		clientSetDisabled(env, "disable", true), clientSetDisabled(env, "enable", false), clientDelete(env),
+		clientRevokeTokens(env))
+	return root
 }
 
 func clientCreate(env *Env) *cobra.Command {

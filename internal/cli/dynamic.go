@@ -66,129 +66,127 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 	return nil, &dynamic.Compat{APIKey: m2m.Secret(secret), RandChars: f.randChars, Now: clock}, nil
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		group := &cobra.Command{
-			Use:   "dynamic",
-			Short: "Make and check dynamic tokens (sealed, or dynamic-token 0.1.7 compatible)",
-		}
+func cmdDynamic(env *Env) *cobra.Command {
+	group := &cobra.Command{
+		Use:   "dynamic",
+		Short: "Make and check dynamic tokens (sealed, or dynamic-token 0.1.7 compatible)",
+	}
 
-		var ef dynamicFlags
-		var uuid string
-		encode := &cobra.Command{
-			Use:   "encode",
-			Short: "Print a new dynamic token",
-			Long: "Print a new dynamic token made with the key from --secret-file or $M2M_SECRET.\n" +
-				"Sealed tokens (the default) carry an HMAC and are accepted once; compat tokens\n" +
-				"are those of the Rust crate dynamic-token 0.1.7 and contain the key itself.",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				s, c, err := ef.codec(env, cmd)
-				if err != nil {
-					return err
-				}
-				var tok string
-				if s != nil {
-					tok, err = s.Encode(uuid)
-				} else {
-					tok, err = c.Encode(uuid)
-				}
+	var ef dynamicFlags
+	var uuid string
+	encode := &cobra.Command{
+		Use:   "encode",
+		Short: "Print a new dynamic token",
+		Long: "Print a new dynamic token made with the key from --secret-file or $M2M_SECRET.\n" +
+			"Sealed tokens (the default) carry an HMAC and are accepted once; compat tokens\n" +
+			"are those of the Rust crate dynamic-token 0.1.7 and contain the key itself.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, c, err := ef.codec(env, cmd)
+			if err != nil {
+				return err
+			}
+			var tok string
+			if s != nil {
+				tok, err = s.Encode(uuid)
+			} else {
+				tok, err = c.Encode(uuid)
+			}
+			if err != nil {
+				return Rejected(err)
+			}
+			fmt.Fprintln(env.Stdout, tok)
+			return nil
+		},
+	}
+	ef.add(encode)
+	encode.Flags().StringVar(&uuid, "uuid", "", "user id to carry, in hex (hyphens allowed; at least 24 digits)")
+
+	var df dynamicFlags
+	var token string
+	var tolerance time.Duration
+	var checkUUID, quirks, asJSON bool
+	decode := &cobra.Command{
+		Use:   "decode",
+		Short: "Check a dynamic token: exit 0 when valid, 1 when not",
+		Long: "Check a dynamic token with the key from --secret-file or $M2M_SECRET and exit 0\n" +
+			"when it is valid, 1 when not. --token - reads the token from standard input.\n" +
+			"Sealed tokens are checked but not recorded: a one-shot command cannot see a\n" +
+			"replay, which the Go verifier refuses. --json prints\n" +
+			"{\"valid\", \"uuid\", \"age_ms\", \"status\"} with the crate's status keys.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if token == "" {
+				return Usage("--token is required")
+			}
+			if token == "-" {
+				b, err := io.ReadAll(io.LimitReader(env.Stdin, dynamic.MaxCompatTokenBytes+2))
 				if err != nil {
 					return Rejected(err)
 				}
-				fmt.Fprintln(env.Stdout, tok)
-				return nil
-			},
-		}
-		ef.add(encode)
-		encode.Flags().StringVar(&uuid, "uuid", "", "user id to carry, in hex (hyphens allowed; at least 24 digits)")
-
-		var df dynamicFlags
-		var token string
-		var tolerance time.Duration
-		var checkUUID, quirks, asJSON bool
-		decode := &cobra.Command{
-			Use:   "decode",
-			Short: "Check a dynamic token: exit 0 when valid, 1 when not",
-			Long: "Check a dynamic token with the key from --secret-file or $M2M_SECRET and exit 0\n" +
-				"when it is valid, 1 when not. --token - reads the token from standard input.\n" +
-				"Sealed tokens are checked but not recorded: a one-shot command cannot see a\n" +
-				"replay, which the Go verifier refuses. --json prints\n" +
-				"{\"valid\", \"uuid\", \"age_ms\", \"status\"} with the crate's status keys.",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if token == "" {
-					return Usage("--token is required")
+				token = strings.TrimSpace(string(b))
+			}
+			if tolerance < 0 {
+				return Usage("--tolerance must not be negative")
+			}
+			s, c, err := df.codec(env, cmd)
+			if err != nil {
+				return err
+			}
+			var r dynamic.Result
+			if s != nil {
+				s.Tolerance, s.RequireUUID = tolerance, checkUUID
+				r = s.Decode(token)
+			} else {
+				c.Tolerance, c.CheckUUID, c.Quirks = tolerance, checkUUID, quirks
+				if tolerance.Milliseconds() > 1<<32-1 {
+					return Usage("--tolerance over 2^32-1 ms")
 				}
-				if token == "-" {
-					b, err := io.ReadAll(io.LimitReader(env.Stdin, dynamic.MaxCompatTokenBytes+2))
-					if err != nil {
-						return Rejected(err)
-					}
-					token = strings.TrimSpace(string(b))
+				// Accept is Decode that also reports a bad configuration
+				// (such as --rand-chars with a letter) instead of a refusal.
+				if r, err = c.Accept(context.Background(), token); err != nil {
+					return Rejected(err)
 				}
-				if tolerance < 0 {
-					return Usage("--tolerance must not be negative")
+			}
+			if asJSON {
+				out := struct {
+					Valid  bool           `json:"valid"`
+					UUID   string         `json:"uuid"`
+					AgeMS  *int64         `json:"age_ms"`
+					Status dynamic.Status `json:"status"`
+				}{Valid: r.Valid, UUID: r.UUID, Status: r.Status}
+				if r.AgeKnown {
+					out.AgeMS = &r.AgeMS
 				}
-				s, c, err := df.codec(env, cmd)
-				if err != nil {
+				if err := PrintJSON(env.Stdout, out); err != nil {
 					return err
 				}
-				var r dynamic.Result
-				if s != nil {
-					s.Tolerance, s.RequireUUID = tolerance, checkUUID
-					r = s.Decode(token)
-				} else {
-					c.Tolerance, c.CheckUUID, c.Quirks = tolerance, checkUUID, quirks
-					if tolerance.Milliseconds() > 1<<32-1 {
-						return Usage("--tolerance over 2^32-1 ms")
-					}
-					// Accept is Decode that also reports a bad configuration
-					// (such as --rand-chars with a letter) instead of a refusal.
-					if r, err = c.Accept(context.Background(), token); err != nil {
-						return Rejected(err)
-					}
-				}
-				if asJSON {
-					out := struct {
-						Valid  bool           `json:"valid"`
-						UUID   string         `json:"uuid"`
-						AgeMS  *int64         `json:"age_ms"`
-						Status dynamic.Status `json:"status"`
-					}{Valid: r.Valid, UUID: r.UUID, Status: r.Status}
-					if r.AgeKnown {
-						out.AgeMS = &r.AgeMS
-					}
-					if err := PrintJSON(env.Stdout, out); err != nil {
-						return err
-					}
-					if !r.Valid {
-						return RejectedQuiet()
-					}
-					return nil
-				}
 				if !r.Valid {
-					return Rejected(fmt.Errorf("dynamic token refused: %s", r.Status))
+					return RejectedQuiet()
 				}
-				line := "valid"
-				if r.UUID != "" {
-					line += " uuid=" + r.UUID
-				}
-				if r.AgeKnown {
-					line += fmt.Sprintf(" age_ms=%d", r.AgeMS)
-				}
-				fmt.Fprintln(env.Stdout, line)
 				return nil
-			},
-		}
-		df.add(decode)
-		decode.Flags().StringVar(&token, "token", "", "the token to check (- reads standard input)")
-		decode.Flags().DurationVar(&tolerance, "tolerance", 0, "how old (compat: or how far ahead) a token may be (default 5m)")
-		decode.Flags().BoolVar(&checkUUID, "check-uuid", false, "require a user id in the token")
-		decode.Flags().BoolVar(&quirks, "quirks", false, "compat: reproduce the crate's release build exactly, bypasses included")
-		decode.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+			}
+			if !r.Valid {
+				return Rejected(fmt.Errorf("dynamic token refused: %s", r.Status))
+			}
+			line := "valid"
+			if r.UUID != "" {
+				line += " uuid=" + r.UUID
+			}
+			if r.AgeKnown {
+				line += fmt.Sprintf(" age_ms=%d", r.AgeMS)
+			}
+			fmt.Fprintln(env.Stdout, line)
+			return nil
+		},
+	}
+	df.add(decode)
+	decode.Flags().StringVar(&token, "token", "", "the token to check (- reads standard input)")
+	decode.Flags().DurationVar(&tolerance, "tolerance", 0, "how old (compat: or how far ahead) a token may be (default 5m)")
+	decode.Flags().BoolVar(&checkUUID, "check-uuid", false, "require a user id in the token")
+	decode.Flags().BoolVar(&quirks, "quirks", false, "compat: reproduce the crate's release build exactly, bypasses included")
+	decode.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 
-		group.AddCommand(encode, decode)
-		return group
-	})
+	group.AddCommand(encode, decode)
+	return group
 }

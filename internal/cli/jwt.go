@@ -16,20 +16,17 @@ import (
 	"github.com/m2mkit/m2m/secretfile"
 )
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		c := &cobra.Command{
-			Use:   "jwt",
-			Short: "Issue and verify JWTs (HS256 device tokens)",
-			Long: "Issue and verify JSON Web Tokens signed with a shared secret (HS256, HS384,\n" +
-				"HS512), PyJWT-compatible. The secret comes from --secret-file PATH (a secret\n" +
-				"file as made by \"m2m secret init\"; its fallbacks in PATH.prev also verify) or\n" +
-				"from $M2M_SECRET (its UTF-8 bytes), never from a flag.",
-		}
-		c.RunE = groupHelp(env)
-		c.AddCommand(jwtIssueCmd(env), jwtVerifyCmd(env))
-		return c
-	})
+func cmdJWT(env *Env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "jwt",
+		Short: "Issue and verify JWTs (HS256 device tokens)",
+		Long: "Issue and verify JSON Web Tokens signed with a shared secret (HS256, HS384,\n" +
+			"HS512), PyJWT-compatible. The secret comes from --secret-file PATH (a secret\n" +
+			"file as made by \"m2m secret init\"; its fallbacks in PATH.prev also verify) or\n" +
+			"from $M2M_SECRET (its UTF-8 bytes), never from a flag.",
+	}
+	c.AddCommand(jwtIssueCmd(env), jwtVerifyCmd(env))
+	return c
 }
 
 // jwtSecrets returns the HMAC secrets, current first: a secret file's

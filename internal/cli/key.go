@@ -54,20 +54,17 @@ func printKeys(w io.Writer, asJSON bool, keys []keyJSON) error {
 	return tw.Flush()
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		root := &cobra.Command{
-			Use:   "key",
-			Short: "List and rotate the token server's signing keys",
-			Long: `List and rotate the token server's signing keys directly in its database (--data DIR or
+func cmdKey(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "key",
+		Short: "List and rotate the token server's signing keys",
+		Long: `List and rotate the token server's signing keys directly in its database (--data DIR or
 --database URL). A rotation adds a "next" key: the running server publishes it in its JWKS
 within its --key-refresh interval and signs with it after --pre-publish; the old key stays
 published until every token it signed has expired.`,
-		}
-		root.RunE = groupUsage(env)
-		root.AddCommand(keyList(env), keyRotate(env))
-		return root
-	})
+	}
+	root.AddCommand(keyList(env), keyRotate(env))
+	return root
 }
 
 func keyList(env *Env) *cobra.Command {
@@ -190,14 +187,4 @@ func rotateViaServer(env *Env, server, tokenFile, data string, asJSON bool) erro
 		fmt.Fprintf(env.Stdout, "%s\t%s\tpublished\n", k.KID, k.Alg)
 	}
 	return nil
-}
-
-// groupUsage is the RunE of a command group run without a subcommand: it
-// prints the help to stderr and exits 2.
-func groupUsage(env *Env) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		cmd.SetOut(env.Stderr)
-		_ = cmd.Help()
-		return &ExitError{Code: 2, Quiet: true}
-	}
 }

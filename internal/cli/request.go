@@ -14,120 +14,118 @@ import (
 	"github.com/m2mkit/m2m/clientcred"
 )
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var (
-			f        clientCredFlags
-			headers  []string
-			data     []string
-			jsonBody string
-			include  bool
-		)
-		c := &cobra.Command{
-			Use:   "request METHOD URL",
-			Short: "Make an authenticated API request and print the response",
-			Long: "Get a token as \"m2m token\" does (same flags and environment), send METHOD\n" +
-				"URL with \"Authorization: Bearer <token>\", and print the response body (with\n" +
-				"-i, the status line and headers first). -H 'Name: value' adds a header;\n" +
-				"--data k=v (repeatable) sends a form body, or query parameters for GET,\n" +
-				"HEAD and DELETE; --json-body sends JSON. A 401 is retried once with a new\n" +
-				"token; 429 and 503 are retried with backoff. Exit 0 for a 2xx answer, 1\n" +
-				"otherwise, 2 on a usage error.",
-			Example: "  m2m request GET https://api.example.com/v1/items --data limit=10\n" +
-				"  m2m request POST https://api.example.com/v1/items --json-body '{\"name\":\"x\"}' -H 'X-Request-Id: 1'",
-			Args: cobra.ExactArgs(2),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				method := strings.ToUpper(args[0])
+func cmdRequest(env *Env) *cobra.Command {
+	var (
+		f        clientCredFlags
+		headers  []string
+		data     []string
+		jsonBody string
+		include  bool
+	)
+	c := &cobra.Command{
+		Use:   "request METHOD URL",
+		Short: "Make an authenticated API request and print the response",
+		Long: "Get a token as \"m2m token\" does (same flags and environment), send METHOD\n" +
+			"URL with \"Authorization: Bearer <token>\", and print the response body (with\n" +
+			"-i, the status line and headers first). -H 'Name: value' adds a header;\n" +
+			"--data k=v (repeatable) sends a form body, or query parameters for GET,\n" +
+			"HEAD and DELETE; --json-body sends JSON. A 401 is retried once with a new\n" +
+			"token; 429 and 503 are retried with backoff. Exit 0 for a 2xx answer, 1\n" +
+			"otherwise, 2 on a usage error.",
+		Example: "  m2m request GET https://api.example.com/v1/items --data limit=10\n" +
+			"  m2m request POST https://api.example.com/v1/items --json-body '{\"name\":\"x\"}' -H 'X-Request-Id: 1'",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			method := strings.ToUpper(args[0])
+			switch method {
+			case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+			default:
+				return Usage("method %q: want GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", args[0])
+			}
+			u, err := url.Parse(args[1])
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return Usage("URL %q: want an absolute http(s) URL", args[1])
+			}
+			var opts []clientcred.RequestOption
+			for _, h := range headers {
+				name, value, ok := strings.Cut(h, ":")
+				name = strings.TrimSpace(name)
+				if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
+					return Usage("-H %q: want 'Name: value'", h)
+				}
+				if strings.EqualFold(name, "Authorization") {
+					return Usage("-H Authorization: the token is added by m2m")
+				}
+				opts = append(opts, clientcred.Header(name, strings.TrimSpace(value)))
+			}
+			if len(data) > 0 && jsonBody != "" {
+				return Usage("give --data or --json-body, not both")
+			}
+			if len(data) > 0 {
+				v := url.Values{}
+				for _, d := range data {
+					k, val, ok := strings.Cut(d, "=")
+					if !ok || k == "" {
+						return Usage("--data %q: want key=value", d)
+					}
+					v.Add(k, val)
+				}
 				switch method {
-				case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+				case "GET", "HEAD", "DELETE":
+					opts = append(opts, clientcred.Query(v))
 				default:
-					return Usage("method %q: want GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS", args[0])
+					opts = append(opts, clientcred.Form(v))
 				}
-				u, err := url.Parse(args[1])
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return Usage("URL %q: want an absolute http(s) URL", args[1])
+			}
+			if jsonBody != "" {
+				if !json.Valid([]byte(jsonBody)) {
+					return Usage("--json-body: not valid JSON")
 				}
-				var opts []clientcred.RequestOption
-				for _, h := range headers {
-					name, value, ok := strings.Cut(h, ":")
-					name = strings.TrimSpace(name)
-					if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-						return Usage("-H %q: want 'Name: value'", h)
+				opts = append(opts, clientcred.Body([]byte(jsonBody), "application/json"))
+			}
+			cfg, err := f.config(env)
+			if err != nil {
+				return err
+			}
+			client, err := clientcred.NewClient(cfg)
+			if err != nil {
+				return Usage("%v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+			defer cancel()
+			resp, err := client.Do(ctx, method, u.String(), opts...)
+			if err != nil {
+				return tokenFailure(env, err, false)
+			}
+			defer resp.Body.Close()
+			if include {
+				fmt.Fprintf(env.Stdout, "%s %s\n", resp.Proto, resp.Status)
+				names := make([]string, 0, len(resp.Header))
+				for k := range resp.Header {
+					names = append(names, k)
+				}
+				sort.Strings(names)
+				for _, k := range names {
+					for _, v := range resp.Header[k] {
+						fmt.Fprintf(env.Stdout, "%s: %s\n", k, v)
 					}
-					if strings.EqualFold(name, "Authorization") {
-						return Usage("-H Authorization: the token is added by m2m")
-					}
-					opts = append(opts, clientcred.Header(name, strings.TrimSpace(value)))
 				}
-				if len(data) > 0 && jsonBody != "" {
-					return Usage("give --data or --json-body, not both")
-				}
-				if len(data) > 0 {
-					v := url.Values{}
-					for _, d := range data {
-						k, val, ok := strings.Cut(d, "=")
-						if !ok || k == "" {
-							return Usage("--data %q: want key=value", d)
-						}
-						v.Add(k, val)
-					}
-					switch method {
-					case "GET", "HEAD", "DELETE":
-						opts = append(opts, clientcred.Query(v))
-					default:
-						opts = append(opts, clientcred.Form(v))
-					}
-				}
-				if jsonBody != "" {
-					if !json.Valid([]byte(jsonBody)) {
-						return Usage("--json-body: not valid JSON")
-					}
-					opts = append(opts, clientcred.Body([]byte(jsonBody), "application/json"))
-				}
-				cfg, err := f.config(env)
-				if err != nil {
-					return err
-				}
-				client, err := clientcred.NewClient(cfg)
-				if err != nil {
-					return Usage("%v", err)
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-				defer cancel()
-				resp, err := client.Do(ctx, method, u.String(), opts...)
-				if err != nil {
-					return tokenFailure(env, err, false)
-				}
-				defer resp.Body.Close()
-				if include {
-					fmt.Fprintf(env.Stdout, "%s %s\n", resp.Proto, resp.Status)
-					names := make([]string, 0, len(resp.Header))
-					for k := range resp.Header {
-						names = append(names, k)
-					}
-					sort.Strings(names)
-					for _, k := range names {
-						for _, v := range resp.Header[k] {
-							fmt.Fprintf(env.Stdout, "%s: %s\n", k, v)
-						}
-					}
-					fmt.Fprintln(env.Stdout)
-				}
-				if _, err := io.Copy(env.Stdout, resp.Body); err != nil {
-					return Rejected(fmt.Errorf("reading the response: %w", err))
-				}
-				if resp.StatusCode < 200 || resp.StatusCode > 299 {
-					return Rejected(fmt.Errorf("%s %s: %s", method, u.Redacted(), resp.Status))
-				}
-				return nil
-			},
-		}
-		f.add(c.Flags())
-		fl := c.Flags()
-		fl.StringArrayVarP(&headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
-		fl.StringArrayVar(&data, "data", nil, "form field or query parameter key=value (repeatable)")
-		fl.StringVar(&jsonBody, "json-body", "", "JSON request body")
-		fl.BoolVarP(&include, "include", "i", false, "print the status line and headers before the body")
-		return c
-	})
+				fmt.Fprintln(env.Stdout)
+			}
+			if _, err := io.Copy(env.Stdout, resp.Body); err != nil {
+				return Rejected(fmt.Errorf("reading the response: %w", err))
+			}
+			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+				return Rejected(fmt.Errorf("%s %s: %s", method, u.Redacted(), resp.Status))
+			}
+			return nil
+		},
+	}
+	f.add(c.Flags())
+	fl := c.Flags()
+	fl.StringArrayVarP(&headers, "header", "H", nil, "extra request header 'Name: value' (repeatable)")
+	fl.StringArrayVar(&data, "data", nil, "form field or query parameter key=value (repeatable)")
+	fl.StringVar(&jsonBody, "json-body", "", "JSON request body")
+	fl.BoolVarP(&include, "include", "i", false, "print the status line and headers before the body")
+	return c
 }

@@ -37,13 +37,12 @@ type revokeOptions struct {
 	asJSON                bool
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var o revokeOptions
-		c := &cobra.Command{
-			Use:   "revoke (--token TOKEN | --token - | --jti JTI --until TIME)",
-			Short: "Revoke one access token by its jti until it expires",
-			Long: `Revoke one access token of the token server: its jti is recorded in the revocation
+func cmdRevoke(env *Env) *cobra.Command {
+	var o revokeOptions
+	c := &cobra.Command{
+		Use:   "revoke (--token TOKEN | --token - | --jti JTI --until TIME)",
+		Short: "Revoke one access token by its jti until it expires",
+		Long: `Revoke one access token of the token server: its jti is recorded in the revocation
 store "m2m serve" uses with the same flags (Redis with --redis, else the database), until
 the token expires. Token introspection then answers {"active":false} and resource servers
 checking revocations (jwtauth.RevocableTokens) refuse it.
@@ -57,27 +56,26 @@ revokes a jti without the token; TIME is RFC 3339 or unix seconds, the token's e
 Exit 0 when revoked (or when the token has already expired: there is nothing to record),
 1 when refused or failed, 2 on a usage error. Flags not given are read from M2M_DATA,
 M2M_DATABASE, M2M_REDIS and M2M_REDIS_PREFIX.`,
-			Example: "  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com > token\n" +
-				"  m2m revoke --token - < token\n" +
-				"  m2m revoke --jti 3q2-7w8CxLdG --until 2026-11-22T12:00:00Z --redis redis://localhost:6379/0",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := envDefaults(env, cmd.Flags(), "data", "database", "redis", "redis-prefix"); err != nil {
-					return err
-				}
-				return revokeRun(env, &o)
-			},
-		}
-		fs := c.Flags()
-		o.data.add(fs, false)
-		fs.StringVar(&o.token, "token", "", "the access token to revoke, or - to read it from stdin (other users can see arguments in ps)")
-		fs.StringVar(&o.jti, "jti", "", "the jti of the token to revoke (with --until)")
-		fs.StringVar(&o.until, "until", "", "with --jti: the token's expiry, RFC 3339 or unix seconds")
-		fs.StringVar(&o.redisURL, "redis", "", "the Redis that m2m serve --redis uses: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
-		fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key, as given to m2m serve (env M2M_REDIS_PREFIX)")
-		fs.BoolVar(&o.asJSON, "json", false, "print a JSON object")
-		return c
-	})
+		Example: "  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com > token\n" +
+			"  m2m revoke --token - < token\n" +
+			"  m2m revoke --jti 3q2-7w8CxLdG --until 2026-11-22T12:00:00Z --redis redis://localhost:6379/0",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := envDefaults(env, cmd.Flags(), "data", "database", "redis", "redis-prefix"); err != nil {
+				return err
+			}
+			return revokeRun(env, &o)
+		},
+	}
+	fs := c.Flags()
+	o.data.add(fs, false)
+	fs.StringVar(&o.token, "token", "", "the access token to revoke, or - to read it from stdin (other users can see arguments in ps)")
+	fs.StringVar(&o.jti, "jti", "", "the jti of the token to revoke (with --until)")
+	fs.StringVar(&o.until, "until", "", "with --jti: the token's expiry, RFC 3339 or unix seconds")
+	fs.StringVar(&o.redisURL, "redis", "", "the Redis that m2m serve --redis uses: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key, as given to m2m serve (env M2M_REDIS_PREFIX)")
+	fs.BoolVar(&o.asJSON, "json", false, "print a JSON object")
+	return c
 }
 
 // revokeResult is what revoke prints with --json.

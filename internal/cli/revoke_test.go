@@ -34,9 +34,6 @@ import (
 //	    --json") in HTTP Basic, and prints the answer's body to stdout; it
 //	    fails unless the answer is 200. It sets $JTI and $EXP to the
 //	    answer's jti and exp ("" and 0 for an inactive token).
-func init() {
-	scriptCmds["introspect"] = scriptIntrospect
-}
 
 // TestServeRedisScripts runs testdata/script_serve_redis/*.txtar as
 // [TestServeScripts] runs its scripts, with $REDIS_ADDR set from

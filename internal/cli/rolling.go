@@ -119,101 +119,99 @@ type rollingResult struct {
 	Parameter string  `json:"parameter,omitempty"`
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		group := &cobra.Command{
-			Use:   "rolling",
-			Short: "Make and check rolling codes (HMAC, RFC 6238 TOTP, or m2m-token 0.0.2 compatible)",
-		}
+func cmdRolling(env *Env) *cobra.Command {
+	group := &cobra.Command{
+		Use:   "rolling",
+		Short: "Make and check rolling codes (HMAC, RFC 6238 TOTP, or m2m-token 0.0.2 compatible)",
+	}
 
-		var gf rollingFlags
-		generate := &cobra.Command{
-			Use:   "generate",
-			Short: "Print the current rolling code",
-			Long: "Print the rolling code valid now (or at --now) for the seed in --secret-file or\n" +
-				"$M2M_SECRET (its bytes; for m2m_token the seed string's UTF-8 bytes).\n" +
-				"--mode hmac (default) is an HMAC-SHA-256 code of 12 letters and digits; totp is\n" +
-				"RFC 6238 (SHA-1, 6 digits); m2m_token is the Python m2m-token 0.0.2 code.\n" +
-				"Invalid parameters exit 1 naming the parameter.",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, now, err := gf.codec(env, cmd)
-				if err != nil {
-					return err
-				}
-				code, err := c.Generate(now)
-				if err != nil {
+	var gf rollingFlags
+	generate := &cobra.Command{
+		Use:   "generate",
+		Short: "Print the current rolling code",
+		Long: "Print the rolling code valid now (or at --now) for the seed in --secret-file or\n" +
+			"$M2M_SECRET (its bytes; for m2m_token the seed string's UTF-8 bytes).\n" +
+			"--mode hmac (default) is an HMAC-SHA-256 code of 12 letters and digits; totp is\n" +
+			"RFC 6238 (SHA-1, 6 digits); m2m_token is the Python m2m-token 0.0.2 code.\n" +
+			"Invalid parameters exit 1 naming the parameter.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, now, err := gf.codec(env, cmd)
+			if err != nil {
+				return err
+			}
+			code, err := c.Generate(now)
+			if err != nil {
+				return Rejected(err)
+			}
+			fmt.Fprintln(env.Stdout, code)
+			return nil
+		},
+	}
+	gf.add(generate)
+
+	var vf rollingFlags
+	var code string
+	var window int
+	var asJSON bool
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Check a rolling code: exit 0 when valid, 1 when not",
+		Long: "Check --code against the codes valid now (or at --now), --window steps either\n" +
+			"side (m2m_token: both half-second phases of the bucket, and the previous bucket\n" +
+			"when --window is at least 1). The comparison takes constant time. A one-shot\n" +
+			"command cannot see a replay, which the Go Verifier refuses. --json prints\n" +
+			"{\"valid\", \"step\", \"reason\"} (with \"parameter\" for an invalid parameter).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if window < 0 {
+				return Usage("--window must not be negative")
+			}
+			reject := func(reason m2m.Reason, param string, err error) error {
+				if !asJSON {
 					return Rejected(err)
 				}
-				fmt.Fprintln(env.Stdout, code)
-				return nil
-			},
-		}
-		gf.add(generate)
-
-		var vf rollingFlags
-		var code string
-		var window int
-		var asJSON bool
-		verify := &cobra.Command{
-			Use:   "verify",
-			Short: "Check a rolling code: exit 0 when valid, 1 when not",
-			Long: "Check --code against the codes valid now (or at --now), --window steps either\n" +
-				"side (m2m_token: both half-second phases of the bucket, and the previous bucket\n" +
-				"when --window is at least 1). The comparison takes constant time. A one-shot\n" +
-				"command cannot see a replay, which the Go Verifier refuses. --json prints\n" +
-				"{\"valid\", \"step\", \"reason\"} (with \"parameter\" for an invalid parameter).",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if window < 0 {
-					return Usage("--window must not be negative")
-				}
-				reject := func(reason m2m.Reason, param string, err error) error {
-					if !asJSON {
-						return Rejected(err)
-					}
-					r := string(reason)
-					if err := PrintJSON(env.Stdout, rollingResult{Reason: &r, Parameter: param}); err != nil {
-						return err
-					}
-					return RejectedQuiet()
-				}
-				c, now, err := vf.codec(env, cmd)
-				if err != nil {
-					var ee *ExitError
-					var ce *rolling.ConfigError
-					if errors.As(err, &ee) && ee.Code == 1 && errors.As(err, &ce) {
-						return reject("invalid_parameter", ce.Name, err)
-					}
+				r := string(reason)
+				if err := PrintJSON(env.Stdout, rollingResult{Reason: &r, Parameter: param}); err != nil {
 					return err
 				}
-				if window > rolling.MaxWindow {
-					return reject("invalid_parameter", "window", &rolling.ConfigError{Name: "window",
-						Reason: fmt.Sprintf("%d above %d", window, rolling.MaxWindow)})
+				return RejectedQuiet()
+			}
+			c, now, err := vf.codec(env, cmd)
+			if err != nil {
+				var ee *ExitError
+				var ce *rolling.ConfigError
+				if errors.As(err, &ee) && ee.Code == 1 && errors.As(err, &ce) {
+					return reject("invalid_parameter", ce.Name, err)
 				}
-				if c.Entropy() < rolling.WeakBits {
-					fmt.Fprintf(env.Stderr, "m2m: warning: codes of %.0f bits can be guessed without the replay protection and throttling of the Go Verifier\n", c.Entropy())
-				}
-				m, err := c.Match(code, now, window)
-				switch {
-				case errors.Is(err, rolling.ErrNoMatch):
-					return reject(m2m.ReasonBadCredentials, "", errors.New("rolling: invalid or expired code"))
-				case err != nil:
-					return Rejected(err)
-				}
-				if asJSON {
-					return PrintJSON(env.Stdout, rollingResult{Valid: true, Step: &m.Step, Offset: &m.Offset})
-				}
-				fmt.Fprintf(env.Stdout, "valid step=%d offset=%d\n", m.Step, m.Offset)
-				return nil
-			},
-		}
-		vf.add(verify)
-		verify.Flags().StringVar(&code, "code", "", "the code to check")
-		verify.Flags().IntVar(&window, "window", rolling.DefaultWindow, "steps accepted either side of the current one")
-		verify.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+				return err
+			}
+			if window > rolling.MaxWindow {
+				return reject("invalid_parameter", "window", &rolling.ConfigError{Name: "window",
+					Reason: fmt.Sprintf("%d above %d", window, rolling.MaxWindow)})
+			}
+			if c.Entropy() < rolling.WeakBits {
+				fmt.Fprintf(env.Stderr, "m2m: warning: codes of %.0f bits can be guessed without the replay protection and throttling of the Go Verifier\n", c.Entropy())
+			}
+			m, err := c.Match(code, now, window)
+			switch {
+			case errors.Is(err, rolling.ErrNoMatch):
+				return reject(m2m.ReasonBadCredentials, "", errors.New("rolling: invalid or expired code"))
+			case err != nil:
+				return Rejected(err)
+			}
+			if asJSON {
+				return PrintJSON(env.Stdout, rollingResult{Valid: true, Step: &m.Step, Offset: &m.Offset})
+			}
+			fmt.Fprintf(env.Stdout, "valid step=%d offset=%d\n", m.Step, m.Offset)
+			return nil
+		},
+	}
+	vf.add(verify)
+	verify.Flags().StringVar(&code, "code", "", "the code to check")
+	verify.Flags().IntVar(&window, "window", rolling.DefaultWindow, "steps accepted either side of the current one")
+	verify.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 
-		group.AddCommand(generate, verify)
-		return group
-	})
+	group.AddCommand(generate, verify)
+	return group
 }

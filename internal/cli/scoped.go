@@ -72,18 +72,16 @@ func scopedReadToken(env *Env, token string) (string, error) {
 	return token, nil
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		group := &cobra.Command{
-			Use:   "scoped",
-			Short: "Issue and check scoped temporary tokens (drf-tmp-scoped-token, Django signing)",
-			Long: "Scoped tokens name a user, the methods and path prefixes they allow, a\n" +
-				"lifetime and a recipient, signed with Django's signing.dumps. They are\n" +
-				"signed, not encrypted: anyone holding one can read it (see inspect).",
-		}
-		group.AddCommand(scopedIssueCmd(env), scopedVerifyCmd(env), scopedInspectCmd(env))
-		return group
-	})
+func cmdScoped(env *Env) *cobra.Command {
+	group := &cobra.Command{
+		Use:   "scoped",
+		Short: "Issue and check scoped temporary tokens (drf-tmp-scoped-token, Django signing)",
+		Long: "Scoped tokens name a user, the methods and path prefixes they allow, a\n" +
+			"lifetime and a recipient, signed with Django's signing.dumps. They are\n" +
+			"signed, not encrypted: anyone holding one can read it (see inspect).",
+	}
+	group.AddCommand(scopedIssueCmd(env), scopedVerifyCmd(env), scopedInspectCmd(env))
+	return group
 }
 
 func scopedIssueCmd(env *Env) *cobra.Command {

@@ -11,21 +11,18 @@ import (
 	"github.com/m2mkit/m2m/secretfile"
 )
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		c := &cobra.Command{
-			Use:   "secret",
-			Short: "Create and rotate secret files (signing secrets kept on disk)",
-			Long: "Create and rotate secret files: random bytes in a 0600 file, created once\n" +
-				"(safe when several processes start at the same time). Rotation keeps the\n" +
-				"previous secrets in FILE.prev so that tokens signed before still verify.\n" +
-				"Deleting FILE and running init again invalidates every old token.\n" +
-				"Secrets are never printed; commands print a SHA-256 fingerprint.",
-		}
-		c.RunE = groupHelp(env)
-		c.AddCommand(secretInitCmd(env), secretRotateCmd(env))
-		return c
-	})
+func cmdSecret(env *Env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "secret",
+		Short: "Create and rotate secret files (signing secrets kept on disk)",
+		Long: "Create and rotate secret files: random bytes in a 0600 file, created once\n" +
+			"(safe when several processes start at the same time). Rotation keeps the\n" +
+			"previous secrets in FILE.prev so that tokens signed before still verify.\n" +
+			"Deleting FILE and running init again invalidates every old token.\n" +
+			"Secrets are never printed; commands print a SHA-256 fingerprint.",
+	}
+	c.AddCommand(secretInitCmd(env), secretRotateCmd(env))
+	return c
 }
 
 // secretReport is the --json output of the secret commands.
@@ -112,14 +109,4 @@ func secretRotateCmd(env *Env) *cobra.Command {
 	c.Flags().StringVar(&file, "file", "", "the secret file `PATH`")
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	return c
-}
-
-// groupHelp is the RunE of a command group run without a subcommand: it
-// prints the help to stderr and exits 2, as the root command does.
-func groupHelp(env *Env) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		cmd.SetOut(env.Stderr)
-		_ = cmd.Help()
-		return &ExitError{Code: 2, Quiet: true}
-	}
 }

@@ -140,13 +140,12 @@ type serveOptions struct {
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var o serveOptions
-		c := &cobra.Command{
-			Use:   "serve",
-			Short: "Run the OAuth 2.0 token server (client credentials, JWKS, metadata)",
-			Long: `Run the token server: POST /oauth/token (client credentials), GET /.well-known/jwks.json,
+func cmdServe(env *Env) *cobra.Command {
+	var o serveOptions
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the OAuth 2.0 token server (client credentials, JWKS, metadata)",
+		Long: `Run the token server: POST /oauth/token (client credentials), GET /.well-known/jwks.json,
 /.well-known/oauth-authorization-server, /.well-known/openid-configuration, /healthz, /readyz
 and /metrics.
 
@@ -163,31 +162,30 @@ Several replicas share one PostgreSQL database (--database postgres://...), the 
 limits fall back to local buckets per replica and revocation checks answer 503.
 
 Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_ISSUER, ...`,
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := envDefaults(env, cmd.Flags(), "addr", "data", "database", "issuer", "master-secret-file",
-					"profile", "algorithm", "token-ttl", "rotate-every", "log-level", "redis", "redis-prefix"); err != nil {
-					return err
-				}
-				return serve(env, &o)
-			},
-		}
-		fs := c.Flags()
-		o.dataFlags.add(fs, true)
-		fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
-		fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
-		fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
-		fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
-		fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
-		fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
-		fs.DurationVar(&o.rotateEvery, "rotate-every", 0, "rotate the signing key on this schedule (0: only on demand)")
-		fs.DurationVar(&o.prePublish, "pre-publish", keyring.DefaultPrePublish, "how long a new key is published before it signs")
-		fs.DurationVar(&o.refresh, "key-refresh", keyring.DefaultRefreshEvery, "how often the server reloads keys from the database")
-		fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
-		fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
-		fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
-		return c
-	})
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := envDefaults(env, cmd.Flags(), "addr", "data", "database", "issuer", "master-secret-file",
+				"profile", "algorithm", "token-ttl", "rotate-every", "log-level", "redis", "redis-prefix"); err != nil {
+				return err
+			}
+			return serve(env, &o)
+		},
+	}
+	fs := c.Flags()
+	o.dataFlags.add(fs, true)
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
+	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
+	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
+	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
+	fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
+	fs.DurationVar(&o.rotateEvery, "rotate-every", 0, "rotate the signing key on this schedule (0: only on demand)")
+	fs.DurationVar(&o.prePublish, "pre-publish", keyring.DefaultPrePublish, "how long a new key is published before it signs")
+	fs.DurationVar(&o.refresh, "key-refresh", keyring.DefaultRefreshEvery, "how often the server reloads keys from the database")
+	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	return c
 }
 
 func serve(env *Env, o *serveOptions) error {

@@ -119,58 +119,56 @@ func tokenFailure(env *Env, err error, asJSON bool) error {
 	return RejectedQuiet()
 }
 
-func init() {
-	register(func(env *Env) *cobra.Command {
-		var (
-			f      clientCredFlags
-			asJSON bool
-		)
-		c := &cobra.Command{
-			Use:   "token",
-			Short: "Get an access token with the client credentials grant and print it",
-			Long: "Get an access token from a token endpoint (m2m serve, Auth0 or any OAuth 2.0\n" +
-				"server) with the client credentials grant, and print it. The endpoint is\n" +
-				"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
-				"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
-				"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
-				"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
-				"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
-				"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
-			Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
-				"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
-			Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := f.config(env)
-				if err != nil {
-					return err
+func cmdToken(env *Env) *cobra.Command {
+	var (
+		f      clientCredFlags
+		asJSON bool
+	)
+	c := &cobra.Command{
+		Use:   "token",
+		Short: "Get an access token with the client credentials grant and print it",
+		Long: "Get an access token from a token endpoint (m2m serve, Auth0 or any OAuth 2.0\n" +
+			"server) with the client credentials grant, and print it. The endpoint is\n" +
+			"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
+			"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
+			"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
+			"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
+			"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
+			"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
+		Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
+			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.config(env)
+			if err != nil {
+				return err
+			}
+			src, err := clientcred.NewTokenSource(cfg)
+			if err != nil {
+				return Usage("%v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+			defer cancel()
+			tok, err := src.Token(ctx)
+			if err != nil {
+				return tokenFailure(env, err, asJSON)
+			}
+			if asJSON {
+				out := map[string]any{
+					"access_token": tok.AccessToken,
+					"token_type":   tok.TokenType,
+					"expires_in":   int64(time.Until(tok.Expiry).Round(time.Second) / time.Second),
 				}
-				src, err := clientcred.NewTokenSource(cfg)
-				if err != nil {
-					return Usage("%v", err)
+				if tok.Scope != "" {
+					out["scope"] = tok.Scope
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
-				defer cancel()
-				tok, err := src.Token(ctx)
-				if err != nil {
-					return tokenFailure(env, err, asJSON)
-				}
-				if asJSON {
-					out := map[string]any{
-						"access_token": tok.AccessToken,
-						"token_type":   tok.TokenType,
-						"expires_in":   int64(time.Until(tok.Expiry).Round(time.Second) / time.Second),
-					}
-					if tok.Scope != "" {
-						out["scope"] = tok.Scope
-					}
-					return PrintJSON(env.Stdout, out)
-				}
-				fmt.Fprintln(env.Stdout, tok.AccessToken)
-				return nil
-			},
-		}
-		f.add(c.Flags())
-		c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
-		return c
-	})
+				return PrintJSON(env.Stdout, out)
+			}
+			fmt.Fprintln(env.Stdout, tok.AccessToken)
+			return nil
+		},
+	}
+	f.add(c.Flags())
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	return c
 }

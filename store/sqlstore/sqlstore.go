@@ -144,7 +144,31 @@ func (d *dialect) q(query string) string {
 //   - "postgres://user@host:5432/db?sslmode=disable" (or "postgresql://"):
 //     PostgreSQL; the URL is passed to pgx, with connect_timeout added if
 //     absent. Tables are created in the connection's search_path.
+//
+// Open is OpenWith with the zero [Options].
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// ErrNoDatabase is the error (wrapped) of [OpenWith] with
+// [Options.MustExist] when url names no m2m database yet.
+var ErrNoDatabase = errors.New("sqlstore: no m2m database there")
+
+// Options adjust [OpenWith]. The zero Options is what [Open] does: create
+// the database when it does not exist.
+type Options struct {
+	// MustExist refuses, with an error wrapping [ErrNoDatabase], a
+	// database that m2m has not created yet: a SQLite file that does not
+	// exist (none is created) or that has no m2m schema, or a PostgreSQL
+	// database without m2m's tables (none are created). Tools that
+	// administer an existing server use it, so that a mistyped path or
+	// URL fails instead of creating an empty database. An m2m database of
+	// an older schema is brought up to date as by Open.
+	MustExist bool
+}
+
+// OpenWith is [Open] with options.
+func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	var d *dialect
 	var dsn string
 	var warnings []string
@@ -183,7 +207,22 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", redact.URL(path))
 		}
-		if err := createPrivate(path); err != nil {
+		if opts.MustExist {
+			fi, err := os.Stat(path)
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: SQLite file %s does not exist", ErrNoDatabase, path)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: %w", err)
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%w: %s is not a regular file", ErrNoDatabase, path)
+			}
+			if fi.Size() == 0 {
+				// Opening it would write SQLite's header (WAL mode).
+				return nil, fmt.Errorf("%w: SQLite file %s is empty", ErrNoDatabase, path)
+			}
+		} else if err := createPrivate(path); err != nil {
 			return nil, err
 		}
 		warnings = permissionWarnings(path)
@@ -193,7 +232,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, redact.Error(fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
+		return nil, hideDSN(d, fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
 	}
 	// Few connections: reads are rare (the token server caches clients and
 	// keys) and each SQLite connection has its own page cache.
@@ -201,17 +240,59 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1), warnings: warnings}
+	if opts.MustExist {
+		if err := s.checkExists(ctx); err != nil {
+			db.Close()
+			return nil, hideDSN(d, err, dsn)
+		}
+	}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		// The driver's errors may echo the connection string.
-		return nil, redact.Error(err, dsn)
+		return nil, hideDSN(d, err, dsn)
 	}
 	return s, nil
+}
+
+// hideDSN masks the credentials of a PostgreSQL connection string in err,
+// whose text the driver may have made from it. A SQLite DSN is a file
+// name and holds none.
+func hideDSN(d *dialect, err error, dsn string) error {
+	if d != postgresDialect {
+		return err
+	}
+	return redact.Error(err, dsn)
 }
 
 // keywordDSN matches the start of a PostgreSQL keyword/value connection
 // string ("host=db ...", "dbname = m2m ...").
 var keywordDSN = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
+
+// checkExists returns an error wrapping ErrNoDatabase unless the
+// database holds m2m's schema_migrations table with at least one step.
+func (s *Store) checkExists(ctx context.Context) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.d == postgresDialect {
+		q = `SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'schema_migrations' AND schemaname = ANY (current_schemas(false))`
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return fmt.Errorf("sqlstore: open %s: %w", s.d.name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: the %s database has no m2m tables", ErrNoDatabase, s.d.name)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v == 0 {
+		return fmt.Errorf("%w: the %s database has no m2m schema", ErrNoDatabase, s.d.name)
+	}
+	return nil
+}
 
 // migrateRetrying runs migrate, trying again for up to BusyTimeout when
 // SQLite answers SQLITE_BUSY without waiting. SQLite skips the busy
