@@ -1,9 +1,16 @@
 package clientcred
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -43,5 +50,66 @@ func TestErrorsHideURLCredentials(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRefusalHidesEchoedSecret checks that a token endpoint which echoes
+// the request (the form, the JSON body, the Basic credentials) in its
+// refusal cannot put the client secret in an error or a log line.
+func TestRefusalHidesEchoedSecret(t *testing.T) {
+	const secret = `s3cret/+&="\x`
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		desc := "got " + string(b) + " with " + r.Header.Get("Authorization")
+		if r.URL.Query().Get("pad") != "" {
+			// The secret straddles the 1 KiB cut of RetrieveError.Body.
+			desc = strings.Repeat("p", 1024-len(`{"error":"invalid_client","error_description":"`)-8) + desc
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": desc, "error_uri": "https://e.example/?s=" + secret})
+	})
+	styles := []struct {
+		name  string
+		style AuthStyle
+	}{{"post", AuthStyleInParams}, {"basic", AuthStyleInHeader}, {"json", AuthStyleJSON}}
+	for _, st := range styles {
+		for _, pad := range []string{"", "?pad=1"} {
+			t.Run(st.name+pad, func(t *testing.T) {
+				var logs bytes.Buffer
+				cfg := Config{
+					ClientID: "client-1", ClientSecret: secret, Audience: "a", AuthStyle: st.style,
+					TokenURL:   "https://idp.test/oauth/token" + pad,
+					HTTPClient: &http.Client{Transport: handlerTransport(echo)},
+					Retry:      RetryPolicy{MaxAttempts: 1},
+					Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
+					LookupEnv:  func(string) (string, bool) { return "", false },
+				}
+				s, err := NewTokenSource(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = s.Token(context.Background())
+				var re *RetrieveError
+				if !errors.As(err, &re) {
+					t.Fatalf("Token() = %v; want a *RetrieveError", err)
+				}
+				js, _ := json.Marshal(secret)
+				for _, form := range []string{secret, url.QueryEscape(secret), string(js[1 : len(js)-1]), "s3cret"} {
+					for what, text := range map[string]string{
+						"Error()": err.Error(), "Description": re.Description, "ErrorURI": re.ErrorURI,
+						"Body": string(re.Body), "log": logs.String(),
+					} {
+						if strings.Contains(text, form) {
+							t.Errorf("%s = %q; it shows the secret as %q", what, text, form)
+						}
+					}
+				}
+				basic := base64.StdEncoding.EncodeToString([]byte("client-1:" + url.QueryEscape(secret)))
+				if strings.Contains(string(re.Body), basic[:20]) {
+					t.Errorf("Body shows the Basic credentials: %q", re.Body)
+				}
+			})
+		}
 	}
 }
