@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -111,5 +112,35 @@ func TestRefusalHidesEchoedSecret(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStatusErrorHidesEchoedToken checks that an API which echoes the
+// request in an error answer does not put the access token in a
+// StatusError, even where the 4 KiB cut would split it.
+func TestStatusErrorHidesEchoedToken(t *testing.T) {
+	// With the second pad, the first 4 KiB end in the middle of the token.
+	for _, pad := range []int{0, 4096 - len("you sent Bearer ") - 3} {
+		t.Run(fmt.Sprint("pad ", pad), func(t *testing.T) {
+			api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, strings.Repeat("p", pad)+"you sent "+r.Header.Get("Authorization"))
+			})
+			c := &Client{
+				HTTPClient:    &http.Client{Transport: &Transport{Source: &countingSource{typ: "Bearer"}, Base: handlerTransport(api)}},
+				ErrorOnStatus: true,
+			}
+			_, err := c.Get(context.Background(), "https://api.test/x")
+			var se *StatusError
+			if !errors.As(err, &se) {
+				t.Fatalf("Get = %v; want a *StatusError", err)
+			}
+			if strings.Contains(string(se.Body), "tok") {
+				t.Errorf("StatusError.Body ends %q; it shows the access token", se.Body[max(0, len(se.Body)-40):])
+			}
+			if len(se.Body) > 4096 {
+				t.Errorf("len(StatusError.Body) = %d; want at most 4096", len(se.Body))
+			}
+		})
 	}
 }
