@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/redisstore"
@@ -174,7 +175,7 @@ Register clients with "m2m client create" (it works while the server runs; the s
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
 
 With --tls-cert and --tls-key it serves HTTPS only (TLS 1.2 and later, Go's default cipher
-suites); the files are reloaded within ` + (2 * certInterval).String() + ` of a change, and at once on SIGHUP,
+suites); the files are reloaded within ` + (2 * tlsreload.DefaultInterval).String() + ` of a change, and at once on SIGHUP,
 without dropping connections. Plain HTTP is served on a loopback --addr (the quick start); on
 any other address only with --insecure-http, for a server behind a TLS-terminating proxy.
 
@@ -381,7 +382,7 @@ func serve(env *Env, o *serveOptions) error {
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	var certs certReloader
+	var certs *tlsreload.Reloader
 	if o.tlsCert != "" {
 		var err error
 		if certs, err = newCertReloader(o.tlsCert, o.tlsKey, logger); err != nil {
@@ -420,7 +421,7 @@ func serve(env *Env, o *serveOptions) error {
 // handleSignals stops serve (calls stop) on os.Interrupt or SIGTERM and
 // reloads the TLS certificate (when there is one) on SIGHUP, until ctx
 // is done. It returns the function that stops listening for signals.
-func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs certReloader) func() {
+func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs *tlsreload.Reloader) func() {
 	sigs := env.Signals
 	unnotify := func() {}
 	if sigs == nil {
@@ -569,7 +570,7 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 // run serves on ln (with TLS when certs is not nil, following its files)
 // and keeps the signing keys fresh until ctx is done, then shuts down
 // gracefully: in-flight requests finish within shutdownTimeout.
-func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener, certs certReloader) error {
+func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener, certs *tlsreload.Reloader) error {
 	hs := &http.Server{
 		Handler:           d.srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -588,7 +589,7 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.
 	}()
 	served := make(chan error, 1)
 	if certs != nil {
-		hs.TLSConfig = serverTLSConfig(certs)
+		hs.TLSConfig = tlsreload.Config(certs)
 		go certs.Run(kctx)
 		go func() { served <- hs.ServeTLS(ln, "", "") }()
 	} else {
