@@ -149,6 +149,11 @@ type serveOptions struct {
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
 	insecureHTTP                               bool
+	config                                     string
+
+	// sources says where each setting came from (flag, env, file;
+	// absent: default), for the start log.
+	sources map[string]string
 
 	// flagErrs collects the bad values of the command line: serve reports
 	// them with every other problem at once (see [collectFlagErrors]).
@@ -159,6 +164,12 @@ type serveOptions struct {
 var signingAlgorithms = []string{"ES256", "EdDSA", "RS256"}
 
 func cmdServe(env *Env) *cobra.Command {
+	c, _ := newServeCmd(env)
+	return c
+}
+
+// newServeCmd returns the serve command and the options its flags fill.
+func newServeCmd(env *Env) (*cobra.Command, *serveOptions) {
 	var o serveOptions
 	c := &cobra.Command{
 		Use:   "serve",
@@ -188,13 +199,17 @@ Several replicas share one PostgreSQL database (--database postgres://...), the 
 (so together they grant one budget) and token revocations. When Redis cannot answer, rate
 limits fall back to local buckets per replica and revocation checks answer 503.
 
-Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_ISSUER, ...`,
+Every flag --foo-bar can also be set with the environment variable M2M_FOO_BAR, or with the
+key foo-bar in the YAML file given by --config (see m2m.example.yaml). A flag wins over the
+variable, the variable over the file, the file over the default. An unknown key, a bad value
+or an M2M_* variable that looks like a misspelt setting is refused, every problem at once.
+An empty variable counts as unset; an explicit zero means zero (or is refused), never the
+default.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := envDefaults(env, cmd.Flags(), "addr", "data", "database", "issuer", "master-secret-file",
-				"profile", "algorithm", "token-ttl", "rotate-every", "log-level", "redis", "redis-prefix"); err != nil {
-				return err
-			}
+			sources, errs := resolveSettings(env, cmd.Flags())
+			o.sources = sources
+			o.flagErrs = append(o.flagErrs, errs...)
 			return serve(env, &o)
 		},
 	}
@@ -215,8 +230,10 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	fs.StringVar(&o.config, configFlag, "", "YAML file of settings, one key per flag name (flags and M2M_* variables override it)")
+	documentSettings(fs)
 	collectFlagErrors(fs, &o.flagErrs)
-	return c
+	return c, &o
 }
 
 // collectFlagErrors makes every flag of fs record a bad value in *errs

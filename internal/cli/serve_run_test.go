@@ -238,3 +238,42 @@ func TestServeStartStop(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConfigFile runs the real command with a config file: the
+// environment overrides the file, and a file with problems is refused as a
+// whole before anything is created.
+func TestServeConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	fromFile, fromEnv := filepath.Join(dir, "file-data"), filepath.Join(dir, "env-data")
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("addr: 127.0.0.1:0\ndata: "+fromFile+"\ntoken-ttl: 15m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, map[string]string{"M2M_DATA": fromEnv}, "--config", good)
+	if code := p.stop(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(fromEnv, dataDBFile)); err != nil {
+		t.Errorf("M2M_DATA did not win over the file: %v", err)
+	}
+	if _, err := os.Stat(fromFile); !os.IsNotExist(err) {
+		t.Errorf("the file's data directory was created (err %v); M2M_DATA should win", err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("addr: 127.0.0.1:0\ndata: "+fromFile+"\ntoken-ttl: 0s\nlisten: :80\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runServe(t, nil, "--config", bad)
+	if code != 2 {
+		t.Fatalf("exit %d; want 2\nstderr:\n%s", code, p.stderr)
+	}
+	for _, w := range []string{"--token-ttl 0s", `unknown key "listen"`} {
+		if !strings.Contains(p.stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, p.stderr)
+		}
+	}
+	if _, err := os.Stat(fromFile); !os.IsNotExist(err) {
+		t.Errorf("a refused config created %s (err %v)", fromFile, err)
+	}
+}
