@@ -196,7 +196,9 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *metrics
 	metadata    []byte
-	mux         *http.ServeMux
+	mux         *http.ServeMux // publicMux and adminMux together
+	publicMux   *http.ServeMux
+	adminMux    *http.ServeMux
 	revocations store.Revocations
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
@@ -252,7 +254,19 @@ func New(cfg Config) (*Server, error) {
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
 	s.metadata = s.mergeMetadata(s.buildMetadata())
 
-	mux := http.NewServeMux()
+	s.publicMux, s.adminMux, s.mux = http.NewServeMux(), http.NewServeMux(), http.NewServeMux()
+	s.publicRoutes(s.publicMux)
+	s.publicRoutes(s.mux)
+	for _, mux := range []*http.ServeMux{s.adminMux, s.mux} {
+		mux.Handle("GET /metrics", s.metrics.handler())
+		s.adminRoutes(mux)
+	}
+	return s, nil
+}
+
+// publicRoutes adds what the clients of the token server use: the OAuth
+// endpoints, JWKS, metadata and health.
+func (s *Server) publicRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/oauth/token", s.handleToken)
 	mux.HandleFunc("/oauth/introspect", s.handleIntrospect)
 	if s.revocations != nil {
@@ -263,14 +277,20 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metrics.handler())
-	s.adminRoutes(mux)
-	s.mux = mux
-	return s, nil
 }
 
-// Handler returns the server's HTTP handler.
+// Handler returns the server's HTTP handler: [Server.PublicHandler] and
+// [Server.AdminHandler] together, for a server on one address.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// PublicHandler serves only the OAuth endpoints, JWKS, metadata and
+// health; the admin API and /metrics answer 404 there. Serve it with
+// [Server.AdminHandler] on another address that only operators reach.
+func (s *Server) PublicHandler() http.Handler { return s.publicMux }
+
+// AdminHandler serves the admin API under /admin/ (when
+// Config.AdminTokenHash is set) and /metrics; everything else answers 404.
+func (s *Server) AdminHandler() http.Handler { return s.adminMux }
 
 // ServeHTTP serves r with [Server.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
