@@ -91,6 +91,7 @@ func commands(env *Env) []*cobra.Command {
 		cmdScoped(env),
 		cmdBasic(env),
 		cmdSecret(env),
+		cmdInit(env),
 		cmdVersion(env),
 	}
 }

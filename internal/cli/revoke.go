@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -130,12 +129,7 @@ func revokeRun(env *Env, o *revokeOptions) error {
 	defer cancel()
 	var st store.Store
 	openDB := func() error {
-		if o.data.database == "" {
-			if _, err := os.Stat(o.data.data); err != nil {
-				return Rejected(fmt.Errorf("data directory %s: %w", o.data.data, err))
-			}
-		}
-		s, _, err := o.data.open(ctx)
+		s, err := o.data.openExisting(ctx)
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -75,17 +73,17 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 	c.Retry = clientcred.RetryPolicy{MaxAttempts: f.retries + 1, MaxElapsed: f.timeout}
 	c.FetchTimeout = f.timeout
 	if f.credsFile != "" {
-		fh, err := os.Open(f.credsFile)
+		// It holds a secret: checked as a secret file (private, size
+		// capped), with the fix in the error.
+		b, err := readSecretFile(f.credsFile)
 		if err != nil {
-			return c, Rejected(fmt.Errorf("reading credentials: %w", err))
+			return c, Rejected(fmt.Errorf("--credentials-file: %w", err))
 		}
-		defer fh.Close()
 		var creds struct {
 			ClientID     string `json:"client_id"`
 			ClientSecret string `json:"client_secret"`
 		}
-		b, err := io.ReadAll(io.LimitReader(fh, maxCredentialsFile+1))
-		if err != nil || len(b) > maxCredentialsFile || json.Unmarshal(b, &creds) != nil {
+		if len(b) > maxCredentialsFile || json.Unmarshal(b, &creds) != nil {
 			return c, Usage("--credentials-file %s: want a JSON object with client_id and client_secret", f.credsFile)
 		}
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
