@@ -195,13 +195,13 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
 	cc.flags(c)
 	refuseZero(c, map[string]string{
-		"ttl":        "leave it out for the server's default lifetime, or give a positive one",
-		"rate-limit": "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
-		"burst":      "leave it out for the rate's default burst, or give a positive one",
-		"profile":    "leave it out for the server's default profile, or give rfc9068 or auth0",
-		"id":         "leave it out for a random id, or give one",
-		"name":       "give the client a name",
-		"audience":   "give an audience",
+		"ttl":              "leave it out for the server's default lifetime, or give a positive one",
+		"rate-limit":       "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
+		"burst":            "leave it out for the rate's default burst, or give a positive one",
+		"profile":          "leave it out for the server's default profile, or give rfc9068 or auth0",
+		"id":               "leave it out for a random id, or give one",
+		"name":             "give the client a name",
+		"audience":         "give an audience",
 		"credentials-file": "",
 	})
 	return c
