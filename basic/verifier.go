@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 )
@@ -60,12 +59,19 @@ type Verifier struct {
 	// is strict RFC 7617 parsing ([ParseCredentials]).
 	Lenient bool
 
-	// Throttle, if set, refuses a user name or a client address (the host
-	// of r.RemoteAddr) after repeated failures with m2m.ReasonThrottled
-	// (HTTP 429 with Retry-After) before any password is checked. Keys
-	// are "user:NAME" and "addr:HOST", with IPv6 addresses counted per
-	// /64 (a client usually holds a whole /64 and could otherwise take a
-	// fresh address for every few guesses). Nil means no throttling.
+	// Throttle, if set, refuses a user name or a client address after
+	// repeated failures with m2m.ReasonThrottled (HTTP 429 with
+	// Retry-After) before any password is checked. Keys are "user:NAME"
+	// and "addr:" + clientaddr.Key of the client address (IPv6 counted
+	// per /64). Nil means no throttling.
+	//
+	// The user key is checked first and always applies: it bounds the
+	// guesses against one password. The address key bounds guesses spread
+	// over many users (password spraying); so that one misbehaving client
+	// behind a NAT or proxy cannot lock out the others, it does not refuse
+	// a user who has succeeded from that address within the Throttle's
+	// SuccessMemory (recorded with Throttle.Succeed on every success). A
+	// user with no recent success there is throttled with the address.
 	//
 	// Attempts for one key take turns from the throttle check to the
 	// recorded failure, so a burst of concurrent guesses gets no more
@@ -76,6 +82,11 @@ type Verifier struct {
 	// Throttle cannot record is a technical error (wrapping
 	// m2m.ErrUnavailable, HTTP 503), never an uncounted refusal.
 	Throttle *ratelimit.Throttle
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address the Throttle counts (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer is
+	// the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
 	// Logger receives an Info record when a request is throttled and an
 	// Error record when Users, Check or Throttle fail; refusals themselves
 	// are logged by httpauth.Middleware. Records never hold the password.
@@ -141,6 +152,11 @@ func (v *Verifier) check(r *http.Request, keys []string, user, pass string) (*m2
 	p, err := v.authenticate(r, user, pass)
 	switch {
 	case err == nil && p != nil:
+		if len(keys) == 2 {
+			if err := v.Throttle.Succeed(ctx, seenKey(keys)); err != nil {
+				v.logError(ctx, "basic: throttle failed", err)
+			}
+		}
 		return p, nil
 	case err == nil || errors.Is(err, m2m.ErrInvalidCredentials):
 		if ferr := v.fail(ctx, keys); ferr != nil {
@@ -154,6 +170,10 @@ func (v *Verifier) check(r *http.Request, keys []string, user, pass string) (*m2
 	v.logError(ctx, "basic: checking the password failed", err)
 	return nil, fmt.Errorf("basic: %w", err)
 }
+
+// seenKey is the success mark of a user at an address (keys are
+// "user:NAME" and "addr:KEY"; an address key never holds a space).
+func seenKey(keys []string) string { return keys[1] + " " + keys[0] }
 
 func (v *Verifier) credentials(r *http.Request) (string, error) {
 	if v.Lenient {
@@ -203,39 +223,22 @@ func (v *Verifier) throttleKeys(r *http.Request, user string) []string {
 	if v.Throttle == nil {
 		return nil
 	}
-	keys := []string{"user:" + user}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if host != "" {
-		keys = append(keys, "addr:"+throttleAddr(host))
-	}
-	return keys
+	return []string{"user:" + user, "addr:" + v.TrustedProxies.ThrottleKey(r)}
 }
 
-// throttleAddr is the per-address throttle key of host: IPv6 addresses
-// count per /64; IPv4 (also when IPv4-mapped) and anything unparsable
-// count as they are.
-func throttleAddr(host string) string {
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if !ip.Is6() {
-		return ip.String()
-	}
-	p, err := ip.WithZone("").Prefix(64)
-	if err != nil {
-		return host
-	}
-	return p.String()
-}
-
+// throttled checks the user key and then the address key. A throttled
+// address does not refuse a user who has succeeded from it within the
+// Throttle's SuccessMemory: failures of others behind the same address (a
+// NAT, a proxy) must not lock out a user who has proved their password
+// there, while everyone else guessing from it stays slowed down.
 func (v *Verifier) throttled(ctx context.Context, keys []string) error {
-	for _, k := range keys {
+	for i, k := range keys {
 		ok, wait, err := v.Throttle.Check(ctx, k)
+		if err == nil && !ok && i == 1 {
+			var seen bool
+			seen, err = v.Throttle.Succeeded(ctx, seenKey(keys))
+			ok = seen
+		}
 		if err != nil {
 			v.logError(ctx, "basic: throttle failed", err)
 			return fmt.Errorf("basic: throttle: %w", errors.Join(m2m.ErrUnavailable, err))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/basic"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 )
@@ -355,17 +357,29 @@ func TestVerifierThrottleIPv6Prefix(t *testing.T) {
 	tests := []struct {
 		name, first, second string
 		shared              bool
+		xffFirst, xffSecond string // X-Forwarded-For of each request
 	}{
-		{"same /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:2", true},
-		{"other /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:2", false},
-		{"IPv4", "192.0.2.1:1", "192.0.2.2:2", false},
-		{"IPv4-mapped", "[::ffff:192.0.2.1]:1", "192.0.2.1:2", true},
+		// 10.0.0.0/8 is the trusted proxy.
+		{name: "behind the proxy, same client", first: "10.0.0.1:1", second: "10.0.0.2:2", xffFirst: "203.0.113.5", xffSecond: "203.0.113.5", shared: true},
+		{name: "behind the proxy, two clients", first: "10.0.0.1:1", second: "10.0.0.1:2", xffFirst: "203.0.113.5", xffSecond: "203.0.113.6", shared: false},
+		{name: "behind the proxy, same /64", first: "10.0.0.1:1", second: "10.0.0.1:2", xffFirst: "2001:db8:1:2::1", xffSecond: "2001:db8:1:2::2", shared: true},
+		{name: "untrusted peer cannot choose its address", first: "198.51.100.1:1", second: "198.51.100.1:2", xffFirst: "203.0.113.5", xffSecond: "203.0.113.6", shared: true},
+		{name: "malformed header: the proxy", first: "10.0.0.1:1", second: "10.0.0.1:2", xffFirst: "junk", xffSecond: "junk, also", shared: true},
+
+		{"same /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:2:ffff::9]:2", true, "", ""},
+		{"other /64", "[2001:db8:1:2::1]:1", "[2001:db8:1:3::1]:2", false, "", ""},
+		{"IPv4", "192.0.2.1:1", "192.0.2.2:2", false, "", ""},
+		{"IPv4-mapped", "[::ffff:192.0.2.1]:1", "192.0.2.1:2", true, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &basic.Verifier{Users: microdotUsers(), Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: 1})}
+			v := &basic.Verifier{Users: microdotUsers(), Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: 1}),
+				TrustedProxies: clientaddr.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8")}}
 			r := request("Basic " + b64("nobody:x"))
 			r.RemoteAddr = tt.first
+			if tt.xffFirst != "" {
+				r.Header.Set("X-Forwarded-For", tt.xffFirst)
+			}
 			if _, err := v.Verify(r); m2m.ReasonOf(err) != m2m.ReasonBadCredentials {
 				t.Fatalf("Verify(first) error = %v; want bad_credentials", err)
 			}
@@ -373,10 +387,65 @@ func TestVerifierThrottleIPv6Prefix(t *testing.T) {
 			// the addresses share a key.
 			r = request("Basic " + b64("someone:x"))
 			r.RemoteAddr = tt.second
+			if tt.xffSecond != "" {
+				r.Header.Set("X-Forwarded-For", tt.xffSecond)
+			}
 			_, err := v.Verify(r)
 			if got := m2m.ReasonOf(err) == m2m.ReasonThrottled; got != tt.shared {
 				t.Errorf("Verify(from %s after a failure from %s) = %v; throttled = %v, want %v", tt.second, tt.first, err, got, tt.shared)
 			}
 		})
+	}
+}
+
+// TestVerifierNoLockoutBehindNAT: behind one address, a client failing
+// with a wrong password every two seconds does not lock out a user who
+// has logged in from there before; users without a success there (a
+// password sprayer) stay throttled with the address.
+func TestVerifierNoLockoutBehindNAT(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	v := &basic.Verifier{
+		Users:    microdotUsers(),
+		Throttle: &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: func() time.Time { return now }}, Limit: ratelimit.Limit{Rate: 1.0 / 60, Burst: 3}},
+	}
+	send := func(cred string) error {
+		r := request("Basic " + b64(cred))
+		r.RemoteAddr = "203.0.113.1:1"
+		_, err := v.Verify(r)
+		return err
+	}
+	if err := send("alice:wonderland"); err != nil {
+		t.Fatalf("first login = %v; want success", err)
+	}
+	throttled := 0
+	for i := range 30 {
+		err := send(fmt.Sprintf("mallory%d:guess", i))
+		switch m2m.ReasonOf(err) {
+		case m2m.ReasonBadCredentials:
+		case m2m.ReasonThrottled:
+			throttled++
+		default:
+			t.Fatalf("round %d: bad client: %v; want bad_credentials or throttled", i, err)
+		}
+		if err := send("alice:wonderland"); err != nil {
+			t.Fatalf("round %d: alice at the same address: %v; want success", i, err)
+		}
+		now = now.Add(2 * time.Second)
+	}
+	if throttled == 0 {
+		t.Errorf("the sprayer was never throttled in 30 failures")
+	}
+	// Without a success from there, the address lock applies, even to
+	// the right password.
+	send("mallory:guess")
+	if err := send("svc:p:a:ss"); m2m.ReasonOf(err) != m2m.ReasonThrottled {
+		t.Errorf("svc, never seen at the address: %v; want throttled", err)
+	}
+	// A wrong password for alice counts against alice as always.
+	for range 3 {
+		send("alice:guess")
+	}
+	if err := send("alice:wonderland"); m2m.ReasonOf(err) != m2m.ReasonThrottled {
+		t.Errorf("alice after 3 wrong passwords: %v; want throttled", err)
 	}
 }

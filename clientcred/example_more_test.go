@@ -155,3 +155,37 @@ func ExampleTokenSource_Invalidate() {
 	fmt.Println(first.AccessToken, second.AccessToken)
 	// Output: tok-1 tok-2
 }
+
+// staticSource is a Source of your own: here, a token read elsewhere.
+type staticSource struct{ n atomic.Int64 }
+
+func (s *staticSource) Token(context.Context) (*clientcred.Token, error) {
+	s.n.Add(1)
+	return &clientcred.Token{AccessToken: "from-elsewhere", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// Any Source can feed a Transport; CachedSource adds caching and one
+// shared fetch to a source that fetches on every call.
+func ExampleCachedSource() {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("Authorization"))
+	}))
+	defer api.Close()
+	src := &staticSource{}
+	hc := &http.Client{Transport: &clientcred.Transport{Source: &clientcred.CachedSource{Source: src}}}
+	for range 3 {
+		resp, err := hc.Get(api.URL)
+		if err != nil {
+			log.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(b))
+	}
+	fmt.Println("fetches:", src.n.Load())
+	// Output:
+	// Bearer from-elsewhere
+	// Bearer from-elsewhere
+	// Bearer from-elsewhere
+	// fetches: 1
+}

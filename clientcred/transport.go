@@ -1,11 +1,13 @@
 package clientcred
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
-	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/outbound"
 )
 
 // Transport is an http.RoundTripper that adds a bearer token from Source
@@ -27,13 +29,18 @@ import (
 //
 // Transport is safe for concurrent use.
 type Transport struct {
-	// Source supplies the tokens. Required.
-	Source *TokenSource
+	// Source supplies the tokens: a [*TokenSource], or any [Source]
+	// (wrapped in a [CachedSource] if it does not cache). When it is an
+	// [Invalidator], a token an API answers 401 to is invalidated before
+	// the retry. Required.
+	Source Source
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 	// Retry enables retries of API requests; nil means none (only the
 	// one retry after a 401).
 	Retry *RetryPolicy
+
+	sleep sleepFunc // nil means sleepCtx; tests replace it
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -42,74 +49,75 @@ var _ http.RoundTripper = (*Transport)(nil)
 // connection can be reused.
 const maxDrain = 64 << 10
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. Each attempt goes through an
+// [outbound.Transport], which clones the request, closes its body on every
+// path and leaves the token out of a redirect to another origin; such a
+// request is sent once, as it is, and never retried here.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	bodyClosed := false
-	closeBody := func() {
-		if req.Body != nil && !bodyClosed {
-			bodyClosed = true
-			req.Body.Close()
-		}
-	}
-	if t.Source == nil {
-		closeBody()
-		return nil, errors.New("clientcred: Transport has no Source")
-	}
-	if !httpauth.SameOriginAsFirst(req) {
-		// A redirect to another origin: send it as it is, without a token.
-		return t.base().RoundTrip(req)
-	}
 	ctx := req.Context()
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	policy := RetryPolicy{MaxAttempts: 1}.withDefaults()
 	if t.Retry != nil {
 		policy = t.Retry.withDefaults()
 	}
-	deadline := t.Source.cfg.now().Add(policy.MaxElapsed)
+	deadline := time.Now().Add(policy.MaxElapsed)
 	retried401 := false
 	for n := 1; ; n++ {
-		tok, err := t.Source.Token(ctx)
-		if err != nil {
-			closeBody()
-			return nil, err
-		}
-		r2 := req.Clone(ctx)
-		r2.Header["Authorization"] = []string{tok.authorization()}
+		attempt := req
 		if n > 1 || retried401 {
+			// The first attempt handed req.Body to the base transport,
+			// which closed it: replay a new copy.
+			attempt = req.Clone(ctx)
 			if req.GetBody != nil {
 				b, err := req.GetBody()
 				if err != nil {
-					closeBody()
 					return nil, err
 				}
-				r2.Body = b
+				attempt.Body = b
 			}
-		} else {
-			// The base transport closes the original body; mark it so.
-			bodyClosed = true
 		}
-		resp, err := t.base().RoundTrip(r2)
+		var tok *Token
+		ot := outbound.Transport{Base: t.Base, Authorize: func(r *http.Request) error {
+			if t.Source == nil {
+				return errors.New("clientcred: Transport has no Source")
+			}
+			var err error
+			if tok, err = t.Source.Token(ctx); err != nil {
+				return err
+			}
+			if tok == nil {
+				return errNilToken
+			}
+			r.Header["Authorization"] = []string{tok.authorization()}
+			return nil
+		}}
+		resp, err := ot.RoundTrip(attempt)
+		if tok == nil {
+			// No token was sent: a redirect to another origin, or no token
+			// to send. Nothing here is worth a retry.
+			return resp, err
+		}
 		if err != nil {
 			if replayable && n < policy.MaxAttempts && idempotent(req.Method) && retryableErr(ctx, err) {
-				if d, ok := policy.waitBeforeRetry(n, nil, t.Source.cfg.now(), deadline); ok && t.Source.sleep(ctx, d) == nil {
+				if d, ok := policy.waitBeforeRetry(n, nil, time.Now(), deadline); ok && t.wait(ctx, d) == nil {
 					continue
 				}
 			}
-			closeBody()
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && replayable && !retried401 {
 			discard(resp)
-			t.Source.Invalidate(tok)
+			if inv, ok := t.Source.(Invalidator); ok {
+				inv.Invalidate(tok)
+			}
 			retried401 = true
 			n--
 			continue
 		}
 		if replayable && n < policy.MaxAttempts && retryableStatus(resp.StatusCode, idempotent(req.Method)) {
-			if d, ok := policy.waitBeforeRetry(n, resp.Header, t.Source.cfg.now(), deadline); ok {
+			if d, ok := policy.waitBeforeRetry(n, resp.Header, time.Now(), deadline); ok {
 				discard(resp)
-				if err := t.Source.sleep(ctx, d); err != nil {
-					closeBody()
+				if err := t.wait(ctx, d); err != nil {
 					return nil, err
 				}
 				continue
@@ -117,6 +125,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
+}
+
+func (t *Transport) wait(ctx context.Context, d time.Duration) error {
+	if t.sleep != nil {
+		return t.sleep(ctx, d)
+	}
+	return sleepCtx(ctx, d)
 }
 
 func (t *Transport) base() http.RoundTripper {

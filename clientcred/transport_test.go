@@ -179,7 +179,7 @@ func TestTransport429(t *testing.T) {
 		t.Fatal(err)
 	}
 	sl := &sleeps{}
-	c.Source.sleep = sl.sleep
+	c.HTTPClient.Transport.(*Transport).sleep = sl.sleep
 	srv.fail429.Store(2)
 	resp, err := c.Post(context.Background(), srv.srv.URL, JSON("x"))
 	if err != nil {

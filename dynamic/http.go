@@ -6,6 +6,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/outbound"
 )
 
 // DefaultAuthScheme is the Authorization scheme keyword dynamic tokens are
@@ -141,41 +142,34 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// RoundTrip adds a new token to a clone of req and sends it. The request
-// body is closed on every path, as http.RoundTripper requires. A redirect
-// that http.Client follows to another origin (scheme and host) is sent
-// without a token: a compat token carries the API key, and a sealed one
-// could be spent by the other host.
+// RoundTrip adds a new token to a clone of req and sends it, through an
+// [outbound.Transport]: the request body is closed on every path, as
+// http.RoundTripper requires, and a redirect that http.Client follows to
+// another origin (scheme and host) is sent without a token: a compat
+// token carries the API key, and a sealed one could be spent by the other
+// host.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	fail := func(err error) (*http.Response, error) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, err
-	}
+	ot := outbound.Transport{Authorize: t.authorize, Base: t.Base}
+	return ot.RoundTrip(req)
+}
+
+// authorize sets a new token on r, a clone of the caller's request.
+func (t *Transport) authorize(r *http.Request) error {
 	if t.Codec == nil {
-		return fail(errors.New("dynamic: transport has no codec"))
-	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if !httpauth.SameOriginAsFirst(req) {
-		return base.RoundTrip(req)
+		return errors.New("dynamic: transport has no codec")
 	}
 	tok, err := t.Codec.Encode(t.UUID)
 	if err != nil {
-		return fail(err)
+		return err
 	}
-	r := req.Clone(req.Context())
 	if t.Header != "" {
 		r.Header.Set(t.Header, tok)
-	} else {
-		scheme := t.AuthScheme
-		if scheme == "" {
-			scheme = DefaultAuthScheme
-		}
-		r.Header.Set("Authorization", scheme+" "+tok)
+		return nil
 	}
-	return base.RoundTrip(r)
+	scheme := t.AuthScheme
+	if scheme == "" {
+		scheme = DefaultAuthScheme
+	}
+	r.Header.Set("Authorization", scheme+" "+tok)
+	return nil
 }

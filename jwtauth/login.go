@@ -8,13 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 )
@@ -80,6 +79,12 @@ type LoginHandler struct {
 	// the password is checked. Nil means a private in-memory throttle with
 	// ratelimit.DefaultFailureLimit.
 	//
+	// The user key always applies. The address key (against password
+	// spraying) does not refuse a user who has logged in from that address
+	// within the Throttle's SuccessMemory, so that one misbehaving client
+	// behind a NAT or proxy cannot lock out the others; a user with no
+	// recent success there is throttled with the address.
+	//
 	// Attempts for one key take turns from the throttle check to the
 	// recorded failure, so a burst of concurrent guesses gets no more tries
 	// than the same guesses sent one at a time; the price is that logins
@@ -87,9 +92,14 @@ type LoginHandler struct {
 	// each other's password check. Replicas sharing one Limiter each let
 	// one attempt per key through at a time.
 	Throttle *ratelimit.Throttle
-	// ClientAddr returns the client address used for throttling; nil means
-	// the host of r.RemoteAddr, with IPv6 addresses counted per /64 (a
-	// client usually holds a whole /64). Set it when behind a trusted proxy.
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address the Throttle counts (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer is
+	// the client and those headers are ignored.
+	TrustedProxies clientaddr.TrustedProxies
+	// ClientAddr, if set, returns the per-address throttle key in place of
+	// clientaddr.Key of the client address (IPv4 per address, IPv6 per
+	// /64); TrustedProxies is then unused.
 	ClientAddr func(r *http.Request) string
 	// MaxBodyBytes caps the request body; zero means
 	// [DefaultMaxLoginBytes].
@@ -183,8 +193,15 @@ func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to record a failure is returned as a technical error, so that a
 // throttle that cannot count does not hand out unlimited guesses.
 func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttle, keys []string, user, pass string) (bool, error) {
-	for _, k := range keys {
+	seen := keys[1] + " " + keys[0] // the user's success mark at the address
+	for i, k := range keys {
 		ok, retry, err := thr.Check(ctx, k)
+		if err == nil && !ok && i == 1 {
+			// A throttled address does not refuse a user who succeeded from
+			// it recently: others' failures behind one NAT must not lock
+			// that user out.
+			ok, err = thr.Succeeded(ctx, seen)
+		}
 		if err != nil {
 			return false, errors.Join(m2m.ErrUnavailable, err)
 		}
@@ -195,8 +212,14 @@ func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttl
 		}
 	}
 	ok, err := h.Users.Authenticate(ctx, user, pass)
-	if err != nil || ok {
-		return ok, err
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		if err := thr.Succeed(ctx, seen); err != nil && h.Logger != nil {
+			h.Logger.LogAttrs(ctx, slog.LevelError, "jwtauth: recording a login failed", slog.String("error", err.Error()))
+		}
+		return true, nil
 	}
 	var errs []error
 	for _, k := range keys {
@@ -268,38 +291,14 @@ func (h *LoginHandler) clientAddr(r *http.Request) string {
 	if h.ClientAddr != nil {
 		return h.ClientAddr(r)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return throttleAddr(host)
-}
-
-// throttleAddr is the per-address throttle key of host: an IPv6 client
-// usually holds a whole /64 and could otherwise take a fresh address for
-// every few guesses, so IPv6 addresses count per /64. IPv4 (also when
-// IPv4-mapped) and anything unparsable count as they are.
-func throttleAddr(host string) string {
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if !ip.Is6() {
-		return ip.String()
-	}
-	p, err := ip.WithZone("").Prefix(64)
-	if err != nil {
-		return host
-	}
-	return p.String()
+	return h.TrustedProxies.ThrottleKey(r)
 }
 
 func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if h.Logger != nil {
 		if reason := m2m.ReasonOf(err); reason != "" {
 			h.Logger.LogAttrs(r.Context(), slog.LevelInfo, "jwtauth: login refused",
-				slog.String("reason", string(reason)), slog.String("remote_addr", r.RemoteAddr))
+				slog.String("reason", string(reason)), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
 		} else {
 			h.logError(r, err)
 		}
@@ -314,6 +313,6 @@ func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error)
 func (h *LoginHandler) logError(r *http.Request, err error) {
 	if h.Logger != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtauth: login failed",
-			slog.String("error", err.Error()), slog.String("remote_addr", r.RemoteAddr))
+			slog.String("error", err.Error()), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/outbound"
 )
 
 // Transport is an [http.RoundTripper] that adds the current code to each
@@ -31,27 +31,21 @@ type Transport struct {
 
 var _ http.RoundTripper = (*Transport)(nil)
 
-// RoundTrip adds the code to a clone of req and sends it with Base. A
-// redirect that http.Client follows to another origin (scheme and host)
-// is sent without a code: the other host could spend a code the first
-// one has not seen, and m2m_token codes help an offline search for the
-// seed.
+// RoundTrip adds the code to a clone of req and sends it with Base,
+// through an [outbound.Transport]: the request body is closed on every
+// path, and a redirect that http.Client follows to another origin (scheme
+// and host) is sent without a code: the other host could spend a code the
+// first one has not seen, and m2m_token codes help an offline search for
+// the seed.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	fail := func(err error) (*http.Response, error) {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, err
-	}
+	ot := outbound.Transport{Authorize: t.authorize, Base: t.Base}
+	return ot.RoundTrip(req)
+}
+
+// authorize sets the current code on r, a clone of the caller's request.
+func (t *Transport) authorize(r *http.Request) error {
 	if t.Codec == nil {
-		return fail(errors.New("rolling: Transport has no Codec"))
-	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	if !httpauth.SameOriginAsFirst(req) {
-		return base.RoundTrip(req)
+		return errors.New("rolling: Transport has no Codec")
 	}
 	now := time.Now()
 	if t.Now != nil {
@@ -59,13 +53,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	code, err := t.Codec.Generate(now)
 	if err != nil {
-		return fail(fmt.Errorf("rolling: generating code: %w", err))
+		return fmt.Errorf("rolling: generating code: %w", err)
 	}
-	r := req.Clone(req.Context())
 	keyID := t.KeyID
 	if t.Wire.Bare {
 		keyID = ""
 	}
 	r.Header.Set(t.Wire.header(), t.Wire.Format(keyID, code))
-	return base.RoundTrip(r)
+	return nil
 }

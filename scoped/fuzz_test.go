@@ -110,13 +110,16 @@ func FuzzVerifyPayload(f *testing.F) {
 			if err == nil && (p == nil || p.Scheme != m2m.SchemeScoped) {
 				t.Fatalf("Verify = %+v, nil", p)
 			}
+			if err == nil && !grants(p, method, v.HeadAsGet) {
+				t.Fatalf("accepted method %q, which the token %s does not grant", method, payload)
+			}
 			var ce *m2m.CredentialError
 			if err != nil && v == strict && !errors.As(err, &ce) {
 				t.Fatalf("strict Verify(%q) = %v; want a credential error", payload, err)
 			}
 			if err == nil && v == strict {
 				tk := mustParse(t, strict, tok)
-				if !strict.Allows(tk, strings.ToUpper(method), path) || tk.MaxAge <= 0 || !p.ExpiresAt.After(tk.IssuedAt) {
+				if !strict.Allows(tk, method, path) || tk.MaxAge <= 0 || !p.ExpiresAt.After(tk.IssuedAt) {
 					t.Fatalf("accepted %s %s: %+v", method, path, tk)
 				}
 			}
@@ -130,4 +133,16 @@ func mustParse(t *testing.T, v *Verifier, tok string) *Token {
 		t.Fatalf("ParseToken after Verify succeeded: %v", err)
 	}
 	return tk
+}
+
+// grants reports whether one of p's endpoint scopes names method exactly
+// (or GET, for HEAD when headAsGet).
+func grants(p *m2m.Principal, method string, headAsGet bool) bool {
+	for _, s := range p.Scopes {
+		m, _, _ := strings.Cut(s, ":")
+		if m == method || headAsGet && method == "HEAD" && m == "GET" {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,6 +58,9 @@ func TestVerifierStrictDefaults(t *testing.T) {
 		{"encoded backslash", basic, t0, "GET", "/api/v1/foo/x%5c..%5cadmin", false, m2m.ReasonForbidden, 403},
 		{"encoded slash in compat (drf decodes it)", basic, t0, "POST", "/api/v1/foo/bar/x%2Fy", true, "", 0},
 		{"head not implied", basic, t0, "HEAD", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
+		{"lower-case request method", basic, t0, "get", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
+		{"mixed-case request method", basic, t0, "Post", "/api/v1/foo/bar/x", false, m2m.ReasonForbidden, 403},
+		{"lower-case request method in compat", basic, t0, "get", "/api/v1/foo", true, m2m.ReasonForbidden, 401},
 		{"not permitted is 401 in compat", basic, t0, "PUT", "/api/v1/foo", true, m2m.ReasonForbidden, 401},
 		{"expired", basic, t0 - 361, "GET", "/api/v1/foo", false, m2m.ReasonExpired, 401},
 		{"age equal to max_age", basic, t0 - 360, "GET", "/api/v1/foo", false, "", 0},
@@ -129,6 +133,16 @@ func TestVerifierCredentials(t *testing.T) {
 		{"custom keyword", []string{"Scoped " + tok}, "", Verifier{Keyword: "Scoped"}, "ok"},
 		{"custom keyword ignores TmpToken", []string{"TmpToken " + tok}, "", Verifier{Keyword: "Scoped"}, "none"},
 		{"two headers", []string{"TmpToken " + tok, "TmpToken " + tok}, "", Verifier{}, "more than one Authorization header"},
+		{"query name percent-decoded", nil, "%54OKEN=" + tok, Verifier{}, "ok"},
+		{"plus in query name is a space", nil, "TOKEN+=" + tok, Verifier{}, "none"},
+		{"bare query name", nil, "TOKEN", Verifier{}, "none"},
+		{"empty last query value hides a good one", nil, "TOKEN=" + tok + "&TOKEN=", Verifier{}, "none"},
+		{"semicolon is not a separator", nil, "x=1;TOKEN=" + tok, Verifier{}, "none"},
+		{"semicolon stays in the value", nil, "TOKEN=" + tok + ";x=1", Verifier{}, MsgBadToken},
+		{"encoded colons", nil, "TOKEN=" + strings.ReplaceAll(tok, ":", "%3a"), Verifier{}, "ok"},
+		{"1000 query fields", nil, strings.Repeat("&", 999) + "TOKEN=" + tok, Verifier{}, "ok"},
+		{"1001 query fields", nil, strings.Repeat("&", 1000) + "TOKEN=" + tok, Verifier{}, "too many query parameters"},
+		{"1001 query fields, header used", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "ok"},
 		{"too large", []string{"TmpToken " + strings.Repeat("a", 5000)}, "", Verifier{}, "token too large"},
 	}
 	for _, tt := range tests {
@@ -423,6 +437,106 @@ func TestZlibBombCapped(t *testing.T) {
 		_, err := v.ParseToken(context.Background(), tok)
 		if m2m.ReasonOf(err) != m2m.ReasonTooLarge {
 			t.Errorf("ParseToken(1 MiB bomb), compat %v = %v; want too_large", compat, err)
+		}
+	}
+}
+
+// TestHandlerSeesAuthorisedMethod: whatever the method's spelling, the
+// handler behind the middleware runs only with a method the token granted,
+// spelt as granted (Django upper-cases the method for drf and the view
+// alike; Go hands r.Method on as sent).
+func TestHandlerSeesAuthorisedMethod(t *testing.T) {
+	tok := signPayload(t, `{"user":1,"max_age":60,"endpoints":{"GET":["/a"],"POST":["/a"]}}`, t0)
+	tests := []struct {
+		method string
+		head   bool // HeadAsGet
+		status int
+		desc   string
+	}{
+		{"GET", false, 200, ""},
+		{"POST", false, 200, ""},
+		{"get", false, 403, MsgMethodCase},
+		{"gEt", false, 403, MsgMethodCase},
+		{"post", false, 403, MsgMethodCase},
+		{"head", true, 403, MsgMethodCase},
+		{"HEAD", true, 200, ""},
+		{"HEAD", false, 403, MsgNotPermitted},
+		{"PUT", false, 403, MsgNotPermitted},
+		{"put", false, 403, MsgMethodCase},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/headAsGet=%v", tt.method, tt.head), func(t *testing.T) {
+			v := &Verifier{Secret: testSecret, Now: clockAt(t0), HeadAsGet: tt.head}
+			var gotErr error
+			mw := &httpauth.Middleware{Verifiers: []m2m.Verifier{v}, OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+				gotErr = err
+				httpauth.WriteRefusal(w, err)
+			}}
+			seen := ""
+			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Method }))
+			r := httptest.NewRequest(tt.method, "/a/1", nil)
+			r.Header.Set("Authorization", "TmpToken "+tok)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("%s /a/1: status %d (%v); want %d", tt.method, w.Code, gotErr, tt.status)
+			}
+			if seen != "" && seen != "GET" && seen != "POST" && !(tt.head && seen == "HEAD") {
+				t.Errorf("handler saw method %q, which the token does not grant", seen)
+			}
+			var ce *m2m.CredentialError
+			if tt.desc != "" && (!errors.As(gotErr, &ce) || ce.Description != tt.desc) {
+				t.Errorf("error = %v; want description %q", gotErr, tt.desc)
+			}
+		})
+	}
+}
+
+// TestQueryTokenEveryMethod: the token is read from the URL's query for
+// every method, never from a form or JSON body, as drf's
+// request.GET.get("TOKEN") on Django 3.2 does (the wsgi_request vectors
+// hold the original's answers).
+func TestQueryTokenEveryMethod(t *testing.T) {
+	all := `{"user":1,"max_age":60,"endpoints":{"GET":["/"],"POST":["/"],"PUT":["/"],"PATCH":["/"],"DELETE":["/"],"HEAD":["/"],"OPTIONS":["/"]}}`
+	tok := signPayload(t, all, t0)
+	tests := []struct {
+		name, query, ctype, body string
+		want                     string // "ok", "none" or the description
+		status                   int
+	}{
+		{"query", "TOKEN=" + tok, "", "", "ok", 200},
+		{"form body only", "", "application/x-www-form-urlencoded", "TOKEN=" + tok, "none", 401},
+		{"JSON body only", "", "application/json", `{"TOKEN":"` + tok + `"}`, "none", 401},
+		{"query wins over the body", "TOKEN=" + tok, "application/x-www-form-urlencoded", "TOKEN=bad", "ok", 200},
+		{"bad query, good body", "TOKEN=bad", "application/x-www-form-urlencoded", "TOKEN=" + tok, MsgBadToken, 401},
+		{"too many fields", strings.Repeat("a=1&", 1000) + "TOKEN=" + tok, "", "", "too many query parameters", 400},
+	}
+	v := &Verifier{Secret: testSecret, Now: clockAt(t0)}
+	for _, m := range Methods {
+		for _, tt := range tests {
+			t.Run(m+"/"+tt.name, func(t *testing.T) {
+				r := httptest.NewRequest(m, "/x?"+tt.query, strings.NewReader(tt.body))
+				if tt.ctype != "" {
+					r.Header.Set("Content-Type", tt.ctype)
+				}
+				p, err := v.Verify(r)
+				got, status := "ok", 200
+				var ce *m2m.CredentialError
+				switch {
+				case errors.Is(err, m2m.ErrNoCredentials):
+					got, status = "none", 401
+				case errors.As(err, &ce):
+					got, status = ce.Description, ce.HTTPStatus()
+				case err != nil:
+					got, status = err.Error(), 500
+				}
+				if got != tt.want || status != tt.status {
+					t.Errorf("Verify(%s) = %v, %v (%d); want %s (%d)", m, p, err, status, tt.want, tt.status)
+				}
+				if r.Form != nil || r.PostForm != nil {
+					t.Errorf("Verify parsed the request's form")
+				}
+			})
 		}
 	}
 }

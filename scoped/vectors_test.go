@@ -24,7 +24,7 @@ import (
 
 // unixTime turns a vector's unix_time (seconds, maybe fractional) into a
 // time.Time the way the CLI's --now does.
-func unixTime(t *testing.T, n json.Number) time.Time {
+func unixTime(t testing.TB, n json.Number) time.Time {
 	t.Helper()
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil {
@@ -39,7 +39,7 @@ func fixed(tm time.Time) func() time.Time { return func() time.Time { return tm 
 // canonical parses JSON text as Python would and re-serialises it, so
 // that two texts compare equal iff Python sees equal values in the same
 // order.
-func canonical(t *testing.T, raw []byte) string {
+func canonical(t testing.TB, raw []byte) string {
 	t.Helper()
 	v, err := pyjson.Parse(string(raw))
 	if err != nil {
@@ -151,25 +151,35 @@ func outcome(ok bool) string {
 }
 
 func TestVectorsDjangoSigning(t *testing.T) {
-	vectors.Run(t, "django_signing", func(t *testing.T, f *vectors.File, v *vectors.Vector) {
-		switch v.Op {
-		case "dumps":
-			vectorDumps(t, v)
-		case "loads":
-			vectorLoads(t, v)
-		case "generate_token":
-			vectorGenerate(t, v)
-		case "TokenManager.__init__":
-			vectorCtor(t, v)
-		case "http_request":
-			vectorRequest(t, f, v)
-		default:
-			t.Fatalf("unknown op %q", v.Op)
-		}
-	})
+	vectors.Run(t, "django_signing", djangoSigningVector)
 }
 
-func checkPieces(t *testing.T, got string, want tokenOut) {
+// FuzzVectorsDjangoSigning runs the drf-tmp-scoped-token harness on mutated vectors: it must never
+// panic (see [vectors.Fuzz]).
+func FuzzVectorsDjangoSigning(f *testing.F) {
+	vectors.Fuzz(f, "django_signing", djangoSigningVector)
+}
+
+func djangoSigningVector(t testing.TB, f *vectors.File, v *vectors.Vector) {
+	switch v.Op {
+	case "dumps":
+		vectorDumps(t, v)
+	case "loads":
+		vectorLoads(t, v)
+	case "generate_token":
+		vectorGenerate(t, v)
+	case "TokenManager.__init__":
+		vectorCtor(t, v)
+	case "http_request":
+		vectorRequest(t, f, v)
+	case "wsgi_request":
+		vectorWSGIRequest(t, f, v)
+	default:
+		t.Fatalf("unknown op %q", v.Op)
+	}
+}
+
+func checkPieces(t testing.TB, got string, want tokenOut) {
 	t.Helper()
 	if got != want.Token {
 		t.Errorf("token = %q; want %q", got, want.Token)
@@ -192,7 +202,7 @@ func checkPieces(t *testing.T, got string, want tokenOut) {
 	}
 }
 
-func vectorDumps(t *testing.T, v *vectors.Vector) {
+func vectorDumps(t testing.TB, v *vectors.Vector) {
 	var in dumpsIn
 	var want tokenOut
 	vectors.MustDecode(t, v.Input, &in)
@@ -215,7 +225,7 @@ func vectorDumps(t *testing.T, v *vectors.Vector) {
 	}
 }
 
-func vectorLoads(t *testing.T, v *vectors.Vector) {
+func vectorLoads(t testing.TB, v *vectors.Vector) {
 	var in loadsIn
 	var want loadsOut
 	vectors.MustDecode(t, v.Input, &in)
@@ -264,7 +274,7 @@ func vectorLoads(t *testing.T, v *vectors.Vector) {
 	}
 }
 
-func vectorGenerate(t *testing.T, v *vectors.Vector) {
+func vectorGenerate(t testing.TB, v *vectors.Vector) {
 	var in generateIn
 	var want tokenOut
 	vectors.MustDecode(t, v.Input, &in)
@@ -298,7 +308,7 @@ func vectorGenerate(t *testing.T, v *vectors.Vector) {
 	}
 }
 
-func vectorCtor(t *testing.T, v *vectors.Vector) {
+func vectorCtor(t testing.TB, v *vectors.Vector) {
 	var in ctorIn
 	var want ctorOut
 	vectors.MustDecode(t, v.Input, &in)
@@ -394,48 +404,44 @@ func djangoUserLookup(users []dbUser) func(context.Context, any) (string, error)
 	}
 }
 
-func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
-	var in requestIn
-	var want requestOut
-	vectors.MustDecode(t, v.Input, &in)
-	vectors.MustDecode(t, v.Expected, &want)
-	var users []dbUser
-	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+// wsgiRequestIn is the input of a wsgi_request vector (this package's
+// testdata/django_signing_wsgi.json): a request as Django's WSGIHandler
+// received it, with the raw query string and body.
+type wsgiRequestIn struct {
+	Method              string      `json:"method"`
+	PathInfo            string      `json:"path_info"`
+	QueryString         string      `json:"query_string"`
+	AuthorizationHeader *string     `json:"authorization_header"`
+	ContentType         *string     `json:"content_type"`
+	Body                string      `json:"body"`
+	UnixTime            json.Number `json:"unix_time"`
+	SiteAlgorithm       string      `json:"site_DEFAULT_HASHING_ALGORITHM"`
+	LegacySHA1Fallback  bool        `json:"legacy_sha1_fallback"`
+	SecretKey           string      `json:"SECRET_KEY"`
+	UserDBRef           string      `json:"user_db_ref"`
+}
 
-	target := in.Path
-	if in.Query != nil {
-		q := url.Values{}
-		for k, val := range in.Query {
-			if val != nil {
-				q.Set(k, *val)
-			}
-		}
-		target += "?" + q.Encode()
-	}
-	r := httptest.NewRequest(in.Method, target, nil)
-	// Django's request.path re-percent-encodes invalid UTF-8 where Go keeps
-	// the bytes; iri_to_uri, which the match uses, makes them equal.
-	if IRIToURI(r.URL.Path) != IRIToURI(in.RequestPathDecoded) {
-		t.Fatalf("decoded path = %q; want %q", r.URL.Path, in.RequestPathDecoded)
-	}
-	if in.AuthorizationHeader != nil {
-		r.Header["Authorization"] = []string{*in.AuthorizationHeader}
-	}
-	ver := &Verifier{
-		Secret:            m2m.Secret(in.SecretKey),
-		Algorithm:         djangosign.Algorithm(in.SiteAlgorithm),
-		LegacySHA1:        in.LegacySHA1Fallback,
-		InsecureDRFCompat: true,
-		LookupUser:        djangoUserLookup(users),
-		Now:               fixed(unixTime(t, in.UnixTime)),
-	}
-	var gotErr error
+type wsgiRequestOut struct {
+	Outcome         string          `json:"outcome"`
+	Status          int             `json:"status"`
+	Body            json.RawMessage `json:"body"`
+	WWWAuthenticate *string         `json:"www_authenticate"`
+}
+
+// djangoView is the vectors' APIView(authentication_classes=[TokenAuth],
+// permission_classes=[IsAuthenticated]) behind ver: drf's refusal bodies,
+// and on success {"user", "token_endpoints", "recipient_meta"}. *gotErr
+// receives the refusal.
+func djangoView(t testing.TB, ver *Verifier, gotErr *error) http.Handler {
 	mw := &httpauth.Middleware{
 		Verifiers: []m2m.Verifier{ver},
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
-			gotErr = err
+			*gotErr = err
 			var ce *m2m.CredentialError
 			switch {
+			case errors.As(err, &ce) && ce.HTTPStatus() == http.StatusBadRequest:
+				// Django's own 400 (SuspiciousOperation), not a drf answer.
+				w.WriteHeader(http.StatusBadRequest)
 			case errors.As(err, &ce):
 				w.Header().Set("WWW-Authenticate", ver.Challenge(err).String())
 				httpauth.WriteJSON(w, ce.HTTPStatus(), map[string]string{"detail": ce.Description})
@@ -447,7 +453,7 @@ func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
 			}
 		},
 	}
-	h := mw.Handler(ForwardRecipient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return mw.Handler(ForwardRecipient(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := m2m.FromContext(r.Context())
 		id, _ := strconv.ParseInt(p.Subject, 10, 64)
 		var eps strings.Builder
@@ -481,26 +487,119 @@ func vectorRequest(t *testing.T, f *vectors.File, v *vectors.Vector) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"user":%d,"token_endpoints":%s,"recipient_meta":%s}`, id, eps.String(), rec)
 	})))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+}
 
-	if w.Code != want.Status || outcome(w.Code/100 == 2) != want.Outcome {
-		t.Fatalf("status = %d (%v); want %d", w.Code, gotErr, want.Status)
+func vectorVerifier(secret, alg string, legacy bool, users []dbUser, now time.Time) *Verifier {
+	return &Verifier{
+		Secret:            m2m.Secret(secret),
+		Algorithm:         djangosign.Algorithm(alg),
+		LegacySHA1:        legacy,
+		InsecureDRFCompat: true,
+		LookupUser:        djangoUserLookup(users),
+		Now:               fixed(now),
+	}
+}
+
+// checkAnswer compares the view's answer with a vector's expected status,
+// WWW-Authenticate and (when not null) JSON body.
+func checkAnswer(t testing.TB, w *httptest.ResponseRecorder, gotErr error, status int, outcomeWant string, www *string, body json.RawMessage) {
+	t.Helper()
+	if w.Code != status || outcome(w.Code/100 == 2) != outcomeWant {
+		t.Fatalf("status = %d (%v); want %d", w.Code, gotErr, status)
 	}
 	var gotWWW *string
 	if s := w.Header().Get("WWW-Authenticate"); s != "" {
 		gotWWW = &s
 	}
-	if (gotWWW == nil) != (want.WWWAuthenticate == nil) || gotWWW != nil && *gotWWW != *want.WWWAuthenticate {
-		t.Errorf("WWW-Authenticate = %v; want %v", gotWWW, want.WWWAuthenticate)
+	if (gotWWW == nil) != (www == nil) || gotWWW != nil && *gotWWW != *www {
+		t.Errorf("WWW-Authenticate = %v; want %v", gotWWW, www)
 	}
-	if want.Status == http.StatusInternalServerError {
-		if want.Exception == nil || gotErr == nil {
-			t.Errorf("500 with exception %v; got error %v", want.Exception, gotErr)
+	if len(body) == 0 || string(body) == "null" {
+		return
+	}
+	if got, wantBody := canonical(t, w.Body.Bytes()), canonical(t, body); got != wantBody {
+		t.Errorf("body = %s; want %s", got, wantBody)
+	}
+}
+
+func vectorRequest(t testing.TB, f *vectors.File, v *vectors.Vector) {
+	var in requestIn
+	var want requestOut
+	vectors.MustDecode(t, v.Input, &in)
+	vectors.MustDecode(t, v.Expected, &want)
+	var users []dbUser
+	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+
+	target := in.Path
+	if in.Query != nil {
+		q := url.Values{}
+		for k, val := range in.Query {
+			if val != nil {
+				q.Set(k, *val)
+			}
+		}
+		target += "?" + q.Encode()
+	}
+	h := http.Header{}
+	if in.AuthorizationHeader != nil {
+		h.Set("Authorization", *in.AuthorizationHeader)
+	}
+	r, err := vectors.NewRequest(in.Method, target, h, nil)
+	if err != nil {
+		// What net/http answers with 400 before any handler runs.
+		if want.Status != http.StatusBadRequest {
+			t.Fatalf("net/http refuses the request (%v): 400; want %d", err, want.Status)
 		}
 		return
 	}
-	if got, wantBody := canonical(t, w.Body.Bytes()), canonical(t, want.Body); got != wantBody {
-		t.Errorf("body = %s; want %s", got, wantBody)
+	// Django's request.path re-percent-encodes invalid UTF-8 where Go keeps
+	// the bytes; iri_to_uri, which the match uses, makes them equal.
+	if IRIToURI(r.URL.Path) != IRIToURI(in.RequestPathDecoded) {
+		t.Fatalf("decoded path = %q; want %q", r.URL.Path, in.RequestPathDecoded)
 	}
+	ver := vectorVerifier(in.SecretKey, in.SiteAlgorithm, in.LegacySHA1Fallback, users, unixTime(t, in.UnixTime))
+	var gotErr error
+	w := httptest.NewRecorder()
+	djangoView(t, ver, &gotErr).ServeHTTP(w, r)
+	if want.Status == http.StatusInternalServerError {
+		if w.Code != want.Status || want.Exception == nil || gotErr == nil {
+			t.Errorf("status %d, error %v; want 500 with exception %v", w.Code, gotErr, want.Exception)
+		}
+		return
+	}
+	checkAnswer(t, w, gotErr, want.Status, want.Outcome, want.WWWAuthenticate, want.Body)
+}
+
+// vectorWSGIRequest runs a wsgi_request vector: the raw request through
+// net/http's parsing into the view.
+func vectorWSGIRequest(t testing.TB, f *vectors.File, v *vectors.Vector) {
+	var in wsgiRequestIn
+	var want wsgiRequestOut
+	vectors.MustDecode(t, v.Input, &in)
+	vectors.MustDecode(t, v.Expected, &want)
+	var users []dbUser
+	vectors.MustDecode(t, f.Top[in.UserDBRef], &users)
+	target := in.PathInfo
+	if in.QueryString != "" {
+		target += "?" + in.QueryString
+	}
+	h := http.Header{}
+	if in.AuthorizationHeader != nil {
+		h.Set("Authorization", *in.AuthorizationHeader)
+	}
+	if in.ContentType != nil {
+		h.Set("Content-Type", *in.ContentType)
+	}
+	r, err := vectors.NewRequest(in.Method, target, h, []byte(in.Body))
+	if err != nil {
+		if want.Status != http.StatusBadRequest {
+			t.Fatalf("net/http refuses the request (%v): 400; want %d", err, want.Status)
+		}
+		return
+	}
+	ver := vectorVerifier(in.SecretKey, in.SiteAlgorithm, in.LegacySHA1Fallback, users, unixTime(t, in.UnixTime))
+	var gotErr error
+	w := httptest.NewRecorder()
+	djangoView(t, ver, &gotErr).ServeHTTP(w, r)
+	checkAnswer(t, w, gotErr, want.Status, want.Outcome, want.WWWAuthenticate, want.Body)
 }

@@ -29,7 +29,17 @@ const (
 	MsgHeaderSpaces   = "Invalid token header. Token string should not contain spaces."
 	MsgHeaderBadChars = "Invalid token header. Token string should not contain invalid characters."
 	MsgNotYetValid    = "Token is not yet valid"
+	// MsgMethodCase refuses a request whose method is not upper case
+	// ("get"): drf compares Django's upper-cased method, but a Go handler
+	// would see the method as sent, not the one the token granted.
+	MsgMethodCase = "Request method must be upper case"
 )
+
+// MaxQueryFields is the most query fields Verify reads the token from, as
+// Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a query string with more
+// "&"-separated fields (empty ones included) is refused with 400, as Django
+// refuses it.
+const MaxQueryFields = 1000
 
 // ErrUnknownUser is returned by a [Verifier.LookupUser] function for a
 // user that does not exist; the token is refused with "No such user".
@@ -57,8 +67,12 @@ type Verifier struct {
 	Keyword string
 	// QueryParam is the query parameter read when there is no
 	// Authorization token; the zero value means [DefaultQueryParam]
-	// ("TOKEN"). Tokens in URLs end up in logs: set NoQuery when callers
-	// can send the header.
+	// ("TOKEN"). It is read as Django's request.GET.get does, for every
+	// method: from the URL's query only (never the body), the name
+	// compared exactly after percent-decoding, "+" as a space, "&" (not
+	// ";") between fields, the last value of a repeated name, an empty
+	// value as absent, and at most [MaxQueryFields] fields. Tokens in
+	// URLs end up in logs: set NoQuery when callers can send the header.
 	QueryParam string
 	// NoQuery ignores the query parameter.
 	NoQuery bool
@@ -178,14 +192,37 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	// matches escaped segments) may not see, so "/api/v1/foo%2Fbar" would
 	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar".
 	plain := v.PlainPrefix || v.InsecureDRFCompat
-	if (!plain && hasEncodedSeparator(r.URL.EscapedPath())) || !v.Allows(t, strings.ToUpper(r.Method), r.URL.Path) {
-		ce := v.invalid(m2m.ReasonForbidden, MsgNotPermitted)
+	desc := ""
+	switch {
+	case !upperMethod(r.Method):
+		// Django upper-cases the method before drf compares it, and its
+		// view then sees the upper-case method too. A Go handler sees
+		// r.Method as sent, and "get" is not "GET" to it (ServeMux method
+		// patterns, r.Method == http.MethodGet), so a grant for "GET" must
+		// not let through a request the handler reads as another method.
+		desc = MsgMethodCase
+	case !plain && hasEncodedSeparator(r.URL.EscapedPath()), !v.Allows(t, r.Method, r.URL.Path):
+		desc = MsgNotPermitted
+	}
+	if desc != "" {
+		ce := v.invalid(m2m.ReasonForbidden, desc)
 		if v.InsecureDRFCompat {
 			ce.Status = http.StatusUnauthorized
 		}
 		return nil, ce
 	}
 	return v.principal(t, subject, raw), nil
+}
+
+// upperMethod reports whether m has no lower-case ASCII letter, the form
+// Django hands to drf and to its views.
+func upperMethod(m string) bool {
+	for i := 0; i < len(m); i++ {
+		if 'a' <= m[i] && m[i] <= 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasEncodedSeparator reports whether an escaped path holds "%2F" or
@@ -199,9 +236,10 @@ func hasEncodedSeparator(p string) bool {
 	return false
 }
 
-// Allows reports whether t permits method (upper case; Verify upper-cases
-// the request method, as Django does) on path (the decoded request
-// path, as r.URL.Path), under v's matching rules.
+// Allows reports whether t permits method on path (the decoded request
+// path, as r.URL.Path), under v's matching rules. The method is compared
+// exactly: token methods are upper case, so "get" matches nothing (Verify
+// refuses such a request with [MsgMethodCase]).
 func (v *Verifier) Allows(t *Token, method, path string) bool {
 	p := IRIToURI(path)
 	plain := v.PlainPrefix || v.InsecureDRFCompat
@@ -274,6 +312,14 @@ func (v *Verifier) credential(r *http.Request) (string, error) {
 	}
 	if len(r.URL.RawQuery) > 64<<10 {
 		return "", v.invalid(m2m.ReasonTooLarge, "query too large")
+	}
+	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// fields (parse_qsl counts 1 + the number of "&", empty fields
+	// included) with TooManyFieldsSent, which Django answers with 400.
+	if q := r.URL.RawQuery; q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
+		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
+		ce.Status = http.StatusBadRequest
+		return "", ce
 	}
 	tok, ok := queryValue(r.URL.RawQuery, name)
 	if !ok || tok == "" {

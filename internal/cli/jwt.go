@@ -137,7 +137,7 @@ type jwtVerifyFlags struct {
 // config builds the verification policy and key source from the flags.
 // It is the one place that decides how tokens are verified, so that new
 // key sources (a JWKS for asymmetric tokens) plug in here.
-func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeySource, error) {
 	if f.leeway < 0 {
 		return nil, nil, Usage("--leeway %v: want 0 or more", f.leeway)
 	}
@@ -170,11 +170,7 @@ func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validato
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := make([]any, len(secrets))
-	for i, s := range secrets {
-		keys[i] = []byte(s)
-	}
-	return v, jwtauth.StaticKeys(keys...), nil
+	return v, jwtauth.Secrets(secrets...), nil
 }
 
 func jwtVerifyCmd(env *Env) *cobra.Command {
@@ -257,7 +253,7 @@ func readToken(env *Env, flag string) (string, error) {
 
 // jwksConfig is config for --jwks: public keys from a file or URL, and
 // asymmetric algorithms only.
-func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeySource, error) {
 	if f.secretFile != "" {
 		return nil, nil, Usage("give --jwks or --secret-file, not both")
 	}
@@ -273,5 +269,5 @@ func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*
 	if err != nil {
 		return nil, nil, Rejected(err)
 	}
-	return v, jwtauth.KeySetFunc(ks), nil
+	return v, jwtauth.PublicKeys(ks), nil
 }
