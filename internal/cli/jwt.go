@@ -119,7 +119,8 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 	f.BoolVar(&noIat, "no-iat", false, "leave out iat ({sub, exp} exactly as the microdot recipe)")
 	f.StringVar(&now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
-	hiddenAliases(c, map[string]string{"sub": "subject"}) // README: jwt issue --sub
+	// docs/device.md, docs/cli.md: jwt issue --sub, --alg, --iss, --aud.
+	hiddenAliases(c, map[string]string{"sub": "subject", "alg": "algorithm", "iss": "issuer", "aud": "audience"})
 	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
 		"ttl": "give a lifetime of 1s or more", "subject": ""})
 	return c
@@ -229,7 +230,8 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	fl.DurationVar(&f.leeway, "leeway", jwtauth.DefaultLeeway, "allowed clock skew for exp, nbf and iat")
 	fl.BoolVar(&f.allowNoExp, "allow-no-exp", false, "accept tokens without exp (insecure; PyJWT's default)")
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
-	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience"}) // README: jwt verify --iss --aud
+	// docs/verifying.md, docs/cli.md: jwt verify --iss, --aud, --alg.
+	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience", "alg": "algorithm"})
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"token": "", "jwks": "", "secret-file": "leave it out to use M2M_SECRET", "algorithm": "",
 		"issuer": "leave it out to accept any issuer", "audience": "leave it out to accept only tokens without aud", "now": "leave it out for the clock"})
