@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/secretfile"
 	"github.com/m2mkit/m2m/store"
 	"github.com/m2mkit/m2m/store/sqlstore"
@@ -132,7 +133,7 @@ var _ clientAdmin = (*httpAdmin)(nil)
 func newHTTPAdmin(env *Env, server, tokenFile, data string) (*httpAdmin, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, Usage("--server %q: want an http(s) URL", server)
+		return nil, Usage("--server %q: want an http(s) URL", redact.URL(server))
 	}
 	tok, err := adminToken(env, tokenFile, data)
 	if err != nil {
@@ -163,7 +164,7 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return err
+		return redact.Error(err, a.base)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse))

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/secretfile"
@@ -331,7 +332,7 @@ func (f *jwtVerifyFlags) jwksVerifier(cmd *cobra.Command) (*jwtauth.AccessTokens
 	}
 	ks, err := jwk.Open(f.jwks)
 	if err != nil {
-		return nil, Rejected(err)
+		return nil, Rejected(redact.Error(err, f.jwks))
 	}
 	leeway := f.leeway
 	if leeway == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
@@ -165,11 +166,11 @@ func revokeRun(env *Env, o *revokeOptions) error {
 	if o.redisURL != "" {
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
 		if err != nil {
-			return Usage("--redis: %v", err)
+			return Usage("--redis: %v", redact.Error(err, o.redisURL))
 		}
 		defer rc.Close()
 		if err := rc.Ping(ctx); err != nil {
-			return Rejected(fmt.Errorf("redis %s: %w", displayURL(o.redisURL), err))
+			return Rejected(fmt.Errorf("redis %s: %w", redact.URL(o.redisURL), redact.Error(err, o.redisURL)))
 		}
 		// The same keys as m2m serve --redis --redis-prefix.
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}

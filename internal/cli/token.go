@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/clientcred"
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // clientCredFlags are the options shared by "m2m token" and "m2m
@@ -89,7 +90,7 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
 	}
 	if _, err := c.Resolve(); err != nil {
-		return c, Usage("%s", cliConfigErrors(err, f.credsFile))
+		return c, Usage("%s", cliConfigErrors(err, f.credsFile, f.tokenURL, f.issuer))
 	}
 	return c, nil
 }
@@ -97,7 +98,7 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 // cliConfigErrors says the problems clientcred.Config.Resolve found in
 // the words of the command line: the flags and environment variables the
 // user sets, never the Go fields they fill (ClientID, SkipAudience, ...).
-func cliConfigErrors(err error, credsFile string) string {
+func cliConfigErrors(err error, credsFile, tokenURL, issuer string) string {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -123,6 +124,11 @@ func cliConfigErrors(err error, credsFile string) string {
 		default:
 			// The URL and domain checks name the value: say which flag.
 			msg = strings.TrimPrefix(e.Error(), "clientcred: ")
+			for _, u := range []string{tokenURL, issuer} {
+				if u != "" {
+					msg = redact.Text(msg, u)
+				}
+			}
 			for _, r := range [][2]string{{"token URL ", "--token-url "}, {"issuer ", "--issuer "}, {"domain ", "--domain "}} {
 				if rest, ok := strings.CutPrefix(msg, r[0]); ok {
 					msg = r[1] + rest
