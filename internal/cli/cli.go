@@ -106,6 +106,7 @@ func commands(env *Env) []*cobra.Command {
 		cmdScoped(env),
 		cmdBasic(env),
 		cmdSecret(env),
+		cmdInit(env),
 		cmdVersion(env),
 	}
 }
