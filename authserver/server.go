@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -170,6 +171,12 @@ func (c *Config) Validate() error {
 	if c.RateLimit.Rate < 0 || c.RateLimit.Burst < 0 || c.FailureLimit.Rate < 0 || c.FailureLimit.Burst < 0 {
 		errs = append(errs, errors.New("authserver: negative rate limit"))
 	}
+	for _, r := range []float64{c.RateLimit.Rate, c.FailureLimit.Rate} {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			errs = append(errs, errors.New("authserver: rate limit is not a finite number"))
+			break
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -308,8 +315,11 @@ func (s *Server) endpoint(path string) string {
 	return strings.TrimSuffix(s.issuer, "/") + path
 }
 
-// metadataDoc is the RFC 8414 authorization server metadata, which also
-// carries the fields OpenID discovery clients look for.
+// metadataDoc is the RFC 8414 authorization server metadata, served at
+// both well-known paths. It advertises only what the server does: no
+// OpenID Connect fields (no ID tokens, no userinfo, no subject types),
+// one grant type, the client authentication methods the token endpoint
+// accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
 	Issuer                            string   `json:"issuer"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
@@ -317,8 +327,6 @@ type metadataDoc struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
 }
 
@@ -334,10 +342,8 @@ func (s *Server) buildMetadata() []byte {
 		GrantTypesSupported:               []string{"client_credentials"},
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
 		// No authorization endpoint: no response type is supported.
-		ResponseTypesSupported:           []string{},
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: algs,
-		AccessTokenSigningAlgValues:      algs,
+		ResponseTypesSupported:      []string{},
+		AccessTokenSigningAlgValues: algs,
 	}
 	b, _ := json.Marshal(doc)
 	return b
