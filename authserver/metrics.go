@@ -2,10 +2,13 @@ package authserver
 
 import (
 	"net/http"
+	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/m2mkit/m2m/internal/version"
 )
 
 // metrics are the server's Prometheus metrics, in a registry private to
@@ -55,10 +58,22 @@ func newMetrics() *metrics {
 	}, []string{"outcome"})
 	m.okLatency = m.latency.WithLabelValues("issued")
 	m.badLatency = m.latency.WithLabelValues("refused")
-	m.reg.MustRegister(m.issued, m.refused, m.rateLimited, m.latency, m.introspected, m.revoked,
+	m.reg.MustRegister(m.issued, m.refused, m.rateLimited, m.latency, m.introspected, m.revoked, newBuildInfo(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// newBuildInfo returns the m2m_build_info gauge: always 1, its labels
+// say which build answers (the Prometheus convention for build
+// information, as go_build_info and prometheus_build_info).
+func newBuildInfo() prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "m2m_build_info",
+		Help: "Always 1; the labels name the build: version (set at build time), VCS revision, Go version.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(version.String(), version.Revision(), runtime.Version()).Set(1)
+	return g
 }
 
 func (m *metrics) handler() http.Handler {

@@ -375,7 +375,7 @@ func runDecode(t testing.TB, v *vectors.Vector) {
 	default:
 		vectors.MustDecode(t, in.Audience, &val.Audience)
 	}
-	c, err := val.Verify(context.Background(), in.Token, jwtauth.StaticKeys(key(t, in.KeyHex, in.KeyStr)))
+	c, err := val.Verify(context.Background(), in.Token, jwtauth.Secrets(key(t, in.KeyHex, in.KeyStr)))
 	got := "accept"
 	if err != nil {
 		got = "reject"
@@ -527,7 +527,7 @@ func newMicrodotApp(t testing.TB, f *vectors.File) *microdotApp {
 		InsecureAllowMissingExpiry: true, Leeway: jwtauth.NoLeeway, Now: clock}
 	tokenCallbacks := map[string]func(r *http.Request, token string) (*m2m.Principal, error){
 		"jwt_hs256": func(r *http.Request, token string) (*m2m.Principal, error) {
-			c, err := pyjwt.Verify(r.Context(), token, jwtauth.StaticKeys(secret))
+			c, err := pyjwt.Verify(r.Context(), token, jwtauth.Secrets(secret))
 			if err != nil {
 				return nil, err
 			}
