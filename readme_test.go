@@ -109,7 +109,11 @@ func TestCLIReference(t *testing.T) {
 					found = true
 					break
 				}
-				if cmd.Flags().Lookup(flag[2:]) != nil || cmd.InheritedFlags().Lookup(flag[2:]) != nil {
+				f := cmd.Flags().Lookup(flag[2:])
+				if f == nil {
+					f = cmd.InheritedFlags().Lookup(flag[2:])
+				}
+				if f != nil && f.Name == flag[2:] && !f.Hidden && f.Deprecated == "" {
 					found = true
 				}
 			}
@@ -579,6 +583,31 @@ func checkM2M(args []string) error {
 	if err := cmd.ParseFlags(rest); err != nil {
 		return fmt.Errorf("m2m %s: %v", cmd.Name(), err)
 	}
+	// An old spelling kept for published examples (a hidden flag, or a
+	// name the flag set normalizes to another) is not for the docs: they
+	// use the one spelling --help shows.
+	var hidden []string
+	normalize := cmd.Flags().GetNormalizeFunc()
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, "=")
+		f := cmd.Flags().Lookup(name)
+		if f == nil {
+			continue
+		}
+		if f.Hidden || f.Deprecated != "" || string(normalize(cmd.Flags(), name)) != name {
+			hidden = append(hidden, "--"+name)
+		}
+	}
+	if len(hidden) > 0 {
+		return fmt.Errorf("%s: %s is an old spelling; use the one --help shows", cmd.CommandPath(), strings.Join(hidden, ", "))
+	}
 	if h, err := cmd.Flags().GetBool("help"); err == nil && h {
 		return nil
 	}
@@ -685,7 +714,8 @@ func TestCheckM2M(t *testing.T) {
 		{`m2m --help`, true},
 		{`m2m client create --help`, true},
 		{`m2m serve --no-such-flag`, false},
-		{`m2m serve --token-ttl soon`, false},
+		{`m2m basic hash --cost many`, false},
+		{`m2m jwt verify --alg HS256 --token x`, false}, // a hidden old spelling
 		{`m2m no-such-command`, false},
 		{`m2m client`, false},
 		{`m2m client crate --name x`, false},
