@@ -127,6 +127,72 @@ func TestCLIReference(t *testing.T) {
 	}
 }
 
+// TestDocsEnvironment checks that every M2M_* variable the docs name is
+// one the code reads: a string literal "M2M_..." in the module's non-test
+// source, or a flag name given to the CLI's envDefaults (which reads flag
+// --some-name from M2M_SOME_NAME).
+func TestDocsEnvironment(t *testing.T) {
+	known := map[string]bool{}
+	litRE := regexp.MustCompile(`^"(M2M_[A-Z0-9_]+)"$`)
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BasicLit:
+				if m := litRE.FindStringSubmatch(n.Value); m != nil {
+					known[m[1]] = true
+				}
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "envDefaults" {
+					for _, a := range n.Args {
+						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							name := strings.Trim(lit.Value, `"`)
+							known["M2M_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) < 10 {
+		t.Fatalf("found only %d M2M_ variables in the code; did the way the CLI reads them change?", len(known))
+	}
+	varRE := regexp.MustCompile(`M2M_[A-Z0-9_]*[A-Z0-9]`)
+	for _, file := range docFiles(t) {
+		lines, err := readLines(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range lines {
+			for _, v := range varRE.FindAllString(line, -1) {
+				if !known[v] {
+					t.Errorf("%s:%d: %s is not read by the code", file, i+1, v)
+				}
+			}
+		}
+	}
+}
+
 // TestDocsLinks checks every relative link of the docs and its #fragment.
 func TestDocsLinks(t *testing.T) {
 	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)`)
