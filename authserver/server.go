@@ -15,21 +15,18 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
 
-// Token profiles: the claim set and header typ of access tokens.
-const (
-	// ProfileRFC9068 is the JWT access-token profile of RFC 9068:
-	// typ "at+jwt"; iss, sub (the client id), aud, exp, iat, jti,
-	// client_id and scope.
-	ProfileRFC9068 = "rfc9068"
-	// ProfileAuth0 is what Auth0 issues to machine-to-machine clients:
-	// typ "JWT"; iss with a trailing slash, sub "<client_id>@clients",
-	// aud, iat, exp, scope, gty "client-credentials", azp (and jti).
-	ProfileAuth0 = "auth0"
-)
+// JWKSMaxAge is the Cache-Control max-age of the JWKS response: short, so
+// that a key published as next reaches verifiers well before it signs
+// and a revoked key leaves their caches within it (jwk.RemoteKeySet
+// honours it).
+const JWKSMaxAge = time.Minute
+
+var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge/time.Second))
 
 // Defaults for the zero values of [Config].
 const (
@@ -71,13 +68,14 @@ type Config struct {
 	Signer Signer
 	// SigningAlgorithms are advertised in the metadata (nil: ES256).
 	SigningAlgorithms []string
-	// Profile is the default token profile: ProfileRFC9068 ("" means it)
-	// or ProfileAuth0. With ProfileAuth0, refusals also take Auth0's
+	// Profile is the default token profile: jwtauth.ProfileRFC9068 (""
+	// means it) or jwtauth.ProfileAuth0 (see [jwtauth.Profile] for the
+	// claims of each). With ProfileAuth0, refusals also take Auth0's
 	// shapes (401 access_denied "Unauthorized" for bad credentials).
-	Profile string
+	Profile jwtauth.Profile
 	// AudienceProfiles overrides Profile for tokens for an audience; a
 	// client's own Profile overrides both.
-	AudienceProfiles map[string]string
+	AudienceProfiles map[string]jwtauth.Profile
 	// TokenTTL is the default access-token lifetime (0: DefaultTokenTTL);
 	// a client's TokenTTL overrides it.
 	TokenTTL time.Duration
@@ -175,7 +173,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func validProfile(p string) bool { return p == "" || p == ProfileRFC9068 || p == ProfileAuth0 }
+// validProfile reports whether the server issues tokens of p ("" is the
+// default); it does not issue ProfileGeneric, which only verifiers read.
+func validProfile(p jwtauth.Profile) bool {
+	return p == "" || p == jwtauth.ProfileRFC9068 || p == jwtauth.ProfileAuth0
+}
 
 // Server is the token server. It is safe for concurrent use.
 type Server struct {
@@ -211,7 +213,7 @@ func New(cfg Config) (*Server, error) {
 		issuer:      cfg.Issuer,
 		auth0Issuer: strings.TrimSuffix(cfg.Issuer, "/") + "/",
 		realm:       cfg.Issuer,
-		auth0Errors: cfg.Profile == ProfileAuth0,
+		auth0Errors: cfg.Profile == jwtauth.ProfileAuth0,
 		tokenTTL:    cfg.TokenTTL,
 		maxTokenTTL: cfg.MaxTokenTTL,
 		rate:        cfg.RateLimit,
@@ -331,8 +333,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	// Short: a key published as next must reach verifiers before it signs.
-	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Cache-Control", jwksCacheControl)
 	w.Write(s.cfg.Signer.JWKS())
 }
 

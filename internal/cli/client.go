@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -138,7 +139,7 @@ func clientCreate(env *Env) *cobra.Command {
 			if rate < 0 || burst < 0 {
 				return Usage("--rate-limit and --burst must not be negative")
 			}
-			if profile != "" && profile != authserver.ProfileRFC9068 && profile != authserver.ProfileAuth0 {
+			if p := jwtauth.Profile(profile); p != "" && p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 				return Usage("--profile %q: want rfc9068 or auth0", profile)
 			}
 			scopeList, err := scopeFlag("scope", scopes)

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/redisstore"
@@ -204,7 +205,7 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
-	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
+	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
@@ -251,14 +252,14 @@ func (o *serveOptions) validate() []error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		bad("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
-	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
+	if p := jwtauth.Profile(o.profile); p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 		bad("--profile %q: want rfc9068 or auth0", o.profile)
 	}
 	for _, aud := range slices.Sorted(maps.Keys(o.audienceProfiles)) {
 		switch p := o.audienceProfiles[aud]; {
 		case aud == "":
 			bad("--audience-profile =%s: empty audience", p)
-		case p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0:
+		case jwtauth.Profile(p) != jwtauth.ProfileRFC9068 && jwtauth.Profile(p) != jwtauth.ProfileAuth0:
 			bad("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
 		}
 	}
@@ -538,9 +539,13 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 	}
+	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
+	for aud, p := range o.audienceProfiles {
+		audienceProfiles[aud] = jwtauth.Profile(p)
+	}
 	d.srv, err = authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
-		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
+		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations,
 		Logger: logger,
