@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # The m2m token server in a static, non-root image.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always --dirty) -t m2m .
