@@ -11,11 +11,11 @@ import (
 // authenticated the request, not the HTTP authentication scheme keyword,
 // which is configurable in most scheme packages.
 const (
-	SchemeBearer  = "bearer"   // a JWT access or device token
-	SchemeBasic   = "basic"    // HTTP Basic (RFC 7617)
-	SchemeRolling = "rolling"  // a rolling code (package rolling)
-	SchemeDynamic = "dynamic"  // a dynamic token (package dynamic)
-	SchemeScoped  = "tmptoken" // a scoped temporary token (package scoped)
+	SchemeBearer  = "bearer"  // a JWT access or device token
+	SchemeBasic   = "basic"   // HTTP Basic (RFC 7617)
+	SchemeRolling = "rolling" // a rolling code (package rolling)
+	SchemeDynamic = "dynamic" // a dynamic token (package dynamic)
+	SchemeScoped  = "scoped"  // a scoped temporary token (package scoped)
 )
 
 // Principal is who a request authenticated as and what it may do. A

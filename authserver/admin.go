@@ -111,7 +111,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	key := "authfail:admin:" + s.addrKey(r)
 	if d, err := s.limiter.Take(ctx, key, s.failures, 0); err == nil && !d.Allowed {
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
-		writeJSON(w, http.StatusTooManyRequests, errorBody{CodeTooManyRequests, "too many failed attempts"})
+		writeJSON(w, http.StatusTooManyRequests, errorBody(CodeTooManyRequests, "too many failed attempts"))
 		return false
 	}
 	tok, err := httpauth.Credentials(r, "Bearer", "admin")
@@ -123,7 +123,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	s.log.LogAttrs(ctx, slog.LevelInfo, "authserver: admin request refused", slog.String("reason", "bad_admin_token"),
 		slog.String("remote_addr", s.clientAddr(r)))
 	w.Header().Set("WWW-Authenticate", httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{Name: "realm", Value: s.realm + " admin"}}}.String())
-	writeJSON(w, http.StatusUnauthorized, errorBody{"invalid_token", "admin token required"})
+	writeJSON(w, http.StatusUnauthorized, errorBody("invalid_token", "admin token required"))
 	return false
 }
 
@@ -136,14 +136,14 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	var bad *adminBadRequest
 	switch {
 	case errors.As(err, &bad):
-		writeJSON(w, http.StatusBadRequest, errorBody{CodeInvalidRequest, bad.msg})
+		writeJSON(w, http.StatusBadRequest, errorBody(CodeInvalidRequest, bad.msg))
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, errorBody{"not_found", "no such client"})
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such client"))
 	case errors.Is(err, store.ErrConflict):
-		writeJSON(w, http.StatusConflict, errorBody{"conflict", "a client with this id already exists"})
+		writeJSON(w, http.StatusConflict, errorBody("conflict", "a client with this id already exists"))
 	default:
 		s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: admin request failed", slog.String("error", err.Error()))
-		writeJSON(w, http.StatusInternalServerError, errorBody{CodeServerError, "internal error"})
+		writeJSON(w, http.StatusInternalServerError, errorBody(CodeServerError, "internal error"))
 	}
 }
 
@@ -265,7 +265,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.KeyRotator == nil {
-		writeJSON(w, http.StatusNotImplemented, errorBody{"not_implemented", "this server cannot rotate keys"})
+		writeJSON(w, http.StatusNotImplemented, errorBody("not_implemented", "this server cannot rotate keys"))
 		return nil
 	}
 	if err := s.cfg.KeyRotator.Rotate(r.Context()); err != nil {

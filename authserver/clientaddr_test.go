@@ -5,8 +5,12 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
@@ -58,6 +62,100 @@ func TestFailureThrottleAddress(t *testing.T) {
 			got := send(tt.second, tt.xffSecond, "unknown-3")
 			if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[tt.shared]; got != want {
 				t.Errorf("a failure for another id from %s (X-Forwarded-For %q) after 2 from %s: %d; want %d", tt.second, tt.xffSecond, tt.first, got, want)
+			}
+		})
+	}
+}
+
+// TestNoLockoutBehindNAT is issue 12's scenario: behind one address (a
+// NAT), a misbehaving client fails every two seconds while a valid client
+// asks for a token just as often; the valid client must succeed every
+// time, and the failing one must be throttled.
+func TestNoLockoutBehindNAT(t *testing.T) {
+	tests := []struct {
+		name   string
+		badID  func(f *fixture) string // the id the bad client presents
+		remote string
+	}{
+		{"unknown id", func(*fixture) string { return "no-such-client" }, "203.0.113.1:1"},
+		{"another client's wrong secret", func(f *fixture) string { return f.otherID }, "203.0.113.1:1"},
+		{"IPv6 /64", func(*fixture) string { return "no-such-client" }, "[2001:db8:1:2::1]:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			f.addOther(t)
+			bad := tt.badID(f)
+			send := func(id, secret string) int {
+				form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+				r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.RemoteAddr = tt.remote
+				w := httptest.NewRecorder()
+				f.srv.ServeHTTP(w, r)
+				return w.Code
+			}
+			throttledBad := 0
+			for i := range 30 {
+				switch got := send(bad, "wrong-secret"); got {
+				case http.StatusUnauthorized:
+				case http.StatusTooManyRequests:
+					throttledBad++
+				default:
+					t.Fatalf("round %d: bad client got %d; want 401 or 429", i, got)
+				}
+				if got := send(f.id, f.secret); got != http.StatusOK {
+					t.Fatalf("round %d: valid client at the same address got %d; want 200", i, got)
+				}
+				f.clock.Add(2 * time.Second)
+			}
+			if throttledBad == 0 {
+				t.Errorf("the bad client was never throttled in 30 failures")
+			}
+		})
+	}
+}
+
+// TestFailureThrottleConcurrent is issue 13's race: a burst of concurrent
+// wrong secrets for one client id must not get more comparisons than the
+// failure limit allows. Run it with -count=20 -race.
+func TestFailureThrottleConcurrent(t *testing.T) {
+	tests := []struct {
+		name  string
+		id    func(f *fixture) string
+		burst int
+	}{
+		{"known id", func(f *fixture) string { return f.id }, 10},
+		{"unknown id", func(*fixture) string { return "no-such-client" }, 10},
+		{"burst 1", func(f *fixture) string { return f.id }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
+				cfg.FailureLimit = ratelimit.Limit{Rate: 1.0 / 3600, Burst: tt.burst}
+			})
+			var compared atomic.Int64
+			defer authserver.SetCompareHook(func() {
+				compared.Add(1)
+				// Widen the window between the check and the recorded
+				// failure, where an unlocked endpoint lets others through.
+				for range 100 {
+					runtime.Gosched()
+				}
+			})()
+			id := tt.id(f)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for range 60 {
+				wg.Go(func() {
+					<-start
+					f.post(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"wrong"}})
+				})
+			}
+			close(start)
+			wg.Wait()
+			if got := compared.Load(); got > int64(tt.burst) {
+				t.Errorf("60 concurrent wrong secrets: %d comparisons; want at most %d", got, tt.burst)
 			}
 		})
 	}

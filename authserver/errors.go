@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/m2mkit/m2m/internal/oautherr"
 	"github.com/m2mkit/m2m/ratelimit"
 )
 
@@ -51,27 +52,27 @@ func errInvalidRequest(reason, desc string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Reason: reason, Description: desc}
 }
 
-// errorBody is the JSON error body of RFC 6749 section 5.2.
-type errorBody struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description,omitempty"`
+// errorBody returns the JSON error body of RFC 6749 section 5.2, defined
+// once in [oautherr.Body] for the server and the client.
+func errorBody(code, desc string) oautherr.Body {
+	return oautherr.Body{Error: code, ErrorDescription: desc}
 }
 
 // auth0Shape maps a refusal to the status and body Auth0 answers with in
 // the same situation (see the protocol examples in the auth0 vectors).
-func auth0Shape(e *Error) (int, errorBody) {
+func auth0Shape(e *Error) (int, oautherr.Body) {
 	switch e.Code {
 	case CodeInvalidClient:
-		return http.StatusUnauthorized, errorBody{CodeAccessDenied, "Unauthorized"}
+		return http.StatusUnauthorized, errorBody(CodeAccessDenied, "Unauthorized")
 	case CodeUnauthorizedClient:
-		return http.StatusForbidden, errorBody{CodeUnauthorizedClient, e.Description}
+		return http.StatusForbidden, errorBody(CodeUnauthorizedClient, e.Description)
 	}
-	return e.Status, errorBody{e.Code, e.Description}
+	return e.Status, errorBody(e.Code, e.Description)
 }
 
 func (s *Server) writeError(w http.ResponseWriter, e *Error) {
 	h := w.Header()
-	status, body := e.Status, errorBody{e.Code, e.Description}
+	status, body := e.Status, errorBody(e.Code, e.Description)
 	if s.auth0Errors {
 		status, body = auth0Shape(e)
 	}

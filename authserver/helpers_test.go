@@ -21,6 +21,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -134,6 +135,17 @@ func (s *testSigner) Sign(typ string, payload []byte) (string, string, error) {
 
 func (s *testSigner) JWKS() []byte { return s.jwks }
 
+func (s *testSigner) PublicKeys() (*jwk.Set, uint64) {
+	if s.jwks == nil {
+		return jwk.NewSet(), 0
+	}
+	set, err := jwk.ParseSet(s.jwks)
+	if err != nil {
+		panic(err)
+	}
+	return set, 1
+}
+
 // clock is a settable test clock.
 type clock struct {
 	mu sync.Mutex
@@ -156,6 +168,18 @@ type fixture struct {
 	clock   *clock
 	id      string
 	secret  string
+	otherID string // see addOther
+}
+
+// addOther registers a second client, whose id a misbehaving client may
+// present with a wrong secret.
+func (f *fixture) addOther(t testing.TB) {
+	t.Helper()
+	c := &store.Client{Name: "other", Audiences: []string{"https://api.example.test"}}
+	if _, err := authserver.CreateClient(context.Background(), f.clients, c, f.clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	f.otherID = c.ID
 }
 
 // newFixture starts a server with one client granted audience

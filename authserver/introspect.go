@@ -9,11 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
-	"unsafe"
 
-	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
@@ -96,29 +94,48 @@ type tokenInfo struct {
 // errForeign marks a token this server did not issue or cannot read.
 var errForeign = errors.New("authserver: not a token of this server")
 
+// ownAlgorithms are the algorithms of the Signer's tokens the server reads
+// back: every public-key algorithm; each published key verifies only its
+// own (its JWK "alg" and key type).
+var ownAlgorithms = []string{"ES256", "ES384", "ES512", "EdDSA", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+
+// ownTokens is the policy by which the server reads back its own tokens,
+// through the one verification core: its algorithms, typ at+jwt (RFC
+// 9068) or JWT (Auth0 profile), jti, exp and iat present; any audience
+// (introspection reports it). The issuer is checked by ownToken: either
+// of the two spellings the profiles use.
+func (s *Server) ownTokens() *jwtauth.Validator {
+	return &jwtauth.Validator{
+		Algorithms:        ownAlgorithms,
+		SkipIssuerCheck:   true,
+		AcceptAnyAudience: true,
+		Types:             []string{"at+jwt", "JWT"},
+		RequiredClaims:    []string{"jti", "iat"},
+		MaxTokenBytes:     MaxIntrospectedTokenBytes,
+		Now:               s.now,
+	}
+}
+
+// publicKeys returns the Signer's published keys.
+func (s *Server) publicKeys() *jwk.Set {
+	keys, _ := s.cfg.Signer.PublicKeys()
+	return keys
+}
+
 // ownToken verifies token against the keys the server publishes and its
-// issuer. It does not look at the clock or at revocations. Any refusal is
-// errForeign.
-func (s *Server) ownToken(token string) (*tokenInfo, error) {
+// issuer. The clock is checked with the core's leeway (so that replicas
+// with slightly different clocks agree); callers compare exp exactly.
+// Any refusal is errForeign, or for a token expired beyond the leeway, a
+// refusal with reason expired.
+func (s *Server) ownToken(ctx context.Context, token string) (*tokenInfo, error) {
 	if len(token) > MaxIntrospectedTokenBytes {
 		return nil, errForeign
 	}
-	t, err := jws.Parse(token, MaxIntrospectedTokenBytes)
-	if err != nil || t.Header.Kid == "" || (t.Header.Typ != "at+jwt" && t.Header.Typ != "JWT") {
-		return nil, errForeign
-	}
-	ok := false
-	for _, k := range s.keys().Lookup(t.Header.Kid) {
-		if k.Fits(t.Header.Alg) && t.Verify(k.Public) == nil {
-			ok = true
-			break
-		}
-	}
-	if !ok {
-		return nil, errForeign
-	}
-	c, err := jwtauth.ParseClaims(t.Payload)
+	c, err := s.ownTokens().Verify(ctx, token, jwtauth.PublicKeys(jwk.NewStaticKeySet(s.publicKeys())))
 	if err != nil {
+		if m2m.ReasonOf(err) == m2m.ReasonExpired {
+			return nil, err
+		}
 		return nil, errForeign
 	}
 	ti := &tokenInfo{claims: c}
@@ -131,42 +148,10 @@ func (s *Server) ownToken(token string) (*tokenInfo, error) {
 		return nil, errForeign
 	}
 	ti.scope, _ = c.Raw["scope"].(string)
-	if ti.clientID == "" || c.ID == "" || c.ExpiresAt.IsZero() || c.IssuedAt.IsZero() {
+	if ti.clientID == "" || c.ID == "" {
 		return nil, errForeign
 	}
 	return ti, nil
-}
-
-// keySet is the parsed form of one JWKS the Signer returned.
-type keySet struct {
-	raw *byte // identity of the JWKS slice it was parsed from
-	n   int
-	set *jwk.Set
-}
-
-// keys returns the Signer's current key set, parsed again only when the
-// Signer returns a different JWKS (a keyring hands out the same slice
-// until its keys change).
-func (s *Server) keys() *jwk.Set {
-	raw := s.cfg.Signer.JWKS()
-	s.keysMu.Lock()
-	defer s.keysMu.Unlock()
-	if ks := s.keyCache; ks != nil && ks.raw == unsafe.SliceData(raw) && ks.n == len(raw) {
-		return ks.set
-	}
-	set, err := jwk.ParseSet(raw)
-	if err != nil {
-		s.log.Error("authserver: the signer's JWKS does not parse", slog.String("error", err.Error()))
-		set = jwk.NewSet()
-	}
-	s.keyCache = &keySet{raw: unsafe.SliceData(raw), n: len(raw), set: set}
-	return set
-}
-
-// keyCacheState is embedded in Server.
-type keyCacheState struct {
-	keysMu   sync.Mutex
-	keyCache *keySet
 }
 
 // revokedReason says why ti is no longer valid at now, or "" when it is:
@@ -227,9 +212,13 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	now := s.now()
-	ti, err := s.ownToken(lr.Token)
+	ti, err := s.ownToken(ctx, lr.Token)
 	if err != nil {
-		s.inactive(w, r, lr, "foreign")
+		reason := "foreign"
+		if m2m.ReasonOf(err) == m2m.ReasonExpired {
+			reason = "expired"
+		}
+		s.inactive(w, r, lr, reason)
 		return
 	}
 	reason, err := s.revokedReason(ctx, ti, now)
@@ -302,7 +291,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	ti, err := s.ownToken(lr.Token)
+	ti, err := s.ownToken(ctx, lr.Token)
 	if err != nil || !s.now().Before(ti.claims.ExpiresAt) {
 		s.revoked(w, r, lr, "not_active")
 		return

@@ -2,7 +2,10 @@ package authserver_test
 
 import (
 	"context"
+	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,6 +113,9 @@ func TestIntrospect(t *testing.T) {
 		"tampered":  tampered,
 		"huge":      strings.Repeat("a", authserver.MaxIntrospectedTokenBytes+1),
 		"unsigned":  "eyJhbGciOiJub25lIiwia2lkIjoieCIsInR5cCI6ImF0K2p3dCJ9." + parts[1] + ".",
+		// One token, one spelling: the same signed bytes spelled otherwise.
+		"line break":  parts[0] + ".\n" + parts[1] + "." + parts[2],
+		"high-S twin": highSTwin(t, tokA),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if body := l.introspect(t, tok); len(body) != 1 || body["active"] != false {
@@ -355,4 +361,18 @@ func FuzzIntrospect(f *testing.F) {
 			}
 		}
 	})
+}
+
+// highSTwin returns the other spelling of an ES256 token: s replaced by
+// n-s, which a lenient ECDSA verifier also accepts.
+func highSTwin(t *testing.T, tok string) string {
+	t.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -49,6 +50,11 @@ type Signer interface {
 	Sign(typ string, payload []byte) (token, kid string, err error)
 	// JWKS returns the JSON Web Key Set of every published key.
 	JWKS() []byte
+	// PublicKeys returns the keys JWKS publishes as an immutable set of
+	// typed public keys, and a version that changes whenever they change
+	// (and only then). The server reads its own tokens back
+	// (introspection, revocation) with them; it must not modify the set.
+	PublicKeys() (keys *jwk.Set, version uint64)
 }
 
 // Config configures a [Server]. The zero value of each optional field is
@@ -81,8 +87,14 @@ type Config struct {
 	// RateLimit is the per-client token bucket (zero: DefaultRateLimit); a
 	// client's RateLimitPerSecond and RateLimitBurst override it.
 	RateLimit ratelimit.Limit
-	// FailureLimit throttles failed client authentication per client id
-	// and per remote address (zero: ratelimit.DefaultFailureLimit).
+	// FailureLimit throttles failed client authentication (zero:
+	// ratelimit.DefaultFailureLimit). It bounds the secrets compared for
+	// one client id from one client address: past it, requests for that
+	// id from that address are answered 429 before any comparison. It
+	// also counts failures per address, but that budget never refuses a
+	// correct secret (secrets are 256-bit and cannot be guessed online;
+	// see the token endpoint's documentation): an address over it only
+	// has its further failures answered 429 instead of 401.
 	FailureLimit ratelimit.Limit
 	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
 	// headers name the client address that failures are counted and
@@ -181,7 +193,9 @@ type Server struct {
 	metadata    []byte
 	mux         *http.ServeMux
 	revocations store.Revocations
-	keyCacheState
+	// guesses serializes, per client id and address, the failure check,
+	// the secret comparison and the recording of a failure.
+	guesses ratelimit.KeyLocks
 }
 
 // New checks cfg and returns a Server.
@@ -337,7 +351,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			problem = "store unreachable"
 		}
 	}
-	if problem == "" && !publishesKey(s.cfg.Signer.JWKS()) {
+	if keys, _ := s.cfg.Signer.PublicKeys(); problem == "" && keys.Len() == 0 {
 		problem = "no signing key"
 	}
 	if problem == "" && s.cfg.Ready != nil {
@@ -351,13 +365,6 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func publishesKey(jwks []byte) bool {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	return json.Unmarshal(jwks, &set) == nil && len(set.Keys) > 0
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -130,9 +130,19 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 }
 
 // authenticate checks the client credentials of tr (client_secret_basic or
-// client_secret_post), throttling failures per client id and per remote
-// address before any secret is compared, and refuses a disabled client.
-// The token, introspection and revocation endpoints share it.
+// client_secret_post) and refuses a disabled client. The token,
+// introspection and revocation endpoints share it.
+//
+// Failures are throttled per client id and address together, checked
+// before the secret is compared: a burst of wrong secrets for one id from
+// one place gets FailureLimit comparisons. They are also counted per
+// address, but that budget never refuses a correct secret: client secrets
+// are server-generated 256-bit values that no one can guess online, so a
+// per-address lockout would protect nothing and would let one
+// misbehaving client behind a NAT or proxy lock out every other client
+// there. An address over its budget only has its further failures
+// answered 429 with Retry-After instead of 401, so that a misconfigured
+// client backs off.
 func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client, *Error) {
 	ctx := r.Context()
 	basic := tr.AuthMethod == authBasic
@@ -141,27 +151,40 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 			Description: "client authentication is required", Basic: basic}
 	}
 	addr := s.addrKey(r)
-	for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
-		d, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 0)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
-		}
-		if !d.Allowed {
-			s.metrics.rateLimited.WithLabelValues("failures").Inc()
-			return nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
-				Description: "too many failed authentication attempts; retry later", RetryAfter: d.RetryAfter}
-		}
-	}
 	now := s.now()
 	client, err := s.clients.get(ctx, tr.ClientID, now)
 	if err != nil {
 		return nil, s.unavailable(r, "store", err)
 	}
+	idKey := "authfail:client:" + addr + " " + tr.ClientID
+	// Hold idKey's lock from the check to the recorded failure: the check
+	// only peeks, so concurrent wrong secrets would otherwise all pass it
+	// before the first failure is counted.
+	unlock := s.guesses.Lock(idKey)
+	defer unlock()
+	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
+	if err != nil {
+		return nil, s.unavailable(r, "limiter", err)
+	}
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return nil, throttled(d.RetryAfter)
+	}
+	if compareHook != nil {
+		compareHook()
+	}
 	if !secretMatches(client, tr.ClientSecret, now) {
-		for _, key := range [...]string{"addr:" + addr, "client:" + tr.ClientID} {
-			if _, err := s.limiter.Take(ctx, "authfail:"+key, s.failures, 1); err != nil {
-				s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failure", slog.String("error", err.Error()))
-			}
+		_, err := s.limiter.Take(ctx, idKey, s.failures, 1)
+		if err != nil {
+			return nil, s.unavailable(r, "limiter", err)
+		}
+		da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
+		if err != nil {
+			return nil, s.unavailable(r, "limiter", err)
+		}
+		if !da.Allowed {
+			s.metrics.rateLimited.WithLabelValues("failures").Inc()
+			return nil, throttled(da.RetryAfter)
 		}
 		reason := "bad_secret"
 		if client == nil {
@@ -175,6 +198,14 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 			Description: "the client is disabled"}
 	}
 	return client, nil
+}
+
+// compareHook, when set by a test, is called before each secret comparison.
+var compareHook func()
+
+func throttled(retry time.Duration) *Error {
+	return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "auth_throttled",
+		Description: "too many failed authentication attempts; retry later", RetryAfter: retry}
 }
 
 // addrKey is the key failed authentication is counted under for the

@@ -334,6 +334,9 @@ func TestFailureThrottle(t *testing.T) {
 			t.Fatalf("failure: %d; want 401", w.Code)
 		}
 	}
+	// Failures for one id from one address throttle that id there, even
+	// with the right secret: the secret is not compared again until the
+	// bucket refills.
 	w := f.post(f.creds())
 	if resp := decodeResponse(t, w); w.Code != 429 || resp.Error != "too_many_requests" || w.Header().Get("Retry-After") == "" {
 		t.Errorf("after 3 failures: %d %s; want 429 with Retry-After", w.Code, w.Body)

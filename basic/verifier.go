@@ -65,6 +65,14 @@ type Verifier struct {
 	// and "addr:" + clientaddr.Key of the client address (IPv6 counted
 	// per /64). Nil means no throttling.
 	//
+	// The user key is checked first and always applies: it bounds the
+	// guesses against one password. The address key bounds guesses spread
+	// over many users (password spraying); so that one misbehaving client
+	// behind a NAT or proxy cannot lock out the others, it does not refuse
+	// a user who has succeeded from that address within the Throttle's
+	// SuccessMemory (recorded with Throttle.Succeed on every success). A
+	// user with no recent success there is throttled with the address.
+	//
 	// Attempts for one key take turns from the throttle check to the
 	// recorded failure, so a burst of concurrent guesses gets no more
 	// tries than the same guesses sent one at a time; the price is that
@@ -144,6 +152,11 @@ func (v *Verifier) check(r *http.Request, keys []string, user, pass string) (*m2
 	p, err := v.authenticate(r, user, pass)
 	switch {
 	case err == nil && p != nil:
+		if len(keys) == 2 {
+			if err := v.Throttle.Succeed(ctx, seenKey(keys)); err != nil {
+				v.logError(ctx, "basic: throttle failed", err)
+			}
+		}
 		return p, nil
 	case err == nil || errors.Is(err, m2m.ErrInvalidCredentials):
 		if ferr := v.fail(ctx, keys); ferr != nil {
@@ -157,6 +170,10 @@ func (v *Verifier) check(r *http.Request, keys []string, user, pass string) (*m2
 	v.logError(ctx, "basic: checking the password failed", err)
 	return nil, fmt.Errorf("basic: %w", err)
 }
+
+// seenKey is the success mark of a user at an address (keys are
+// "user:NAME" and "addr:KEY"; an address key never holds a space).
+func seenKey(keys []string) string { return keys[1] + " " + keys[0] }
 
 func (v *Verifier) credentials(r *http.Request) (string, error) {
 	if v.Lenient {
@@ -209,9 +226,19 @@ func (v *Verifier) throttleKeys(r *http.Request, user string) []string {
 	return []string{"user:" + user, "addr:" + v.TrustedProxies.ThrottleKey(r)}
 }
 
+// throttled checks the user key and then the address key. A throttled
+// address does not refuse a user who has succeeded from it within the
+// Throttle's SuccessMemory: failures of others behind the same address (a
+// NAT, a proxy) must not lock out a user who has proved their password
+// there, while everyone else guessing from it stays slowed down.
 func (v *Verifier) throttled(ctx context.Context, keys []string) error {
-	for _, k := range keys {
+	for i, k := range keys {
 		ok, wait, err := v.Throttle.Check(ctx, k)
+		if err == nil && !ok && i == 1 {
+			var seen bool
+			seen, err = v.Throttle.Succeeded(ctx, seenKey(keys))
+			ok = seen
+		}
 		if err != nil {
 			v.logError(ctx, "basic: throttle failed", err)
 			return fmt.Errorf("basic: throttle: %w", errors.Join(m2m.ErrUnavailable, err))

@@ -397,3 +397,55 @@ func TestVerifierThrottleIPv6Prefix(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifierNoLockoutBehindNAT: behind one address, a client failing
+// with a wrong password every two seconds does not lock out a user who
+// has logged in from there before; users without a success there (a
+// password sprayer) stay throttled with the address.
+func TestVerifierNoLockoutBehindNAT(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	v := &basic.Verifier{
+		Users:    microdotUsers(),
+		Throttle: &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: func() time.Time { return now }}, Limit: ratelimit.Limit{Rate: 1.0 / 60, Burst: 3}},
+	}
+	send := func(cred string) error {
+		r := request("Basic " + b64(cred))
+		r.RemoteAddr = "203.0.113.1:1"
+		_, err := v.Verify(r)
+		return err
+	}
+	if err := send("alice:wonderland"); err != nil {
+		t.Fatalf("first login = %v; want success", err)
+	}
+	throttled := 0
+	for i := range 30 {
+		err := send(fmt.Sprintf("mallory%d:guess", i))
+		switch m2m.ReasonOf(err) {
+		case m2m.ReasonBadCredentials:
+		case m2m.ReasonThrottled:
+			throttled++
+		default:
+			t.Fatalf("round %d: bad client: %v; want bad_credentials or throttled", i, err)
+		}
+		if err := send("alice:wonderland"); err != nil {
+			t.Fatalf("round %d: alice at the same address: %v; want success", i, err)
+		}
+		now = now.Add(2 * time.Second)
+	}
+	if throttled == 0 {
+		t.Errorf("the sprayer was never throttled in 30 failures")
+	}
+	// Without a success from there, the address lock applies, even to
+	// the right password.
+	send("mallory:guess")
+	if err := send("svc:p:a:ss"); m2m.ReasonOf(err) != m2m.ReasonThrottled {
+		t.Errorf("svc, never seen at the address: %v; want throttled", err)
+	}
+	// A wrong password for alice counts against alice as always.
+	for range 3 {
+		send("alice:guess")
+	}
+	if err := send("alice:wonderland"); m2m.ReasonOf(err) != m2m.ReasonThrottled {
+		t.Errorf("alice after 3 wrong passwords: %v; want throttled", err)
+	}
+}

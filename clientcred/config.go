@@ -24,6 +24,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // Environment variables read by [Config.Resolve] for fields left empty.
@@ -193,7 +195,7 @@ func (c Config) Resolve() (Config, error) {
 		}
 	}
 	if c.Domain != "" && (strings.ContainsAny(c.Domain, "/?#@ ") || c.Domain != strings.TrimSpace(c.Domain)) {
-		errs = append(errs, fmt.Errorf("clientcred: domain %q: want a host name such as tenant.us.auth0.com", c.Domain))
+		errs = append(errs, fmt.Errorf("clientcred: domain %q: want a host name such as tenant.us.auth0.com", redact.URL(c.Domain)))
 	}
 	if c.RefreshAt < 0 || c.RefreshAt >= 1 {
 		errs = append(errs, fmt.Errorf("clientcred: RefreshAt %v: want a fraction in [0, 1)", c.RefreshAt))
@@ -204,7 +206,7 @@ func (c Config) Resolve() (Config, error) {
 func checkURL(what, s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("clientcred: %s %q: want an absolute http(s) URL", what, s)
+		return fmt.Errorf("clientcred: %s %q: want an absolute http(s) URL", what, redact.URL(s))
 	}
 	return nil
 }

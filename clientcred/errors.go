@@ -1,12 +1,13 @@
 package clientcred
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/oautherr"
 )
 
 // RetrieveError is a refusal from the token endpoint. It carries the RFC
@@ -80,21 +81,9 @@ func parseErrorBody(status int, body []byte) *RetrieveError {
 	} else {
 		e.Body = append([]byte(nil), body...)
 	}
-	var m map[string]any
-	if json.Unmarshal(body, &m) != nil {
-		return e
+	if b, ok := oautherr.Parse(body); ok {
+		e.ErrorCode, e.Description, e.ErrorURI = b.Error, b.ErrorDescription, b.ErrorURI
 	}
-	str := func(keys ...string) string {
-		for _, k := range keys {
-			if s, ok := m[k].(string); ok && s != "" {
-				return s
-			}
-		}
-		return ""
-	}
-	e.ErrorCode = str("errorCode", "error", "code")
-	e.Description = str("error_description", "message")
-	e.ErrorURI = str("error_uri")
 	return e
 }
 

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // Token is an access token from the token endpoint. Its String and
@@ -130,7 +132,7 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &attemptError{err: fmt.Errorf("clientcred: token request: %w", err), retryable: retryableErr(ctx, err)}
+		return nil, &attemptError{err: fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL)), retryable: retryableErr(ctx, err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse+1))
@@ -187,7 +189,7 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, body)
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: token request: %w", err)
+		return nil, fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL))
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
@@ -277,7 +279,7 @@ func (s *TokenSource) tokenURL(ctx context.Context) (string, error) {
 func discover(ctx context.Context, hc *http.Client, issuer string) (string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil {
-		return "", fmt.Errorf("clientcred: issuer: %w", err)
+		return "", fmt.Errorf("clientcred: issuer: %w", redact.Error(err, issuer))
 	}
 	path := strings.TrimSuffix(u.Path, "/")
 	rfc8414 := *u
@@ -296,18 +298,18 @@ func discover(ctx context.Context, hc *http.Client, issuer string) (string, erro
 		}
 		errs = append(errs, err)
 	}
-	return "", fmt.Errorf("clientcred: discovery for issuer %q failed: %w", issuer, errors.Join(errs...))
+	return "", fmt.Errorf("clientcred: discovery for issuer %q failed: %w", redact.URL(issuer), errors.Join(errs...))
 }
 
 func fetchMetadata(ctx context.Context, hc *http.Client, metaURL, issuer string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metaURL, nil)
 	if err != nil {
-		return "", err
+		return "", redact.Error(err, metaURL)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := noDowngrade(hc).Do(req)
 	if err != nil {
-		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", err), retryable: retryableErr(ctx, err) && !errors.Is(err, errDowngrade)}
+		return "", &attemptError{err: fmt.Errorf("clientcred: discovery: %w", redact.Error(err, metaURL)), retryable: retryableErr(ctx, err) && !errors.Is(err, errDowngrade)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataResponse+1))
@@ -316,30 +318,30 @@ func fetchMetadata(ctx context.Context, hc *http.Client, metaURL, issuer string)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", &attemptError{
-			err:       fmt.Errorf("clientcred: discovery: %s: status %d", metaURL, resp.StatusCode),
+			err:       fmt.Errorf("clientcred: discovery: %s: status %d", redact.URL(metaURL), resp.StatusCode),
 			retryable: retryableStatus(resp.StatusCode, true),
 			status:    resp.StatusCode,
 			header:    resp.Header,
 		}
 	}
 	if len(body) > maxMetadataResponse {
-		return "", fmt.Errorf("clientcred: discovery: %s: metadata larger than %d bytes", metaURL, maxMetadataResponse)
+		return "", fmt.Errorf("clientcred: discovery: %s: metadata larger than %d bytes", redact.URL(metaURL), maxMetadataResponse)
 	}
 	var m struct {
 		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
 	}
 	if err := json.Unmarshal(body, &m); err != nil {
-		return "", fmt.Errorf("clientcred: discovery: %s: %w", metaURL, err)
+		return "", fmt.Errorf("clientcred: discovery: %s: %w", redact.URL(metaURL), err)
 	}
 	if strings.TrimSuffix(m.Issuer, "/") != strings.TrimSuffix(issuer, "/") {
-		return "", fmt.Errorf("clientcred: discovery: %s names issuer %q, want %q", metaURL, m.Issuer, issuer)
+		return "", fmt.Errorf("clientcred: discovery: %s names issuer %q, want %q", redact.URL(metaURL), redact.URL(m.Issuer), redact.URL(issuer))
 	}
 	if err := checkURL("token_endpoint", m.TokenEndpoint); err != nil {
 		return "", err
 	}
 	if strings.HasPrefix(issuer, "https:") && !strings.HasPrefix(m.TokenEndpoint, "https:") {
-		return "", fmt.Errorf("clientcred: discovery: token_endpoint %q is not https", m.TokenEndpoint)
+		return "", fmt.Errorf("clientcred: discovery: token_endpoint %q is not https", redact.URL(m.TokenEndpoint))
 	}
 	return m.TokenEndpoint, nil
 }

@@ -336,6 +336,12 @@ func encodeCompat(p *compatParams, nowMS int64, uuid string, hasUUID bool, draw 
 	if len(p.chars) == 0 {
 		return "", errors.New("dynamic: compat: no separator characters")
 	}
+	// Bounded before the base-36 conversion, whose cost grows with the
+	// square of the uuid's length; in quirks mode no other check runs
+	// first. A longer uuid could not fit MaxCompatTokenBytes anyway.
+	if len(uuid) > maxCompatUUIDBytes || len(p.key) > MaxCompatTokenBytes {
+		return "", errors.New("dynamic: compat: uuid or API key too long")
+	}
 	var ts [8]byte
 	binary.BigEndian.PutUint64(ts[:], uint64(nowMS))
 	rev := []byte(baseEncode(ts[:], 36))

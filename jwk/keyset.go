@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // KeySet supplies verification keys.
@@ -149,7 +151,8 @@ func (f *FileKeySet) Current() *Set {
 func Open(spec string) (KeySet, error) {
 	if strings.HasPrefix(spec, "https://") || strings.HasPrefix(spec, "http://") {
 		if _, err := url.Parse(spec); err != nil {
-			return nil, fmt.Errorf("jwk: %w", err)
+			// url.Error quotes the URL, credentials included.
+			return nil, fmt.Errorf("jwk: cannot parse the key set URL %s", redact.URL(spec))
 		}
 		return NewRemoteKeySet(spec), nil
 	}

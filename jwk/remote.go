@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // Named defaults of a [RemoteKeySet].
@@ -175,7 +176,7 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	}
 	s = r.snap.Load()
 	if s == nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, f.err)
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), f.err)
 	}
 	if now := r.now(); r.tooStale(s, now) {
 		return nil, r.staleError(s, now, f.err)
@@ -202,7 +203,7 @@ func (r *RemoteKeySet) tooStale(s *snapshot, now time.Time) bool {
 // MaxStale; cause is why no fresher set could be fetched (may be nil).
 func (r *RemoteKeySet) staleError(s *snapshot, now time.Time, cause error) error {
 	err := fmt.Errorf("jwk: key set from %s last fetched %s ago, more than MaxStale (%s): %w",
-		r.URL, now.Sub(s.fetchedAt).Round(time.Second), r.MaxStale, m2m.ErrUnavailable)
+		r.shownURL(), now.Sub(s.fetchedAt).Round(time.Second), r.MaxStale, m2m.ErrUnavailable)
 	if cause != nil {
 		err = fmt.Errorf("%w: %w", err, cause)
 	}
@@ -272,7 +273,7 @@ func (r *RemoteKeySet) startLocked(ctx context.Context, now time.Time) *keyFligh
 		if err == nil {
 			r.snap.Store(&snapshot{set: set, fetchedAt: r.now()})
 		} else if r.Logger != nil {
-			r.Logger.Warn("jwk: key set fetch failed", "url", r.URL, "error", err)
+			r.Logger.Warn("jwk: key set fetch failed", "url", r.shownURL(), "error", err)
 		}
 		f.err = err
 		r.flight = nil
@@ -283,7 +284,17 @@ func (r *RemoteKeySet) startLocked(ctx context.Context, now time.Time) *keyFligh
 	return f
 }
 
+// shownURL is r.URL as errors and logs show it, credentials masked.
+func (r *RemoteKeySet) shownURL() string { return redact.URL(r.URL) }
+
+// fetch fetches and parses the key set. Its errors never show a
+// credential of r.URL, not even where the HTTP client quotes it.
 func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
+	set, err := r.fetchRaw(ctx)
+	return set, redact.Error(err, r.URL)
+}
+
+func (r *RemoteKeySet) fetchRaw(ctx context.Context) (*Set, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jwk: %w", err)
@@ -295,30 +306,30 @@ func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
 	}
 	resp, err := noDowngrade(hc).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, err)
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("jwk: fetching %s: status %d", r.URL, resp.StatusCode)
+		return nil, fmt.Errorf("jwk: fetching %s: status %d", r.shownURL(), resp.StatusCode)
 	}
 	limit := r.MaxResponseBytes
 	if limit <= 0 {
 		limit = DefaultMaxSetBytes
 	}
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, ErrTooLarge)
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, err)
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.URL, ErrTooLarge)
+		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
 	}
 	set, err := ParseSet(data)
 	if err != nil {
-		return nil, fmt.Errorf("jwk: %s: %w", r.URL, err)
+		return nil, fmt.Errorf("jwk: %s: %w", r.shownURL(), err)
 	}
 	return set, nil
 }

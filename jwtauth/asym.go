@@ -69,6 +69,14 @@ type Config struct {
 	// client_id) whose tokens are accepted; others are refused with 403
 	// forbidden.
 	AllowedClients []string
+	// AllowHighS accepts high-S ECDSA signatures (see
+	// [Validator].AllowHighS for the trade-off). False, the default,
+	// suits m2m's token server, which signs low-S; set it for an ES*
+	// issuer that signs with a library that does not normalize s (most
+	// do not: Go's crypto/ecdsa, Node's jose, OpenSSL). The verification
+	// cache is keyed by the token's bytes but holds only verified tokens,
+	// so a second spelling costs one more verification, never a bypass.
+	AllowHighS bool
 	// Profile selects claim conventions; the zero value is
 	// [ProfileGeneric].
 	Profile Profile
@@ -91,6 +99,7 @@ type Config struct {
 type AccessTokens struct {
 	cfg       Config
 	validator Validator
+	keys      KeySource
 	cache     *verifyCache
 	auth      TokenAuth
 }
@@ -137,10 +146,12 @@ func NewAccessTokens(c Config) (*AccessTokens, error) {
 		Audience:      c.Audiences,
 		Leeway:        c.Leeway,
 		MaxTokenBytes: c.MaxTokenBytes,
+		AllowHighS:    c.AllowHighS,
 		Now:           c.Now,
 	}
+	a.keys = PublicKeys(c.Keys)
 	if c.Profile == ProfileRFC9068 {
-		a.validator.Type = "at+jwt"
+		a.validator.Types = []string{"at+jwt"}
 		a.validator.RequiredClaims = []string{"sub", "client_id", "iat", "jti"}
 	}
 	size := c.CacheSize
@@ -241,50 +252,11 @@ func (a *AccessTokens) stillValid(ctx context.Context, vt *VerifiedToken) bool {
 }
 
 func (a *AccessTokens) verify(ctx context.Context, token string) (*VerifiedToken, error) {
-	t, err := jws.Parse(token, a.cfg.MaxTokenBytes)
-	if err != nil {
-		return nil, jwsError(err)
-	}
-	h := Header{Alg: t.Header.Alg, Kid: t.Header.Kid, Typ: t.Header.Typ}
-	if !slices.Contains(a.cfg.Algorithms, h.Alg) {
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonBadAlgorithm, "the token's algorithm is not allowed")
-	}
-	if a.validator.Type != "" && !typeMatches(h.Typ, a.validator.Type) {
-		return nil, malformed("the token has the wrong type (typ)")
-	}
-	keys, err := a.cfg.Keys.Lookup(ctx, h.Kid)
-	if err != nil {
-		return nil, fmt.Errorf("jwtauth: looking up the key: %w", err)
-	}
-	if len(keys) == 0 {
-		if h.Kid == "" {
-			return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonUnknownKey, "the token has no key id (kid)")
-		}
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonUnknownKey, "no key for the token's key id (kid)")
-	}
-	var used *jwk.Key
-	err = jws.ErrKeyType
-	for i := range keys {
-		if !keys[i].Fits(h.Alg) {
-			continue
-		}
-		if err = t.Verify(keys[i].Public); err == nil {
-			used = &keys[i]
-			break
-		}
-	}
-	if used == nil {
-		return nil, jwsError(err)
-	}
-	c, err := ParseClaims(t.Payload)
+	c, err := a.validator.Verify(ctx, token, a.keys)
 	if err != nil {
 		return nil, err
 	}
-	c.Header = h
-	if err := a.validator.ValidateClaims(c); err != nil {
-		return nil, err
-	}
-	vt := &VerifiedToken{Claims: c, KeyID: used.ID, KeyThumbprint: used.Thumbprint}
+	vt := &VerifiedToken{Claims: c, KeyID: c.KeyID, KeyThumbprint: c.KeyThumbprint}
 	if err := a.readProfile(vt); err != nil {
 		return nil, err
 	}
@@ -406,23 +378,4 @@ func (a *AccessTokens) Challenge(err error) httpauth.Challenge {
 		}
 	}
 	return c
-}
-
-// KeySetFunc adapts a key set to a [KeyFunc] for [Validator.Verify]: the
-// keys for the token's kid (see [jwk.Set.Lookup]) that fit its algorithm.
-// An HMAC algorithm never gets a key from it.
-func KeySetFunc(ks jwk.KeySet) KeyFunc {
-	return func(ctx context.Context, h Header) ([]any, error) {
-		keys, err := ks.Lookup(ctx, h.Kid)
-		if err != nil {
-			return nil, err
-		}
-		var out []any
-		for i := range keys {
-			if keys[i].Fits(h.Alg) {
-				out = append(out, keys[i].Public)
-			}
-		}
-		return out, nil
-	}
 }

@@ -98,12 +98,12 @@ func ExampleAccessTokens_VerifyToken() {
 	// Output: expired
 }
 
-func ExampleKeySetFunc() {
+func ExamplePublicKeys() {
 	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := jwk.FromPublic(&priv.PublicKey, "k", "")
 	v := &jwtauth.Validator{Algorithms: []string{"ES256"}, SkipIssuerCheck: true, SkipAudienceCheck: true}
 	tok, _ := jws.Sign("ES256", priv, jws.HeaderJSON("ES256", "k", ""), []byte(fmt.Sprintf(`{"sub":"device-9","exp":%d}`, time.Now().Add(time.Hour).Unix())))
-	c, err := v.Verify(context.Background(), tok, jwtauth.KeySetFunc(jwk.NewStaticKeySet(jwk.NewSet(*pub))))
+	c, err := v.Verify(context.Background(), tok, jwtauth.PublicKeys(jwk.NewStaticKeySet(jwk.NewSet(*pub))))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -69,20 +69,28 @@ var auth0Differences = map[string]struct {
 // httpauth.Middleware, and compares the HTTP status with the Auth0
 // sample's.
 func TestVectorsAuth0(t *testing.T) {
-	vectors.Run(t, "auth0", func(t *testing.T, f *vectors.File, v *vectors.Vector) {
-		if len(v.Extra) != 0 {
-			t.Fatalf("unknown vector fields in %s", v.Name)
-		}
-		switch v.Op {
-		case "validate_request":
-			runAuth0Validate(t, v)
-		default:
-			t.Fatalf("unknown op %q", v.Op)
-		}
-	})
+	vectors.Run(t, "auth0", auth0Vector)
 }
 
-func unixSeconds(t *testing.T, n json.Number) time.Time {
+// FuzzVectorsAuth0 runs the Auth0 harness on mutated vectors: it must never
+// panic (see [vectors.Fuzz]).
+func FuzzVectorsAuth0(f *testing.F) {
+	vectors.Fuzz(f, "auth0", auth0Vector)
+}
+
+func auth0Vector(t testing.TB, f *vectors.File, v *vectors.Vector) {
+	if len(v.Extra) != 0 {
+		t.Fatalf("unknown vector fields in %s", v.Name)
+	}
+	switch v.Op {
+	case "validate_request":
+		runAuth0Validate(t, v)
+	default:
+		t.Fatalf("unknown op %q", v.Op)
+	}
+}
+
+func unixSeconds(t testing.TB, n json.Number) time.Time {
 	t.Helper()
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil {
@@ -92,7 +100,7 @@ func unixSeconds(t *testing.T, n json.Number) time.Time {
 	return time.Unix(int64(sec), int64(math.Round(frac*1e9)))
 }
 
-func runAuth0Validate(t *testing.T, v *vectors.Vector) {
+func runAuth0Validate(t testing.TB, v *vectors.Vector) {
 	var in auth0Input
 	var want auth0Expected
 	vectors.MustDecode(t, v.Input, &in)

@@ -34,7 +34,7 @@ func BenchmarkHS256Verify(b *testing.B) {
 	ctx := context.Background()
 	b.Run("m2m/Validator", func(b *testing.B) {
 		v := d.Validator()
-		keys := jwtauth.StaticKeys(key1)
+		keys := jwtauth.Secrets(key1)
 		b.ReportAllocs()
 		cpuLoop(b, func() {
 			if _, err := v.Verify(ctx, tok, keys); err != nil {

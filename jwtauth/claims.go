@@ -41,6 +41,9 @@ type Claims struct {
 	IssuedAt time.Time
 	// Header is the header of the token the claims came from.
 	Header Header
+	// KeyID and KeyThumbprint name the key that verified the signature
+	// (see [Key]); both "" for an unnamed secret.
+	KeyID, KeyThumbprint string
 	// Raw holds all claims as decoded JSON values (string, bool, nil,
 	// json.Number, []any, map[string]any).
 	Raw map[string]any
@@ -195,6 +198,9 @@ func (v *Validator) ValidateClaims(c *Claims) error {
 			return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonWrongIssuer, "the token is from another issuer")
 		}
 	}
+	if v.AcceptAnyAudience {
+		return nil
+	}
 	if v.SkipAudienceCheck {
 		if len(c.Audience) > 0 {
 			return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonWrongAudience, "the token is meant for another audience")
@@ -226,8 +232,11 @@ func (v *Validator) configError() error {
 	if v.Issuer == "" && !v.SkipIssuerCheck {
 		problems = append(problems, "no Issuer (set SkipIssuerCheck to accept any)")
 	}
-	if len(v.Audience) == 0 && !v.SkipAudienceCheck {
+	if len(v.Audience) == 0 && !v.SkipAudienceCheck && !v.AcceptAnyAudience {
 		problems = append(problems, "no Audience (set SkipAudienceCheck for tokens without one)")
+	}
+	if v.SkipAudienceCheck && v.AcceptAnyAudience {
+		problems = append(problems, "both SkipAudienceCheck and AcceptAnyAudience")
 	}
 	if len(problems) == 0 {
 		return nil

@@ -187,11 +187,7 @@ func (d *DeviceTokens) Verify(ctx context.Context, token string) (*Claims, error
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	keys := make([]any, len(d.Keys))
-	for i, k := range d.Keys {
-		keys[i] = []byte(k)
-	}
-	c, err := d.Validator().Verify(ctx, token, StaticKeys(keys...))
+	c, err := d.Validator().Verify(ctx, token, Secrets(d.Keys...))
 	if err != nil {
 		return nil, err
 	}

@@ -16,9 +16,14 @@
 //
 // The package has three layers:
 //
-//   - [Validator] is the verification core: it parses a token, checks its
-//     algorithm, asks a [KeyFunc] for candidate keys, checks the signature
-//     and validates the claims ([Validator.ValidateClaims]). Every refusal
+//   - [Validator] is the one verification core of every JWT m2m reads
+//     (device tokens, access tokens, the token server's introspection,
+//     and later client assertions, DPoP proofs and other issuers' tokens):
+//     it parses a token, checks its algorithm and typ, asks a [KeySource]
+//     for typed candidate keys ([Secrets], [PublicKeys], or a source of
+//     one's own), checks the signature and validates the claims
+//     ([Validator.ValidateClaims]). Each kind adds only its own claim
+//     rules on top ([AccessTokens] its profile, scopes and clients). Every refusal
 //     is a [*m2m.CredentialError] with a stable reason (malformed,
 //     too_large, bad_algorithm, bad_signature, unknown_key, expired,
 //     not_yet_valid, wrong_audience, wrong_issuer, missing_claim).

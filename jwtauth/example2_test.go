@@ -9,14 +9,14 @@ import (
 	"github.com/m2mkit/m2m/jwtauth"
 )
 
-func ExampleStaticKeys() {
+func ExampleSecrets() {
 	// Keys are tried in order: the current secret, then the previous one.
 	old := m2m.Secret("the-previous-secret-of-32-bytes!")
 	tok, _ := jwtauth.Sign(jwtauth.Header{Alg: "HS256"}, old, []byte(`{"sub":"cam","exp":1700000600}`))
 	v := &jwtauth.Validator{Algorithms: []string{"HS256"}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: frozen}
-	c, err := v.Verify(context.Background(), tok, jwtauth.StaticKeys(exampleKey, old))
+	c, err := v.Verify(context.Background(), tok, jwtauth.Secrets(exampleKey, old))
 	fmt.Println(c.Subject, err)
-	_, err = v.Verify(context.Background(), tok, jwtauth.StaticKeys(exampleKey))
+	_, err = v.Verify(context.Background(), tok, jwtauth.Secrets(exampleKey))
 	fmt.Println(m2m.ReasonOf(err))
 	// Output:
 	// cam <nil>

@@ -95,11 +95,11 @@ func ExampleValidator_Verify() {
 		Leeway:     jwtauth.NoLeeway,
 		Now:        frozen,
 	}
-	c, err := v.Verify(context.Background(), tok, jwtauth.StaticKeys(exampleKey))
+	c, err := v.Verify(context.Background(), tok, jwtauth.Secrets(exampleKey))
 	fmt.Println(c.Subject, c.Audience, err)
 
 	v.Audience = []string{"billing"}
-	_, err = v.Verify(context.Background(), tok, jwtauth.StaticKeys(exampleKey))
+	_, err = v.Verify(context.Background(), tok, jwtauth.Secrets(exampleKey))
 	fmt.Println(m2m.ReasonOf(err))
 	// Output:
 	// svc [api] <nil>

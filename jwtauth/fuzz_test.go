@@ -71,7 +71,7 @@ func FuzzVerify(f *testing.F) {
 	v := &jwtauth.Validator{Algorithms: []string{"HS256", "HS512", "ES256"}, SkipIssuerCheck: true, SkipAudienceCheck: true,
 		InsecureAllowMissingExpiry: true, Leeway: jwtauth.NoLeeway, Now: func() time.Time { return time.Unix(1700000001, 0) }}
 	f.Fuzz(func(t *testing.T, token string) {
-		c, err := v.Verify(context.Background(), token, jwtauth.StaticKeys(fuzzKey))
+		c, err := v.Verify(context.Background(), token, jwtauth.Secrets(fuzzKey))
 		if err != nil {
 			var ce *m2m.CredentialError
 			if !errors.As(err, &ce) || ce.Reason == "" || ce.Scheme != m2m.SchemeBearer {

@@ -27,6 +27,7 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/secretfile"
@@ -37,6 +38,28 @@ var (
 	key2 = []byte("fedcba9876543210fedcba9876543210")
 	t0   = time.Unix(1700000000, 0)
 )
+
+// anyKeys is the KeySource of test keys: []byte and m2m.Secret are HMAC
+// secrets, anything else a public key.
+func anyKeys(t testing.TB, keys ...any) jwtauth.KeySource {
+	t.Helper()
+	var out []jwtauth.Key
+	for _, k := range keys {
+		switch k := k.(type) {
+		case []byte:
+			out = append(out, jwtauth.SecretKey(k))
+		case m2m.Secret:
+			out = append(out, jwtauth.SecretKey(k))
+		default:
+			pk, err := jwk.FromPublic(k, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, jwtauth.PublicKey(*pk))
+		}
+	}
+	return jwtauth.StaticKeys(out...)
+}
 
 func sign(t testing.TB, alg string, key any, payload string) string {
 	t.Helper()
@@ -142,9 +165,9 @@ func TestValidatorVerify(t *testing.T) {
 			sign(t, "HS256", key1, good), []any{key1}, m2m.ReasonMissingClaim},
 		{"required claim", func(v *jwtauth.Validator) { v.RequiredClaims = []string{"jti"} },
 			sign(t, "HS256", key1, good), []any{key1}, m2m.ReasonMissingClaim},
-		{"typ required", func(v *jwtauth.Validator) { v.Type = "at+jwt" },
+		{"typ required", func(v *jwtauth.Validator) { v.Types = []string{"at+jwt"} },
 			sign(t, "HS256", key1, good), []any{key1}, m2m.ReasonMalformed},
-		{"typ matches with prefix", func(v *jwtauth.Validator) { v.Type = "at+jwt" },
+		{"typ matches with prefix", func(v *jwtauth.Validator) { v.Types = []string{"at+jwt"} },
 			func() string {
 				tok, _ := jwtauth.Sign(jwtauth.Header{Alg: "HS256", Typ: "application/AT+JWT"}, key1, []byte(good))
 				return tok
@@ -157,7 +180,7 @@ func TestValidatorVerify(t *testing.T) {
 			if tt.v != nil {
 				tt.v(v)
 			}
-			c, err := v.Verify(context.Background(), tt.token, jwtauth.StaticKeys(tt.keys...))
+			c, err := v.Verify(context.Background(), tt.token, anyKeys(t, tt.keys...))
 			if tt.reason == "" {
 				if err != nil {
 					t.Fatalf("Verify = %v; want success", err)
@@ -195,7 +218,7 @@ func TestValidatorConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := tt.v.Verify(context.Background(), tok, jwtauth.StaticKeys(key1))
+			_, err := tt.v.Verify(context.Background(), tok, jwtauth.Secrets(key1))
 			if err == nil || !strings.Contains(err.Error(), tt.want) || errors.Is(err, m2m.ErrInvalidCredentials) {
 				t.Fatalf("Verify = %v; want a configuration error containing %q", err, tt.want)
 			}
@@ -207,18 +230,21 @@ func TestKeyFuncErrors(t *testing.T) {
 	v := &jwtauth.Validator{Algorithms: []string{"HS256"}, SkipIssuerCheck: true, SkipAudienceCheck: true}
 	tok := sign(t, "HS256", key1, `{"exp":9999999999}`)
 	down := errors.New("jwks down")
-	_, err := v.Verify(context.Background(), tok, func(context.Context, jwtauth.Header) ([]any, error) { return nil, down })
+	_, err := v.Verify(context.Background(), tok, jwtauth.KeyFunc(func(context.Context, jwtauth.Header) ([]jwtauth.Key, error) { return nil, down }))
 	if !errors.Is(err, down) || errors.Is(err, m2m.ErrInvalidCredentials) {
 		t.Errorf("Verify with a failing KeyFunc = %v; want a technical error wrapping it", err)
 	}
 	unknown := m2m.Invalid(m2m.SchemeBearer, m2m.ReasonUnknownKey, "unknown kid")
-	_, err = v.Verify(context.Background(), tok, func(context.Context, jwtauth.Header) ([]any, error) { return nil, unknown })
+	_, err = v.Verify(context.Background(), tok, jwtauth.KeyFunc(func(context.Context, jwtauth.Header) ([]jwtauth.Key, error) { return nil, unknown }))
 	if m2m.ReasonOf(err) != m2m.ReasonUnknownKey {
 		t.Errorf("Verify with unknown kid = %v; want unknown_key", err)
 	}
 	var seen jwtauth.Header
 	tok2, _ := jwtauth.Sign(jwtauth.Header{Alg: "HS256", Kid: "k7"}, key1, []byte(`{"exp":9999999999}`))
-	v.Verify(context.Background(), tok2, func(_ context.Context, h jwtauth.Header) ([]any, error) { seen = h; return []any{key1}, nil })
+	v.Verify(context.Background(), tok2, jwtauth.KeyFunc(func(_ context.Context, h jwtauth.Header) ([]jwtauth.Key, error) {
+		seen = h
+		return []jwtauth.Key{jwtauth.SecretKey(key1)}, nil
+	}))
 	if seen != (jwtauth.Header{Alg: "HS256", Kid: "k7", Typ: "JWT"}) {
 		t.Errorf("KeyFunc saw header %+v", seen)
 	}
@@ -585,6 +611,25 @@ func TestLoginThrottle(t *testing.T) {
 		}
 		if got := via("alice", "wonder:land", "203.0.113.8"); got != 200 {
 			t.Errorf("another forwarded client through the same proxy: %d; want 200", got)
+		}
+	})
+	t.Run("no lockout behind a NAT", func(t *testing.T) {
+		h := &jwtauth.LoginHandler{Users: users(), Tokens: d, Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: 3})}
+		const nat = "203.0.113.1:1"
+		if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, nat); got.code != 200 {
+			t.Fatalf("first login: %d; want 200", got.code)
+		}
+		for i := range 20 {
+			bad := post(t, h, "POST", "application/json", fmt.Sprintf(`{"user":"u%d","pass":"x"}`, i), nat)
+			if bad.code != 401 && bad.code != 429 {
+				t.Fatalf("round %d: bad client: %d; want 401 or 429", i, bad.code)
+			}
+			if got := post(t, h, "POST", "application/json", `{"user":"alice","pass":"wonder:land"}`, nat); got.code != 200 {
+				t.Fatalf("round %d: alice behind the same NAT: %d; want 200", i, got.code)
+			}
+		}
+		if got := post(t, h, "POST", "application/json", `{"user":"bob","pass":"x"}`, nat); got.code != 429 {
+			t.Errorf("another user from the throttled address: %d; want 429", got.code)
 		}
 	})
 	t.Run("default throttle", func(t *testing.T) {

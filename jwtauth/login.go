@@ -79,6 +79,12 @@ type LoginHandler struct {
 	// the password is checked. Nil means a private in-memory throttle with
 	// ratelimit.DefaultFailureLimit.
 	//
+	// The user key always applies. The address key (against password
+	// spraying) does not refuse a user who has logged in from that address
+	// within the Throttle's SuccessMemory, so that one misbehaving client
+	// behind a NAT or proxy cannot lock out the others; a user with no
+	// recent success there is throttled with the address.
+	//
 	// Attempts for one key take turns from the throttle check to the
 	// recorded failure, so a burst of concurrent guesses gets no more tries
 	// than the same guesses sent one at a time; the price is that logins
@@ -187,8 +193,15 @@ func (h *LoginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // to record a failure is returned as a technical error, so that a
 // throttle that cannot count does not hand out unlimited guesses.
 func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttle, keys []string, user, pass string) (bool, error) {
-	for _, k := range keys {
+	seen := keys[1] + " " + keys[0] // the user's success mark at the address
+	for i, k := range keys {
 		ok, retry, err := thr.Check(ctx, k)
+		if err == nil && !ok && i == 1 {
+			// A throttled address does not refuse a user who succeeded from
+			// it recently: others' failures behind one NAT must not lock
+			// that user out.
+			ok, err = thr.Succeeded(ctx, seen)
+		}
 		if err != nil {
 			return false, errors.Join(m2m.ErrUnavailable, err)
 		}
@@ -199,8 +212,14 @@ func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttl
 		}
 	}
 	ok, err := h.Users.Authenticate(ctx, user, pass)
-	if err != nil || ok {
-		return ok, err
+	if err != nil {
+		return false, err
+	}
+	if ok {
+		if err := thr.Succeed(ctx, seen); err != nil && h.Logger != nil {
+			h.Logger.LogAttrs(ctx, slog.LevelError, "jwtauth: recording a login failed", slog.String("error", err.Error()))
+		}
+		return true, nil
 	}
 	var errs []error
 	for _, k := range keys {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -34,8 +33,22 @@ import (
 // from the file's http_app description with TokenAuth, LoginHandler,
 // DeviceTokens and basic.Verifier.
 func TestVectorsMicrodot(t *testing.T) {
+	vectors.Run(t, "microdot_pyjwt", microdotHandler())
+}
+
+// FuzzVectorsMicrodot runs the microdot harness on mutated vectors: it
+// must never panic (see [vectors.Fuzz]).
+func FuzzVectorsMicrodot(f *testing.F) {
+	vectors.Fuzz(f, "microdot_pyjwt", func(t testing.TB, file *vectors.File, v *vectors.Vector) {
+		microdotHandler()(t, file, v)
+	})
+}
+
+// microdotHandler returns the harness's handler, which builds each file's
+// app once.
+func microdotHandler() vectors.Handler {
 	apps := map[*vectors.File]*microdotApp{}
-	vectors.Run(t, "microdot_pyjwt", func(t *testing.T, f *vectors.File, v *vectors.Vector) {
+	return func(t testing.TB, f *vectors.File, v *vectors.Vector) {
 		if len(v.Extra) != 0 {
 			t.Fatalf("unknown vector fields: %v", keys(v.Extra))
 		}
@@ -54,7 +67,7 @@ func TestVectorsMicrodot(t *testing.T) {
 		default:
 			t.Fatalf("unknown op %q", v.Op)
 		}
-	})
+	}
 }
 
 func keys(m map[string]json.RawMessage) []string {
@@ -68,7 +81,7 @@ func keys(m map[string]json.RawMessage) []string {
 
 // key returns the HMAC key of a vector: raw bytes from hex, or a str's
 // UTF-8 bytes (as PyJWT uses it).
-func key(t *testing.T, keyHex, keyStr *string) []byte {
+func key(t testing.TB, keyHex, keyStr *string) []byte {
 	t.Helper()
 	switch {
 	case keyHex != nil && keyStr == nil:
@@ -84,7 +97,7 @@ func key(t *testing.T, keyHex, keyStr *string) []byte {
 	return nil
 }
 
-func seconds(t *testing.T, n json.Number) time.Time {
+func seconds(t testing.TB, n json.Number) time.Time {
 	t.Helper()
 	f, err := strconv.ParseFloat(string(n), 64)
 	if err != nil {
@@ -115,7 +128,7 @@ type encodeExpected struct {
 	PayloadJSON string `json:"payload_json"`
 }
 
-func runEncode(t *testing.T, v *vectors.Vector) {
+func runEncode(t testing.TB, v *vectors.Vector) {
 	var in encodeInput
 	var want encodeExpected
 	vectors.MustDecode(t, v.Input, &in)
@@ -322,7 +335,7 @@ var pyjwtReasons = map[string][]m2m.Reason{
 	"InvalidIssuedAtError":      {m2m.ReasonMalformed},
 }
 
-func runDecode(t *testing.T, v *vectors.Vector) {
+func runDecode(t testing.TB, v *vectors.Vector) {
 	var in decodeInput
 	var want decodeExpected
 	vectors.MustDecode(t, v.Input, &in)
@@ -362,7 +375,7 @@ func runDecode(t *testing.T, v *vectors.Vector) {
 	default:
 		vectors.MustDecode(t, in.Audience, &val.Audience)
 	}
-	c, err := val.Verify(context.Background(), in.Token, jwtauth.StaticKeys(key(t, in.KeyHex, in.KeyStr)))
+	c, err := val.Verify(context.Background(), in.Token, jwtauth.Secrets(key(t, in.KeyHex, in.KeyStr)))
 	got := "accept"
 	if err != nil {
 		got = "reject"
@@ -395,7 +408,7 @@ func deref(s *string) string {
 
 // assertJSONEqual compares got (any Go value) with want (JSON) as JSON
 // values, numbers compared by value.
-func assertJSONEqual(t *testing.T, what string, got any, want json.RawMessage) {
+func assertJSONEqual(t testing.TB, what string, got any, want json.RawMessage) {
 	t.Helper()
 	gb, err := json.Marshal(got)
 	if err != nil {
@@ -481,7 +494,7 @@ func writeMicrodotJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func newMicrodotApp(t *testing.T, f *vectors.File) *microdotApp {
+func newMicrodotApp(t testing.TB, f *vectors.File) *microdotApp {
 	t.Helper()
 	b, _ := json.Marshal(f.Top)
 	var tp microdotTop
@@ -514,7 +527,7 @@ func newMicrodotApp(t *testing.T, f *vectors.File) *microdotApp {
 		InsecureAllowMissingExpiry: true, Leeway: jwtauth.NoLeeway, Now: clock}
 	tokenCallbacks := map[string]func(r *http.Request, token string) (*m2m.Principal, error){
 		"jwt_hs256": func(r *http.Request, token string) (*m2m.Principal, error) {
-			c, err := pyjwt.Verify(r.Context(), token, jwtauth.StaticKeys(secret))
+			c, err := pyjwt.Verify(r.Context(), token, jwtauth.Secrets(secret))
 			if err != nil {
 				return nil, err
 			}
@@ -542,7 +555,7 @@ func newMicrodotApp(t *testing.T, f *vectors.File) *microdotApp {
 			if rt.Handler == nil {
 				t.Fatalf("route %s: no auth and no handler", pattern)
 			}
-			app.mux.Handle(pattern, &jwtauth.LoginHandler{
+			register(t, app.mux, pattern, &jwtauth.LoginHandler{
 				Users: jwtauth.PasswordFunc(func(_ context.Context, u, p string) (bool, error) { return userCheck(u, p), nil }),
 				Tokens: &jwtauth.DeviceTokens{Keys: []m2m.Secret{secret}, TTL: time.Hour, OmitIssuedAt: true,
 					Now: clock},
@@ -581,6 +594,10 @@ func newMicrodotApp(t *testing.T, f *vectors.File) *microdotApp {
 			t.Fatalf("route %s: unknown auth %q", pattern, *rt.Auth)
 		}
 		eh := rt.Errorhandler
+		// net/http panics on a status outside 100..999.
+		if status < 100 || status > 999 || eh != nil && (eh.Status < 100 || eh.Status > 999) {
+			t.Fatalf("route %s: invalid error status", pattern)
+		}
 		mw := &httpauth.Middleware{
 			Verifiers: []m2m.Verifier{verifier},
 			OnError: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -606,17 +623,29 @@ func newMicrodotApp(t *testing.T, f *vectors.File) *microdotApp {
 		if *rt.Auth == "TokenAuth.optional" {
 			// microdot runs an optional route with current_user None both
 			// without a token and with a refused one.
-			app.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			register(t, app.mux, pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if p, err := mw.Check(r); err == nil {
 					r = r.WithContext(m2m.NewContext(r.Context(), p))
 				}
 				protected(w, r)
-			})
+			}))
 			continue
 		}
-		app.mux.Handle(pattern, mw.Handler(http.HandlerFunc(protected)))
+		register(t, app.mux, pattern, mw.Handler(http.HandlerFunc(protected)))
 	}
 	return app
+}
+
+// register is mux.Handle failing the test, instead of panicking, on a
+// pattern ServeMux refuses (malformed, or in conflict with another route).
+func register(t testing.TB, mux *http.ServeMux, pattern string, h http.Handler) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("route %q: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
 }
 
 func str(s *string) string {
@@ -643,7 +672,7 @@ type httpExpected struct {
 	ContentType     *string         `json:"content_type"`
 }
 
-func (app *microdotApp) run(t *testing.T, v *vectors.Vector) {
+func (app *microdotApp) run(t testing.TB, v *vectors.Vector) {
 	var in httpInput
 	var want httpExpected
 	vectors.MustDecode(t, v.Input, &in)
@@ -652,16 +681,21 @@ func (app *microdotApp) run(t *testing.T, v *vectors.Vector) {
 		t.Fatalf("unknown app_ref %q", in.AppRef)
 	}
 	app.now = seconds(t, in.Now)
-	var body io.Reader
+	var body []byte
 	if len(in.JSONBody) > 0 && string(in.JSONBody) != "null" {
-		body = bytes.NewReader(in.JSONBody)
+		body = in.JSONBody
 	}
-	r := httptest.NewRequest(in.Method, in.Path, body)
+	h := http.Header{}
 	for k, val := range in.Headers {
-		if http.CanonicalHeaderKey(k) == "Content-Length" {
-			continue // set from the body
+		h.Set(k, val) // Content-Length is set from the body
+	}
+	r, err := vectors.NewRequest(in.Method, in.Path, h, body)
+	if err != nil {
+		// What net/http answers with 400 before any handler runs.
+		if want.Status != http.StatusBadRequest {
+			t.Fatalf("net/http refuses the request (%v): 400; want %d", err, want.Status)
 		}
-		r.Header.Set(k, val)
+		return
 	}
 	w := httptest.NewRecorder()
 	app.mux.ServeHTTP(w, r)

@@ -47,6 +47,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -182,7 +183,11 @@ type snapshot struct {
 	// replica that created the first key); nil if there is none.
 	fallback *signer
 	jwks     []byte
-	infos    []KeyInfo
+	// keys is jwks as typed public keys, and version its number: both
+	// change together, only when the published keys do.
+	keys    *jwk.Set
+	version uint64
+	infos   []KeyInfo
 	// published are the IDs in jwks, in order, to reuse jwks when
 	// unchanged.
 	published []string
@@ -343,6 +348,19 @@ func (k *Keyring) JWKS() []byte {
 	return []byte(`{"keys":[]}`)
 }
 
+// PublicKeys returns the keys [Keyring.JWKS] publishes, as an immutable
+// set of typed public keys, and its version: a number that grows by one
+// each time the published keys change, and only then, so that a caller
+// may cache what it derives from the set by version. Versions are local
+// to this Keyring (replicas number their snapshots independently). It
+// does no I/O; with no keys loaded it returns an empty set and 0.
+func (k *Keyring) PublicKeys() (keys *jwk.Set, version uint64) {
+	if s := k.snap.Load(); s != nil {
+		return s.keys, s.version
+	}
+	return jwk.NewSet(), 0
+}
+
 // Keys describes every key in the last snapshot, retired ones included,
 // oldest first (by creation, then activation time).
 func (k *Keyring) Keys() []KeyInfo {
@@ -480,6 +498,7 @@ func (k *Keyring) load(keys []*store.SigningKey, readAt time.Time) error {
 	now := k.now()
 	snap := &snapshot{readAt: readAt}
 	var set jose.JSONWebKeySet
+	var pubs []jwk.Key
 	var errs []error
 	for _, sk := range keys {
 		snap.infos = append(snap.infos, info(sk))
@@ -492,13 +511,19 @@ func (k *Keyring) load(keys []*store.SigningKey, readAt time.Time) error {
 		default:
 			continue
 		}
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal(sk.PublicJWK, &jwk); err != nil || !jwk.IsPublic() || jwk.KeyID != sk.ID || jwk.Algorithm != sk.Algorithm {
+		var jk jose.JSONWebKey
+		if err := json.Unmarshal(sk.PublicJWK, &jk); err != nil || !jk.IsPublic() || jk.KeyID != sk.ID || jk.Algorithm != sk.Algorithm {
 			errs = append(errs, fmt.Errorf("keyring: key %s: bad public JWK", sk.ID))
 			continue
 		}
-		jwk.Use = "sig"
-		set.Keys = append(set.Keys, jwk)
+		pub, err := jwk.ParseKey(sk.PublicJWK)
+		if err != nil || pub.ID != sk.ID || pub.Algorithm != sk.Algorithm {
+			errs = append(errs, fmt.Errorf("keyring: key %s: bad public JWK", sk.ID))
+			continue
+		}
+		pubs = append(pubs, *pub)
+		jk.Use = "sig"
+		set.Keys = append(set.Keys, jk)
 		snap.published = append(snap.published, sk.ID)
 		if sk.State == store.KeyRetiring {
 			continue
@@ -528,8 +553,13 @@ func (k *Keyring) load(keys []*store.SigningKey, readAt time.Time) error {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), a.ActivatedAt.Compare(b.ActivatedAt))
 	})
 	if prev != nil && slices.Equal(prev.published, snap.published) {
-		snap.jwks = prev.jwks
+		snap.jwks, snap.keys, snap.version = prev.jwks, prev.keys, prev.version
 	} else {
+		snap.keys = jwk.NewSet(pubs...)
+		snap.version = 1
+		if prev != nil {
+			snap.version = prev.version + 1
+		}
 		if set.Keys == nil {
 			set.Keys = []jose.JSONWebKey{}
 		}

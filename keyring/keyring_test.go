@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -770,4 +771,53 @@ func TestMaxStaleBound(t *testing.T) {
 			t.Errorf("New(MaxStale %v) = %v; want ok %v", tc.maxStale, err, tc.ok)
 		}
 	}
+}
+
+// TestPublicKeysVersion checks the versioned snapshot of typed public keys:
+// it always matches JWKS, and its version changes exactly when the
+// published keys do.
+func TestPublicKeysVersion(t *testing.T) {
+	ctx := t.Context()
+	c := newClock()
+	k := mustNew(t, testConfig(memstore.New(), c))
+	check := func(step string, wantVersion uint64) {
+		t.Helper()
+		set, v := k.PublicKeys()
+		if v != wantVersion {
+			t.Errorf("%s: PublicKeys() version = %d; want %d", step, v, wantVersion)
+		}
+		var ids []string
+		for _, key := range set.Keys() {
+			ids = append(ids, key.ID)
+		}
+		if want := jwksKIDs(t, k.JWKS()); !slices.Equal(ids, want) {
+			t.Errorf("%s: PublicKeys() ids = %v; JWKS() kids = %v", step, ids, want)
+		}
+	}
+	check("new", 1)
+	if err := k.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("refresh without change", 1)
+	if err := k.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("rotate", 2)
+	c.Add(11 * time.Minute)
+	if err := k.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("next became active, old retiring", 2)
+	c.Add(2 * time.Hour)
+	if err := k.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("old key unpublished", 3)
+	// A token of the published key verifies with the typed set.
+	token, kid := sign(t, k)
+	set, _ := k.PublicKeys()
+	if keys := set.Lookup(kid); len(keys) != 1 {
+		t.Fatalf("PublicKeys().Lookup(%q) = %v; want the signing key", kid, keys)
+	}
+	verify(t, k.JWKS(), token)
 }

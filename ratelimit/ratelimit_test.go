@@ -128,3 +128,41 @@ func TestLimitEdges(t *testing.T) {
 		t.Errorf("Take after Take(n=-10) on an empty bucket = %+v; want refused", d)
 	}
 }
+
+func TestThrottleSucceeded(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	th := &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: func() time.Time { return now }}, SuccessMemory: time.Hour}
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		advance time.Duration
+		succeed string
+		key     string
+		want    bool
+	}{
+		{name: "nothing recorded", key: "a", want: false},
+		{name: "recorded", succeed: "a", key: "a", want: true},
+		{name: "other key", key: "b", want: false},
+		{name: "failures do not count", key: "a", want: true},
+		{name: "within memory", advance: 59 * time.Minute, key: "a", want: true},
+		{name: "forgotten", advance: 2 * time.Minute, key: "a", want: false},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		if st.succeed != "" {
+			if err := th.Succeed(ctx, st.succeed); err != nil {
+				t.Fatalf("%s: Succeed = %v", st.name, err)
+			}
+		}
+		if got, err := th.Succeeded(ctx, st.key); err != nil || got != st.want {
+			t.Errorf("%s: Succeeded(%q) = %v, %v; want %v", st.name, st.key, got, err, st.want)
+		}
+	}
+	// A failure bucket of the same name is separate from the success mark.
+	if err := th.Fail(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := th.Succeeded(ctx, "c"); got {
+		t.Errorf("Succeeded(c) after Fail(c) = true; want false")
+	}
+}

@@ -21,6 +21,9 @@ type Throttle struct {
 	Limiter Limiter // nil: a private Memory limiter
 	Limit   Limit
 	Prefix  string // prepended to keys, so one Limiter can serve several throttles
+	// SuccessMemory is how long [Throttle.Succeed] remembers a success
+	// (0: [DefaultSuccessMemory]).
+	SuccessMemory time.Duration
 
 	once sync.Once
 	mem  *Memory
@@ -39,6 +42,44 @@ func (t *Throttle) lim() (Limiter, Limit) {
 	}
 	t.once.Do(func() { t.mem = &Memory{} })
 	return t.mem, l
+}
+
+// DefaultSuccessMemory is how long [Throttle.Succeed] remembers a success
+// when SuccessMemory is zero.
+const DefaultSuccessMemory = 24 * time.Hour
+
+// successPrefix keeps success marks apart from failure buckets.
+const successPrefix = "ok:"
+
+func (t *Throttle) successLimit() Limit {
+	m := t.SuccessMemory
+	if m <= 0 {
+		m = DefaultSuccessMemory
+	}
+	return Limit{Rate: 1 / m.Seconds(), Burst: 1}
+}
+
+// Succeed records that key (for example an address and a user name
+// together) succeeded, for [Throttle.Succeeded] to report within
+// SuccessMemory of the first success recorded (a success while one is
+// remembered does not extend it). Callers use it to exempt a caller who
+// has proved itself from a lock that others' failures put on a shared key
+// (an address behind a NAT), while the lock still slows everyone else.
+func (t *Throttle) Succeed(ctx context.Context, key string) error {
+	lim, _ := t.lim()
+	_, err := lim.Take(ctx, t.Prefix+successPrefix+key, t.successLimit(), 1)
+	return err
+}
+
+// Succeeded reports whether key succeeded within SuccessMemory (see
+// [Throttle.Succeed]).
+func (t *Throttle) Succeeded(ctx context.Context, key string) (bool, error) {
+	lim, _ := t.lim()
+	d, err := lim.Take(ctx, t.Prefix+successPrefix+key, t.successLimit(), 0)
+	if err != nil {
+		return false, err
+	}
+	return !d.Allowed, nil
 }
 
 // NewThrottle returns a Throttle with its own in-memory limiter.

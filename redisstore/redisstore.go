@@ -31,6 +31,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // Default timeouts of a [Config] whose fields are zero.
@@ -104,7 +106,9 @@ func (c Config) Open(ctx context.Context, rawURL string) (*Client, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error repeats the URL, password included
 		}
-		return nil, fmt.Errorf("redisstore: invalid URL: %w", err)
+		// The parser's errors quote parts of the URL, where a password
+		// pasted into the wrong place would show.
+		return nil, fmt.Errorf("redisstore: invalid URL: %w", redact.Error(err, rawURL))
 	}
 	opt.DialTimeout = orDefault(c.DialTimeout, DefaultDialTimeout)
 	opt.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
@@ -132,7 +136,7 @@ func (c Config) Open(ctx context.Context, rawURL string) (*Client, error) {
 	if !c.Lazy {
 		if err := cl.Ping(ctx); err != nil {
 			cl.Close()
-			return nil, err
+			return nil, redact.Error(err, rawURL)
 		}
 	}
 	return cl, nil

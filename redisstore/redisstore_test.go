@@ -347,6 +347,9 @@ func TestOpenBadURL(t *testing.T) {
 		"redis://user:s3cret@local host:6379/0",
 		"redis://user:s3cret@localhost:6379/0?dial_timeout=soon",
 		"redis://user:s3cret@[::1/0",
+		// The password pasted where the parser quotes the value back.
+		"redis://:s3cret@localhost:6379/s3cret",
+		"redis://:s3cret@localhost:6379/0?dial_timeout=s3cret",
 	} {
 		_, err := Open(t.Context(), u)
 		if err == nil {

@@ -15,16 +15,24 @@ import (
 // TestVectorsM2MToken runs testdata/m2m_token*.json: codes produced by the
 // original m2m-token 0.0.2 under CPython 3.11.
 func TestVectorsM2MToken(t *testing.T) {
-	vectors.Run(t, "m2m_token", func(t *testing.T, f *vectors.File, v *vectors.Vector) {
-		switch v.Op {
-		case "generate":
-			vectorGenerate(t, v)
-		case "verify":
-			vectorVerify(t, v)
-		default:
-			t.Fatalf("unknown op %q", v.Op)
-		}
-	})
+	vectors.Run(t, "m2m_token", m2mTokenVector)
+}
+
+// FuzzVectorsM2MToken runs the m2m-token harness on mutated vectors: it must never
+// panic (see [vectors.Fuzz]).
+func FuzzVectorsM2MToken(f *testing.F) {
+	vectors.Fuzz(f, "m2m_token", m2mTokenVector)
+}
+
+func m2mTokenVector(t testing.TB, f *vectors.File, v *vectors.Vector) {
+	switch v.Op {
+	case "generate":
+		vectorGenerate(t, v)
+	case "verify":
+		vectorVerify(t, v)
+	default:
+		t.Fatalf("unknown op %q", v.Op)
+	}
 }
 
 type pyTypes struct {
@@ -69,7 +77,7 @@ const notPassed = "default (not passed)"
 // pyArgs turns the vector's Python arguments into an M2MToken. Arguments
 // of a type the original refuses become the zero value, which the Go type
 // refuses in the same order.
-func pyArgs(t *testing.T, seed json.RawMessage, ttl, sequence, tokenLen any, types pyTypes) *M2MToken {
+func pyArgs(t testing.TB, seed json.RawMessage, ttl, sequence, tokenLen any, types pyTypes) *M2MToken {
 	t.Helper()
 	m := &M2MToken{Explicit: true, Sequence: DefaultSequence, TokenLen: DefaultTokenLen}
 	m.Seed = pyStr(t, seed, types.Seed)
@@ -79,7 +87,11 @@ func pyArgs(t *testing.T, seed json.RawMessage, ttl, sequence, tokenLen any, typ
 	switch types.Sequence {
 	case notPassed:
 	case "str":
-		m.Sequence = sequence.(string)
+		s, ok := sequence.(string)
+		if !ok {
+			t.Fatalf("sequence %v is a %s; python_types says str", sequence, pyType(sequence))
+		}
+		m.Sequence = s
 	default:
 		m.Sequence = ""
 	}
@@ -95,7 +107,7 @@ func pyArgs(t *testing.T, seed json.RawMessage, ttl, sequence, tokenLen any, typ
 
 // pyStr is Python's str(v) for the JSON value raw of Python type typ, or
 // "" when v is falsy (None, "", 0, 0.0, False, [], {}).
-func pyStr(t *testing.T, raw json.RawMessage, typ string) string {
+func pyStr(t testing.TB, raw json.RawMessage, typ string) string {
 	t.Helper()
 	var v any
 	if err := vectors.Decode(raw, &v); err != nil {
@@ -153,7 +165,7 @@ func pyFloatRepr(f float64) string {
 	return s
 }
 
-func pyInt(t *testing.T, v any) int {
+func pyInt(t testing.TB, v any) int {
 	t.Helper()
 	n, ok := v.(json.Number)
 	if !ok {
@@ -171,7 +183,7 @@ func pyInt(t *testing.T, v any) int {
 	return int(i)
 }
 
-func parseUTCNow(t *testing.T, s string) time.Time {
+func parseUTCNow(t testing.TB, s string) time.Time {
 	t.Helper()
 	tm, err := time.Parse("2006-01-02T15:04:05.999999", s)
 	if err != nil {
@@ -180,7 +192,7 @@ func parseUTCNow(t *testing.T, s string) time.Time {
 	return tm
 }
 
-func vectorGenerate(t *testing.T, v *vectors.Vector) {
+func vectorGenerate(t testing.TB, v *vectors.Vector) {
 	var in generateInput
 	var want generateExpected
 	vectors.MustDecode(t, v.Input, &in)
@@ -256,7 +268,7 @@ type verifyExpected struct {
 	AcceptedByNaiveEqualityCheck bool   `json:"accepted_by_naive_equality_check"`
 }
 
-func vectorVerify(t *testing.T, v *vectors.Vector) {
+func vectorVerify(t testing.TB, v *vectors.Vector) {
 	var in verifyInput
 	var want verifyExpected
 	vectors.MustDecode(t, v.Input, &in)
@@ -301,7 +313,7 @@ func vectorVerify(t *testing.T, v *vectors.Vector) {
 }
 
 // rawType is pyType of a JSON text.
-func rawType(t *testing.T, raw json.RawMessage) string {
+func rawType(t testing.TB, raw json.RawMessage) string {
 	t.Helper()
 	if len(raw) == 0 {
 		return "NoneType"

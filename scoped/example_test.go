@@ -65,7 +65,7 @@ func ExampleVerifier() {
 		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
 	}
 	// Output:
-	// 200 user 42 via tmptoken for "my-new-microservice"
+	// 200 user 42 via scoped for "my-new-microservice"
 	// 403 {"error":"forbidden","error_description":"Endpoint interaction not permitted by token"}
 	// 403 {"error":"forbidden","error_description":"Endpoint interaction not permitted by token"}
 }
@@ -76,7 +76,7 @@ func ExampleVerifier_ParseToken() {
 	v := &scoped.Verifier{Secret: secretKey, Now: at(1700000361)}
 	_, err := v.ParseToken(context.Background(), "eyJ1c2VyIjoxLCJtYXhfYWdlIjozNjAsImVuZHBvaW50cyI6eyJHRVQiOlsiL2FwaS92MS9mb28iXSwiUE9TVCI6WyIvYXBpL3YxL2Zvby9iYXIvIl19fQ:1r31eq:TL9wiatFyMSxQUM3qIpiNgcqfDwcTtDH_QWc7uthy3k")
 	fmt.Println(m2m.ReasonOf(err), err)
-	// Output: expired tmptoken: invalid credentials: expired: Token has expired
+	// Output: expired scoped: invalid credentials: expired: Token has expired
 }
 
 // Allows applies the verifier's matching rules to a parsed token.

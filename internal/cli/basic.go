@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/m2mkit/m2m/basic"
 )
@@ -55,6 +56,9 @@ func basicHashCmd(env *Env) *cobra.Command {
 			if useArgon && cmd.Flags().Changed("cost") {
 				return Usage("--cost applies to bcrypt, not --argon2id")
 			}
+			if !useArgon && (cost < bcrypt.MinCost || cost > basic.MaxBcryptCost) {
+				return Usage("--cost %d: want %d to %d", cost, bcrypt.MinCost, basic.MaxBcryptCost)
+			}
 			pw, err := readPassword(env.Stdin)
 			if err != nil {
 				return err
@@ -90,6 +94,7 @@ func basicHashCmd(env *Env) *cobra.Command {
 	f.StringVar(&user, "user", "", "print \"USER:hash\", an htpasswd line")
 	f.IntVar(&cost, "cost", basic.DefaultBcryptCost, fmt.Sprintf("bcrypt cost (4 to %d)", basic.MaxBcryptCost))
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"cost": fmt.Sprintf("give a bcrypt cost from 4 to %d", basic.MaxBcryptCost)})
 	return c
 }
 
@@ -102,12 +107,12 @@ func basicVerifyCmd(env *Env) *cobra.Command {
 		Use:   "verify",
 		Short: "Check a password read from stdin against an htpasswd file",
 		Long: "Check the password on standard input (the first line) for --user against the\n" +
-			"htpasswd file --file. Exit 0 when it matches, 1 when it does not.",
-		Example: "  m2m basic verify --file htpasswd --user admin < password.txt",
+			"htpasswd file --htpasswd-file. Exit 0 when it matches, 1 when it does not.",
+		Example: "  m2m basic verify --htpasswd-file htpasswd --user admin < password.txt",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" || user == "" {
-				return Usage("give --file and --user")
+				return Usage("give --htpasswd-file and --user")
 			}
 			users, err := basic.LoadHtpasswd(file)
 			if err != nil {
@@ -142,9 +147,11 @@ func basicVerifyCmd(env *Env) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&file, "file", "", "htpasswd file (user:hash lines)")
+	f.StringVar(&file, "htpasswd-file", "", "htpasswd file `PATH` (user:hash lines)")
+	hiddenAliases(c, map[string]string{"file": "htpasswd-file"}) // README: basic verify --file
 	f.StringVar(&user, "user", "", "user name")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"htpasswd-file": "", "user": ""})
 	return c
 }
 

@@ -33,6 +33,21 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// LookupEnv reads the environment (nil means os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// Environ lists the environment as KEY=VALUE (nil means os.Environ).
+	Environ func() []string
+	// Signals, when not nil, replaces the process's signals for commands
+	// that run until stopped (serve): os.Interrupt or SIGTERM stops them,
+	// SIGHUP reloads their files. Nil means the signals the process
+	// receives.
+	Signals <-chan os.Signal
+}
+
+// Environment returns the environment as KEY=VALUE strings.
+func (e *Env) Environment() []string {
+	if e.Environ == nil {
+		return os.Environ()
+	}
+	return e.Environ()
 }
 
 // Lookup reads the environment variable name.

@@ -58,6 +58,8 @@ func (cc *clientCmd) flags(c *cobra.Command) {
 	c.Flags().StringVar(&cc.server, "server", "", "use the admin API of the server at this URL instead of the database (env M2M_SERVER)")
 	c.Flags().StringVar(&cc.tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
 	c.Flags().BoolVar(&cc.asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data",
+		"server": "leave it out to use the database", "admin-token-file": ""})
 }
 
 // run opens the database or the admin API and calls f with it.
@@ -113,11 +115,11 @@ client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cach
 func clientCreate(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
 	var (
-		name, scope, profile, id string
-		audiences                []string
-		ttl                      time.Duration
-		rate                     float64
-		burst                    int
+		name, profile, id string
+		audiences, scopes []string
+		ttl               time.Duration
+		rate              float64
+		burst             int
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -139,8 +141,12 @@ func clientCreate(env *Env) *cobra.Command {
 			if profile != "" && profile != authserver.ProfileRFC9068 && profile != authserver.ProfileAuth0 {
 				return Usage("--profile %q: want rfc9068 or auth0", profile)
 			}
+			scopeList, err := scopeFlag("scope", scopes)
+			if err != nil {
+				return err
+			}
 			cl := &store.Client{
-				ID: id, Name: name, Audiences: audiences, Scopes: strings.Fields(scope),
+				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
 			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
@@ -158,13 +164,22 @@ func clientCreate(env *Env) *cobra.Command {
 	fs := c.Flags()
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringArrayVar(&audiences, "audience", nil, "audience the client may request; the first is its default (repeatable, required)")
-	fs.StringVar(&scope, "scope", "", "space-separated scopes the client may request")
+	fs.StringArrayVar(&scopes, "scope", nil, "scope the client may request (repeatable, or space-separated)")
 	fs.DurationVar(&ttl, "ttl", 0, "token lifetime for this client (0: the server's default)")
 	fs.Float64Var(&rate, "rate-limit", 0, "tokens per second for this client (0: the server's default)")
 	fs.IntVar(&burst, "burst", 0, "token bucket size with --rate-limit (0: the rate, at least 1)")
 	fs.StringVar(&profile, "profile", "", "token profile for this client: rfc9068 or auth0 (default: the server's)")
 	fs.StringVar(&id, "id", "", "client id (default: 128 random bits)")
 	cc.flags(c)
+	refuseZero(c, map[string]string{
+		"ttl":        "leave it out for the server's default lifetime, or give a positive one",
+		"rate-limit": "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
+		"burst":      "leave it out for the rate's default burst, or give a positive one",
+		"profile":    "leave it out for the server's default profile, or give rfc9068 or auth0",
+		"id":         "leave it out for a random id, or give one",
+		"name":       "give the client a name",
+		"audience":   "give an audience",
+	})
 	return c
 }
 

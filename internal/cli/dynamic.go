@@ -27,6 +27,8 @@ func (f *dynamicFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.mode, "mode", "sealed", "token format: sealed (single-use, the key stays secret) or compat (dynamic-token 0.1.7)")
 	c.Flags().StringVar(&f.randChars, "rand-chars", "", "compat: separator characters (default \"%.,\"; no letters, digits or '_')")
 	c.Flags().StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "mode": "", "now": "leave it out for the clock",
+		"rand-chars": "leave it out for the default \"%.,\", or give separator characters"})
 }
 
 // codec resolves the flags to a Sealed or a Compat codec.
@@ -47,6 +49,10 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 			}
 		}
 	case "compat":
+		quirks := cmd.Flags().Lookup("quirks")
+		if f.randChars != "" && dynamic.CrateRandChars(f.randChars) != f.randChars && (quirks == nil || quirks.Value.String() != "true") {
+			return nil, nil, Usage("--rand-chars %q: want separator characters without letters, digits or '_'", f.randChars)
+		}
 	default:
 		return nil, nil, Usage("--mode %q: want sealed or compat", f.mode)
 	}
@@ -56,7 +62,7 @@ func (f *dynamicFlags) codec(env *Env, cmd *cobra.Command) (*dynamic.Sealed, *dy
 	}
 	if f.mode == "sealed" {
 		if len(secret) < dynamic.MinKeyBytes {
-			return nil, nil, Rejected(fmt.Errorf("secret shorter than %d bytes", dynamic.MinKeyBytes))
+			return nil, nil, Rejected(secretTooShort(f.secretFile, len(secret), dynamic.MinKeyBytes))
 		}
 		return &dynamic.Sealed{Keys: []dynamic.Key{{Secret: m2m.Secret(secret)}}, Now: clock}, nil, nil
 	}
@@ -127,7 +133,14 @@ func cmdDynamic(env *Env) *cobra.Command {
 				token = strings.TrimSpace(string(b))
 			}
 			if tolerance < 0 {
-				return Usage("--tolerance must not be negative")
+				return Usage("--max-age %v: want 0s or more", tolerance)
+			}
+			if tolerance.Milliseconds() > 1<<32-1 {
+				return Usage("--max-age %v: want at most 2^32-1 ms (about 49 days)", tolerance)
+			}
+			if cmd.Flags().Changed("max-age") && tolerance == 0 {
+				// An explicit 0s means zero, not the library's default.
+				tolerance = dynamic.NoTolerance
 			}
 			s, c, err := df.codec(env, cmd)
 			if err != nil {
@@ -139,9 +152,6 @@ func cmdDynamic(env *Env) *cobra.Command {
 				r = s.Decode(token)
 			} else {
 				c.Tolerance, c.CheckUUID, c.Quirks = tolerance, checkUUID, quirks
-				if tolerance.Milliseconds() > 1<<32-1 {
-					return Usage("--tolerance over 2^32-1 ms")
-				}
 				// Accept is Decode that also reports a bad configuration
 				// (such as --rand-chars with a letter) instead of a refusal.
 				if r, err = c.Accept(context.Background(), token); err != nil {
@@ -182,10 +192,12 @@ func cmdDynamic(env *Env) *cobra.Command {
 	}
 	df.add(decode)
 	decode.Flags().StringVar(&token, "token", "", "the token to check (- reads standard input)")
-	decode.Flags().DurationVar(&tolerance, "tolerance", 0, "how old (compat: or how far ahead) a token may be (default 5m)")
+	decode.Flags().DurationVar(&tolerance, "max-age", dynamic.DefaultTolerance, "how old (compat: or how far ahead) a token may be; 0s: only one stamped this millisecond")
+	hiddenAliases(decode, map[string]string{"tolerance": "max-age"}) // README: dynamic decode --tolerance 15s
 	decode.Flags().BoolVar(&checkUUID, "check-uuid", false, "require a user id in the token")
 	decode.Flags().BoolVar(&quirks, "quirks", false, "compat: reproduce the crate's release build exactly, bypasses included")
 	decode.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(decode, map[string]string{"token": ""})
 
 	group.AddCommand(encode, decode)
 	return group

@@ -68,14 +68,17 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 		Long: "Print a token {\"sub\", \"exp\", \"iat\"} (plus \"iss\"/\"aud\" when given) valid for\n" +
 			"--ttl, signed with the current secret of --secret-file or with $M2M_SECRET (at\n" +
 			"least 32 bytes). --json prints {\"token\", \"expires_at\"}.",
-		Example: "  m2m jwt issue --secret-file secret.bin --sub phone-app --ttl 15m",
+		Example: "  m2m jwt issue --secret-file secret.bin --subject phone-app --ttl 15m",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if sub == "" {
-				return Usage("--sub is required")
+				return Usage("--subject is required")
 			}
 			if ttl < time.Second {
 				return Usage("--ttl %v: want at least 1s", ttl)
+			}
+			if alg != "HS256" && alg != "HS384" && alg != "HS512" {
+				return Usage("--algorithm %q: want HS256, HS384 or HS512", alg)
 			}
 			clock, err := clockFlag(now)
 			if err != nil {
@@ -84,6 +87,9 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 			secrets, err := jwtSecrets(env, secretFile)
 			if err != nil {
 				return err
+			}
+			if len(secrets[0]) < jwtauth.MinKeyBytes {
+				return Rejected(secretTooShort(secretFile, len(secrets[0]), jwtauth.MinKeyBytes))
 			}
 			d := &jwtauth.DeviceTokens{Keys: secrets[:1], Algorithm: alg, TTL: ttl, Issuer: iss, Audience: aud,
 				OmitIssuedAt: noIat, Now: clock}
@@ -105,14 +111,17 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&secretFile, "secret-file", "", "read the secret from the secret file `PATH` (default: $M2M_SECRET)")
-	f.StringVar(&sub, "sub", "", "the subject (user or device name)")
+	f.StringVar(&sub, "subject", "", "the subject claim sub (user or device name)")
 	f.DurationVar(&ttl, "ttl", jwtauth.DefaultTTL, "token lifetime")
-	f.StringVar(&alg, "alg", "HS256", "HS256, HS384 or HS512")
-	f.StringVar(&iss, "iss", "", "issuer claim to include")
-	f.StringVar(&aud, "aud", "", "audience claim to include")
+	f.StringVar(&alg, "algorithm", "HS256", "HS256, HS384 or HS512")
+	f.StringVar(&iss, "issuer", "", "issuer claim iss to include")
+	f.StringVar(&aud, "audience", "", "audience claim aud to include")
 	f.BoolVar(&noIat, "no-iat", false, "leave out iat ({sub, exp} exactly as the microdot recipe)")
 	f.StringVar(&now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
+	hiddenAliases(c, map[string]string{"sub": "subject"}) // README: jwt issue --sub
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
+		"ttl": "give a lifetime of 1s or more", "subject": ""})
 	return c
 }
 
@@ -128,7 +137,7 @@ type jwtVerifyFlags struct {
 // config builds the verification policy and key source from the flags.
 // It is the one place that decides how tokens are verified, so that new
 // key sources (a JWKS for asymmetric tokens) plug in here.
-func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeySource, error) {
 	if f.leeway < 0 {
 		return nil, nil, Usage("--leeway %v: want 0 or more", f.leeway)
 	}
@@ -154,18 +163,14 @@ func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validato
 	}
 	for _, a := range f.algs {
 		if a != "HS256" && a != "HS384" && a != "HS512" {
-			return nil, nil, Usage("--alg %q: want HS256, HS384 or HS512", a)
+			return nil, nil, Usage("--algorithm %q: want HS256, HS384 or HS512", a)
 		}
 	}
 	secrets, err := jwtSecrets(env, f.secretFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := make([]any, len(secrets))
-	for i, s := range secrets {
-		keys[i] = []byte(s)
-	}
-	return v, jwtauth.StaticKeys(keys...), nil
+	return v, jwtauth.Secrets(secrets...), nil
 }
 
 func jwtVerifyCmd(env *Env) *cobra.Command {
@@ -175,8 +180,8 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 		Short: "Check a token: exit 0 and print its claims when valid, 1 when not",
 		Long: "Check a token's algorithm, signature (current secret and fallbacks) and claims:\n" +
 			"exp is required, nbf/iat must not be in the future (both with --leeway), iss\n" +
-			"and aud must match when given; without --aud a token that names an audience\n" +
-			"is refused. Exit 0 when valid, 1 when not. --token - reads standard input.\n" +
+			"and aud must match --issuer and --audience when given; without --audience a\n" +
+			"token that names an audience is refused. Exit 0 when valid, 1 when not. --token - reads standard input.\n" +
 			"--json prints the claims, or {\"error\": reason, \"error_description\": ...}.",
 		Example: "  m2m jwt verify --secret-file secret.bin --token \"$TOKEN\" --json",
 		Args:    cobra.NoArgs,
@@ -216,15 +221,18 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.token, "token", "", "the token, or - to read it from standard input")
-	fl.StringVar(&f.jwks, "jwks", "", "verify with the public keys of a JWKS, JWK or PEM `FILE_OR_URL` (asymmetric tokens; --alg then defaults to ES256,EdDSA,RS256)")
+	fl.StringVar(&f.jwks, "jwks", "", "verify with the public keys of a JWKS, JWK or PEM `FILE_OR_URL` (asymmetric tokens; --algorithm then defaults to ES256,EdDSA,RS256)")
 	fl.StringVar(&f.secretFile, "secret-file", "", "read the secret from the secret file `PATH` (default: $M2M_SECRET)")
-	fl.StringSliceVar(&f.algs, "alg", []string{"HS256"}, "allowed algorithms (HS256, HS384, HS512)")
-	fl.StringVar(&f.iss, "iss", "", "required issuer (default: any)")
-	fl.StringSliceVar(&f.aud, "aud", nil, "accepted audience (repeatable; default: tokens without aud)")
+	fl.StringSliceVar(&f.algs, "algorithm", []string{"HS256"}, "allowed algorithms, comma-separated or repeated (HS256, HS384, HS512)")
+	fl.StringVar(&f.iss, "issuer", "", "required issuer iss (default: any)")
+	fl.StringArrayVar(&f.aud, "audience", nil, "accepted audience aud (repeatable; default: tokens without aud)")
 	fl.DurationVar(&f.leeway, "leeway", jwtauth.DefaultLeeway, "allowed clock skew for exp, nbf and iat")
 	fl.BoolVar(&f.allowNoExp, "allow-no-exp", false, "accept tokens without exp (insecure; PyJWT's default)")
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience"}) // README: jwt verify --iss --aud
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token": "", "jwks": "", "secret-file": "leave it out to use M2M_SECRET", "algorithm": "",
+		"issuer": "leave it out to accept any issuer", "audience": "leave it out to accept only tokens without aud", "now": "leave it out for the clock"})
 	return c
 }
 
@@ -245,21 +253,21 @@ func readToken(env *Env, flag string) (string, error) {
 
 // jwksConfig is config for --jwks: public keys from a file or URL, and
 // asymmetric algorithms only.
-func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeyFunc, error) {
+func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeySource, error) {
 	if f.secretFile != "" {
 		return nil, nil, Usage("give --jwks or --secret-file, not both")
 	}
-	if !cmd.Flags().Changed("alg") {
+	if !cmd.Flags().Changed("algorithm") {
 		v.Algorithms = []string{"ES256", "EdDSA", "RS256"}
 	}
 	for _, a := range v.Algorithms {
 		if strings.HasPrefix(a, "HS") || strings.EqualFold(a, "none") {
-			return nil, nil, Usage("--alg %q: with --jwks, want ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384 or PS512", a)
+			return nil, nil, Usage("--algorithm %q: with --jwks, want ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384 or PS512", a)
 		}
 	}
 	ks, err := jwk.Open(f.jwks)
 	if err != nil {
 		return nil, nil, Rejected(err)
 	}
-	return v, jwtauth.KeySetFunc(ks), nil
+	return v, jwtauth.PublicKeys(ks), nil
 }

@@ -99,6 +99,7 @@ func keyList(env *Env) *cobra.Command {
 	}
 	data.add(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
 }
 
@@ -161,6 +162,8 @@ func keyRotate(env *Env) *cobra.Command {
 	c.Flags().DurationVar(&prePublish, "pre-publish", keyring.DefaultPrePublish, "how long the new key is published before it signs")
 	c.Flags().StringVar(&server, "server", "", "rotate through the admin API of the server at this URL, with its own --algorithm and --pre-publish (env M2M_SERVER)")
 	c.Flags().StringVar(&tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data", "master-secret-file": "",
+		"algorithm": "", "pre-publish": "give a positive duration", "server": "leave it out to use the database", "admin-token-file": ""})
 	return c
 }
 

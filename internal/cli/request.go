@@ -127,5 +127,8 @@ func cmdRequest(env *Env) *cobra.Command {
 	fl.StringArrayVar(&data, "data", nil, "form field or query parameter key=value (repeatable)")
 	fl.StringVar(&jsonBody, "json-body", "", "JSON request body")
 	fl.BoolVarP(&include, "include", "i", false, "print the status line and headers before the body")
+	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
+		"auth": "", "timeout": "give a positive duration"})
+	refuseZero(c, map[string]string{"json-body": "leave it out to send no body", "data": "", "header": ""})
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -174,6 +175,11 @@ func signES256(t *testing.T, k *ecdsa.PrivateKey, kid, typ, payload string) stri
 	r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
 	if err != nil {
 		t.Fatal(err)
+	}
+	// crypto/ecdsa does not normalize s; the server signs low-S and its
+	// tokens are read back refusing high-S.
+	if half := new(big.Int).Rsh(k.Curve.Params().N, 1); s.Cmp(half) > 0 {
+		s.Sub(k.Curve.Params().N, s)
 	}
 	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,11 +16,11 @@ import (
 type rollingFlags struct {
 	secretFile string
 	mode       string
-	ttl        int
+	ttl        time.Duration
 	alphabet   string
 	length     int
 	algorithm  string
-	utcOffset  int
+	utcOffset  time.Duration
 	now        string
 }
 
@@ -27,12 +28,14 @@ func (f *rollingFlags) add(c *cobra.Command) {
 	fl := c.Flags()
 	fl.StringVar(&f.secretFile, "secret-file", "", "read the seed from `PATH` (default: $M2M_SECRET)")
 	fl.StringVar(&f.mode, "mode", "hmac", "code algorithm: hmac (secure default), totp (RFC 6238) or m2m_token (m2m-token 0.0.2)")
-	fl.IntVar(&f.ttl, "ttl", 0, "step length in `SECONDS` (hmac, totp: default 30; m2m_token: required)")
+	durationVar(fl, &f.ttl, "ttl", 0, wholeSeconds, "step length, whole seconds (hmac, totp: default 30s; m2m_token: required)")
 	fl.StringVar(&f.alphabet, "alphabet", "", "code characters (default: hmac and m2m_token ascii letters + digits; totp digits)")
 	fl.IntVar(&f.length, "length", 0, "code length in characters (default: hmac 12, totp 6, m2m_token 6)")
 	fl.StringVar(&f.algorithm, "algorithm", "", "hmac, totp: sha1, sha256 or sha512 (default: hmac sha256, totp sha1)")
-	fl.IntVar(&f.utcOffset, "utc-offset", 0, "m2m_token: the generating host's UTC offset in `SECONDS` east (default 0)")
+	durationVar(fl, &f.utcOffset, "utc-offset", 0, wholeSeconds, "m2m_token: the generating host's UTC offset east, whole seconds (-4h, 5h30m; default 0s)")
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "mode": "", "now": "leave it out for the clock",
+		"algorithm": ""})
 }
 
 // codec resolves the flags to a rolling.Codec. Flags that do not apply to
@@ -61,8 +64,15 @@ func (f *rollingFlags) codec(env *Env, cmd *cobra.Command) (rolling.Codec, time.
 		return nil, now, err
 	}
 	if f.mode == "m2m_token" {
+		if f.utcOffset%time.Second != 0 {
+			return nil, now, Rejected(&rolling.ConfigError{Name: "utc_offset", Reason: "not a whole number of seconds"})
+		}
+		ttl := int(min(f.ttl/time.Second, math.MaxInt32))
+		if f.ttl%time.Second != 0 {
+			ttl = -1 // not a whole number of seconds: refused as ttl, in the original's order
+		}
 		m := &rolling.M2MToken{
-			Seed: string(secret), TTL: f.ttl, UTCOffset: f.utcOffset, Explicit: true,
+			Seed: string(secret), TTL: ttl, UTCOffset: int(f.utcOffset / time.Second), Explicit: true,
 			Sequence: rolling.DefaultSequence, TokenLen: rolling.DefaultTokenLen,
 		}
 		if changed("alphabet") {
@@ -90,10 +100,10 @@ func (f *rollingFlags) codec(env *Env, cmd *cobra.Command) (rolling.Codec, time.
 		}
 	}
 	if changed("ttl") {
-		if f.ttl <= 0 {
-			return nil, now, Rejected(&rolling.ConfigError{Name: "ttl", Reason: "must be a positive integer"})
+		if f.ttl < time.Second || f.ttl%time.Second != 0 {
+			return nil, now, Rejected(&rolling.ConfigError{Name: "ttl", Reason: "must be a positive whole number of seconds"})
 		}
-		cfg.Period = time.Duration(f.ttl) * time.Second
+		cfg.Period = f.ttl
 	}
 	// The library reads zero values as defaults; on the command line an
 	// explicit empty alphabet or zero length is an error.
@@ -211,6 +221,7 @@ func cmdRolling(env *Env) *cobra.Command {
 	verify.Flags().StringVar(&code, "code", "", "the code to check")
 	verify.Flags().IntVar(&window, "window", rolling.DefaultWindow, "steps accepted either side of the current one")
 	verify.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(verify, map[string]string{"code": ""})
 
 	group.AddCommand(generate, verify)
 	return group

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +30,8 @@ func (f *scopedFlags) add(c *cobra.Command) {
 	c.Flags().StringVar(&f.algorithm, "algorithm", "sha256", "signature hash: sha256 (Django 3.1+) or sha1 (Django 3.0 and older)")
 	c.Flags().StringVar(&f.salt, "salt", "", "signing salt (default \"django.core.signing\", as drf-tmp-scoped-token)")
 	c.Flags().StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
+	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
+		"salt": "leave it out for the default \"django.core.signing\", or give a salt"})
 }
 
 func (f *scopedFlags) resolve(env *Env) (secret []byte, alg djangosign.Algorithm, clock func() time.Time, err error) {
@@ -88,7 +89,7 @@ func scopedIssueCmd(env *Env) *cobra.Command {
 	var f scopedFlags
 	var user, recipient string
 	var allows []string
-	var maxAge int64
+	var ttl time.Duration
 	c := &cobra.Command{
 		Use:   "issue",
 		Short: "Print a new scoped token",
@@ -97,7 +98,7 @@ func scopedIssueCmd(env *Env) *cobra.Command {
 			"is an integer (a Django user id) and as a string otherwise; endpoints keep the\n" +
 			"order of the --allow flags, grouped by method, and prefixes are normalised\n" +
 			"with Django's iri_to_uri. The same inputs give the token drf gives.",
-		Example: "  m2m scoped issue --secret-file django.key --user 42 --allow GET:/api/v1/projects/ --max-age 300",
+		Example: "  m2m scoped issue --secret-file django.key --user 42 --allow GET:/api/v1/projects/ --ttl 5m",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if user == "" {
@@ -106,9 +107,9 @@ func scopedIssueCmd(env *Env) *cobra.Command {
 			if len(allows) == 0 {
 				return Usage("at least one --allow METHOD:PREFIX is required")
 			}
-			t := scoped.Token{User: scoped.UserFromString(user), MaxAge: time.Duration(maxAge) * time.Second}
-			if maxAge <= 0 || maxAge > int64(scoped.DefaultMaxMaxAge/time.Second) {
-				return Usage("--max-age must be between 1 and %d seconds", int64(scoped.DefaultMaxMaxAge/time.Second))
+			t := scoped.Token{User: scoped.UserFromString(user), MaxAge: ttl}
+			if ttl < time.Second || ttl > scoped.DefaultMaxMaxAge || ttl%time.Second != 0 {
+				return Usage("--ttl %v: want whole seconds from 1s to %v", ttl, scoped.DefaultMaxMaxAge)
 			}
 			for _, a := range allows {
 				e, err := scoped.ParseEndpoint(a)
@@ -136,14 +137,17 @@ func scopedIssueCmd(env *Env) *cobra.Command {
 	f.add(c)
 	c.Flags().StringVar(&user, "user", "", "the user: a Django user id (written as a number) or a name")
 	c.Flags().StringArrayVar(&allows, "allow", nil, "grant `METHOD:PREFIX` (repeatable)")
-	c.Flags().Int64Var(&maxAge, "max-age", int64(scoped.DefaultMaxAge/time.Second), "lifetime in `SECONDS`")
+	durationVar(c.Flags(), &ttl, "ttl", scoped.DefaultMaxAge, wholeSeconds, "token lifetime (its max_age), whole seconds")
+	hiddenAliases(c, map[string]string{"max-age": "ttl"}) // README: scoped issue --max-age 360
 	c.Flags().StringVar(&recipient, "recipient", "", "who the token is for (free text; given empty, written as \"\")")
+	refuseZero(c, map[string]string{"user": "", "allow": "", "ttl": "give a lifetime of 1s or more"})
 	return c
 }
 
 func scopedVerifyCmd(env *Env) *cobra.Command {
 	var f scopedFlags
-	var token, method, path, maxAgeFlag string
+	var token, method, path string
+	var maxAgeFlag time.Duration
 	var raw, legacy, asJSON bool
 	c := &cobra.Command{
 		Use:   "verify",
@@ -171,15 +175,16 @@ func scopedVerifyCmd(env *Env) *cobra.Command {
 			if raw && method != "" {
 				return Usage("--method and --path do not apply to --raw")
 			}
-			if !raw && maxAgeFlag != "" {
+			if !raw && cmd.Flags().Changed("max-age") {
 				return Usage("--max-age applies to --raw only (a scoped token carries its own)")
 			}
 			maxAge := djangosign.NoMaxAge
-			if maxAgeFlag != "" {
-				maxAge, err = strconv.ParseFloat(maxAgeFlag, 64)
-				if err != nil || math.IsNaN(maxAge) {
-					return Usage("--max-age %q: want seconds", maxAgeFlag)
+			if cmd.Flags().Changed("max-age") {
+				// An explicit 0s means zero: only a token signed this second.
+				if maxAgeFlag < 0 {
+					return Usage("--max-age %v: want 0s or more", maxAgeFlag)
 				}
+				maxAge = maxAgeFlag.Seconds()
 			}
 			secret, alg, clock, err := f.resolve(env)
 			if err != nil {
@@ -227,9 +232,10 @@ func scopedVerifyCmd(env *Env) *cobra.Command {
 	c.Flags().StringVar(&method, "method", "", "check that the token allows this HTTP `METHOD`...")
 	c.Flags().StringVar(&path, "path", "", "...on this (decoded) request `PATH`")
 	c.Flags().BoolVar(&raw, "raw", false, "verify any Django-signed value (signing.loads) and print its JSON")
-	c.Flags().StringVar(&maxAgeFlag, "max-age", "", "--raw: maximum age in `SECONDS` (fractions allowed; default: no limit)")
+	durationVar(c.Flags(), &maxAgeFlag, "max-age", 0, fractionSeconds, "--raw: maximum age (default: no limit)")
 	c.Flags().BoolVar(&legacy, "legacy-sha1", false, "also accept SHA-1 signatures (as Django 3.1/3.2 do)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token": "", "method": "leave --method and --path out to check only the token", "path": "leave --method and --path out to check only the token"})
 	return c
 }
 
@@ -299,5 +305,6 @@ func scopedInspectCmd(env *Env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&token, "token", "", "the token (- reads standard input)")
+	refuseZero(c, map[string]string{"token": ""})
 	return c
 }

@@ -51,15 +51,15 @@ func secretInitCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a secret file unless it exists; print its path and fingerprint",
-		Long: "Create FILE with --bytes random bytes (mode 0600) unless it exists, and print\n" +
+		Long: "Create the --secret-file with --bytes random bytes (mode 0600) unless it exists, and print\n" +
 			"its path and the SHA-256 fingerprint of the secret (never the secret). An\n" +
 			"existing file is checked (size, permissions) and left alone.\n" +
 			"--json prints {\"path\", \"fingerprint\", \"bytes\", \"created\", \"fallbacks\"}.",
-		Example: "  m2m secret init --file /var/lib/camera/secret.bin",
+		Example: "  m2m secret init --secret-file /var/lib/camera/secret.bin",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
-				return Usage("--file is required")
+				return Usage("--secret-file is required")
 			}
 			if size < secretfile.MinSize || size > secretfile.MaxSize {
 				return Usage("--bytes %d: want %d to %d", size, secretfile.MinSize, secretfile.MaxSize)
@@ -74,9 +74,11 @@ func secretInitCmd(env *Env) *cobra.Command {
 				Bytes: len(keys.Current), Created: &created, Fallbacks: len(keys.Fallbacks)})
 		},
 	}
-	c.Flags().StringVar(&file, "file", "", "the secret file `PATH`")
+	c.Flags().StringVar(&file, "secret-file", "", "the secret file `PATH`")
+	hiddenAliases(c, map[string]string{"file": "secret-file"}) // README: secret init|rotate --file
 	c.Flags().IntVar(&size, "bytes", secretfile.DefaultSize, "secret size in bytes")
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"secret-file": "", "bytes": ""})
 	return c
 }
 
@@ -92,11 +94,11 @@ func secretRotateCmd(env *Env) *cobra.Command {
 			"old secret in FILE.prev (newest first, at most %d), so tokens signed before the\n"+
 			"rotation verify until they expire. Restart (or reload) the services that use\n"+
 			"it. Prints the path and the new fingerprint.", secretfile.MaxFallbacks),
-		Example: "  m2m secret rotate --file /var/lib/camera/secret.bin",
+		Example: "  m2m secret rotate --secret-file /var/lib/camera/secret.bin",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
-				return Usage("--file is required")
+				return Usage("--secret-file is required")
 			}
 			keys, err := secretfile.Rotate(file)
 			if err != nil {
@@ -106,7 +108,9 @@ func secretRotateCmd(env *Env) *cobra.Command {
 				Bytes: len(keys.Current), Fallbacks: len(keys.Fallbacks)})
 		},
 	}
-	c.Flags().StringVar(&file, "file", "", "the secret file `PATH`")
+	c.Flags().StringVar(&file, "secret-file", "", "the secret file `PATH`")
+	hiddenAliases(c, map[string]string{"file": "secret-file"}) // README: secret init|rotate --file
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"secret-file": ""})
 	return c
 }

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -64,7 +67,11 @@ func envDefaults(env *Env, fs *pflag.FlagSet, names ...string) error {
 		}
 		key := "M2M_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))
 		if v, ok := env.Lookup(key); ok && v != "" {
-			if err := fl.Value.Set(v); err != nil {
+			val := fl.Value
+			if cv, ok := val.(*collectingValue); ok {
+				val = cv.Value // report the variable, not the flag
+			}
+			if err := val.Set(v); err != nil {
 				return Usage("%s=%q: %v", key, v, err)
 			}
 		}
@@ -132,13 +139,23 @@ func displayURL(u string) string {
 	return u
 }
 
+// serveOptions are the settings of m2m serve, one field per flag.
 type serveOptions struct {
 	dataFlags
 	addr, issuer, profile, algorithm, logLevel string
 	redisURL, redisPrefix                      string
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
+	tlsCert, tlsKey                            string
+	insecureHTTP                               bool
+
+	// flagErrs collects the bad values of the command line: serve reports
+	// them with every other problem at once (see [collectFlagErrors]).
+	flagErrs []error
 }
+
+// signingAlgorithms are the --algorithm values, spelled as in JOSE.
+var signingAlgorithms = []string{"ES256", "EdDSA", "RS256"}
 
 func cmdServe(env *Env) *cobra.Command {
 	var o serveOptions
@@ -155,6 +172,15 @@ signing key, and prints where they are;
 later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
+
+With --tls-cert and --tls-key it serves HTTPS only (TLS 1.2 and later, Go's default cipher
+suites); the files are reloaded within ` + (2 * certInterval).String() + ` of a change, and at once on SIGHUP,
+without dropping connections. Plain HTTP is served on a loopback --addr (the quick start); on
+any other address only with --insecure-http, for a server behind a TLS-terminating proxy.
+
+Start-up runs in three steps: every setting is checked first (all problems are reported at
+once, exit 2), then the listen address is bound, and only then is the data directory or
+database created or opened. A start that fails (bad setting, port in use) creates nothing.
 
 Several replicas share one PostgreSQL database (--database postgres://...), the master secret
 (--master-secret-file) and, with --redis redis://HOST:PORT/DB, one Redis for the rate limits
@@ -174,7 +200,10 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs := c.Flags()
 	o.dataFlags.add(fs, true)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen address (env M2M_ADDR)")
-	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default http://ADDR)")
+	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
+	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
@@ -185,42 +214,283 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	collectFlagErrors(fs, &o.flagErrs)
 	return c
 }
 
-func serve(env *Env, o *serveOptions) error {
+// collectFlagErrors makes every flag of fs record a bad value in *errs
+// instead of ending the parse at the first one, so that a command can
+// report every problem of its command line at once.
+func collectFlagErrors(fs *pflag.FlagSet, errs *[]error) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		f.Value = &collectingValue{Value: f.Value, name: f.Name, errs: errs}
+	})
+}
+
+// collectingValue is a flag value whose Set records its error.
+type collectingValue struct {
+	pflag.Value
+	name string
+	errs *[]error
+}
+
+func (v *collectingValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		*v.errs = append(*v.errs, fmt.Errorf("--%s: %w", v.name, err))
+	}
+	return nil
+}
+
+// validate checks every setting without touching the network or the disk
+// and returns all the problems it finds, each naming its flag.
+func (o *serveOptions) validate() []error {
+	errs := slices.Clone(o.flagErrs)
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return Usage("--log-level %q: want debug, info, warn or error", o.logLevel)
+		bad("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
-		return Usage("--profile %q: want rfc9068 or auth0", o.profile)
+		bad("--profile %q: want rfc9068 or auth0", o.profile)
 	}
-	for aud, p := range o.audienceProfiles {
-		if p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0 {
-			return Usage("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
+	for _, aud := range slices.Sorted(maps.Keys(o.audienceProfiles)) {
+		switch p := o.audienceProfiles[aud]; {
+		case aud == "":
+			bad("--audience-profile =%s: empty audience", p)
+		case p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0:
+			bad("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
 		}
 	}
-	if o.tokenTTL <= 0 || o.tokenTTL > keyring.DefaultMaxTokenTTL {
-		return Usage("--token-ttl %v: want more than 0 and at most %v", o.tokenTTL, keyring.DefaultMaxTokenTTL)
+	if !slices.Contains(signingAlgorithms, o.algorithm) {
+		bad("--algorithm %q: want one of %s", o.algorithm, strings.Join(signingAlgorithms, ", "))
 	}
-	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if o.tokenTTL <= 0 || o.tokenTTL > keyring.DefaultMaxTokenTTL {
+		bad("--token-ttl %v: want more than 0 and at most %v", o.tokenTTL, keyring.DefaultMaxTokenTTL)
+	}
+	if o.rotateEvery < 0 {
+		bad("--rotate-every %v: want 0 (rotate only on demand) or more", o.rotateEvery)
+	}
+	if o.refresh <= 0 {
+		bad("--key-refresh %v: want more than 0", o.refresh)
+	}
+	switch {
+	case o.prePublish <= 0:
+		bad("--pre-publish %v: want more than 0", o.prePublish)
+	case o.refresh > 0 && o.prePublish <= o.refresh:
+		bad("--pre-publish %v: want more than --key-refresh %v, so that every replica publishes a key before it signs", o.prePublish, o.refresh)
+	case o.rotateEvery > 0 && o.rotateEvery <= o.prePublish:
+		bad("--rotate-every %v: want more than --pre-publish %v", o.rotateEvery, o.prePublish)
+	}
+	if err := checkListenAddr(o.addr); err != nil {
+		bad("--addr %q: %v", o.addr, err)
+	}
+	if o.issuer != "" {
+		if err := checkIssuer(o.issuer); err != nil {
+			bad("--issuer %q: %v", o.issuer, err)
+		} else if o.tlsCert != "" && strings.HasPrefix(o.issuer, "http://") {
+			bad("--issuer %q: the server speaks HTTPS (--tls-cert): want an https:// issuer", o.issuer)
+		}
+	}
+	switch {
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		bad("--tls-cert and --tls-key: give both or neither")
+	case o.tlsCert != "" && o.insecureHTTP:
+		bad("--insecure-http: contradicts --tls-cert (HTTPS); give one of them")
+	case o.tlsCert == "" && !o.insecureHTTP && checkListenAddr(o.addr) == nil && !isLoopback(o.addr):
+		bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
+	}
+	if o.database != "" {
+		if err := checkDatabaseURL(o.database); err != nil {
+			bad("--database: %v", err)
+		}
+	}
+	if o.data == "" && (o.database == "" || o.masterFile == "") {
+		bad("--data: empty (it holds the database unless --database is given, and the master secret unless --master-secret-file is given)")
+	}
+	if o.redisURL != "" {
+		// Lazy: this only parses the URL. Its errors never show the password.
+		if rc, err := (redisstore.Config{Lazy: true}).Open(context.Background(), o.redisURL); err != nil {
+			bad("--redis: %v", err)
+		} else {
+			rc.Close()
+		}
+	}
+	return errs
+}
 
-	_, statErr := os.Stat(o.data)
-	firstStart := o.database == "" && errors.Is(statErr, os.ErrNotExist)
-	st, dbURL, err := o.open(ctx)
+// checkListenAddr checks a HOST:PORT listen address.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want HOST:PORT")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// checkIssuer checks an issuer URL as the token server will publish it.
+func checkIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return errors.New("want an http:// or https:// URL")
+	case u.Host == "":
+		return errors.New("no host")
+	case u.User != nil:
+		return errors.New("user information is not allowed")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("query or fragment is not allowed")
+	}
+	return nil
+}
+
+// checkDatabaseURL checks the form of a --database URL as sqlstore.Open
+// reads it, without opening it. Errors show the scheme only: the rest may
+// hold a password.
+func checkDatabaseURL(u string) error {
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		return nil
+	}
+	path := u
+	if p, ok := strings.CutPrefix(u, "sqlite://"); ok {
+		path = p
+	} else if p, ok := strings.CutPrefix(u, "sqlite:"); ok {
+		path = p
+	} else if scheme, _, ok := strings.Cut(u, "://"); ok {
+		return fmt.Errorf("unsupported scheme %q (want sqlite:PATH or postgres://...)", scheme)
+	}
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return fmt.Errorf("bad SQLite path %q", path)
+	}
+	return nil
+}
+
+// serve runs m2m serve in three steps: validate every setting, bind the
+// listener, open (creating on first start) the data; then it serves until
+// stopped. A step that fails leaves nothing behind from the later ones.
+func serve(env *Env, o *serveOptions) error {
+	if errs := o.validate(); len(errs) > 0 {
+		return &ExitError{Code: 2, Err: errors.Join(errs...)}
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
+	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	var certs certReloader
+	if o.tlsCert != "" {
+		var err error
+		if certs, err = newCertReloader(o.tlsCert, o.tlsKey, logger); err != nil {
+			return Rejected(fmt.Errorf("--tls-cert, --tls-key: %w", err))
+		}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	stopSignals := handleSignals(ctx, env, logger, stop, certs)
+	defer stopSignals()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return Rejected(err)
+	}
+	defer ln.Close()
+	scheme := "http"
+	if certs != nil {
+		scheme = "https"
+	}
+	issuer := o.issuer
+	if issuer == "" {
+		issuer = scheme + "://" + dialable(ln.Addr().String())
+	}
+
+	d, err := o.open(ctx, env, logger, issuer)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer d.close()
+	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
+	fmt.Fprintf(env.Stdout, "m2m: listening on %s://%s\n", scheme, ln.Addr())
+	return d.run(ctx, env, logger, ln, certs)
+}
+
+// handleSignals stops serve (calls stop) on os.Interrupt or SIGTERM and
+// reloads the TLS certificate (when there is one) on SIGHUP, until ctx
+// is done. It returns the function that stops listening for signals.
+func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs certReloader) func() {
+	sigs := env.Signals
+	unnotify := func() {}
+	if sigs == nil {
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+		sigs, unnotify = c, func() { signal.Stop(c) }
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					stop()
+					return
+				}
+				if certs == nil {
+					logger.Info("m2m: SIGHUP: no TLS certificate to reload")
+					continue
+				}
+				// A refusal is logged by the reloader; the previous pair
+				// stays in service.
+				if certs.Reload() == nil {
+					logger.Info("m2m: SIGHUP: TLS certificate files reloaded")
+				}
+			}
+		}
+	}()
+	return unnotify
+}
+
+// served is what the open step makes: the server and what it holds open.
+type served struct {
+	st      *sqlstore.Store
+	kr      *keyring.Keyring
+	srv     *authserver.Server
+	closers []func() error
+}
+
+func (d *served) close() {
+	for _, c := range slices.Backward(d.closers) {
+		_ = c()
+	}
+}
+
+// open opens the database (creating the data directory, database, master
+// secret and admin token on first start), the signing keys and Redis, and
+// builds the server.
+func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, issuer string) (_ *served, err error) {
+	d := &served{}
+	defer func() {
+		if err != nil {
+			d.close()
+		}
+	}()
+	_, statErr := os.Stat(o.data)
+	firstStart := o.database == "" && errors.Is(statErr, os.ErrNotExist)
+	st, dbURL, err := o.dataFlags.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.st = st
+	d.closers = append(d.closers, st.Close)
 	for _, w := range st.Warnings() {
 		logger.Warn(w)
 	}
 	master, masterPath, err := o.master()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	adminPath := filepath.Join(o.data, dataAdminFile)
 	if o.database != "" && o.masterFile != "" {
@@ -230,11 +500,11 @@ func serve(env *Env, o *serveOptions) error {
 		adminPath = abs
 	}
 	if err := os.MkdirAll(filepath.Dir(adminPath), 0o700); err != nil {
-		return Rejected(err)
+		return nil, Rejected(err)
 	}
 	adminKey, err := secretfile.LoadOrCreate(adminPath, secretfile.DefaultSize)
 	if err != nil {
-		return Rejected(err)
+		return nil, Rejected(err)
 	}
 	adminHash := authserver.HashSecret(base64.RawURLEncoding.EncodeToString(adminKey.Current))
 	kr, err := keyring.New(ctx, keyring.Config{
@@ -243,16 +513,9 @@ func serve(env *Env, o *serveOptions) error {
 		MaxTokenTTL: keyring.DefaultMaxTokenTTL, Logger: logger,
 	})
 	if err != nil {
-		return Rejected(err)
+		return nil, Rejected(err)
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return Rejected(err)
-	}
-	issuer := o.issuer
-	if issuer == "" {
-		issuer = "http://" + dialable(ln.Addr().String())
-	}
+	d.kr = kr
 	algs := []string{o.algorithm}
 	for _, k := range kr.Keys() {
 		if k.State != store.KeyRetired && !slices.Contains(algs, k.Algorithm) {
@@ -266,17 +529,16 @@ func serve(env *Env, o *serveOptions) error {
 	if o.redisURL != "" {
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
 		if err != nil {
-			ln.Close()
-			return Usage("--redis: %v", err)
+			return nil, Usage("--redis: %v", err)
 		}
-		defer rc.Close()
+		d.closers = append(d.closers, rc.Close)
 		if err := rc.Ping(ctx); err != nil {
 			logger.Warn("m2m: Redis unreachable at start; rate limits use local buckets until it answers", "error", err.Error())
 		}
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 	}
-	srv, err := authserver.New(authserver.Config{
+	d.srv, err = authserver.New(authserver.Config{
 		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
@@ -284,8 +546,7 @@ func serve(env *Env, o *serveOptions) error {
 		Logger: logger,
 	})
 	if err != nil {
-		ln.Close()
-		return Usage("%v", err)
+		return nil, Rejected(err)
 	}
 	if firstStart {
 		abs, _ := filepath.Abs(o.data)
@@ -302,11 +563,15 @@ func serve(env *Env, o *serveOptions) error {
 			fmt.Fprintf(env.Stdout, "m2m: signing key %s (%s)\n", k.ID, k.Algorithm)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
-	fmt.Fprintf(env.Stdout, "m2m: listening on http://%s\n", ln.Addr())
+	return d, nil
+}
 
+// run serves on ln (with TLS when certs is not nil, following its files)
+// and keeps the signing keys fresh until ctx is done, then shuts down
+// gracefully: in-flight requests finish within shutdownTimeout.
+func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener, certs certReloader) error {
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           d.srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
@@ -314,16 +579,24 @@ func serve(env *Env, o *serveOptions) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	kctx, stopKeys := context.WithCancel(ctx)
+	defer stopKeys()
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
-		_ = kr.Run(ctx)
+		_ = d.kr.Run(kctx)
 	}()
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	if certs != nil {
+		hs.TLSConfig = serverTLSConfig(certs)
+		go certs.Run(kctx)
+		go func() { served <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- hs.Serve(ln) }()
+	}
 	select {
-	case err = <-served:
-		stop()
+	case err := <-served:
+		stopKeys()
 		<-keysDone
 		return Rejected(err)
 	case <-ctx.Done():
@@ -331,7 +604,7 @@ func serve(env *Env, o *serveOptions) error {
 	logger.Info("m2m: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	err = hs.Shutdown(sctx)
+	err := hs.Shutdown(sctx)
 	<-keysDone
 	if err != nil {
 		return Rejected(fmt.Errorf("shutdown: %w", err))

@@ -51,9 +51,11 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		TokenURL: f.tokenURL, Issuer: f.issuer, Domain: f.domain, Audience: f.audience,
 		LookupEnv: env.Lookup,
 	}
-	for _, s := range f.scopes {
-		c.Scopes = append(c.Scopes, strings.Fields(s)...)
+	scopes, err := scopeFlag("scope", f.scopes)
+	if err != nil {
+		return c, err
 	}
+	c.Scopes = scopes
 	switch f.auth {
 	case "post":
 		c.AuthStyle = clientcred.AuthStyleInParams
@@ -89,9 +91,49 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
 	}
 	if _, err := c.Resolve(); err != nil {
-		return c, Usage("%v", err)
+		return c, Usage("%s", cliConfigErrors(err, f.credsFile))
 	}
 	return c, nil
+}
+
+// cliConfigErrors says the problems clientcred.Config.Resolve found in
+// the words of the command line: the flags and environment variables the
+// user sets, never the Go fields they fill (ClientID, SkipAudience, ...).
+func cliConfigErrors(err error, credsFile string) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	from := "set " + clientcred.EnvClientID + " and " + clientcred.EnvClientSecret + ", or give --credentials-file PATH"
+	if credsFile != "" {
+		from = "--credentials-file " + credsFile + " has none (want a JSON object with client_id and client_secret)"
+	}
+	var msgs []string
+	for _, e := range errs {
+		var msg string
+		switch {
+		case errors.Is(e, clientcred.ErrMissingClientID):
+			msg = "no client id: " + from
+		case errors.Is(e, clientcred.ErrMissingClientSecret):
+			msg = "no client secret: " + from
+		case errors.Is(e, clientcred.ErrMissingAudience):
+			msg = "no audience: give --audience or set " + clientcred.EnvAudience
+		case errors.Is(e, clientcred.ErrMissingEndpoint):
+			msg = "no token endpoint: give --token-url, --issuer or --domain (or set " + clientcred.EnvTokenURL + ", " + clientcred.EnvIssuer + " or " + clientcred.EnvDomain + ")"
+		case errors.Is(e, clientcred.ErrConflictingEndpoint):
+			msg = "give only one of --token-url, --issuer and --domain"
+		default:
+			// The URL and domain checks name the value: say which flag.
+			msg = strings.TrimPrefix(e.Error(), "clientcred: ")
+			for _, r := range [][2]string{{"token URL ", "--token-url "}, {"issuer ", "--issuer "}, {"domain ", "--domain "}} {
+				if rest, ok := strings.CutPrefix(msg, r[0]); ok {
+					msg = r[1] + rest
+				}
+			}
+		}
+		msgs = append(msgs, msg)
+	}
+	return strings.Join(msgs, "; ")
 }
 
 // tokenFailure reports a failed token request: a message, or with --json
@@ -170,5 +212,7 @@ func cmdToken(env *Env) *cobra.Command {
 	}
 	f.add(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
+		"auth": "", "timeout": "give a positive duration"})
 	return c
 }

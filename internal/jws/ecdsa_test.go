@@ -11,17 +11,18 @@ import (
 	"testing"
 )
 
-// TestES256SignatureForm signs until both a high-bit and a short (leading
-// zero byte) r and s have been seen: every signature is exactly 64 bytes
-// and verifies through both the raw path and ecdsa.Verify with big.Ints.
+// TestES256SignatureForm signs until a high-bit r and a short (leading
+// zero byte) r and s have been seen: every signature is exactly 64 bytes,
+// low-S (s <= n/2, so its top bit is never set), and verifies through both
+// the raw path and ecdsa.Verify with big.Ints.
 func TestES256SignatureForm(t *testing.T) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := sha256.Sum256([]byte("input"))
-	var highR, highS, shortR, shortS bool
-	for i := 0; i < 2000 && !(highR && highS && shortR && shortS); i++ {
+	var highR, shortR, shortS bool
+	for i := 0; i < 2000 && !(highR && shortR && shortS); i++ {
 		sig, err := ecdsaSignRaw(k, d[:], 32)
 		if err != nil {
 			t.Fatal(err)
@@ -30,7 +31,9 @@ func TestES256SignatureForm(t *testing.T) {
 			t.Fatalf("ecdsaSignRaw(P-256) = %d bytes; want 64", len(sig))
 		}
 		highR = highR || sig[0]&0x80 != 0
-		highS = highS || sig[32]&0x80 != 0
+		if highS(k.Curve, sig[32:]) {
+			t.Fatalf("ecdsaSignRaw = %x: high-S; want low-S always", sig)
+		}
 		shortR = shortR || sig[0] == 0
 		shortS = shortS || sig[32] == 0
 		if !ecdsaVerifyRaw(&k.PublicKey, d[:], sig) {
@@ -45,8 +48,8 @@ func TestES256SignatureForm(t *testing.T) {
 			t.Fatalf("ecdsaVerifyRaw(%x with a flipped bit) = true; want false", sig)
 		}
 	}
-	if !highR || !highS || !shortR || !shortS {
-		t.Errorf("after 2000 signatures: high r %v, high s %v, short r %v, short s %v; want all seen", highR, highS, shortR, shortS)
+	if !highR || !shortR || !shortS {
+		t.Errorf("after 2000 signatures: high r %v, short r %v, short s %v; want all seen", highR, shortR, shortS)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -27,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/big"
 	"strings"
 	"sync"
 )
@@ -55,6 +57,10 @@ type Header struct {
 	// Crit lists extensions the verifier must understand (RFC 7515 4.1.11).
 	// m2m understands none, so a token with crit is refused by Parse.
 	Crit []string `json:"crit,omitempty"`
+	// JWK is the raw JSON of the "jwk" parameter (RFC 7515 4.1.3), ""
+	// when absent. Only a key source that is meant to read it (a DPoP
+	// proof's) may use it: a token never chooses its own key otherwise.
+	JWK string `json:"-"`
 }
 
 // Token is a parsed, not yet verified, compact JWS.
@@ -69,18 +75,40 @@ type Token struct {
 	input []byte // SigningInput's bytes, in the buffer of the decoded parts
 }
 
-var b64 = base64.RawURLEncoding
+// b64 decodes strictly: unpadded, and the unused low bits of the last
+// character must be zero, so that every byte string has one encoding.
+// (Like every Go base64 decoder it skips '\r' and '\n'; Parse refuses
+// them first.)
+var b64 = base64.RawURLEncoding.Strict()
+
+// compactByte marks the bytes a compact JWS may contain: the base64url
+// alphabet (RFC 4648 section 5) and '.'.
+var compactByte = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_." {
+		t[c] = true
+	}
+	return t
+}()
 
 // Parse splits and decodes a compact JWS of at most max bytes (0 means
 // DefaultMaxTokenBytes). It checks the size before anything else and
-// refuses unpadded-base64url violations, a header that is not a JSON
-// object with a string "alg", "none", and any "crit" header.
+// accepts one spelling per token only: a byte outside the base64url
+// alphabet and the two dots (whitespace and line breaks included, which
+// Go's base64 decoders would skip), padding, and a segment whose last
+// character has unused low bits set (non-canonical base64url) are all
+// ErrMalformed. It also refuses a header that is not a JSON object with a
+// string "alg", "none", and any "crit" header.
 func Parse(token string, max int) (*Token, error) {
 	if max <= 0 {
 		max = DefaultMaxTokenBytes
 	}
 	if len(token) > max {
 		return nil, ErrTooLarge
+	}
+	for i := 0; i < len(token); i++ {
+		if !compactByte[token[i]] {
+			return nil, fmt.Errorf("%w: a byte outside the base64url alphabet at offset %d", ErrMalformed, i)
+		}
 	}
 	h, rest, ok := strings.Cut(token, ".")
 	if !ok {
@@ -167,6 +195,12 @@ func parseHeader(enc string, raw []byte) (Header, error) {
 			}
 		}
 	}
+	if v, ok := fields["jwk"]; ok {
+		if len(v) == 0 || v[0] != '{' {
+			return Header{}, fmt.Errorf("%w: header jwk is not a JSON object", ErrMalformed)
+		}
+		hdr.JWK = string(v)
+	}
 	if _, ok := fields["alg"]; !ok || hdr.Alg == "" {
 		return Header{}, fmt.Errorf("%w: header has no alg", ErrMalformed)
 	}
@@ -231,21 +265,32 @@ func IsHMAC(alg string) bool { a, ok := algorithms[alg]; return ok && a.fam == f
 // []byte for HS*, *rsa.PublicKey for RS*/PS*, *ecdsa.PublicKey (on the
 // algorithm's curve) for ES*, ed25519.PublicKey for EdDSA. Any other
 // combination is ErrKeyType; the caller must already have checked the
-// algorithm against its allow-list.
-func (t *Token) Verify(key any) error {
+// algorithm against its allow-list. An ECDSA signature whose s is above
+// half the curve order (high-S, the second spelling of every ECDSA
+// signature) is ErrSignature; see [Token.VerifyAllowHighS].
+func (t *Token) Verify(key any) error { return t.verify(key, false) }
+
+// VerifyAllowHighS is [Token.Verify] that also accepts high-S ECDSA
+// signatures, as made by signers that do not normalize s (Go's
+// crypto/ecdsa, Node's jose and WebCrypto, OpenSSL). Use it only for
+// tokens whose replay protection does not rely on their bytes.
+func (t *Token) VerifyAllowHighS(key any) error { return t.verify(key, true) }
+
+func (t *Token) verify(key any, allowHighS bool) error {
 	input := t.input
 	if string(input) != t.SigningInput { // a Token not made by Parse, or changed since
 		input = []byte(t.SigningInput)
 	}
-	return verify(t.Header.Alg, key, input, t.Signature)
+	return verify(t.Header.Alg, key, input, t.Signature, allowHighS)
 }
 
-// VerifySignature checks sig over signingInput with key under alg.
+// VerifySignature checks sig over signingInput with key under alg,
+// refusing high-S ECDSA signatures as [Token.Verify] does.
 func VerifySignature(alg string, key any, signingInput string, sig []byte) error {
-	return verify(alg, key, []byte(signingInput), sig)
+	return verify(alg, key, []byte(signingInput), sig, false)
 }
 
-func verify(alg string, key any, signingInput, sig []byte) error {
+func verify(alg string, key any, signingInput, sig []byte, allowHighS bool) error {
 	a, ok := algorithms[alg]
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrAlgorithm, alg)
@@ -303,6 +348,9 @@ func verify(alg string, key any, signingInput, sig []byte) error {
 		}
 		if len(sig) != 2*a.curve {
 			return ErrSignature
+		}
+		if !allowHighS && highS(k.Curve, sig[a.curve:]) {
+			return fmt.Errorf("%w: high-S ECDSA signature (not the canonical low-S form)", ErrSignature)
 		}
 		if !ecdsaVerifyRaw(k, digest, sig) {
 			return ErrSignature
@@ -419,8 +467,10 @@ const maxECIntBytes = 66
 
 // ecdsaSignRaw signs digest with k and returns the JWS form of the
 // signature, r||s with each left-padded to size bytes (RFC 7518 section
-// 3.4). It goes through ecdsa.SignASN1 and converts the DER, which costs
-// far fewer allocations than ecdsa.Sign's big.Int results.
+// 3.4), always low-S: s is replaced by n-s when above n/2, so that the
+// token has the one spelling that verifiers refusing high-S accept. It
+// goes through ecdsa.SignASN1 and converts the DER, which costs far fewer
+// allocations than ecdsa.Sign's big.Int results.
 func ecdsaSignRaw(k *ecdsa.PrivateKey, digest []byte, size int) ([]byte, error) {
 	der, err := ecdsa.SignASN1(rand.Reader, k, digest)
 	if err != nil {
@@ -430,7 +480,30 @@ func ecdsaSignRaw(k *ecdsa.PrivateKey, digest []byte, size int) ([]byte, error) 
 	if !derToRaw(der, out[:size], out[size:]) {
 		return nil, errors.New("jws: ecdsa signature is not the expected DER")
 	}
+	if highS(k.Curve, out[size:]) {
+		n := k.Curve.Params().N
+		s := new(big.Int).SetBytes(out[size:])
+		s.Sub(n, s).FillBytes(out[size:])
+	}
 	return out, nil
+}
+
+// halfOrders caches n/2 of each curve, big-endian in the curve's
+// signature size.
+var halfOrders sync.Map // elliptic.Curve -> []byte
+
+// highS reports whether the big-endian s (of the curve's signature size)
+// is above half the order of curve. The comparison is of public values.
+func highS(curve elliptic.Curve, s []byte) bool {
+	h, ok := halfOrders.Load(curve)
+	if !ok {
+		half := new(big.Int).Rsh(curve.Params().N, 1)
+		b := make([]byte, len(s))
+		half.FillBytes(b)
+		h, _ = halfOrders.LoadOrStore(curve, b)
+	}
+	half := h.([]byte)
+	return len(half) == len(s) && bytes.Compare(s, half) > 0
 }
 
 // ecdsaVerifyRaw reports whether sig, r||s of len(sig)/2 bytes each, is a

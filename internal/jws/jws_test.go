@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -217,12 +218,22 @@ func FuzzParse(f *testing.F) {
 		tok, _ := Sign(alg, ks[alg].priv, HeaderJSON(alg, "k", "at+jwt"), []byte(`{"sub":"a","exp":1}`))
 		f.Add(tok)
 	}
+	for _, tok := range vectorTokens(f) {
+		f.Add(tok)
+		f.Add(tok + "\n")
+	}
 	f.Add("e30.e30.")
 	f.Add("..")
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := Parse(s, 0)
 		if err != nil {
 			return
+		}
+		// One spelling: the accepted input is exactly the canonical
+		// encoding of what it decodes to.
+		e := base64.RawURLEncoding
+		if want := e.EncodeToString(tok.RawHeader) + "." + e.EncodeToString(tok.Payload) + "." + e.EncodeToString(tok.Signature); s != want {
+			t.Fatalf("Parse accepted %q, another spelling of %q", s, want)
 		}
 		for _, kp := range ks {
 			_ = tok.Verify(kp.pub)

@@ -7,7 +7,9 @@
 // M2M_VECTORS_DIR is set, every <prefix>*.json in that directory too. Every
 // vector runs as a subtest; a handler must fail on an op or field it does
 // not understand (use [Decode], which rejects unknown fields) rather than
-// skip it. After each file Run logs "<file>: N vectors, N passed".
+// skip it, and must never panic, whatever a file holds: each harness has a
+// fuzz target calling [Fuzz] with its handler. After each file Run logs
+// "<file>: N vectors, N passed".
 package vectors
 
 import (
@@ -117,8 +119,9 @@ func ReadFile(path string) (*File, error) {
 
 // Run loads the files for prefix and runs handle for every vector as a
 // subtest named after the vector. The handler reports failures through t;
-// it should t.Fatalf on an op it does not know.
-func Run(t *testing.T, prefix string, handle func(t *testing.T, f *File, v *Vector)) {
+// it should t.Fatalf on an op it does not know. [Fuzz] runs the same
+// handler on mutated vectors.
+func Run(t *testing.T, prefix string, handle Handler) {
 	t.Helper()
 	for _, f := range Load(t, prefix) {
 		passed := 0

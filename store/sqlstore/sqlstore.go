@@ -28,6 +28,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -37,6 +38,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers "sqlite"
 
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -175,6 +177,11 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	var warnings []string
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		if masked := redact.URL(url); strings.HasSuffix(masked, redact.Withheld) {
+			// Neither the URL nor pgx's parse error (which echoes it) is
+			// shown: it may hold a password.
+			return nil, errors.New("sqlstore: cannot parse the PostgreSQL URL (not shown: it may hold a password)")
+		}
 		d, dsn = postgresDialect, url
 		if !strings.Contains(url, "connect_timeout=") {
 			sep := "?"
@@ -195,8 +202,13 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 			scheme, _, _ := strings.Cut(url, "://")
 			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q (want sqlite:// or postgres://)", scheme)
 		}
+		if keywordDSN.MatchString(path) {
+			// Not a file name: a PostgreSQL keyword/value string, which
+			// would otherwise become a file named after its password.
+			return nil, fmt.Errorf("sqlstore: %q is a keyword/value connection string; give PostgreSQL as a postgres:// URL", redact.URL(path))
+		}
 		if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", path)
+			return nil, fmt.Errorf("sqlstore: bad SQLite path %q", redact.URL(path))
 		}
 		if opts.MustExist {
 			fi, err := os.Stat(path)
@@ -223,7 +235,7 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
+		return nil, redact.Error(fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
 	}
 	// Few connections: reads are rare (the token server caches clients and
 	// keys) and each SQLite connection has its own page cache.
@@ -239,7 +251,8 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
-		return nil, err
+		// The driver's errors may echo the connection string.
+		return nil, redact.Error(err, dsn)
 	}
 	return s, nil
 }
@@ -269,6 +282,10 @@ func (s *Store) checkExists(ctx context.Context) error {
 	}
 	return nil
 }
+
+// keywordDSN matches the start of a PostgreSQL keyword/value connection
+// string ("host=db ...", "dbname = m2m ...").
+var keywordDSN = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
 
 // migrateRetrying runs migrate, trying again for up to BusyTimeout when
 // SQLite answers SQLITE_BUSY without waiting. SQLite skips the busy

@@ -85,7 +85,18 @@ func TestOpenURLs(t *testing.T) {
 }
 
 func TestOpenRedactsPassword(t *testing.T) {
+	t.Chdir(t.TempDir()) // a connection string taken for a file name lands here
 	for _, url := range []string{
+		// Keyword/value strings are not file names: before, the first
+		// became a SQLite file named after the password.
+		"host=127.0.0.1 port=1 password=hunter2",
+		"dbname = m2m password='hunter2'",
+		// Unparseable URLs are not echoed, by us or by pgx.
+		"postgres://u:hunter2@[::1/db",
+		"postgres://u:hun%zzter2@127.0.0.1:1/db",
+		"postgresql://u:hunter2@127.0.0.1:port/db",
+		// Parameters pgx does not know it sends to the server; not echoed.
+		"postgres://u@127.0.0.1:1/db?pass=hunter2&connect_timeout=x",
 		"mysql://root:hunter2@localhost/m2m",
 		"mysql://root@localhost/m2m?password=hunter2",
 		"mysql://root@localhost/m2m?tls=1&password=hunter2",
@@ -97,6 +108,9 @@ func TestOpenRedactsPassword(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open(%s) = %v; want an error without the password", strings.ReplaceAll(url, "hunter2", "PASSWORD"), err)
 		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) != 0 {
+		t.Errorf("Open created %v; want no file", entries)
 	}
 }
 

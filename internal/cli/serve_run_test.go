@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serveProc is an "m2m serve" running in the test's process through
+// [Run], stopped by the signals the test sends on sigs. sigs is
+// unbuffered: a send returns once serve took the signal, and a second
+// send once serve has handled the first.
+type serveProc struct {
+	t      *testing.T
+	sigs   chan os.Signal
+	code   chan int
+	stdout *syncBuffer
+	stderr *syncBuffer
+	// url is the listener's URL, from the "listening on" line.
+	url string
+}
+
+// startServe runs m2m serve with args and the environment vars (nothing
+// else of the process's environment) and waits until it listens. It fails
+// the test if serve exits first.
+func startServe(t *testing.T, vars map[string]string, args ...string) *serveProc {
+	t.Helper()
+	p, code := runServe(t, vars, args...)
+	if code >= 0 {
+		t.Fatalf("m2m serve %s exited with %d before listening\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, p.stdout, p.stderr)
+	}
+	return p
+}
+
+// runServe starts m2m serve and returns once it listens (code -1) or has
+// exited (its exit code).
+func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc, int) {
+	t.Helper()
+	p := &serveProc{t: t, sigs: make(chan os.Signal), code: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	pr, pw := io.Pipe()
+	env := &Env{
+		Stdin: strings.NewReader(""), Stdout: pw, Stderr: p.stderr, Signals: p.sigs,
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range vars {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
+	}
+	go func() {
+		code := Run(env, append([]string{"serve"}, args...))
+		pw.Close()
+		p.code <- code
+	}()
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.stdout.Write([]byte(line + "\n"))
+			if u, ok := strings.CutPrefix(line, "m2m: listening on "); ok {
+				listening <- u
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case p.url = <-listening:
+	case code := <-p.code:
+		return p, code
+	case <-time.After(30 * time.Second):
+		t.Fatalf("m2m serve did not start\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
+	}
+	t.Cleanup(func() {
+		select {
+		case p.sigs <- os.Interrupt:
+			<-p.code
+		case <-p.code:
+		case <-time.After(30 * time.Second):
+			t.Errorf("m2m serve did not stop")
+		}
+	})
+	return p, -1
+}
+
+// signal sends sig to serve and returns once serve took it.
+func (p *serveProc) signal(sig os.Signal) {
+	p.t.Helper()
+	select {
+	case p.sigs <- sig:
+	case code := <-p.code:
+		p.code <- code
+		p.t.Fatalf("m2m serve exited with %d\nstderr:\n%s", code, p.stderr)
+	}
+}
+
+// stop sends os.Interrupt and returns the exit code.
+func (p *serveProc) stop() int {
+	p.t.Helper()
+	p.signal(os.Interrupt)
+	select {
+	case code := <-p.code:
+		p.code <- code // for the cleanup
+		return code
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("m2m serve did not stop\nstderr:\n%s", p.stderr)
+		return -1
+	}
+}
+
+// TestServeFailedStartCreatesNothing runs starts that must fail, each
+// before the data directory, the database or the master secret exist.
+func TestServeFailedStartCreatesNothing(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	tests := []struct {
+		name     string
+		args     []string
+		vars     map[string]string
+		wantCode int
+		want     []string // in stderr
+	}{
+		{name: "port in use", args: []string{"--addr", taken.Addr().String()}, wantCode: 1, want: []string{"address already in use"}},
+		{name: "bad issuer", args: []string{"--issuer", "https://auth.example.com/?tenant=1"}, wantCode: 2, want: []string{"--issuer"}},
+		{name: "relative issuer", args: []string{"--issuer", "auth.example.com"}, wantCode: 2, want: []string{"--issuer"}},
+		{name: "bad database URL", args: []string{"--database", "mysql://root:hunter2@db/m2m"}, wantCode: 2, want: []string{`--database: unsupported scheme "mysql"`}},
+		{name: "bad redis URL", args: []string{"--redis", "redis://:hunter2@127.0.0.1:6379/x"}, wantCode: 2, want: []string{"--redis"}},
+		{name: "zero token ttl", args: []string{"--token-ttl", "0s"}, wantCode: 2, want: []string{"--token-ttl 0s"}},
+		{name: "zero key refresh", args: []string{"--key-refresh", "0s"}, wantCode: 2, want: []string{"--key-refresh 0s"}},
+		{name: "zero pre-publish", args: []string{"--pre-publish", "0s"}, wantCode: 2, want: []string{"--pre-publish 0s"}},
+		{name: "plain HTTP on every interface", args: []string{"--addr", "0.0.0.0:0"}, wantCode: 2, want: []string{"--insecure-http"}},
+		{name: "TLS without a key", args: []string{"--tls-cert", "cert.pem"}, wantCode: 2, want: []string{"--tls-key"}},
+		{name: "TLS with an http issuer", args: []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--issuer", "http://127.0.0.1"}, wantCode: 2, want: []string{"https://"}},
+		{name: "TLS files missing", args: []string{"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, wantCode: 1, want: []string{"--tls-cert"}},
+		{name: "bad env value", vars: map[string]string{"M2M_TOKEN_TTL": "soon"}, wantCode: 2, want: []string{"M2M_TOKEN_TTL"}},
+		{
+			name:     "every problem at once",
+			args:     []string{"--profile", "hydra", "--token-ttl", "x", "--rotate-every", "-1h", "--algorithm", "none", "--addr", "127.0.0.1:http"},
+			wantCode: 2,
+			want:     []string{"--profile", "--token-ttl", "--rotate-every", "--algorithm", "--addr"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "data")
+			master := filepath.Join(dir, "master.key")
+			args := append([]string{"--data", data, "--master-secret-file", master}, tc.args...)
+			if !hasFlag(tc.args, "--addr") {
+				args = append(args, "--addr", "127.0.0.1:0")
+			}
+			p, code := runServe(t, tc.vars, args...)
+			if code != tc.wantCode {
+				if code < 0 {
+					p.stop()
+				}
+				t.Fatalf("m2m serve %s = exit %d; want %d\nstderr:\n%s", strings.Join(args, " "), code, tc.wantCode, p.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(p.stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, p.stderr)
+				}
+			}
+			if strings.Contains(p.stderr.String(), "hunter2") {
+				t.Errorf("stderr shows a password:\n%s", p.stderr)
+			}
+			for _, path := range []string{data, master} {
+				if _, err := os.Stat(path); !os.IsNotExist(err) {
+					t.Errorf("after a failed start, %s exists (err %v)", path, err)
+				}
+			}
+		})
+	}
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestServeStartStop starts the real command, checks that it serves and
+// that a signal stops it cleanly.
+func TestServeStartStop(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, nil, "--data", data, "--addr", "127.0.0.1:0")
+	resp, err := http.Get(p.url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz = %d; want 200", resp.StatusCode)
+	}
+	if code := p.stop(); code != 0 {
+		t.Errorf("exit code after os.Interrupt = %d; want 0\nstderr:\n%s", code, p.stderr)
+	}
+	if !strings.Contains(p.stdout.String(), "m2m: stopped") {
+		t.Errorf("stdout lacks the clean stop:\n%s", p.stdout)
+	}
+	for _, f := range []string{dataDBFile, dataMasterFile, dataAdminFile} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("after a start: %v", err)
+		}
+	}
+}

@@ -1,0 +1,338 @@
+// Package redact masks the credentials in a URL or a database connection
+// string before the process prints or logs it, and in the errors of
+// drivers that may echo one.
+//
+// [URL] knows these forms:
+//
+//   - user information: the password of "scheme://user:password@host"
+//     (the user name is kept for postgres, postgresql, redis, rediss and
+//     unix URLs, where it names a role; elsewhere, as in
+//     "https://TOKEN@host", the whole user information is masked);
+//   - query parameters and fragment parameters whose name looks like a
+//     credential: password, sslpassword, pass, passwd, pwd, secret,
+//     token, key, auth, credential, signature, session (any case, as part
+//     of a longer name too);
+//   - PostgreSQL keyword/value strings ("host=db password=secret"), quoted
+//     or not, with the same names;
+//   - a URL nested in a parameter value.
+//
+// Anything it cannot parse it does not echo: an unparseable URL keeps only
+// its scheme, an unparseable keyword/value string becomes "[REDACTED]".
+package redact
+
+import (
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+const (
+	// Mask replaces a credential inside a URL or connection string.
+	Mask = "xxxxx"
+	// Withheld replaces what could not be parsed.
+	Withheld = "[REDACTED]"
+)
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:`)
+
+// sensitiveNames are the parts of a parameter name that mark its value as
+// a credential.
+var sensitiveNames = []string{"pass", "pwd", "secret", "token", "key", "auth", "cred", "sig", "session", "cookie"}
+
+// Sensitive reports whether a query parameter or connection keyword
+// named name carries a credential.
+func Sensitive(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range sensitiveNames {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepsUser reports whether the user name of a URL with this scheme names
+// a role rather than being a credential itself.
+func keepsUser(scheme string) bool {
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql", "redis", "rediss", "unix":
+		return true
+	}
+	return false
+}
+
+// URL returns s, a URL or a PostgreSQL keyword/value connection string,
+// with every credential masked (see the package documentation). A string
+// of neither form (a file path, host:port) is returned as it is unless it
+// contains '@'.
+func URL(s string) string {
+	out, _ := scan(s)
+	return out
+}
+
+// scan returns the masked form of s and the credential values it masked,
+// raw and decoded. The list is nil when s could not be parsed.
+func scan(s string) (string, []string) {
+	switch {
+	case schemeRE.MatchString(s):
+		return scanURL(s)
+	case strings.Contains(s, "="):
+		return scanKeywords(s)
+	case strings.Contains(s, "@"):
+		return Withheld, nil
+	}
+	return s, []string{}
+}
+
+func scanURL(s string) (string, []string) {
+	scheme := s[:strings.IndexByte(s, ':')]
+	hier := strings.HasPrefix(s[len(scheme)+1:], "//")
+	withheld := Withheld
+	if hier {
+		// What precedes "://" is a scheme; without "//" it could be the
+		// user name of "user:password@host".
+		withheld = scheme + ":" + Withheld
+	}
+	u, err := url.Parse(s)
+	if err != nil || strings.ContainsAny(s, " \t\r\n\x00") {
+		return withheld, nil
+	}
+	found := []string{}
+	var b strings.Builder
+	b.WriteString(scheme)
+	b.WriteByte(':')
+	if u.Opaque != "" {
+		if strings.Contains(u.Opaque, "@") {
+			return Withheld, nil
+		}
+		b.WriteString(u.Opaque)
+	} else if hier {
+		b.WriteString("//")
+		if u.User != nil {
+			rawUser, rawPass, hasPass := rawUserinfo(s[len(scheme)+3:])
+			name := u.User.Username()
+			switch {
+			case name == "":
+			case keepsUser(scheme):
+				b.WriteString(url.User(name).String())
+			default:
+				b.WriteString(Mask)
+				found = append(found, rawUser, name)
+			}
+			if pw, ok := u.User.Password(); ok || hasPass {
+				b.WriteString(":" + Mask)
+				found = append(found, rawPass, pw)
+			}
+			b.WriteByte('@')
+		}
+		b.WriteString(u.Host)
+		b.WriteString(u.EscapedPath())
+	} else {
+		b.WriteString(u.EscapedPath())
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		q, f, ok := maskParams(u.RawQuery)
+		if !ok {
+			return withheld, nil
+		}
+		b.WriteString("?" + q)
+		found = append(found, f...)
+	}
+	if _, frag, ok := strings.Cut(s, "#"); ok && frag != "" {
+		q, f, ok := maskParams(frag)
+		if !ok {
+			return withheld, nil
+		}
+		b.WriteString("#" + q)
+		found = append(found, f...)
+	}
+	return b.String(), found
+}
+
+// rawUserinfo splits the user information at the start of rest (what
+// follows "scheme://") as written: the user, and the password when there
+// is a ':'.
+func rawUserinfo(rest string) (user, pass string, hasPass bool) {
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return "", "", false
+	}
+	user, pass, hasPass = strings.Cut(rest[:at], ":")
+	return user, pass, hasPass
+}
+
+// maskParams masks the values of sensitive parameters in a query or
+// fragment. ok is false when a parameter name cannot be decoded.
+func maskParams(raw string) (out string, found []string, ok bool) {
+	var b strings.Builder
+	for raw != "" {
+		part := raw
+		sep := ""
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			part, sep, raw = raw[:i], raw[i:i+1], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		k, v, hasValue := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			return "", nil, false
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			return "", nil, false
+		}
+		switch {
+		case Sensitive(name) && hasValue:
+			b.WriteString(k + "=" + Mask)
+			found = append(found, v, value)
+			if p, err := url.PathUnescape(v); err == nil {
+				found = append(found, p) // '+' kept, as a fragment reader may
+			}
+		case strings.Contains(value, "@") || strings.Contains(value, "://"):
+			inner, f := scan(value)
+			if f == nil {
+				b.WriteString(k + "=" + Mask)
+				found = append(found, v, value)
+				break
+			}
+			b.WriteString(k + "=" + url.QueryEscape(inner))
+			found = append(found, f...)
+		default:
+			b.WriteString(part)
+		}
+		b.WriteString(sep)
+	}
+	return b.String(), found, true
+}
+
+// scanKeywords masks a keyword/value connection string as libpq parses
+// it: keyword, optional spaces, '=', optional spaces, and a value that is
+// either single-quoted (with \' and \\) or runs to the next space (with
+// backslash escapes).
+func scanKeywords(s string) (string, []string) {
+	var parts []string
+	found := []string{}
+	i := 0
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+	for {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && !isSpace(s[i]) {
+			i++
+		}
+		key := s[start:i]
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		if key == "" || i == len(s) || s[i] != '=' {
+			return Withheld, nil
+		}
+		i++
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		vstart := i
+		var val strings.Builder
+		if i < len(s) && s[i] == '\'' {
+			i++
+			closed := false
+			for i < len(s) {
+				c := s[i]
+				if c == '\\' && i+1 < len(s) {
+					val.WriteByte(s[i+1])
+					i += 2
+					continue
+				}
+				i++
+				if c == '\'' {
+					closed = true
+					break
+				}
+				val.WriteByte(c)
+			}
+			if !closed {
+				return Withheld, nil
+			}
+		} else {
+			for i < len(s) && !isSpace(s[i]) {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				val.WriteByte(s[i])
+				i++
+			}
+		}
+		raw, value := s[vstart:i], val.String()
+		switch {
+		case Sensitive(key):
+			parts = append(parts, key+"="+Mask)
+			found = append(found, raw, value)
+		case strings.Contains(value, "@") || strings.Contains(value, "://") || strings.Contains(value, "="):
+			inner, f := scan(value)
+			if f == nil || inner != value {
+				parts = append(parts, key+"="+Mask)
+				found = append(found, raw, value)
+				found = append(found, f...)
+				break
+			}
+			parts = append(parts, key+"="+raw)
+		default:
+			parts = append(parts, key+"="+raw)
+		}
+	}
+	return strings.Join(parts, " "), found
+}
+
+// Text returns text (an error message, a log line) with every credential
+// of the connection string dsn masked wherever it appears, and dsn itself
+// replaced by its masked form. When dsn cannot be parsed, the credentials
+// are unknown and the whole text is withheld.
+func Text(text, dsn string) string {
+	masked, found := scan(dsn)
+	if found == nil {
+		return Withheld
+	}
+	if dsn != "" {
+		text = strings.ReplaceAll(text, dsn, masked)
+	}
+	// Longest first, so that a secret containing another is replaced whole.
+	found = slices.DeleteFunc(found, func(s string) bool { return s == "" })
+	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range found {
+		text = strings.ReplaceAll(text, f, Mask)
+	}
+	return text
+}
+
+// Error returns err with its text passed through [Text] for dsn; errors.Is
+// and errors.As still see err. It returns nil for a nil err.
+func Error(err error, dsn string) error {
+	if err == nil {
+		return nil
+	}
+	text := Text(err.Error(), dsn)
+	if text == Withheld {
+		text = "error text withheld: the connection string it may echo could not be parsed"
+	}
+	return &redactedError{err: err, text: text}
+}
+
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+var _ interface{ Unwrap() error } = (*redactedError)(nil)
