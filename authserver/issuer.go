@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/m2mkit/m2m/store"
 )
@@ -66,12 +67,18 @@ func CheckIssuer(ctx context.Context, s store.Settings, issuer string, allowChan
 }
 
 // validateIssuer is the rule for an issuer identifier (RFC 8414 section
-// 2): an absolute http(s) URL without query or fragment.
+// 2): an absolute http(s) URL without user information, query or
+// fragment (an empty "?" or "#" included). The message never repeats a
+// URL with user information, which may hold a password.
 func validateIssuer(issuer string) error {
 	if issuer == "" {
 		return errors.New("authserver: Issuer is required")
 	}
-	if u, err := url.Parse(issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	u, err := url.Parse(issuer)
+	if err == nil && u.User != nil {
+		return errors.New("authserver: Issuer must not hold user information (USER:PASSWORD@)")
+	}
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(issuer, "#") {
 		return fmt.Errorf("authserver: Issuer %q must be an absolute http(s) URL without query or fragment", issuer)
 	}
 	return nil

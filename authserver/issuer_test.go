@@ -95,6 +95,9 @@ func TestCheckIssuer(t *testing.T) {
 			{issuer: "auth.example", wantErr: "absolute http(s) URL", wantStored: "(none)"},
 			{issuer: "https://auth.example/?tenant=1", wantErr: "without query", wantStored: "(none)"},
 			{issuer: "ftp://auth.example", allowChange: true, wantErr: "absolute http(s) URL", wantStored: "(none)"},
+			{issuer: "https://auth.example/?", wantErr: "without query", wantStored: "(none)"},
+			{issuer: "https://auth.example/#", wantErr: "without query or fragment", wantStored: "(none)"},
+			{issuer: "https://admin:pw@auth.example", wantErr: "user information", wantStored: "(none)"},
 		}},
 		{"a bad issuer changes nothing, even with allowChange", []step{
 			{issuer: a, wantStored: a},
@@ -179,5 +182,19 @@ func TestCheckIssuerReplicasRace(t *testing.T) {
 				t.Errorf("%d replicas started with different issuers on one new database; want exactly 1", winners)
 			}
 		})
+	}
+}
+
+// TestIssuerWithPasswordNotEchoed: an issuer holding user information is
+// refused without repeating it, in CheckIssuer and in Config.Validate.
+func TestIssuerWithPasswordNotEchoed(t *testing.T) {
+	const issuer = "https://admin:s3cret-pw@auth.example"
+	_, err := authserver.CheckIssuer(t.Context(), memstore.New(), issuer, false)
+	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("CheckIssuer(%q) = %v; want a refusal that does not repeat the password", issuer, err)
+	}
+	cfg := authserver.Config{Issuer: issuer}
+	if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "s3cret-pw") || !strings.Contains(err.Error(), "user information") {
+		t.Errorf("Config.Validate() = %v; want a user information refusal that does not repeat the password", err)
 	}
 }
