@@ -82,6 +82,7 @@ func issuerShow(env *Env) *cobra.Command {
 	}
 	data.add(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
 }
 
@@ -132,6 +133,7 @@ func issuerSet(env *Env) *cobra.Command {
 	}
 	data.add(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
 }
 
