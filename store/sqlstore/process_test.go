@@ -140,7 +140,7 @@ func TestTwoProcesses(t *testing.T) {
 	if c.RateLimitBurst != procs*per {
 		t.Errorf("counter after %d increments from %d processes = %d", procs*per, procs, c.RateLimitBurst)
 	}
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-		t.Errorf("SchemaVersion() = %d, %v; want 1", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != sqlstore.LatestSchema {
+		t.Errorf("SchemaVersion() = %d, %v; want %d", v, err, sqlstore.LatestSchema)
 	}
 }
