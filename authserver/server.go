@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -143,10 +142,8 @@ type Config struct {
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Issuer == "" {
-		errs = append(errs, errors.New("authserver: Issuer is required"))
-	} else if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("authserver: Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+	if err := validateIssuer(c.Issuer); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Clients == nil {
 		errs = append(errs, errors.New("authserver: Clients is required"))

@@ -112,6 +112,9 @@ var (
 const (
 	lockMigrate int64 = 0x6d326d_01
 	lockKeys    int64 = 0x6d326d_02
+	// lockSettings serializes UpdateSetting (settings.go), which may
+	// insert a row that SELECT … FOR UPDATE could not lock.
+	lockSettings int64 = 0x6d326d_03
 )
 
 // q rewrites a query written with ? placeholders for the dialect.
@@ -455,6 +458,14 @@ var migrations = []migration{
 			expires_at BIGINT NOT NULL
 		)`,
 		`CREATE INDEX revocations_expires_at ON revocations (expires_at)`,
+	}},
+	// Server settings (settings.go): the issuer the database serves.
+	{2, []string{
+		`CREATE TABLE settings (
+			name TEXT PRIMARY KEY,
+			value TEXT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
 	}},
 }
 

@@ -2,8 +2,8 @@
 // in the style of dex's storage/conformance: every backend's tests call
 // [Run] with a constructor for a fresh, empty store, and must pass every
 // case, including the concurrent-writer ones. A backend that implements
-// only part of [store.Store] runs [RunClients], [RunKeys] or
-// [RunRevocations].
+// only part of [store.Store] runs [RunClients], [RunKeys],
+// [RunRevocations] or [RunSettings].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunClients(t, func(t *testing.T) store.Clients { return newStore(t) })
 	RunKeys(t, func(t *testing.T) store.Keys { return newStore(t) })
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
+	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
