@@ -86,7 +86,6 @@ func mustParse(t *testing.T, tok string) *Token {
 	return p
 }
 
-
 // TestHighS checks, for each curve, that Sign emits low-S, that the
 // high-S twin of a valid signature is refused by Verify and
 // VerifySignature, and accepted by VerifyAllowHighS only.
