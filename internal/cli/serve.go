@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -127,23 +128,14 @@ func (f *dataFlags) master() ([]byte, string, error) {
 	return k.Current, path, nil
 }
 
-// displayURL hides a PostgreSQL password.
-func displayURL(u string) string {
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		host, path, _ := strings.Cut(rest, "/")
-		if at := strings.LastIndexByte(host, '@'); at >= 0 {
-			if user, _, hasPassword := strings.Cut(host[:at], ":"); hasPassword {
-				return scheme + "://" + user + ":***@" + host[at+1:] + "/" + path
-			}
-		}
-	}
-	return u
-}
+// displayURL masks every credential in a database or Redis URL.
+func displayURL(u string) string { return redact.URL(u) }
 
 // serveOptions are the settings of m2m serve, one field per flag.
 type serveOptions struct {
 	dataFlags
 	addr, issuer, profile, algorithm, logLevel string
+	logFormat                                  string
 	redisURL, redisPrefix                      string
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
@@ -154,6 +146,12 @@ type serveOptions struct {
 	// sources says where each setting came from (flag, env, file;
 	// absent: default), for the start log.
 	sources map[string]string
+	// flags are the command's flags, for the start log.
+	flags *pflag.FlagSet
+	// level is the logger's level: Info or lower during start-up and
+	// shutdown, runLevel (--log-level) while serving.
+	level    *slog.LevelVar
+	runLevel slog.Level
 
 	// flagErrs collects the bad values of the command line: serve reports
 	// them with every other problem at once (see [collectFlagErrors]).
@@ -180,7 +178,7 @@ and /metrics.
 
 On first start it creates the data directory with the SQLite database, the master secret
 (mode 0600, it seals the signing keys), the admin API token (admin.token, 0600) and the first
-signing key, and prints where they are;
+signing key, and logs where they are;
 later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
@@ -235,9 +233,11 @@ default.`,
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", logFormatAuto, "format of every line serve writes (on standard error): json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&o.config, configFlag, "", "YAML file of settings, one key per flag name (flags and M2M_* variables override it)")
 	documentSettings(fs)
 	collectFlagErrors(fs, &o.flagErrs)
+	o.flags = fs
 	return c, &o
 }
 
@@ -273,6 +273,9 @@ func (o *serveOptions) validate() []error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		bad("--log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	if !slices.Contains([]string{logFormatAuto, logFormatJSON, logFormatText}, o.logFormat) {
+		bad("--log-format %q: want json, text or auto", o.logFormat)
 	}
 	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
 		bad("--profile %q: want rfc9068 or auth0", o.profile)
@@ -406,16 +409,40 @@ func checkDatabaseURL(u string) error {
 }
 
 // serve runs m2m serve in three steps: validate every setting, bind the
-// listener, open (creating on first start) the data; then it serves until
+// listeners, open (creating on first start) the data; then it serves until
 // stopped. A step that fails leaves nothing behind from the later ones.
+// Once the settings are valid, everything serve writes, its own failure
+// included, is a record of one logger in one format.
 func serve(env *Env, o *serveOptions) error {
 	if errs := o.validate(); len(errs) > 0 {
 		return &ExitError{Code: 2, Err: errors.Join(errs...)}
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
-	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	// The start-up and shutdown records (version, configuration, where
+	// the data is, the listening address, the stop) are written whatever
+	// the level: programs and operators wait for them. --log-level applies
+	// in between.
+	o.level = new(slog.LevelVar)
+	o.level.Set(min(level, slog.LevelInfo))
+	o.runLevel = level
+	logger := newServeLogger(env.Stderr, o.logFormat, o.level)
+	restore := captureLibraryLogs(logger, o.redisURL)
+	defer restore()
+	logStart(logger, o.flags, o.sources)
+	if err := o.start(env, logger); err != nil {
+		logger.Error("m2m: serve failed", "error", err.Error())
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return &ExitError{Code: ee.Code, Quiet: true}
+		}
+		return &ExitError{Code: 1, Quiet: true}
+	}
+	return nil
+}
 
+// start binds, opens and runs.
+func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 	var certs *tlsreload.Reloader
 	if o.tlsCert != "" {
 		var err error
@@ -430,7 +457,7 @@ func serve(env *Env, o *serveOptions) error {
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return Rejected(err)
+		return Rejected(fmt.Errorf("--addr: %w", err))
 	}
 	defer ln.Close()
 	var adminLn net.Listener
@@ -449,7 +476,7 @@ func serve(env *Env, o *serveOptions) error {
 		issuer = scheme + "://" + dialable(ln.Addr().String())
 	}
 
-	d, err := o.open(ctx, env, logger, issuer)
+	d, err := o.open(ctx, logger, issuer)
 	if err != nil {
 		return err
 	}
@@ -458,12 +485,13 @@ func serve(env *Env, o *serveOptions) error {
 	if adminLn != nil {
 		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
 	}
-	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
+	logger.Info("m2m: issuer", "issuer", issuer)
 	if adminLn != nil {
-		fmt.Fprintf(env.Stdout, "m2m: admin API and metrics on %s://%s\n", scheme, adminLn.Addr())
+		logger.Info("m2m: admin API and metrics", "url", scheme+"://"+adminLn.Addr().String())
 	}
-	fmt.Fprintf(env.Stdout, "m2m: listening on %s://%s\n", scheme, ln.Addr())
-	return d.run(ctx, env, logger, listeners, certs)
+	logger.Info(msgListening, "url", scheme+"://"+ln.Addr().String())
+	o.level.Set(o.runLevel)
+	return d.run(ctx, logger, listeners, certs, func() { o.level.Set(min(o.runLevel, slog.LevelInfo)) })
 }
 
 // listener is one address serve answers on and what it serves there.
@@ -525,7 +553,7 @@ func (d *served) close() {
 // open opens the database (creating the data directory, database, master
 // secret and admin token on first start), the signing keys and Redis, and
 // builds the server.
-func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, issuer string) (_ *served, err error) {
+func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer string) (_ *served, err error) {
 	d := &served{}
 	defer func() {
 		if err != nil {
@@ -541,7 +569,7 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	d.st = st
 	d.closers = append(d.closers, st.Close)
 	for _, w := range st.Warnings() {
-		logger.Warn(w)
+		logger.Warn("m2m: " + w)
 	}
 	master, masterPath, err := o.master()
 	if err != nil {
@@ -605,17 +633,17 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	}
 	if firstStart {
 		abs, _ := filepath.Abs(o.data)
-		fmt.Fprintf(env.Stdout, "m2m: created data directory %s\n", abs)
+		logger.Info("m2m: created data directory", "path", abs)
 	}
-	fmt.Fprintf(env.Stdout, "m2m: database %s\n", displayURL(dbURL))
+	logger.Info("m2m: database", "url", redact.URL(dbURL))
 	if o.redisURL != "" {
-		fmt.Fprintf(env.Stdout, "m2m: redis %s (prefix %q)\n", displayURL(o.redisURL), o.redisPrefix)
+		logger.Info("m2m: redis", "url", redact.URL(o.redisURL), "prefix", o.redisPrefix)
 	}
-	fmt.Fprintf(env.Stdout, "m2m: master secret %s\n", masterPath)
-	fmt.Fprintf(env.Stdout, "m2m: admin token %s (m2m client --server URL uses it)\n", adminPath)
+	logger.Info("m2m: master secret", "path", masterPath)
+	logger.Info("m2m: admin token (m2m client --server URL uses it)", "path", adminPath)
 	for _, k := range kr.Keys() {
 		if k.State == store.KeyActive {
-			fmt.Fprintf(env.Stdout, "m2m: signing key %s (%s)\n", k.ID, k.Algorithm)
+			logger.Info("m2m: signing key", "kid", k.ID, "alg", k.Algorithm)
 		}
 	}
 	return d, nil
@@ -624,8 +652,9 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 // run serves on the listeners (with TLS when certs is not nil, following
 // its files)
 // and keeps the signing keys fresh until ctx is done, then shuts down
-// gracefully: in-flight requests finish within shutdownTimeout.
-func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listeners []listener, certs *tlsreload.Reloader) error {
+// gracefully: in-flight requests finish within shutdownTimeout. It calls
+// stopping when the shutdown begins.
+func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []listener, certs *tlsreload.Reloader, stopping func()) error {
 	kctx, stopKeys := context.WithCancel(ctx)
 	defer stopKeys()
 	keysDone := make(chan struct{})
@@ -659,8 +688,10 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listene
 	var failed error
 	select {
 	case failed = <-served:
+		stopping()
 		logger.Error("m2m: a listener failed; shutting down", "error", failed.Error())
 	case <-ctx.Done():
+		stopping()
 		logger.Info("m2m: shutting down")
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -679,7 +710,7 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listene
 	if err := errors.Join(errs...); err != nil {
 		return Rejected(err)
 	}
-	fmt.Fprintln(env.Stdout, "m2m: stopped")
+	logger.Info(msgStopped)
 	return nil
 }
 

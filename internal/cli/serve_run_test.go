@@ -35,7 +35,8 @@ func (s *syncBuffer) String() string {
 }
 
 // serveProc is an "m2m serve" running in the test's process through
-// [Run], stopped by the signals the test sends on sigs. sigs is
+// [Run], stopped by the signals the test sends on sigs; its log is in
+// stderr. sigs is
 // unbuffered: a send returns once serve took the signal, and a second
 // send once serve has handled the first.
 type serveProc struct {
@@ -44,7 +45,9 @@ type serveProc struct {
 	code   chan int
 	stdout *syncBuffer
 	stderr *syncBuffer
-	// url is the listener's URL, from the "listening on" line.
+	// readDone is closed when all of serve's log is in stderr.
+	readDone <-chan struct{}
+	// url is the listener's URL, from the listening record of the log.
 	url string
 }
 
@@ -67,7 +70,7 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	p := &serveProc{t: t, sigs: make(chan os.Signal), code: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	pr, pw := io.Pipe()
 	env := &Env{
-		Stdin: strings.NewReader(""), Stdout: pw, Stderr: p.stderr, Signals: p.sigs,
+		Stdin: strings.NewReader(""), Stdout: p.stdout, Stderr: pw, Signals: p.sigs,
 		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		Environ: func() []string {
 			var kv []string
@@ -83,12 +86,15 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 		p.code <- code
 	}()
 	listening := make(chan string, 1)
+	readDone := make(chan struct{})
+	p.readDone = readDone
 	go func() {
+		defer close(readDone)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			p.stdout.Write([]byte(line + "\n"))
-			if u, ok := strings.CutPrefix(line, "m2m: listening on "); ok {
+			p.stderr.Write([]byte(line + "\n"))
+			if u, ok := ListeningURL(line); ok {
 				listening <- u
 			}
 		}
@@ -97,6 +103,7 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	select {
 	case p.url = <-listening:
 	case code := <-p.code:
+		<-readDone // Run has returned and closed the pipe
 		return p, code
 	case <-time.After(30 * time.Second):
 		t.Fatalf("m2m serve did not start\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
@@ -131,6 +138,7 @@ func (p *serveProc) stop() int {
 	select {
 	case code := <-p.code:
 		p.code <- code // for the cleanup
+		<-p.readDone
 		return code
 	case <-time.After(30 * time.Second):
 		p.t.Fatalf("m2m serve did not stop\nstderr:\n%s", p.stderr)
@@ -233,8 +241,11 @@ func TestServeStartStop(t *testing.T) {
 	if code := p.stop(); code != 0 {
 		t.Errorf("exit code after os.Interrupt = %d; want 0\nstderr:\n%s", code, p.stderr)
 	}
-	if !strings.Contains(p.stdout.String(), "m2m: stopped") {
-		t.Errorf("stdout lacks the clean stop:\n%s", p.stdout)
+	if !strings.Contains(p.stderr.String(), `"msg":"m2m: stopped"`) {
+		t.Errorf("the log lacks the clean stop:\n%s", p.stderr)
+	}
+	if p.stdout.String() != "" {
+		t.Errorf("serve wrote to stdout:\n%s", p.stdout)
 	}
 	for _, f := range []string{dataDBFile, dataMasterFile, dataAdminFile} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
@@ -287,9 +298,9 @@ func TestServeConfigFile(t *testing.T) {
 func TestServeAdminAddr(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	p := startServe(t, nil, "--data", data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`(?m)^m2m: admin API and metrics on (\S+)$`).FindStringSubmatch(p.stdout.String())
+	m := regexp.MustCompile(`"msg":"m2m: admin API and metrics","url":"([^"]+)"`).FindStringSubmatch(p.stderr.String())
 	if m == nil {
-		t.Fatalf("no admin address in stdout:\n%s", p.stdout)
+		t.Fatalf("no admin address in the log:\n%s", p.stderr)
 	}
 	adminURL := m[1]
 	raw, err := os.ReadFile(filepath.Join(data, dataAdminFile))

@@ -140,10 +140,6 @@ func resolveSettings(env *Env, fs *pflag.FlagSet) (sources map[string]string, er
 // one string.
 var listSettings = []string{"trusted-proxies"}
 
-// secretSettings hold URLs that may carry a password: their values are
-// never repeated in an error or a log record.
-var secretSettings = []string{"database", "redis"}
-
 // describeSetError is the message for a value the flag refused; it
 // repeats the value only when the setting holds no secret.
 func describeSetError(f *pflag.Flag, value string, err error) string {
