@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/keyring"
@@ -142,6 +143,7 @@ type serveOptions struct {
 	tlsCert, tlsKey                            string
 	insecureHTTP                               bool
 	config, adminAddr                          string
+	trustedProxies                             string
 
 	// sources says where each setting came from (flag, env, file;
 	// absent: default), for the start log.
@@ -222,6 +224,7 @@ default.`,
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
@@ -307,6 +310,9 @@ func (o *serveOptions) validate() []error {
 		bad("--pre-publish %v: want more than --key-refresh %v, so that every replica publishes a key before it signs", o.prePublish, o.refresh)
 	case o.rotateEvery > 0 && o.rotateEvery <= o.prePublish:
 		bad("--rotate-every %v: want more than --pre-publish %v", o.rotateEvery, o.prePublish)
+	}
+	if _, err := clientaddr.ParseTrustedProxies(o.trustedProxies); err != nil {
+		bad("--trusted-proxies: %v", err)
 	}
 	if err := checkListenAddr(o.addr); err != nil {
 		bad("--addr %q: %v", o.addr, err)
@@ -621,8 +627,13 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 	}
+	proxies, err := clientaddr.ParseTrustedProxies(o.trustedProxies)
+	if err != nil {
+		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
+	}
 	d.srv, err = authserver.New(authserver.Config{
-		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
+		TrustedProxies: proxies,
+		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations,

@@ -341,3 +341,43 @@ func TestServeAdminAddr(t *testing.T) {
 		t.Errorf("exit %d\nstderr:\n%s", code, p.stderr)
 	}
 }
+
+// TestServeTrustedProxies runs the real command: with --trusted-proxies
+// naming the loopback peer, a failed token request is logged under the
+// address of X-Forwarded-For; without it, under the TCP peer's.
+func TestServeTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "trusted", args: []string{"--trusted-proxies", "127.0.0.1/32"}, want: `"remote_addr":"203.0.113.7"`},
+		{name: "not trusted", want: `"remote_addr":"127.0.0.1"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, tc.args...)
+			p := startServe(t, nil, args...)
+			req, err := http.NewRequest("POST", p.url+"/oauth/token", strings.NewReader("grant_type=client_credentials&client_id=nobody&client_secret=wrong"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "203.0.113.7")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("token request = %d; want 401", resp.StatusCode)
+			}
+			if code := p.stop(); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			if !strings.Contains(p.stderr.String(), tc.want) {
+				t.Errorf("the log lacks %s:\n%s", tc.want, p.stderr)
+			}
+		})
+	}
+}
