@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -25,8 +27,8 @@ import (
 func TestTokenIssued(t *testing.T) {
 	tests := []struct {
 		name    string
-		profile string // server default
-		client  string // client's own profile
+		profile jwtauth.Profile // server default
+		client  string          // client's own profile
 		req     func(f *fixture) *http.Request
 		want    func(f *fixture) map[string]any // claims except iat/exp/jti
 		typ     string
@@ -69,7 +71,7 @@ func TestTokenIssued(t *testing.T) {
 		},
 		{
 			name:    "auth0 profile server-wide",
-			profile: authserver.ProfileAuth0,
+			profile: jwtauth.ProfileAuth0,
 			req:     func(f *fixture) *http.Request { return form(f.creds("audience", "https://api.example.test").Encode()) },
 			want: func(f *fixture) map[string]any {
 				return map[string]any{"iss": testIssuer + "/", "sub": f.id + "@clients", "azp": f.id, "gty": "client-credentials",
@@ -79,7 +81,7 @@ func TestTokenIssued(t *testing.T) {
 		},
 		{
 			name:   "auth0 profile for one client",
-			client: authserver.ProfileAuth0,
+			client: string(jwtauth.ProfileAuth0),
 			req:    func(f *fixture) *http.Request { return form(f.creds("scope", "read").Encode()) },
 			want: func(f *fixture) map[string]any {
 				return map[string]any{"iss": testIssuer + "/", "sub": f.id + "@clients", "azp": f.id, "gty": "client-credentials",
@@ -143,7 +145,7 @@ func TestTokenRefused(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		profile   string
+		profile   jwtauth.Profile
 		req       func(f *fixture) *http.Request
 		status    int
 		code      string
@@ -218,7 +220,7 @@ func TestTokenRefused(t *testing.T) {
 		{"malformed scope", "", func(f *fixture) *http.Request {
 			return form(f.creds("scope", `re"ad`).Encode())
 		}, 400, "invalid_scope", false},
-		{"auth0 shape: bad credentials", authserver.ProfileAuth0, func(f *fixture) *http.Request {
+		{"auth0 shape: bad credentials", jwtauth.ProfileAuth0, func(f *fixture) *http.Request {
 			return form(f.creds("client_secret", "nope").Encode())
 		}, 401, "access_denied", false},
 	}
@@ -356,6 +358,10 @@ func TestConfigValidate(t *testing.T) {
 		{"empty", authserver.Config{}, []string{"Issuer is required", "Clients is required", "Signer is required"}},
 		{"bad issuer and profile", authserver.Config{Issuer: "auth.example", Clients: &fakeClients{}, Signer: &testSigner{}, Profile: "hydra"},
 			[]string{"must be an absolute", "unknown Profile"}},
+		{"NaN failure rate", authserver.Config{Issuer: testIssuer, Clients: &fakeClients{}, Signer: &testSigner{}, FailureLimit: ratelimit.Limit{Rate: math.NaN(), Burst: 1}},
+			[]string{"not a finite number"}},
+		{"infinite rate", authserver.Config{Issuer: testIssuer, Clients: &fakeClients{}, Signer: &testSigner{}, RateLimit: ratelimit.Limit{Rate: math.Inf(1), Burst: 1}},
+			[]string{"not a finite number"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -390,12 +396,17 @@ func TestWellKnown(t *testing.T) {
 			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
 				t.Errorf("GET %s = %d %s; want %d containing %s", tc.path, w.Code, w.Body, tc.status, tc.want)
 			}
+			// The JWKS is cached by verifiers for a short max-age only, the
+			// bound on how long a revoked key keeps verifying there.
+			if cc := w.Header().Get("Cache-Control"); tc.path == "/.well-known/jwks.json" && cc != "public, max-age=60" {
+				t.Errorf("GET %s Cache-Control = %q; want public, max-age=60", tc.path, cc)
+			}
 		})
 	}
 }
 
 func BenchmarkTokenEndpoint(b *testing.B) {
-	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e9, 1e9 })
+	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e6, 1e6 })
 	body := f.creds().Encode()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -409,7 +420,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 
 func TestAudienceProfile(t *testing.T) {
 	f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
-		cfg.AudienceProfiles = map[string]string{"https://other.example.test": authserver.ProfileAuth0}
+		cfg.AudienceProfiles = map[string]jwtauth.Profile{"https://other.example.test": jwtauth.ProfileAuth0}
 	})
 	for _, tc := range []struct{ aud, typ, sub string }{
 		{"https://api.example.test", "at+jwt", f.id},

@@ -26,6 +26,7 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/redisstore"
@@ -226,7 +227,7 @@ default.`,
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
-	fs.StringVar(&o.profile, "profile", authserver.ProfileRFC9068, "default token profile: rfc9068 or auth0")
+	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
 	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
@@ -280,14 +281,14 @@ func (o *serveOptions) validate() []error {
 	if !slices.Contains([]string{logFormatAuto, logFormatJSON, logFormatText}, o.logFormat) {
 		bad("--log-format %q: want json, text or auto", o.logFormat)
 	}
-	if o.profile != authserver.ProfileRFC9068 && o.profile != authserver.ProfileAuth0 {
+	if p := jwtauth.Profile(o.profile); p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 		bad("--profile %q: want rfc9068 or auth0", o.profile)
 	}
 	for _, aud := range slices.Sorted(maps.Keys(o.audienceProfiles)) {
 		switch p := o.audienceProfiles[aud]; {
 		case aud == "":
 			bad("--audience-profile =%s: empty audience", p)
-		case p != authserver.ProfileRFC9068 && p != authserver.ProfileAuth0:
+		case jwtauth.Profile(p) != jwtauth.ProfileRFC9068 && jwtauth.Profile(p) != jwtauth.ProfileAuth0:
 			bad("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
 		}
 	}
@@ -631,10 +632,14 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	if err != nil {
 		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
 	}
+	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
+	for aud, p := range o.audienceProfiles {
+		audienceProfiles[aud] = jwtauth.Profile(p)
+	}
 	d.srv, err = authserver.New(authserver.Config{
 		TrustedProxies: proxies,
 		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
-		Profile: o.profile, AudienceProfiles: o.audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
+		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations,
 		Logger: logger,

@@ -48,7 +48,7 @@ func envName(flag string) string {
 // otherCommandVars are the M2M_* variables that commands other than serve
 // read; serve ignores them, and never takes one for a misspelt setting.
 var otherCommandVars = []string{
-	"M2M_SECRET", "M2M_SERVER", "M2M_ADMIN_TOKEN",
+	"M2M_SECRET", "M2M_SERVER", "M2M_ADMIN_TOKEN", "M2M_ADMIN_TOKEN_FILE",
 	clientcred.EnvClientID, clientcred.EnvClientSecret, clientcred.EnvAudience,
 	clientcred.EnvTokenURL, clientcred.EnvIssuer, clientcred.EnvDomain,
 }

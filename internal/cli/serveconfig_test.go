@@ -196,7 +196,7 @@ func TestServeSettingsRefused(t *testing.T) {
 func TestServeSettingsOtherVariables(t *testing.T) {
 	vars := map[string]string{
 		"M2M_CLIENT_ID": "x", "M2M_CLIENT_SECRET": "x", "M2M_TOKEN_URL": "x", "M2M_AUDIENCE": "x",
-		"M2M_DOMAIN": "x", "M2M_SECRET": "x", "M2M_SERVER": "x", "M2M_ADMIN_TOKEN": "x",
+		"M2M_DOMAIN": "x", "M2M_SECRET": "x", "M2M_SERVER": "x", "M2M_ADMIN_TOKEN": "x", "M2M_ADMIN_TOKEN_FILE": "x",
 		"M2M_TEST_POSTGRES_DSN": "x", "M2M_VECTORS_DIR": "x", "M2M_SQLSTORE_HELPER_DB": "x",
 	}
 	if _, _, err := resolveServe(t, vars); err != nil {
