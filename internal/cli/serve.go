@@ -578,6 +578,9 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	for _, w := range st.Warnings() {
 		logger.Warn("m2m: " + w)
 	}
+	if err := o.checkIssuer(ctx, st, issuer, logger); err != nil {
+		return nil, err
+	}
 	master, masterPath, err := o.master()
 	if err != nil {
 		return nil, err
@@ -663,6 +666,29 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		}
 	}
 	return d, nil
+}
+
+// checkIssuer makes this server agree with the database on the issuer
+// before anything more is created. An explicit issuer (--issuer,
+// M2M_ISSUER, the file) is recorded at the first start and must match
+// later ([checkServeIssuer]). The issuer derived from the listen address
+// is not recorded (a restart on another port would then be refused), but
+// a database that already serves an issuer refuses a server that would
+// derive another.
+func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issuer string, logger *slog.Logger) error {
+	if o.issuer != "" {
+		return checkServeIssuer(ctx, st, issuer, logger)
+	}
+	stored, err := st.GetSetting(ctx, authserver.IssuerSetting)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return Rejected(err)
+	case stored != issuer:
+		return Rejected(fmt.Errorf("this database serves issuer %s, but this server was started without --issuer (its issuer would be %s): start it with --issuer %s", stored, issuer, stored))
+	}
+	return nil
 }
 
 // run serves on the listeners (with TLS when certs is not nil, following

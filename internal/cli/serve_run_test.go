@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -380,4 +382,58 @@ func TestServeTrustedProxies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeIssuerRecorded runs the real command on one database, SQLite
+// and PostgreSQL (when M2M_TEST_POSTGRES_DSN is set): the first explicit
+// --issuer is recorded, and later starts with another issuer, or without
+// one, are refused (exit 1) before anything more is created.
+func TestServeIssuerRecorded(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testServeIssuerRecorded(t, "--data", filepath.Join(t.TempDir(), "data"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db := testbackend.PostgresSchema(t, "m2m_cli_issuer_")
+		dir := t.TempDir()
+		testServeIssuerRecorded(t, "--database", db, "--data", filepath.Join(dir, "data"), "--master-secret-file", filepath.Join(dir, "master.key"))
+	})
+}
+
+func testServeIssuerRecorded(t *testing.T, backend ...string) {
+	start := func(args ...string) *serveProc {
+		t.Helper()
+		p := startServe(t, nil, append(append([]string{"--addr", "127.0.0.1:0"}, backend...), args...)...)
+		if code := p.stop(); code != 0 {
+			t.Fatalf("m2m serve %s: exit %d\nstderr:\n%s", strings.Join(args, " "), code, p.stderr)
+		}
+		return p
+	}
+	// A derived issuer is not recorded: restarts on other ports work.
+	start()
+	start()
+	start("--issuer", "https://auth.example.com")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "another issuer", args: []string{"--issuer", "https://other.example.com"}, want: "m2m issuer set https://other.example.com"},
+		{name: "trailing slash", args: []string{"--issuer", "https://auth.example.com/"}, want: "m2m issuer set"},
+		{name: "no issuer", want: "start it with --issuer https://auth.example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, code := runServe(t, nil, append(append([]string{"--addr", "127.0.0.1:0"}, backend...), tc.args...)...)
+			if code != 1 {
+				if code < 0 {
+					p.stop()
+				}
+				t.Fatalf("exit %d; want 1\nstderr:\n%s", code, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, p.stderr)
+			}
+		})
+	}
+	start("--issuer", "https://auth.example.com")
 }
