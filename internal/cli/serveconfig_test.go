@@ -260,3 +260,33 @@ func TestServeDocumentedVariables(t *testing.T) {
 		t.Errorf("the docs mention %s, which no command reads", name)
 	}
 }
+
+// FuzzConfigFile feeds arbitrary files to the config reader: it reports
+// problems and never panics, and whatever it accepts, serve's flags take.
+func FuzzConfigFile(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "m2m.example.yaml")); err == nil {
+		f.Add(b)
+	}
+	for _, seed := range []string{
+		"", "# only a comment\n", "addr: 127.0.0.1:1\n", "token-ttl:\n", "audience-profile:\n  a: auth0\n",
+		"trusted-proxies: [10.0.0.0/8, ::1]\n", "- x\n", "a: &x 1\nb: *x\n", "addr: {a: b}\n", "---\n---\n",
+		"insecure-http: yes\n", "token-ttl: 1e9h\n", "\"addr\": !!binary aGk=\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "fuzz.yaml")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := envOf(nil)
+		c, o := newServeCmd(env)
+		if err := c.Flags().Parse([]string{"--config", path}); err != nil {
+			t.Fatal(err)
+		}
+		_, errs := resolveSettings(env, c.Flags())
+		o.flagErrs = append(o.flagErrs, errs...)
+		_ = o.validate()
+	})
+}
