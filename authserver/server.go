@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -171,6 +172,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit.Rate < 0 || c.RateLimit.Burst < 0 || c.FailureLimit.Rate < 0 || c.FailureLimit.Burst < 0 {
 		errs = append(errs, errors.New("authserver: negative rate limit"))
+	}
+	for _, r := range []float64{c.RateLimit.Rate, c.FailureLimit.Rate} {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			errs = append(errs, errors.New("authserver: rate limit is not a finite number"))
+			break
+		}
 	}
 	return errors.Join(errs...)
 }

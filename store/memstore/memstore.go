@@ -71,6 +71,9 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		return err
 	}
 	defer s.mu.Unlock()
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
 	if _, ok := s.clients[c.ID]; ok {
 		return fmt.Errorf("memstore: client %q: %w", c.ID, store.ErrConflict)
 	}
@@ -124,6 +127,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 		return nil, err
 	}
 	n.ID = id
+	if err := store.ValidateUpdate(c, n); err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
 	s.clients[id] = n.Clone()
 	return n, nil
 }

@@ -593,6 +593,9 @@ func notFound(kind, id string) error {
 
 // CreateClient inserts c; an existing ID is [store.ErrConflict].
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	args, err := clientArgs(c)
 	if err != nil {
 		return fmt.Errorf("sqlstore: client %q: %w", c.ID, err)
@@ -659,10 +662,14 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 		if err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
+		before := c.Clone()
 		if err := update(c); err != nil {
 			return err
 		}
 		c.ID = id
+		if err := store.ValidateUpdate(before, c); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		args, err := clientArgs(c)
 		if err != nil {
 			return fmt.Errorf("sqlstore: client %q: %w", id, err)
