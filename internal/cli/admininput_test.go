@@ -61,3 +61,14 @@ func TestAdminInputValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokeJTIValidated checks that m2m revoke --jti refuses what no jti
+// of the server looks like, before any store is opened.
+func TestRevokeJTIValidated(t *testing.T) {
+	for _, jti := range []string{"a\nb", "a b", "é", strings.Repeat("j", 257)} {
+		code, _, stderr := run(t, nil, "", "revoke", "--jti", jti, "--until", "1", "--data", t.TempDir())
+		if code != 2 || !strings.Contains(stderr, "--jti") {
+			t.Errorf("m2m revoke --jti %.20q = exit %d, %q; want exit 2 naming --jti", jti, code, stderr)
+		}
+	}
+}
