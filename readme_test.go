@@ -109,7 +109,11 @@ func TestCLIReference(t *testing.T) {
 					found = true
 					break
 				}
-				if cmd.Flags().Lookup(flag[2:]) != nil || cmd.InheritedFlags().Lookup(flag[2:]) != nil {
+				f := cmd.Flags().Lookup(flag[2:])
+				if f == nil {
+					f = cmd.InheritedFlags().Lookup(flag[2:])
+				}
+				if f != nil && f.Name == flag[2:] && !f.Hidden && f.Deprecated == "" {
 					found = true
 				}
 			}
@@ -120,6 +124,72 @@ func TestCLIReference(t *testing.T) {
 	}
 	if rows < 10 {
 		t.Errorf("docs/cli.md: found %d command rows; the table format changed?", rows)
+	}
+}
+
+// TestDocsEnvironment checks that every M2M_* variable the docs name is
+// one the code reads: a string literal "M2M_..." in the module's non-test
+// source, or a flag name given to the CLI's envDefaults (which reads flag
+// --some-name from M2M_SOME_NAME).
+func TestDocsEnvironment(t *testing.T) {
+	known := map[string]bool{}
+	litRE := regexp.MustCompile(`^"(M2M_[A-Z0-9_]+)"$`)
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BasicLit:
+				if m := litRE.FindStringSubmatch(n.Value); m != nil {
+					known[m[1]] = true
+				}
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "envDefaults" {
+					for _, a := range n.Args {
+						if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							name := strings.Trim(lit.Value, `"`)
+							known["M2M_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(known) < 10 {
+		t.Fatalf("found only %d M2M_ variables in the code; did the way the CLI reads them change?", len(known))
+	}
+	varRE := regexp.MustCompile(`M2M_[A-Z0-9_]*[A-Z0-9]`)
+	for _, file := range docFiles(t) {
+		lines, err := readLines(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range lines {
+			for _, v := range varRE.FindAllString(line, -1) {
+				if !known[v] {
+					t.Errorf("%s:%d: %s is not read by the code", file, i+1, v)
+				}
+			}
+		}
 	}
 }
 
@@ -579,6 +649,31 @@ func checkM2M(args []string) error {
 	if err := cmd.ParseFlags(rest); err != nil {
 		return fmt.Errorf("m2m %s: %v", cmd.Name(), err)
 	}
+	// An old spelling kept for published examples (a hidden flag, or a
+	// name the flag set normalizes to another) is not for the docs: they
+	// use the one spelling --help shows.
+	var hidden []string
+	normalize := cmd.Flags().GetNormalizeFunc()
+	for _, a := range rest {
+		if a == "--" {
+			break
+		}
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, "=")
+		f := cmd.Flags().Lookup(name)
+		if f == nil {
+			continue
+		}
+		if f.Hidden || f.Deprecated != "" || string(normalize(cmd.Flags(), name)) != name {
+			hidden = append(hidden, "--"+name)
+		}
+	}
+	if len(hidden) > 0 {
+		return fmt.Errorf("%s: %s is an old spelling; use the one --help shows", cmd.CommandPath(), strings.Join(hidden, ", "))
+	}
 	if h, err := cmd.Flags().GetBool("help"); err == nil && h {
 		return nil
 	}
@@ -685,7 +780,8 @@ func TestCheckM2M(t *testing.T) {
 		{`m2m --help`, true},
 		{`m2m client create --help`, true},
 		{`m2m serve --no-such-flag`, false},
-		{`m2m serve --token-ttl soon`, false},
+		{`m2m basic hash --cost many`, false},
+		{`m2m jwt verify --alg HS256 --token x`, false}, // a hidden old spelling
 		{`m2m no-such-command`, false},
 		{`m2m client`, false},
 		{`m2m client crate --name x`, false},

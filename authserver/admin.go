@@ -24,6 +24,15 @@ type KeyRotator interface {
 	Rotate(ctx context.Context) error
 }
 
+// KeyRevoker pulls a signing key at once (emergency revocation): it
+// leaves the key set and stops signing, and a successor signs without
+// waiting for pre-publication. A Config.KeyRotator that also implements
+// it (*keyring.Keyring does) enables POST /admin/keys/{kid}/revoke. An
+// unknown kid is an error wrapping store.ErrNotFound.
+type KeyRevoker interface {
+	Revoke(ctx context.Context, kid string) error
+}
+
 // ClientInfo is a client as the admin API shows it: never a secret
 // digest, and the secret itself only in the answer that created it.
 type ClientInfo struct {
@@ -104,6 +113,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/rotate-secret", h(s.adminRotate))
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
+	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
 }
 
 // adminAuthorized checks the Bearer admin token in constant time, with the
@@ -310,6 +320,28 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, NewClientInfo(c, secret, s.now()))
+	return nil
+}
+
+// adminRevokeKey is POST /admin/keys/{kid}/revoke: the emergency
+// revocation of a signing key. It answers the JWKS without the key.
+func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
+	rev, ok := s.cfg.KeyRotator.(KeyRevoker)
+	if !ok {
+		writeJSON(w, http.StatusNotImplemented, errorBody("not_implemented", "this server cannot revoke keys"))
+		return nil
+	}
+	kid := r.PathValue("kid")
+	if err := rev.Revoke(r.Context(), kid); errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, errorBody("not_found", "no such key"))
+		return nil
+	} else if err != nil {
+		return err
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", slog.String("kid", kid))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(s.cfg.Signer.JWKS())
 	return nil
 }
 

@@ -3,8 +3,10 @@ package authserver_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,56 @@ import (
 type countingRotator struct{ n atomic.Int32 }
 
 func (c *countingRotator) Rotate(context.Context) error { c.n.Add(1); return nil }
+
+// revokingRotator also revokes keys; it knows the kid "k1" only.
+type revokingRotator struct {
+	countingRotator
+	revoked []string
+}
+
+func (c *revokingRotator) Revoke(_ context.Context, kid string) error {
+	if kid != "k1" {
+		return fmt.Errorf("key %q: %w", kid, store.ErrNotFound)
+	}
+	c.revoked = append(c.revoked, kid)
+	return nil
+}
+
+func TestAdminRevokeKey(t *testing.T) {
+	const adminToken = "admin-token-for-tests"
+	for _, tt := range []struct {
+		name     string
+		rotator  authserver.KeyRotator
+		path     string
+		token    string
+		want     int
+		wantKids []string
+	}{
+		{"revokes", &revokingRotator{}, "/admin/keys/k1/revoke", adminToken, 200, []string{"k1"}},
+		{"unknown kid", &revokingRotator{}, "/admin/keys/k9/revoke", adminToken, 404, nil},
+		{"no admin token", &revokingRotator{}, "/admin/keys/k1/revoke", "", 401, nil},
+		{"rotator cannot revoke", &countingRotator{}, "/admin/keys/k1/revoke", adminToken, 501, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
+				cfg.AdminTokenHash = authserver.HashSecret(adminToken)
+				cfg.KeyRotator = tt.rotator
+			})
+			r := httptest.NewRequest("POST", tt.path, nil)
+			if tt.token != "" {
+				r.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			w := httptest.NewRecorder()
+			f.srv.ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Fatalf("POST %s = %d %s; want %d", tt.path, w.Code, w.Body, tt.want)
+			}
+			if rr, ok := tt.rotator.(*revokingRotator); ok && !slices.Equal(rr.revoked, tt.wantKids) {
+				t.Errorf("revoked %v; want %v", rr.revoked, tt.wantKids)
+			}
+		})
+	}
+}
 
 func TestAdminAPI(t *testing.T) {
 	const adminToken = "admin-token-for-tests"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/authserver/authservertest"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -35,7 +36,7 @@ func newLifecycle(t testing.TB) *lifecycle {
 	l := &lifecycle{srv: srv, clock: clk}
 	l.idA, l.secA = srv.CreateClient(t, store.Client{Name: "a", Audiences: []string{"https://api.a"}, Scopes: []string{"read", "write"}})
 	l.idB, l.secB = srv.CreateClient(t, store.Client{Name: "b", Audiences: []string{"https://api.b"}})
-	l.idAuth0, l.secAuth0 = srv.CreateClient(t, store.Client{Name: "z", Audiences: []string{"https://api.z"}, Profile: authserver.ProfileAuth0})
+	l.idAuth0, l.secAuth0 = srv.CreateClient(t, store.Client{Name: "z", Audiences: []string{"https://api.z"}, Profile: string(jwtauth.ProfileAuth0)})
 	return l
 }
 
@@ -375,4 +376,25 @@ func highSTwin(t *testing.T, tok string) string {
 	s := new(big.Int).SetBytes(sig[32:])
 	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
 	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestIntrospectRevokedKey: after the emergency revocation of the key that
+// signed a token, introspection answers inactive for it at once, and
+// tokens of the successor are active.
+func TestIntrospectRevokedKey(t *testing.T) {
+	l := newLifecycle(t)
+	tok := l.token(t, l.idA, l.secA)
+	if body := l.introspect(t, tok); body["active"] != true {
+		t.Fatalf("introspect(token) = %v; want active", body)
+	}
+	kid := l.srv.Keyring.Keys()[0].ID
+	if err := l.srv.Keyring.Revoke(t.Context(), kid); err != nil {
+		t.Fatal(err)
+	}
+	if body := l.introspect(t, tok); len(body) != 1 || body["active"] != false {
+		t.Errorf("introspect(token of a revoked key) = %v; want exactly {active: false}", body)
+	}
+	if body := l.introspect(t, l.token(t, l.idA, l.secA)); body["active"] != true {
+		t.Errorf("introspect(token of the successor) = %v; want active", body)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -21,8 +22,8 @@ import (
 // both profiles, before and after the failure throttle), and not the
 // public /metrics.
 func TestNoClientIDOracle(t *testing.T) {
-	for _, profile := range []string{authserver.ProfileRFC9068, authserver.ProfileAuth0} {
-		t.Run(profile, func(t *testing.T) {
+	for _, profile := range []jwtauth.Profile{jwtauth.ProfileRFC9068, jwtauth.ProfileAuth0} {
+		t.Run(string(profile), func(t *testing.T) {
 			f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) { cfg.Profile = profile })
 			// Each id gets its own failure budget per address, so both
 			// sequences see the same throttle states.

@@ -9,28 +9,24 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
 
-// Token profiles: the claim set and header typ of access tokens.
-const (
-	// ProfileRFC9068 is the JWT access-token profile of RFC 9068:
-	// typ "at+jwt"; iss, sub (the client id), aud, exp, iat, jti,
-	// client_id and scope.
-	ProfileRFC9068 = "rfc9068"
-	// ProfileAuth0 is what Auth0 issues to machine-to-machine clients:
-	// typ "JWT"; iss with a trailing slash, sub "<client_id>@clients",
-	// aud, iat, exp, scope, gty "client-credentials", azp (and jti).
-	ProfileAuth0 = "auth0"
-)
+// JWKSMaxAge is the Cache-Control max-age of the JWKS response: short, so
+// that a key published as next reaches verifiers well before it signs
+// and a revoked key leaves their caches within it (jwk.RemoteKeySet
+// honours it).
+const JWKSMaxAge = time.Minute
+
+var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(JWKSMaxAge/time.Second))
 
 // Defaults for the zero values of [Config].
 const (
@@ -72,13 +68,14 @@ type Config struct {
 	Signer Signer
 	// SigningAlgorithms are advertised in the metadata (nil: ES256).
 	SigningAlgorithms []string
-	// Profile is the default token profile: ProfileRFC9068 ("" means it)
-	// or ProfileAuth0. With ProfileAuth0, refusals also take Auth0's
+	// Profile is the default token profile: jwtauth.ProfileRFC9068 (""
+	// means it) or jwtauth.ProfileAuth0 (see [jwtauth.Profile] for the
+	// claims of each). With ProfileAuth0, refusals also take Auth0's
 	// shapes (401 access_denied "Unauthorized" for bad credentials).
-	Profile string
+	Profile jwtauth.Profile
 	// AudienceProfiles overrides Profile for tokens for an audience; a
 	// client's own Profile overrides both.
-	AudienceProfiles map[string]string
+	AudienceProfiles map[string]jwtauth.Profile
 	// TokenTTL is the default access-token lifetime (0: DefaultTokenTTL);
 	// a client's TokenTTL overrides it.
 	TokenTTL time.Duration
@@ -142,10 +139,8 @@ type Config struct {
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Issuer == "" {
-		errs = append(errs, errors.New("authserver: Issuer is required"))
-	} else if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("authserver: Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+	if err := validateIssuer(c.Issuer); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Clients == nil {
 		errs = append(errs, errors.New("authserver: Clients is required"))
@@ -182,7 +177,11 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func validProfile(p string) bool { return p == "" || p == ProfileRFC9068 || p == ProfileAuth0 }
+// validProfile reports whether the server issues tokens of p ("" is the
+// default); it does not issue ProfileGeneric, which only verifiers read.
+func validProfile(p jwtauth.Profile) bool {
+	return p == "" || p == jwtauth.ProfileRFC9068 || p == jwtauth.ProfileAuth0
+}
 
 // Server is the token server. It is safe for concurrent use.
 type Server struct {
@@ -201,7 +200,9 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *metrics
 	metadata    []byte
-	mux         *http.ServeMux
+	mux         *http.ServeMux // publicMux and adminMux together
+	publicMux   *http.ServeMux
+	adminMux    *http.ServeMux
 	revocations store.Revocations
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
@@ -218,7 +219,7 @@ func New(cfg Config) (*Server, error) {
 		issuer:      cfg.Issuer,
 		auth0Issuer: strings.TrimSuffix(cfg.Issuer, "/") + "/",
 		realm:       cfg.Issuer,
-		auth0Errors: cfg.Profile == ProfileAuth0,
+		auth0Errors: cfg.Profile == jwtauth.ProfileAuth0,
 		tokenTTL:    cfg.TokenTTL,
 		maxTokenTTL: cfg.MaxTokenTTL,
 		rate:        cfg.RateLimit,
@@ -257,7 +258,19 @@ func New(cfg Config) (*Server, error) {
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
 	s.metadata = s.mergeMetadata(s.buildMetadata())
 
-	mux := http.NewServeMux()
+	s.publicMux, s.adminMux, s.mux = http.NewServeMux(), http.NewServeMux(), http.NewServeMux()
+	s.publicRoutes(s.publicMux)
+	s.publicRoutes(s.mux)
+	for _, mux := range []*http.ServeMux{s.adminMux, s.mux} {
+		mux.Handle("GET /metrics", s.metrics.handler())
+		s.adminRoutes(mux)
+	}
+	return s, nil
+}
+
+// publicRoutes adds what the clients of the token server use: the OAuth
+// endpoints, JWKS, metadata and health.
+func (s *Server) publicRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/oauth/token", s.handleToken)
 	mux.HandleFunc("/oauth/introspect", s.handleIntrospect)
 	if s.revocations != nil {
@@ -268,14 +281,20 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metrics.handler())
-	s.adminRoutes(mux)
-	s.mux = mux
-	return s, nil
 }
 
-// Handler returns the server's HTTP handler.
+// Handler returns the server's HTTP handler: [Server.PublicHandler] and
+// [Server.AdminHandler] together, for a server on one address.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// PublicHandler serves only the OAuth endpoints, JWKS, metadata and
+// health; the admin API and /metrics answer 404 there. Serve it with
+// [Server.AdminHandler] on another address that only operators reach.
+func (s *Server) PublicHandler() http.Handler { return s.publicMux }
+
+// AdminHandler serves the admin API under /admin/ (when
+// Config.AdminTokenHash is set) and /metrics; everything else answers 404.
+func (s *Server) AdminHandler() http.Handler { return s.adminMux }
 
 // ServeHTTP serves r with [Server.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -293,8 +312,11 @@ func (s *Server) endpoint(path string) string {
 	return strings.TrimSuffix(s.issuer, "/") + path
 }
 
-// metadataDoc is the RFC 8414 authorization server metadata, which also
-// carries the fields OpenID discovery clients look for.
+// metadataDoc is the RFC 8414 authorization server metadata, served at
+// both well-known paths. It advertises only what the server does: no
+// OpenID Connect fields (no ID tokens, no userinfo, no subject types),
+// one grant type, the client authentication methods the token endpoint
+// accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
 	Issuer                            string   `json:"issuer"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
@@ -302,8 +324,6 @@ type metadataDoc struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
 }
 
@@ -319,10 +339,8 @@ func (s *Server) buildMetadata() []byte {
 		GrantTypesSupported:               []string{"client_credentials"},
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
 		// No authorization endpoint: no response type is supported.
-		ResponseTypesSupported:           []string{},
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: algs,
-		AccessTokenSigningAlgValues:      algs,
+		ResponseTypesSupported:      []string{},
+		AccessTokenSigningAlgValues: algs,
 	}
 	b, _ := json.Marshal(doc)
 	return b
@@ -338,8 +356,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	// Short: a key published as next must reach verifiers before it signs.
-	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("Cache-Control", jwksCacheControl)
 	w.Write(s.cfg.Signer.JWKS())
 }
 

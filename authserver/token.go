@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -26,7 +27,7 @@ type issued struct {
 	ttl      time.Duration
 	scope    string
 	audience string
-	profile  string
+	profile  jwtauth.Profile
 	rate     *ratelimit.Decision
 }
 
@@ -52,7 +53,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeToken(w, iss)
-	s.metrics.issued.WithLabelValues(iss.profile).Inc()
+	s.metrics.issued.WithLabelValues(string(iss.profile)).Inc()
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "authserver: token issued",
@@ -128,7 +129,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, client, s.unavailable(r, "claims", err)
 	}
 	typ := "at+jwt"
-	if profile == ProfileAuth0 {
+	if profile == jwtauth.ProfileAuth0 {
 		typ = "JWT"
 	}
 	tok, kid, err := s.cfg.Signer.Sign(typ, payload)
@@ -306,9 +307,9 @@ func (s *Server) checkRecord(r *http.Request, c *store.Client) *Error {
 	return nil
 }
 
-func (s *Server) profileFor(c *store.Client, aud string) string {
-	if c.Profile != "" && validProfile(c.Profile) {
-		return c.Profile
+func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
+	if p := jwtauth.Profile(c.Profile); p != "" && validProfile(p) {
+		return p
 	}
 	if p, ok := s.cfg.AudienceProfiles[aud]; ok {
 		return p
@@ -316,12 +317,12 @@ func (s *Server) profileFor(c *store.Client, aud string) string {
 	if s.cfg.Profile != "" {
 		return s.cfg.Profile
 	}
-	return ProfileRFC9068
+	return jwtauth.ProfileRFC9068
 }
 
 // claims builds the JWT claims set of profile by hand: it is on the hot
 // path and its shape is fixed.
-func (s *Server) claims(profile, clientID, aud, scope string, now time.Time, ttl time.Duration) ([]byte, error) {
+func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
@@ -329,7 +330,7 @@ func (s *Server) claims(profile, clientID, aud, scope string, now time.Time, ttl
 	iat := now.Unix()
 	exp := now.Add(ttl).Unix()
 	b := make([]byte, 0, 256+len(clientID)*2+len(aud)+len(scope)+len(s.issuer))
-	if profile == ProfileAuth0 {
+	if profile == jwtauth.ProfileAuth0 {
 		b = append(b, `{"iss":`...)
 		b = appendJSONString(b, s.auth0Issuer)
 		b = append(b, `,"sub":`...)
@@ -349,11 +350,11 @@ func (s *Server) claims(profile, clientID, aud, scope string, now time.Time, ttl
 	b = append(b, `,"jti":"`...)
 	b = base64.RawURLEncoding.AppendEncode(b, jti[:])
 	b = append(b, '"')
-	if scope != "" || profile == ProfileAuth0 {
+	if scope != "" || profile == jwtauth.ProfileAuth0 {
 		b = append(b, `,"scope":`...)
 		b = appendJSONString(b, scope)
 	}
-	if profile == ProfileAuth0 {
+	if profile == jwtauth.ProfileAuth0 {
 		b = append(b, `,"gty":"client-credentials","azp":`...)
 		b = appendJSONString(b, clientID)
 	} else {

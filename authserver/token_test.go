@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
 )
@@ -26,8 +27,8 @@ import (
 func TestTokenIssued(t *testing.T) {
 	tests := []struct {
 		name    string
-		profile string // server default
-		client  string // client's own profile
+		profile jwtauth.Profile // server default
+		client  string          // client's own profile
 		req     func(f *fixture) *http.Request
 		want    func(f *fixture) map[string]any // claims except iat/exp/jti
 		typ     string
@@ -70,7 +71,7 @@ func TestTokenIssued(t *testing.T) {
 		},
 		{
 			name:    "auth0 profile server-wide",
-			profile: authserver.ProfileAuth0,
+			profile: jwtauth.ProfileAuth0,
 			req:     func(f *fixture) *http.Request { return form(f.creds("audience", "https://api.example.test").Encode()) },
 			want: func(f *fixture) map[string]any {
 				return map[string]any{"iss": testIssuer + "/", "sub": f.id + "@clients", "azp": f.id, "gty": "client-credentials",
@@ -80,7 +81,7 @@ func TestTokenIssued(t *testing.T) {
 		},
 		{
 			name:   "auth0 profile for one client",
-			client: authserver.ProfileAuth0,
+			client: string(jwtauth.ProfileAuth0),
 			req:    func(f *fixture) *http.Request { return form(f.creds("scope", "read").Encode()) },
 			want: func(f *fixture) map[string]any {
 				return map[string]any{"iss": testIssuer + "/", "sub": f.id + "@clients", "azp": f.id, "gty": "client-credentials",
@@ -144,7 +145,7 @@ func TestTokenRefused(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		profile   string
+		profile   jwtauth.Profile
 		req       func(f *fixture) *http.Request
 		status    int
 		code      string
@@ -219,7 +220,7 @@ func TestTokenRefused(t *testing.T) {
 		{"malformed scope", "", func(f *fixture) *http.Request {
 			return form(f.creds("scope", `re"ad`).Encode())
 		}, 400, "invalid_scope", false},
-		{"auth0 shape: bad credentials", authserver.ProfileAuth0, func(f *fixture) *http.Request {
+		{"auth0 shape: bad credentials", jwtauth.ProfileAuth0, func(f *fixture) *http.Request {
 			return form(f.creds("client_secret", "nope").Encode())
 		}, 401, "access_denied", false},
 	}
@@ -395,6 +396,11 @@ func TestWellKnown(t *testing.T) {
 			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {
 				t.Errorf("GET %s = %d %s; want %d containing %s", tc.path, w.Code, w.Body, tc.status, tc.want)
 			}
+			// The JWKS is cached by verifiers for a short max-age only, the
+			// bound on how long a revoked key keeps verifying there.
+			if cc := w.Header().Get("Cache-Control"); tc.path == "/.well-known/jwks.json" && cc != "public, max-age=60" {
+				t.Errorf("GET %s Cache-Control = %q; want public, max-age=60", tc.path, cc)
+			}
 		})
 	}
 }
@@ -414,7 +420,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 
 func TestAudienceProfile(t *testing.T) {
 	f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
-		cfg.AudienceProfiles = map[string]string{"https://other.example.test": authserver.ProfileAuth0}
+		cfg.AudienceProfiles = map[string]jwtauth.Profile{"https://other.example.test": jwtauth.ProfileAuth0}
 	})
 	for _, tc := range []struct{ aud, typ, sub string }{
 		{"https://api.example.test", "at+jwt", f.id},

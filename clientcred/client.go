@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Client makes authenticated API requests. Build it with [NewClient]; the
@@ -45,7 +46,8 @@ type StatusError struct {
 	URL        string // without the query, which may hold secrets
 	StatusCode int
 	Status     string
-	// Body is the start of the response body (at most 4 KiB).
+	// Body is the start of the response body (at most 4 KiB), with the
+	// request's access token masked should the API have echoed it.
 	Body []byte
 }
 
@@ -183,11 +185,43 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestO
 	}
 	if c.ErrorOnStatus && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxStatusBody+maxEcho))
+		b = maskSentCredential(b, resp.Request)
+		if len(b) > maxStatusBody {
+			b = b[:maxStatusBody]
+		}
 		u.RawQuery, u.User = "", nil
 		return nil, &StatusError{Method: method, URL: u.String(), StatusCode: resp.StatusCode, Status: resp.Status, Body: b}
 	}
 	return resp, nil
+}
+
+// Bounds on the body a StatusError keeps: maxStatusBody bytes, read with
+// maxEcho more so that a credential cut by the limit is still masked.
+const (
+	maxStatusBody = 4 << 10
+	maxEcho       = 8 << 10
+)
+
+// maskSentCredential masks, in the body of an API answer, the credential
+// the request carried (the Authorization header the transport added to
+// the request that got this answer), should the API echo the request.
+func maskSentCredential(b []byte, req *http.Request) []byte {
+	if req == nil {
+		return b
+	}
+	authz := req.Header.Get("Authorization")
+	if authz == "" {
+		return b
+	}
+	forms := []string{authz}
+	if _, cred, ok := strings.Cut(authz, " "); ok && cred != "" {
+		forms = append(forms, cred)
+	}
+	for _, f := range forms {
+		b = bytes.ReplaceAll(b, []byte(f), []byte("[REDACTED]"))
+	}
+	return b
 }
 
 // redactURL returns raw without its query, fragment and user info.

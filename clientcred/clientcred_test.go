@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -353,62 +354,62 @@ func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r)
 
 func TestOneFetchFor10000Callers(t *testing.T) {
 	a := newAuth0(t)
-	a.gate = make(chan struct{})
-	s, err := NewTokenSource(a.config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 10000
-	var wg sync.WaitGroup
-	var ok, canceled atomic.Int64
-	tokens := make([]*Token, n)
-	// One impatient waiter: its context ends while the fetch is blocked.
-	impatient, cancel := context.WithCancel(context.Background())
-	impatientDone := make(chan error, 1)
-	go func() { _, err := s.Token(impatient); impatientDone <- err }()
-	for i := range n {
-		wg.Go(func() {
-			tok, err := s.Token(context.Background())
-			if err == nil {
-				ok.Add(1)
-				tokens[i] = tok
-			} else {
-				canceled.Add(1)
-			}
-		})
-	}
-	// Wait until the single request reached the server.
-	for a.requests.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-impatientDone:
-		if !errors.Is(err, context.Canceled) {
+	synctest.Test(t, func(t *testing.T) {
+		a.gate = make(chan struct{}) // made in the bubble: waiting on it is durable
+		s, err := NewTokenSource(a.inProcess(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 10000
+		var wg sync.WaitGroup
+		var ok atomic.Int64
+		tokens := make([]*Token, n)
+		// One impatient waiter: its context ends while the fetch is blocked.
+		impatient, cancel := context.WithCancel(context.Background())
+		impatientDone := make(chan error, 1)
+		go func() { _, err := s.Token(impatient); impatientDone <- err }()
+		for i := range n {
+			wg.Go(func() {
+				tok, err := s.Token(context.Background())
+				if err == nil {
+					ok.Add(1)
+					tokens[i] = tok
+				}
+			})
+		}
+		// Every caller waits: the single request is at the server.
+		synctest.Wait()
+		if got := a.requests.Load(); got != 1 {
+			t.Fatalf("token requests while %d callers wait = %d; want 1", n, got)
+		}
+		cancel()
+		if err := <-impatientDone; !errors.Is(err, context.Canceled) {
 			t.Errorf("impatient Token() = %v; want context.Canceled", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("impatient waiter did not return when its context ended")
-	}
-	close(a.gate)
-	wg.Wait()
-	if got := a.requests.Load(); got != 1 {
-		t.Errorf("token requests = %d; want exactly 1 for %d callers", got, n)
-	}
-	if ok.Load() != n {
-		t.Errorf("successful callers = %d; want %d", ok.Load(), n)
-	}
-	for i, tok := range tokens {
-		if tok == nil || tok.AccessToken != "tok-1" {
-			t.Fatalf("caller %d got %v; want tok-1", i, tok)
+		close(a.gate)
+		wg.Wait()
+		if got := a.requests.Load(); got != 1 {
+			t.Errorf("token requests = %d; want exactly 1 for %d callers", got, n)
 		}
-	}
+		if ok.Load() != n {
+			t.Errorf("successful callers = %d; want %d", ok.Load(), n)
+		}
+		for i, tok := range tokens {
+			if tok == nil || tok.AccessToken != "tok-1" {
+				t.Fatalf("caller %d got %v; want tok-1", i, tok)
+			}
+		}
+	})
 }
 
 func TestEarlyRefreshAndKeepOnFailure(t *testing.T) {
 	a := newAuth0(t)
+	synctest.Test(t, func(t *testing.T) { earlyRefreshAndKeepOnFailure(t, a) })
+}
+
+func earlyRefreshAndKeepOnFailure(t *testing.T, a *auth0) {
 	a.lifetime = 1000
-	cfg := a.config()
+	cfg := a.inProcess(t)
 	clk := newClock()
 	cfg.Now = clk.Now
 	cfg.Retry = RetryPolicy{MaxAttempts: 1}
@@ -428,11 +429,9 @@ func TestEarlyRefreshAndKeepOnFailure(t *testing.T) {
 	}
 	wait := func(want int64) {
 		t.Helper()
-		for i := 0; s.c.fetches.Load() < want || s.inFlight(); i++ {
-			if i > 5000 {
-				t.Fatalf("fetches = %d; want %d", s.c.fetches.Load(), want)
-			}
-			time.Sleep(time.Millisecond)
+		synctest.Wait() // the background refresh has finished
+		if got := s.c.fetches.Load(); got != want || s.inFlight() {
+			t.Fatalf("fetches = %d, in flight %v; want %d, none", got, s.inFlight(), want)
 		}
 	}
 	if got := get(); got != "tok-1" {

@@ -36,7 +36,7 @@ type realServer struct {
 
 const e2eAudience = "https://api.example.com"
 
-func newRealServer(t *testing.T, profile string) *realServer {
+func newRealServer(t *testing.T, profile jwtauth.Profile) *realServer {
 	t.Helper()
 	ts := &realServer{st: memstore.New()}
 	ts.now.Store(time.Now().UnixNano())
@@ -95,12 +95,12 @@ func (ts *realServer) api(t *testing.T, profile jwtauth.Profile, issuer string, 
 func TestEndToEndTokenServer(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
-		profile string
+		profile jwtauth.Profile
 		verify  jwtauth.Profile
 		slash   bool
 	}{
-		{"rfc9068", authserver.ProfileRFC9068, jwtauth.ProfileRFC9068, false},
-		{"auth0", authserver.ProfileAuth0, jwtauth.ProfileAuth0, true},
+		{"rfc9068", jwtauth.ProfileRFC9068, jwtauth.ProfileRFC9068, false},
+		{"auth0", jwtauth.ProfileAuth0, jwtauth.ProfileAuth0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newRealServer(t, tt.profile)
@@ -156,7 +156,7 @@ func TestEndToEndTokenServer(t *testing.T) {
 }
 
 func TestEndToEndKeyRotation(t *testing.T) {
-	ts := newRealServer(t, authserver.ProfileRFC9068)
+	ts := newRealServer(t, jwtauth.ProfileRFC9068)
 	api, keys := ts.api(t, jwtauth.ProfileRFC9068, ts.srv.URL)
 	ctx := context.Background()
 	newClient := func() *clientcred.Client {
@@ -221,7 +221,7 @@ func TestEndToEndKeyRotation(t *testing.T) {
 }
 
 func TestEndToEndSingleFlight(t *testing.T) {
-	ts := newRealServer(t, authserver.ProfileRFC9068)
+	ts := newRealServer(t, jwtauth.ProfileRFC9068)
 	var tokenReqs atomic.Int64
 	counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		if strings.HasSuffix(r.URL.Path, "/oauth/token") {

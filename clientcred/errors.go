@@ -20,7 +20,9 @@ type RetrieveError struct {
 	Description string
 	ErrorURI    string
 	// Body is the start of the response body (at most 1 KiB), for
-	// diagnosis. Token endpoints do not echo secrets.
+	// diagnosis. The client secret is masked in it and in the other
+	// fields, in every form the request carried it, should the endpoint
+	// echo the request.
 	Body []byte
 }
 

@@ -2,6 +2,7 @@ package clientcred
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -144,13 +146,67 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &attemptError{
-			err:       parseErrorBody(resp.StatusCode, body),
+			err:       s.scrubbedRefusal(resp.StatusCode, body),
 			retryable: retryableStatus(resp.StatusCode, true),
 			status:    resp.StatusCode,
 			header:    resp.Header,
 		}
 	}
 	return s.parseToken(body)
+}
+
+// scrubbedRefusal parses a refusal and masks every form in which the
+// token request carried the client secret: an endpoint (or a proxy before
+// it) that echoes the request must not put the secret in an error text or
+// a log. The whole body is masked before it is parsed and cut short, and
+// the parsed fields again (JSON escapes may have hidden the secret).
+func (s *TokenSource) scrubbedRefusal(status int, body []byte) *RetrieveError {
+	secret := s.cfg.ClientSecret
+	if secret == "" {
+		return parseErrorBody(status, body)
+	}
+	forms := secretForms(s.cfg.ClientID, secret)
+	mask := func(v string) string {
+		for _, f := range forms {
+			v = strings.ReplaceAll(v, f, "[REDACTED]")
+		}
+		return v
+	}
+	e := parseErrorBody(status, []byte(mask(string(body))))
+	e.ErrorCode, e.Description, e.ErrorURI = mask(e.ErrorCode), mask(e.Description), mask(e.ErrorURI)
+	return e
+}
+
+// secretForms lists the spellings of secret that a token request carries
+// and an echo of it may show: as is, form-encoded, in the Basic
+// credentials, and each of these JSON-escaped once or twice (a JSON
+// request body echoed inside a JSON response), longest first.
+func secretForms(id, secret string) []string {
+	jsonEsc := func(v string, html bool) string {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		_ = enc.Encode(v)
+		out := strings.TrimSuffix(b.String(), "\n")
+		return out[1 : len(out)-1]
+	}
+	forms := []string{
+		secret,
+		url.QueryEscape(secret),
+		base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id) + ":" + url.QueryEscape(secret))),
+	}
+	for range 2 {
+		for _, f := range forms {
+			forms = append(forms, jsonEsc(f, true), jsonEsc(f, false))
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(forms)
 }
 
 func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, error) {

@@ -57,6 +57,26 @@ func (a *auth0) config() Config {
 	}
 }
 
+var inProcessSeq atomic.Int64
+
+// inProcess returns a's configuration with token requests served by a's
+// handler in-process, without the network, so that a test can run in a
+// testing/synctest bubble (whose clock only moves when every goroutine
+// waits). The token URL is new on every call, so that the token cache
+// is the test's own, even under -count.
+func (a *auth0) inProcess(t *testing.T) Config {
+	c := a.config()
+	host := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(t.Name()))
+	c.TokenURL = fmt.Sprintf("https://%s-%d.idp.test/oauth/token", host, inProcessSeq.Add(1))
+	c.HTTPClient = &http.Client{Transport: handlerTransport(a.srv.Config.Handler.ServeHTTP)}
+	return c
+}
+
 func (a *auth0) failWith(f ...failure) {
 	a.mu.Lock()
 	a.fail = append(a.fail, f...)

@@ -19,15 +19,16 @@ import (
 // must not hand the bearer token to a third party. Redirects within the
 // origin of the first request keep it.
 //
-// When the API answers 401, Transport drops the token from the cache and
-// retries once with a new one, provided the request body can be replayed
+// When the API answers 401, Transport invalidates the token (when Source
+// is an [Invalidator]) and retries once with the next one, provided the request body can be replayed
 // (no body, or req.GetBody set, as http.NewRequest does for in-memory
 // bodies). With Retry set it also retries 429 and 503 (any method) and
 // 500/502/504 and connection errors (idempotent methods only), with
 // full-jitter backoff that honours Retry-After and X-RateLimit-Reset,
 // again only for replayable requests.
 //
-// Transport is safe for concurrent use.
+// Transport is safe for concurrent use when Source and Base are (a
+// [*TokenSource] and a [CachedSource] are).
 type Transport struct {
 	// Source supplies the tokens: a [*TokenSource], or any [Source]
 	// (wrapped in a [CachedSource] if it does not cache). When it is an

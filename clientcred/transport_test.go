@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -246,23 +247,25 @@ func TestTransportClosesBody(t *testing.T) {
 
 func TestWaiterHonoursOwnContextDuringRetries(t *testing.T) {
 	idp := newAuth0(t)
-	idp.failWith(failure{status: 503, body: `{}`}, failure{status: 503, body: `{}`})
-	cfg := idp.config()
-	cfg.Retry = RetryPolicy{MaxAttempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
-	s, _ := NewTokenSource(cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, err := s.Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("impatient Token() = %v; want DeadlineExceeded", err)
-	}
-	// The detached fetch goes on and serves the next caller.
-	tok, err := s.Token(context.Background())
-	if err != nil || tok.AccessToken != "tok-1" {
-		t.Errorf("Token() = %v, %v; want tok-1 from the detached fetch", tok, err)
-	}
-	if got := idp.requests.Load(); got != 3 {
-		t.Errorf("token requests = %d; want 3 (one fetch, two retries)", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		idp.failWith(failure{status: 503, body: `{}`}, failure{status: 503, body: `{}`})
+		cfg := idp.inProcess(t)
+		cfg.Retry = RetryPolicy{MaxAttempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 200 * time.Millisecond}
+		s, _ := NewTokenSource(cfg)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		defer cancel()
+		if _, err := s.Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("impatient Token() = %v; want DeadlineExceeded", err)
+		}
+		// The detached fetch goes on and serves the next caller.
+		tok, err := s.Token(context.Background())
+		if err != nil || tok.AccessToken != "tok-1" {
+			t.Errorf("Token() = %v, %v; want tok-1 from the detached fetch", tok, err)
+		}
+		if got := idp.requests.Load(); got != 3 {
+			t.Errorf("token requests = %d; want 3 (one fetch, two retries)", got)
+		}
+	})
 }
 
 // TestTransportRedirectKeepsTokenAtOrigin checks that a redirect followed

@@ -16,7 +16,7 @@ import (
 // The README's dynamic-token example, run: an API that accepts sealed
 // tokens, and a client that sends a fresh one carrying a user id.
 func Example_docsDynamic() {
-	secret := m2m.Secret("32 random bytes, from a file....") // m2m secret init --file dynamic.key
+	secret := m2m.Secret("32 random bytes, from a file....") // m2m secret init --secret-file dynamic.key
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := m2m.FromContext(r.Context())
 		fmt.Fprintf(w, "hello %s", p.Subject)

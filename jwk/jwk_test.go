@@ -248,13 +248,21 @@ func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 func newClock() *clock                   { c := &clock{}; c.ns.Store(time.Unix(1700000000, 0).UnixNano()); return c }
 
+// waitIdle waits for the fetch in flight, if any, to finish: it is
+// started synchronously by the lookup that triggers it, so after that
+// lookup returns the flight is set or already done.
 func waitIdle(t *testing.T, r *RemoteKeySet) {
 	t.Helper()
-	for i := 0; r.refreshing.Load(); i++ {
-		if i > 5000 {
-			t.Fatal("refresh did not finish")
-		}
-		time.Sleep(time.Millisecond)
+	r.mu.Lock()
+	f := r.flight
+	r.mu.Unlock()
+	if f == nil {
+		return
+	}
+	select {
+	case <-f.done:
+	case <-t.Context().Done():
+		t.Fatal("refresh did not finish")
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +20,8 @@ import (
 // Named defaults of a [RemoteKeySet].
 const (
 	// DefaultRefreshInterval is how old a fetched set may get before a
-	// lookup starts a background refresh.
+	// lookup starts a background refresh, when the JWKS response has no
+	// Cache-Control max-age, and the most a max-age can ask for.
 	DefaultRefreshInterval = 15 * time.Minute
 	// DefaultMinRefetchInterval is the least time between two fetches
 	// caused by unknown kids (and between retries after a failure).
@@ -38,9 +41,15 @@ const (
 // fields before first use and do not change them afterwards.
 //
 // Lookups of a known kid read an atomic snapshot: no lock, no I/O. When
-// the snapshot is older than RefreshInterval a lookup also starts one
-// background refresh and keeps answering from the old set meanwhile
-// (stale-while-revalidate). A kid the set lacks causes one refetch, at
+// the snapshot is older than its freshness lifetime a lookup also starts
+// one background refresh and keeps answering from the old set meanwhile
+// (stale-while-revalidate). The freshness lifetime is the JWKS response's
+// Cache-Control max-age (no-cache, no-store and max-age=0 count as 0),
+// bounded below by MinRefetchInterval and above by RefreshInterval, or
+// RefreshInterval when the response has no max-age. So a key the issuer
+// removes (an emergency revocation) stops verifying within its max-age
+// (at least MinRefetchInterval, at most RefreshInterval) plus one fetch:
+// within about a minute for m2m's token server, which sends max-age=60. A kid the set lacks causes one refetch, at
 // most one per MinRefetchInterval, joined by every concurrent lookup; a
 // kid that a fetch begun after its first lookup did not find is refused
 // without fetching for NegativeTTL. A flood of tokens with made-up kids
@@ -100,6 +109,7 @@ type RemoteKeySet struct {
 type snapshot struct {
 	set       *Set
 	fetchedAt time.Time
+	fresh     time.Duration // freshness lifetime: refresh when older
 }
 
 type keyFlight struct {
@@ -149,7 +159,7 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	stale := s != nil && r.tooStale(s, now)
 	if s != nil && !stale {
 		if keys := s.set.Lookup(kid); keys != nil {
-			if now.Sub(s.fetchedAt) >= dflt(r.RefreshInterval, DefaultRefreshInterval) {
+			if now.Sub(s.fetchedAt) >= s.fresh {
 				r.refreshInBackground(ctx)
 			}
 			return keys, nil
@@ -268,10 +278,10 @@ func (r *RemoteKeySet) startLocked(ctx context.Context, now time.Time) *keyFligh
 	go func() {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dflt(r.FetchTimeout, DefaultFetchTimeout))
 		defer cancel()
-		set, err := r.fetch(fctx)
+		set, fresh, err := r.fetch(fctx)
 		r.mu.Lock()
 		if err == nil {
-			r.snap.Store(&snapshot{set: set, fetchedAt: r.now()})
+			r.snap.Store(&snapshot{set: set, fetchedAt: r.now(), fresh: fresh})
 		} else if r.Logger != nil {
 			r.Logger.Warn("jwk: key set fetch failed", "url", r.shownURL(), "error", err)
 		}
@@ -289,15 +299,16 @@ func (r *RemoteKeySet) shownURL() string { return redact.URL(r.URL) }
 
 // fetch fetches and parses the key set. Its errors never show a
 // credential of r.URL, not even where the HTTP client quotes it.
-func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, error) {
-	set, err := r.fetchRaw(ctx)
-	return set, redact.Error(err, r.URL)
+// It also returns the set's freshness lifetime (see the type's doc).
+func (r *RemoteKeySet) fetch(ctx context.Context) (*Set, time.Duration, error) {
+	set, fresh, err := r.fetchRaw(ctx)
+	return set, fresh, redact.Error(err, r.URL)
 }
 
-func (r *RemoteKeySet) fetchRaw(ctx context.Context) (*Set, error) {
+func (r *RemoteKeySet) fetchRaw(ctx context.Context) (*Set, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("jwk: %w", err)
+		return nil, 0, fmt.Errorf("jwk: %w", err)
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	hc := r.HTTPClient
@@ -306,32 +317,66 @@ func (r *RemoteKeySet) fetchRaw(ctx context.Context) (*Set, error) {
 	}
 	resp, err := noDowngrade(hc).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
+		return nil, 0, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("jwk: fetching %s: status %d", r.shownURL(), resp.StatusCode)
+		return nil, 0, fmt.Errorf("jwk: fetching %s: status %d", r.shownURL(), resp.StatusCode)
 	}
 	limit := r.MaxResponseBytes
 	if limit <= 0 {
 		limit = DefaultMaxSetBytes
 	}
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
+		return nil, 0, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
+		return nil, 0, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), err)
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
+		return nil, 0, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), ErrTooLarge)
 	}
 	set, err := ParseSet(data)
 	if err != nil {
-		return nil, fmt.Errorf("jwk: %s: %w", r.shownURL(), err)
+		return nil, 0, fmt.Errorf("jwk: %s: %w", r.shownURL(), err)
 	}
-	return set, nil
+	fresh := dflt(r.RefreshInterval, DefaultRefreshInterval)
+	if age, ok := maxAge(resp.Header.Values("Cache-Control")); ok {
+		fresh = min(max(age, dflt(r.MinRefetchInterval, DefaultMinRefetchInterval)), fresh)
+	}
+	return set, fresh, nil
+}
+
+// maxAge returns the max-age of Cache-Control header values (RFC 9111
+// section 5.2.2.1), 0 for no-cache or no-store, and whether any of these
+// was there. A malformed max-age counts as 0 (stale, RFC 9111 section
+// 4.2.1), which the caller's lower bound turns into frequent refreshes,
+// never into a longer cache.
+func maxAge(values []string) (time.Duration, bool) {
+	var age time.Duration
+	found := false
+	for _, v := range values {
+		for d := range strings.SplitSeq(v, ",") {
+			name, arg, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-cache", "no-store":
+				return 0, true
+			case "max-age":
+				arg = strings.Trim(strings.TrimSpace(arg), `"`)
+				n, err := strconv.ParseInt(arg, 10, 64)
+				if err != nil || n < 0 {
+					return 0, true
+				}
+				if found && time.Duration(min(n, 1<<32))*time.Second >= age {
+					continue // of two max-ages, the shorter
+				}
+				age, found = time.Duration(min(n, 1<<32))*time.Second, true
+			}
+		}
+	}
+	return age, found
 }
 
 // noDowngrade returns a copy of hc that refuses to follow a redirect from

@@ -16,27 +16,6 @@ import (
 	"github.com/m2mkit/m2m/jwk"
 )
 
-// Profile selects how an access token's claims are read: where the client
-// id and the scopes are, and which header typ and claims are required.
-type Profile int
-
-const (
-	// ProfileGeneric reads any OAuth 2.0 JWT access token: scopes from the
-	// space-separated "scope" claim (or else "scp", an array or a
-	// space-separated string), the client from
-	// "client_id" or else "azp". No typ is required. The zero value.
-	ProfileGeneric Profile = iota
-	// ProfileAuth0 reads Auth0 access tokens: scopes from "scope" and the
-	// RBAC "permissions" array, the client from "azp" (Auth0 M2M tokens
-	// also have sub = CLIENT_ID@clients).
-	ProfileAuth0
-	// ProfileRFC9068 requires RFC 9068 JWT access tokens: typ "at+jwt"
-	// and the claims iss, exp, aud, sub, client_id, iat and jti; scopes
-	// from "scope", the client from "client_id". m2m's token server issues
-	// this shape.
-	ProfileRFC9068
-)
-
 // DefaultCacheSize is the number of verified tokens a verifier remembers
 // when Config.CacheSize is zero.
 const DefaultCacheSize = 10000
@@ -77,8 +56,7 @@ type Config struct {
 	// cache is keyed by the token's bytes but holds only verified tokens,
 	// so a second spelling costs one more verification, never a bypass.
 	AllowHighS bool
-	// Profile selects claim conventions; the zero value is
-	// [ProfileGeneric].
+	// Profile selects claim conventions; "" means [ProfileGeneric].
 	Profile Profile
 	// MaxTokenBytes caps the token; zero means [DefaultMaxTokenBytes].
 	MaxTokenBytes int
@@ -133,8 +111,8 @@ func NewAccessTokens(c Config) (*AccessTokens, error) {
 	if c.Keys == nil {
 		problems = append(problems, "no Keys")
 	}
-	if c.Profile < ProfileGeneric || c.Profile > ProfileRFC9068 {
-		problems = append(problems, fmt.Sprintf("unknown Profile %d", c.Profile))
+	if c.Profile != "" && !c.Profile.Valid() {
+		problems = append(problems, fmt.Sprintf("unknown Profile %q", c.Profile))
 	}
 	if len(problems) > 0 {
 		return nil, errors.New("jwtauth: invalid Config: " + strings.Join(problems, "; "))
@@ -161,7 +139,7 @@ func NewAccessTokens(c Config) (*AccessTokens, error) {
 	if size > 0 {
 		a.cache = newVerifyCache(size)
 	}
-	a.auth = TokenAuth{Realm: c.Realm, Check: a.Authenticate}
+	a.auth = TokenAuth{Realm: c.Realm, Check: a.CheckToken}
 	return a, nil
 }
 
@@ -296,15 +274,39 @@ func (a *AccessTokens) readProfile(vt *VerifiedToken) error {
 		}
 		return out, nil
 	}
+	// Scopes are read one way (m2m.ParseScope, RFC 6749 section 3.3):
+	// split on ASCII spaces only, every token valid. A claim that is not
+	// such a list is malformed, never read another way: "read\u00a0admin"
+	// is not the scopes read and admin.
+	scopes := func(name, s string) ([]string, error) {
+		out, err := m2m.ParseScope(s)
+		if err != nil {
+			return nil, malformed(name + " is not a space-separated list of RFC 6749 scope tokens")
+		}
+		return out, nil
+	}
+	tokens := func(name string, list []string) error {
+		for _, s := range list {
+			if !m2m.ValidScopeToken(s) {
+				return malformed(name + " holds a string that is not an RFC 6749 scope token")
+			}
+		}
+		return nil
+	}
 	scope, err := str("scope")
 	if err != nil {
 		return err
 	}
-	vt.Scopes = strings.Fields(scope)
+	if vt.Scopes, err = scopes("scope", scope); err != nil {
+		return err
+	}
 	switch a.cfg.Profile {
 	case ProfileAuth0:
 		perms, err := strs("permissions")
 		if err != nil {
+			return err
+		}
+		if err := tokens("permissions", perms); err != nil {
 			return err
 		}
 		for _, p := range perms {
@@ -321,8 +323,12 @@ func (a *AccessTokens) readProfile(vt *VerifiedToken) error {
 	if len(vt.Scopes) == 0 {
 		// "scp": an array (Okta) or a space-separated string (Microsoft).
 		if scp, ok := raw["scp"].(string); ok {
-			vt.Scopes = strings.Fields(scp)
+			if vt.Scopes, err = scopes("scp", scp); err != nil {
+				return err
+			}
 		} else if vt.Scopes, err = strs("scp"); err != nil {
+			return err
+		} else if err := tokens("scp", vt.Scopes); err != nil {
 			return err
 		}
 	}
@@ -346,10 +352,10 @@ func (a *AccessTokens) policy(vt *VerifiedToken) error {
 	return nil
 }
 
-// Authenticate verifies token and returns its Principal (subject, client
+// CheckToken verifies token and returns its Principal (subject, client
 // id, scopes, audience, expiry, claims). Its signature fits
 // [TokenAuth].Check.
-func (a *AccessTokens) Authenticate(r *http.Request, token string) (*m2m.Principal, error) {
+func (a *AccessTokens) CheckToken(r *http.Request, token string) (*m2m.Principal, error) {
 	vt, err := a.VerifyToken(r.Context(), token)
 	if err != nil {
 		return nil, err

@@ -49,11 +49,11 @@ func ExampleAccessTokens_Verify() {
 	// Output: worker-7@clients worker-7 [read write] bearer
 }
 
-func ExampleAccessTokens_Authenticate() {
-	// Authenticate has the shape of a TokenAuth.Check, for a token that
+func ExampleAccessTokens_CheckToken() {
+	// CheckToken has the shape of a TokenAuth.Check, for a token that
 	// arrives some other way than the Authorization header.
 	tokens, tok := exampleTokens("write")
-	p, err := tokens.Authenticate(httptest.NewRequest("GET", "/", nil), tok)
+	p, err := tokens.CheckToken(httptest.NewRequest("GET", "/", nil), tok)
 	if err != nil {
 		log.Fatal(err)
 	}

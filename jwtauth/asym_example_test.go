@@ -57,9 +57,9 @@ func ExampleNewAccessTokens() {
 	// Output: 200 hello worker-7 [read:messages]
 }
 
-func ExampleAuthenticate() {
+func ExampleNewAuth0() {
 	// Auth0: the API identifier and the tenant domain are all it takes.
-	tokens, err := jwtauth.Authenticate("https://api.example.com", "example-tenant.us.auth0.com")
+	tokens, err := jwtauth.NewAuth0("https://api.example.com", "example-tenant.us.auth0.com")
 	if err != nil {
 		log.Fatal(err)
 	}

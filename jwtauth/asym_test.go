@@ -1,6 +1,7 @@
 package jwtauth_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -12,12 +13,14 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/m2mkit/m2m"
@@ -225,7 +228,7 @@ func TestAccessTokensConfig(t *testing.T) {
 		{"empty", jwtauth.Config{}, "no Issuer; no Audiences; no Algorithms; no Keys"},
 		{"hmac", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"HS256"}, Keys: ks}, "needs a shared secret"},
 		{"none", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"none"}, Keys: ks}, "unsupported algorithm"},
-		{"profile", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"ES256"}, Keys: ks, Profile: 9}, "unknown Profile"},
+		{"profile", jwtauth.Config{Issuer: "i", Audiences: []string{"a"}, Algorithms: []string{"ES256"}, Keys: ks, Profile: "hydra"}, "unknown Profile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,11 +237,11 @@ func TestAccessTokensConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := jwtauth.Authenticate("", "tenant.auth0.com"); err == nil {
-		t.Errorf("Authenticate with no audience: nil error")
+	if _, err := jwtauth.NewAuth0("", "tenant.auth0.com"); err == nil {
+		t.Errorf("NewAuth0 with no audience: nil error")
 	}
-	if _, err := jwtauth.Authenticate("aud", "https://t/x"); err == nil {
-		t.Errorf("Authenticate with a URL path as domain: nil error")
+	if _, err := jwtauth.NewAuth0("aud", "https://t/x"); err == nil {
+		t.Errorf("NewAuth0 with a URL path as domain: nil error")
 	}
 }
 
@@ -321,6 +324,12 @@ func TestVerificationCache(t *testing.T) {
 // publishes a JWKS, rotates its signing key (publishing the new key
 // first), then retires the old one.
 func TestRotationAtIssuer(t *testing.T) {
+	// In a synctest bubble, with the issuer served in process, so that
+	// synctest.Wait observes the end of a background refresh.
+	synctest.Test(t, testRotationAtIssuer)
+}
+
+func testRotationAtIssuer(t *testing.T) {
 	k1 := pubKey(t, &testKeys.ec.PublicKey, "2026-01")
 	k2 := pubKey(t, testKeys.ed.Public(), "2026-02")
 	var doc atomic.Value
@@ -330,17 +339,17 @@ func TestRotationAtIssuer(t *testing.T) {
 	}
 	set(k1)
 	var fetches atomic.Int64
-	issuer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	issuer := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		fetches.Add(1)
-		w.Write(doc.Load().([]byte))
-	}))
-	defer issuer.Close()
+		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(doc.Load().([]byte))), Request: r}, nil
+	})}
 	clk := time.Unix(1700000100, 0)
 	var mu atomic.Int64
 	mu.Store(clk.UnixNano())
 	now := func() time.Time { return time.Unix(0, mu.Load()) }
 	advance := func(d time.Duration) { mu.Add(int64(d)) }
-	remote := &jwk.RemoteKeySet{URL: issuer.URL, Now: now}
+	remote := &jwk.RemoteKeySet{URL: "https://issuer.example/.well-known/jwks.json", HTTPClient: issuer, Now: now}
 	at, err := jwtauth.NewAccessTokens(jwtauth.Config{
 		Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256", "EdDSA"},
 		Keys: remote, Now: now,
@@ -375,11 +384,9 @@ func TestRotationAtIssuer(t *testing.T) {
 	set(k2)
 	advance(jwk.DefaultRefreshInterval)
 	call(fresh) // starts the background refresh, answers from the stale set
-	for i := 0; remote.Current().Has("2026-01", k1.Thumbprint); i++ {
-		if i > 5000 {
-			t.Fatal("background refresh did not drop k1")
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if remote.Current().Has("2026-01", k1.Thumbprint) {
+		t.Fatal("background refresh did not drop k1")
 	}
 	if got := call(old); got != 401 {
 		t.Errorf("old-key token after retirement: %d; want 401", got)
@@ -391,6 +398,10 @@ func TestRotationAtIssuer(t *testing.T) {
 		t.Errorf("JWKS fetches = %d; want 3 (initial, unknown kid, background refresh)", got)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestPublicKeys(t *testing.T) {
 	ec := pubKey(t, &testKeys.ec.PublicKey, "k1")

@@ -7,7 +7,7 @@ import (
 	"github.com/m2mkit/m2m/jwk"
 )
 
-// Authenticate returns a verifier for the access tokens of an Auth0 API:
+// NewAuth0 returns a verifier for the access tokens of an Auth0 API:
 // audience is the API identifier and domain the tenant's domain (such as
 // "example-tenant.us.auth0.com"). It is the one-line setup of Auth0's API
 // quickstart, with its mistakes fixed: keys come from
@@ -17,7 +17,7 @@ import (
 // (PyJWT's rules), and a token without kid is refused cleanly instead of
 // crashing. Adjust the returned verifier's policy with [NewAccessTokens]
 // and [Auth0Config] instead when scopes or clients must be checked.
-func Authenticate(audience, domain string) (*AccessTokens, error) {
+func NewAuth0(audience, domain string) (*AccessTokens, error) {
 	c, err := Auth0Config(audience, domain)
 	if err != nil {
 		return nil, err
@@ -25,7 +25,7 @@ func Authenticate(audience, domain string) (*AccessTokens, error) {
 	return NewAccessTokens(c)
 }
 
-// Auth0Config returns the [Config] that [Authenticate] uses, to be
+// Auth0Config returns the [Config] that [NewAuth0] uses, to be
 // extended (RequiredScopes, AllowedClients, Leeway) before
 // [NewAccessTokens].
 func Auth0Config(audience, domain string) (Config, error) {

@@ -113,7 +113,7 @@ func BenchmarkHS256Issue(b *testing.B) {
 // header parsing, verification and the Principal.
 func BenchmarkTokenAuth(b *testing.B) {
 	tok, d := benchToken(b)
-	ta := &jwtauth.TokenAuth{Check: d.Authenticate}
+	ta := &jwtauth.TokenAuth{Check: d.CheckToken}
 	r, _ := http.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	b.ReportAllocs()

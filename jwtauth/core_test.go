@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +189,63 @@ func TestOneSpellingEveryPath(t *testing.T) {
 	}
 	if _, err := d.Verify(ctx, tok+"\n"); m2m.ReasonOf(err) != m2m.ReasonMalformed {
 		t.Errorf("DeviceTokens.Verify(token + newline) = %v; want malformed", err)
+	}
+}
+
+// TestScopesReadOneWay is the regression test of issue 13 item 1: scope
+// claims are split on ASCII spaces only and every token must be an RFC
+// 6749 scope token, in every profile and claim that carries scopes.
+func TestScopesReadOneWay(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		profile jwtauth.Profile
+		claims  map[string]any
+		reason  m2m.Reason // "" when valid
+		scopes  []string
+	}{
+		{"NBSP is not a separator", jwtauth.ProfileRFC9068, with(baseClaims(), "scope", "read\u00a0admin"), m2m.ReasonMalformed, nil},
+		{"tab is not a separator", jwtauth.ProfileGeneric, with(baseClaims(), "scope", "read\tadmin"), m2m.ReasonMalformed, nil},
+		{"line feed", jwtauth.ProfileAuth0, with(baseClaims(), "scope", "read\nadmin"), m2m.ReasonMalformed, nil},
+		{"quote in a token", jwtauth.ProfileGeneric, with(baseClaims(), "scope", `read "admin"`), m2m.ReasonMalformed, nil},
+		{"spaces only separate", jwtauth.ProfileGeneric, with(baseClaims(), "scope", " read  admin "), "", []string{"read", "admin"}},
+		{"scp string with NBSP", jwtauth.ProfileGeneric, with(baseClaims(), "scope", nil, "scp", "read\u00a0admin"), m2m.ReasonMalformed, nil},
+		{"scp array element with a space", jwtauth.ProfileGeneric, with(baseClaims(), "scope", nil, "scp", []any{"read admin"}), m2m.ReasonMalformed, nil},
+		{"scp array element empty", jwtauth.ProfileGeneric, with(baseClaims(), "scope", nil, "scp", []any{""}), m2m.ReasonMalformed, nil},
+		{"scp array", jwtauth.ProfileGeneric, with(baseClaims(), "scope", nil, "scp", []any{"read", "admin"}), "", []string{"read", "admin"}},
+		{"auth0 permission with NBSP", jwtauth.ProfileAuth0, with(baseClaims(), "scope", "read", "permissions", []any{"x\u00a0admin"}), m2m.ReasonMalformed, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			typ := ""
+			if tt.profile == jwtauth.ProfileRFC9068 {
+				typ = "at+jwt"
+			}
+			tok := mint(t, "ES256", "k1", typ, testKeys.ec, tt.claims)
+			at, err := jwtauth.NewAccessTokens(jwtauth.Config{Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"},
+				Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))), Profile: tt.profile,
+				Now: func() time.Time { return time.Unix(1700000100, 0) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vt, err := at.VerifyToken(ctx, tok)
+			if tt.reason != "" {
+				if m2m.ReasonOf(err) != tt.reason {
+					t.Fatalf("VerifyToken = %v; want %s", err, tt.reason)
+				}
+				// Nor does it pass RequireScope("admin") through the
+				// middleware's Verify.
+				if p, err := at.CheckToken(httptest.NewRequest("GET", "/", nil), tok); err == nil && p.HasScope("admin") {
+					t.Fatalf("CheckToken = %v with scopes %v; want a refusal", p, p.Scopes)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("VerifyToken = %v; want valid", err)
+			}
+			if !slices.Equal(vt.Scopes, tt.scopes) {
+				t.Errorf("Scopes = %q; want %q", vt.Scopes, tt.scopes)
+			}
+		})
 	}
 }

@@ -197,10 +197,10 @@ func (d *DeviceTokens) Verify(ctx context.Context, token string) (*Claims, error
 	return c, nil
 }
 
-// Authenticate verifies token and returns its Principal: the subject,
+// CheckToken verifies token and returns its Principal: the subject,
 // scheme m2m.SchemeBearer, the audience, the expiry and all claims. Its
 // signature fits [TokenAuth].Check.
-func (d *DeviceTokens) Authenticate(r *http.Request, token string) (*m2m.Principal, error) {
+func (d *DeviceTokens) CheckToken(r *http.Request, token string) (*m2m.Principal, error) {
 	c, err := d.Verify(r.Context(), token)
 	if err != nil {
 		return nil, err

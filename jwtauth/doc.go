@@ -34,5 +34,5 @@
 //     for such a token.
 //   - [TokenAuth] is an [m2m.Verifier] that takes a token from
 //     "Authorization: Bearer" (or from the raw value of another header)
-//     and hands it to a callback, such as [DeviceTokens.Authenticate].
+//     and hands it to a callback, such as [DeviceTokens.CheckToken].
 package jwtauth

@@ -73,7 +73,7 @@ func Example_docsDeviceTokens() {
 	tokens := &jwtauth.DeviceTokens{Keys: keys.All()}
 	mux.Handle("POST /api/login", &jwtauth.LoginHandler{Users: users, Tokens: tokens})
 	auth := &httpauth.Middleware{Verifiers: []m2m.Verifier{
-		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.Authenticate},
+		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.CheckToken},
 	}}
 	mux.Handle("POST /api/ack", auth.Handler(ack))
 
@@ -116,7 +116,7 @@ func Example_docsAuth0() {
 	mux := http.NewServeMux()
 	api := http.NotFoundHandler()
 
-	tokens, err := jwtauth.Authenticate("https://api.example.com", "example-tenant.us.auth0.com")
+	tokens, err := jwtauth.NewAuth0("https://api.example.com", "example-tenant.us.auth0.com")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func Example_docsLogin() {
 	mux.Handle("POST /api/login", &jwtauth.LoginHandler{Users: users, Tokens: tokens})
 
 	auth := &httpauth.Middleware{Verifiers: []m2m.Verifier{
-		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.Authenticate},
+		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.CheckToken},
 	}}
 	mux.Handle("POST /api/ack", auth.Handler(ackHandler))
 }

@@ -33,10 +33,10 @@ func ExamplePasswordFunc() {
 	// Output: true <nil>
 }
 
-func ExampleDeviceTokens_Authenticate() {
+func ExampleDeviceTokens_CheckToken() {
 	tokens := &jwtauth.DeviceTokens{Keys: []m2m.Secret{exampleKey}, Now: frozen}
 	tok, _ := tokens.Issue("phone-app")
-	p, err := tokens.Authenticate(httptest.NewRequest("GET", "/", nil), tok)
+	p, err := tokens.CheckToken(httptest.NewRequest("GET", "/", nil), tok)
 	fmt.Println(p.Subject, p.Scheme, p.ExpiresAt.Unix(), err)
 	// Output: phone-app bearer 1700003600 <nil>
 }

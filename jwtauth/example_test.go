@@ -39,7 +39,7 @@ func ExampleDeviceTokens() {
 func ExampleTokenAuth() {
 	tokens := &jwtauth.DeviceTokens{Keys: []m2m.Secret{exampleKey}}
 	mw := &httpauth.Middleware{Verifiers: []m2m.Verifier{
-		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.Authenticate},
+		&jwtauth.TokenAuth{Realm: "camera", Check: tokens.CheckToken},
 	}}
 	api := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := m2m.FromContext(r.Context())

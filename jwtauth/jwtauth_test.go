@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -393,19 +394,19 @@ func TestTokenAuth(t *testing.T) {
 		reason  m2m.Reason // "" accept; "none" for ErrNoCredentials
 		tech    bool
 	}{
-		{"bearer", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer " + tok}}, "", false},
-		{"case-insensitive scheme", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"bEARER   " + tok + " "}}, "", false},
-		{"no header", jwtauth.TokenAuth{Check: d.Authenticate}, nil, "none", false},
-		{"other scheme", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Basic " + tok}}, "none", false},
-		{"tab separator", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer\t" + tok}}, "none", false},
-		{"scheme only", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer"}}, m2m.ReasonMalformed, false},
-		{"two headers", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer " + tok, "Bearer " + tok}}, m2m.ReasonMalformed, false},
-		{"oversize", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer " + strings.Repeat("a", httpauth.MaxAuthorizationBytes)}}, m2m.ReasonTooLarge, false},
-		{"bad token", jwtauth.TokenAuth{Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer x" + tok}}, m2m.ReasonMalformed, false},
-		{"custom scheme", jwtauth.TokenAuth{Scheme: "Token", Check: d.Authenticate}, map[string][]string{"Authorization": {"token " + tok}}, "", false},
-		{"custom scheme refuses Bearer", jwtauth.TokenAuth{Scheme: "Token", Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer " + tok}}, "none", false},
-		{"custom header", jwtauth.TokenAuth{Header: "X-Device-Token", Check: d.Authenticate}, map[string][]string{"X-Device-Token": {" " + tok}}, "", false},
-		{"custom header ignores Authorization", jwtauth.TokenAuth{Header: "X-Device-Token", Check: d.Authenticate}, map[string][]string{"Authorization": {"Bearer " + tok}}, "none", false},
+		{"bearer", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer " + tok}}, "", false},
+		{"case-insensitive scheme", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"bEARER   " + tok + " "}}, "", false},
+		{"no header", jwtauth.TokenAuth{Check: d.CheckToken}, nil, "none", false},
+		{"other scheme", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Basic " + tok}}, "none", false},
+		{"tab separator", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer\t" + tok}}, "none", false},
+		{"scheme only", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer"}}, m2m.ReasonMalformed, false},
+		{"two headers", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer " + tok, "Bearer " + tok}}, m2m.ReasonMalformed, false},
+		{"oversize", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer " + strings.Repeat("a", httpauth.MaxAuthorizationBytes)}}, m2m.ReasonTooLarge, false},
+		{"bad token", jwtauth.TokenAuth{Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer x" + tok}}, m2m.ReasonMalformed, false},
+		{"custom scheme", jwtauth.TokenAuth{Scheme: "Token", Check: d.CheckToken}, map[string][]string{"Authorization": {"token " + tok}}, "", false},
+		{"custom scheme refuses Bearer", jwtauth.TokenAuth{Scheme: "Token", Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer " + tok}}, "none", false},
+		{"custom header", jwtauth.TokenAuth{Header: "X-Device-Token", Check: d.CheckToken}, map[string][]string{"X-Device-Token": {" " + tok}}, "", false},
+		{"custom header ignores Authorization", jwtauth.TokenAuth{Header: "X-Device-Token", Check: d.CheckToken}, map[string][]string{"Authorization": {"Bearer " + tok}}, "none", false},
 		{"callback nil nil", jwtauth.TokenAuth{Check: func(*http.Request, string) (*m2m.Principal, error) { return nil, nil }},
 			map[string][]string{"Authorization": {"Bearer x"}}, m2m.ReasonRejected, false},
 		{"callback failure", jwtauth.TokenAuth{Check: func(*http.Request, string) (*m2m.Principal, error) { return nil, errors.New("db down") }},
@@ -654,8 +655,11 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 	slow := jwtauth.PasswordFunc(func(_ context.Context, u, p string) (bool, error) {
 		checked.Add(1)
 		// Widen the window between the throttle check and the recorded
-		// failure, as a bcrypt comparison does.
-		time.Sleep(5 * time.Millisecond)
+		// failure, as a bcrypt comparison does: let every other request
+		// run (no wall-clock sleep).
+		for range 200 {
+			runtime.Gosched()
+		}
 		return false, nil
 	})
 	h := &jwtauth.LoginHandler{Users: slow, Tokens: d, Throttle: ratelimit.NewThrottle(ratelimit.Limit{Rate: 1.0 / 3600, Burst: burst})}

@@ -32,6 +32,11 @@ const SchemeLogin = "login"
 // unknown user and for a wrong password alike; err is for technical
 // failures only. Implementations compare in constant time and do the same
 // work for unknown users as for known ones. *basic.Htpasswd implements it.
+//
+// Authenticate has this one meaning across m2m (basic.Users has the same
+// method): check a user's password. Checking a raw token is CheckToken
+// ([AccessTokens.CheckToken], [DeviceTokens.CheckToken]), and a
+// verifier's constructor is a New… function ([NewAuth0]).
 type PasswordChecker interface {
 	Authenticate(ctx context.Context, user, pass string) (ok bool, err error)
 }

@@ -86,7 +86,7 @@ func NewRevocableTokens(tokens *AccessTokens, c RevocationConfig) (*RevocableTok
 	if r.size <= 0 {
 		r.size = DefaultRevocationCacheSize
 	}
-	r.auth = TokenAuth{Realm: tokens.cfg.Realm, Check: r.Authenticate}
+	r.auth = TokenAuth{Realm: tokens.cfg.Realm, Check: r.CheckToken}
 	return r, nil
 }
 
@@ -184,9 +184,9 @@ func (r *RevocableTokens) store(m *map[string]revEntry, key string, e revEntry) 
 	(*m)[key] = e
 }
 
-// Authenticate verifies token and returns its Principal. Its signature
+// CheckToken verifies token and returns its Principal. Its signature
 // fits [TokenAuth].Check.
-func (r *RevocableTokens) Authenticate(req *http.Request, token string) (*m2m.Principal, error) {
+func (r *RevocableTokens) CheckToken(req *http.Request, token string) (*m2m.Principal, error) {
 	vt, err := r.VerifyToken(req.Context(), token)
 	if err != nil {
 		return nil, err

@@ -78,12 +78,15 @@ func revoke(t testing.TB, srv *authservertest.Server, id, secret, tok string) {
 }
 
 func TestRevocableTokens(t *testing.T) {
-	clk := &settableClock{t: time.Now()}
-	srv := authservertest.NewServer(t, nil)
+	// One injected clock for the server, the verifier and the revocation
+	// checks, a little after a whole second (near the wall clock, which
+	// the store's revocation expiry uses).
+	clk := &settableClock{t: time.Now().Truncate(time.Second).Add(250 * time.Millisecond)}
+	srv := authservertest.NewServer(t, &authservertest.Options{Now: clk.Now})
 	id, secret := srv.CreateClient(t, store.Client{Name: "svc", Audiences: []string{"https://api.test"}})
 	tokens, err := jwtauth.NewAccessTokens(jwtauth.Config{
 		Issuer: srv.URL, Audiences: []string{"https://api.test"}, Algorithms: []string{"ES256"},
-		Keys: jwk.NewRemoteKeySet(srv.JWKSURL), Profile: jwtauth.ProfileRFC9068,
+		Keys: jwk.NewRemoteKeySet(srv.JWKSURL), Profile: jwtauth.ProfileRFC9068, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -138,15 +141,16 @@ func TestRevocableTokens(t *testing.T) {
 	revs.fail.Store(false)
 
 	// Everything the client was issued so far.
-	time.Sleep(10 * time.Millisecond)
-	if _, err := authserver.RevokeClientTokens(ctx, srv.Store, id, nil); err != nil {
+	clk.Add(10 * time.Millisecond)
+	if _, err := authserver.RevokeClientTokens(ctx, srv.Store, id, clk.Now); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(jwtauth.DefaultRevocationCacheTTL)
 	if _, err := v.VerifyToken(ctx, other); reason(err) != m2m.ReasonRevoked {
 		t.Errorf("VerifyToken(token issued before RevokedBefore) = %v; want %s", err, m2m.ReasonRevoked)
 	}
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	// A token issued in the next second is not revoked.
+	clk.Add(clk.Now().Truncate(time.Second).Add(time.Second).Sub(clk.Now()))
 	if _, err := v.VerifyToken(ctx, issue(t, srv, id, secret)); err != nil {
 		t.Errorf("VerifyToken(token issued after RevokedBefore) = %v; want nil", err)
 	}

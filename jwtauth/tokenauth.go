@@ -33,7 +33,7 @@ type TokenAuth struct {
 	// set to m2m.SchemeBearer when empty), nil and nil to refuse it
 	// (reason "rejected", like a microdot callback returning None), a
 	// *m2m.CredentialError to refuse it with a reason, or another error
-	// for a technical failure. [DeviceTokens.Authenticate] fits. Nil
+	// for a technical failure. [DeviceTokens.CheckToken] fits. Nil
 	// refuses every request with a configuration error.
 	Check func(r *http.Request, token string) (*m2m.Principal, error)
 }

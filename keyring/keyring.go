@@ -397,6 +397,55 @@ func (k *Keyring) Rotate(ctx context.Context) error {
 	return k.Refresh(ctx)
 }
 
+// Revoke pulls the key kid in an emergency (its private key may be
+// compromised), in one store transaction: the key becomes
+// [store.KeyRevoked], its sealed private key is erased, and it leaves the
+// key set; if it was signing, a pending next key becomes active at once,
+// without waiting for the rest of its pre-publication, or else a new key
+// is created active. Revoking a revoked key does nothing; an unknown kid
+// is an error wrapping [store.ErrNotFound].
+//
+// This replica stops signing with the key and stops publishing it at
+// once; every other replica does at its next store read (within
+// RefreshEvery; one cut off from the store signs with it for at most
+// MaxStale, as with any rotation). The server's introspection then answers
+// inactive for every token the key signed. Verifiers that cache the key
+// set drop it at their next fetch ([jwk.RemoteKeySet] honours the JWKS
+// response's Cache-Control max-age). The cost of skipping pre-publication:
+// a verifier that has not fetched the new key yet refuses its tokens until
+// it refetches, which a RemoteKeySet does on the first unknown kid (at
+// most once per MinRefetchInterval).
+func (k *Keyring) Revoke(ctx context.Context, kid string) error {
+	var p *plan
+	err := k.cfg.Store.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		i := slices.IndexFunc(keys, func(sk *store.SigningKey) bool { return sk.ID == kid })
+		if i < 0 {
+			return nil, fmt.Errorf("key %q: %w", kid, store.ErrNotFound)
+		}
+		now := k.now()
+		if keys[i].State == store.KeyRevoked {
+			p = &plan{now: now, keys: keys}
+			return nil, nil
+		}
+		p = k.plan(keys, now) // the transitions due anyway, first
+		sk := keys[i]
+		sk.State, sk.PrivateKey, sk.PublishUntil = store.KeyRevoked, nil, now
+		if sk.RetiredAt.IsZero() {
+			sk.RetiredAt = now
+		}
+		p.add(sk, "revoke")
+		if err := p.ensureActive(k); err != nil {
+			return nil, err
+		}
+		return p.changed, nil
+	})
+	if err != nil {
+		return fmt.Errorf("keyring: revoke: %w", err)
+	}
+	p.log(k.log)
+	return k.Refresh(ctx)
+}
+
 // Advance applies the transitions due now, in one store transaction: a
 // next key whose activation time has come becomes active and the key it
 // replaces becomes retiring; a retiring key whose publication has ended

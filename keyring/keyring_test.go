@@ -821,3 +821,110 @@ func TestPublicKeysVersion(t *testing.T) {
 	}
 	verify(t, k.JWKS(), token)
 }
+
+// TestRevoke is emergency key revocation: the key leaves the key set and
+// stops signing at once, its successor signs without waiting for its
+// pre-publication, another replica follows at its next store read, and
+// the private key is erased.
+func TestRevoke(t *testing.T) {
+	ctx := t.Context()
+	s := memstore.New()
+	c := newClock()
+	a := mustNew(t, testConfig(s, c))
+	b := mustNew(t, testConfig(s, c)) // another replica
+	_, k1 := sign(t, a)
+	if err := a.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k2 := a.Keys()[1].ID
+	_, v1 := a.PublicKeys()
+
+	// The active key is revoked while k2 is only pre-published.
+	c.Add(time.Minute)
+	if err := a.Revoke(ctx, k1); err != nil {
+		t.Fatalf("Revoke(active) = %v", err)
+	}
+	if kids := jwksKIDs(t, a.JWKS()); !slices.Equal(kids, []string{k2}) {
+		t.Errorf("JWKS() after Revoke(%s) = %v; want [%s]", k1, kids, k2)
+	}
+	if set, v := a.PublicKeys(); v == v1 || set.Lookup(k1) != nil {
+		t.Errorf("PublicKeys() after Revoke = version %d (was %d), has k1 %v; want a new version without k1", v, v1, set.Lookup(k1) != nil)
+	}
+	if _, kid := sign(t, a); kid != k2 {
+		t.Errorf("Sign() after Revoke uses %q; want the successor %q at once", kid, k2)
+	}
+	got, _ := s.GetKey(ctx, k1)
+	if got.State != store.KeyRevoked || len(got.PrivateKey) != 0 || !got.PublishUntil.Equal(c.Now()) {
+		t.Errorf("stored revoked key = %s, %d private bytes, until %v; want revoked, erased, until now", got.State, len(got.PrivateKey), got.PublishUntil)
+	}
+	if n, _ := s.GetKey(ctx, k2); n.State != store.KeyActive || !n.ActivatedAt.Equal(c.Now()) {
+		t.Errorf("successor = %s at %v; want active at %v", n.State, n.ActivatedAt, c.Now())
+	}
+	// The other replica still has the old snapshot, until it reads the store.
+	if _, kid := sign(t, b); kid != k1 {
+		t.Fatalf("replica b before its refresh signs with %q; want %q (its snapshot)", kid, k1)
+	}
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, kid := sign(t, b); kid != k2 {
+		t.Errorf("replica b after its refresh signs with %q; want %q", kid, k2)
+	}
+	if kids := jwksKIDs(t, b.JWKS()); !slices.Equal(kids, []string{k2}) {
+		t.Errorf("replica b JWKS() = %v; want [%s]", kids, k2)
+	}
+	// Transitions later never bring the key back.
+	c.Add(3 * time.Hour)
+	if err := b.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetKey(ctx, k1); got.State != store.KeyRevoked {
+		t.Errorf("revoked key after Advance = %s; want revoked", got.State)
+	}
+
+	// No next key: a new key is created active.
+	if err := a.Revoke(ctx, k2); err != nil {
+		t.Fatalf("Revoke(only key) = %v", err)
+	}
+	_, k3 := sign(t, a)
+	if k3 == k2 || k3 == k1 {
+		t.Errorf("Sign() after revoking the only key uses %q; want a new key", k3)
+	}
+	if kids := jwksKIDs(t, a.JWKS()); !slices.Equal(kids, []string{k3}) {
+		t.Errorf("JWKS() = %v; want [%s]", kids, k3)
+	}
+
+	// Revoking again does nothing; an unknown kid is not found.
+	if err := a.Revoke(ctx, k2); err != nil {
+		t.Errorf("Revoke(revoked) = %v; want nil", err)
+	}
+	if err := a.Revoke(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Revoke(unknown) = %v; want ErrNotFound", err)
+	}
+}
+
+// TestRevokeRetiring pulls a key that no longer signs but is still
+// published: it leaves the key set, the active key keeps signing.
+func TestRevokeRetiring(t *testing.T) {
+	ctx := t.Context()
+	c := newClock()
+	k := mustNew(t, testConfig(memstore.New(), c))
+	_, k1 := sign(t, k)
+	if err := k.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Add(11 * time.Minute)
+	if err := k.Advance(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, k2 := sign(t, k)
+	if err := k.Revoke(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	if kids := jwksKIDs(t, k.JWKS()); !slices.Equal(kids, []string{k2}) {
+		t.Errorf("JWKS() after revoking the retiring key = %v; want [%s]", kids, k2)
+	}
+	if _, kid := sign(t, k); kid != k2 {
+		t.Errorf("Sign() = %q; want %q", kid, k2)
+	}
+}

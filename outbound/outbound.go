@@ -92,7 +92,9 @@ const maxRedirectDepth = 100
 // SameOriginAsFirst reports whether req is the first request of its
 // redirect chain, or a redirect (which [http.Client] marks by setting
 // req.Response) to the same scheme and host, port included, as that first
-// request. Scheme and host are compared without regard to case.
+// request. Scheme and host are compared as written, without regard to
+// case: "host" and "host:443" count as two origins, which errs on the
+// side of sending no credential.
 //
 // Credential-adding RoundTrippers use it to send a credential only to the
 // origin the caller addressed. [Transport] applies it; call it directly

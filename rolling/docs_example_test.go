@@ -17,7 +17,7 @@ import (
 // The README's rolling-code example, run: an API that accepts one code per
 // step from bot-1, and the bot's client that sends a fresh code.
 func Example_docsRolling() {
-	seed := []byte("32 random bytes, from a file....") // m2m secret init --file bot-1.seed
+	seed := []byte("32 random bytes, from a file....") // m2m secret init --secret-file bot-1.seed
 	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := m2m.FromContext(r.Context())
 		fmt.Fprintf(w, "hello %s", p.Subject)
@@ -52,7 +52,7 @@ func Example_docsSeedFile() {
 	mux := http.NewServeMux()
 	api := http.NotFoundHandler()
 
-	seed, _ := os.ReadFile("bot-1.seed")                 // m2m secret init --file bot-1.seed (32 random bytes)
+	seed, _ := os.ReadFile("bot-1.seed")                 // m2m secret init --secret-file bot-1.seed (32 random bytes)
 	bot1, err := rolling.NewHMAC(seed, rolling.Config{}) // HMAC-SHA-256, 30 s, 12 of [A-Za-z0-9]
 	if err != nil {
 		log.Fatal(err)

@@ -86,8 +86,8 @@ type Verifier struct {
 	// PlainPrefix matches endpoint prefixes as plain string prefixes, as
 	// drf does ("/api/v1/foo" also allows "/api/v1/foobar"). The default
 	// matches whole path segments, refuses paths with "." or ".." segments
-	// (also percent-encoded) and, in Verify, paths with an encoded "/" or
-	// "\" ("%2F", "%5C").
+	// (also percent-encoded) and, in Verify, paths with an encoded "/",
+	// "\" or "%" ("%2F", "%5C", "%25").
 	PlainPrefix bool
 	// HeadAsGet lets a GET permission also allow HEAD. By default, as in
 	// drf, HEAD must be granted itself.
@@ -190,7 +190,10 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	// The strict default also refuses an encoded "/" or "\" in the path:
 	// r.URL.Path decodes it into a separator the router (Go's ServeMux
 	// matches escaped segments) may not see, so "/api/v1/foo%2Fbar" would
-	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar".
+	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar". And an
+	// encoded "%": iri_to_uri keeps "%" as it is, so the decoded path
+	// "/a%20b" of a request for "/a%2520b" would match the prefix of "/a b"
+	// ("/a%20b") while the handler sees another path, "/a%20b".
 	plain := v.PlainPrefix || v.InsecureDRFCompat
 	desc := ""
 	switch {
@@ -225,11 +228,16 @@ func upperMethod(m string) bool {
 	return true
 }
 
-// hasEncodedSeparator reports whether an escaped path holds "%2F" or
-// "%5C" (any case).
+// hasEncodedSeparator reports whether an escaped path holds "%2F", "%5C"
+// or "%25" (any case): an encoded "/", "\" or "%", whose decoded form
+// the prefix match would read differently from the handler.
 func hasEncodedSeparator(p string) bool {
 	for i := 0; i+2 < len(p); i++ {
-		if p[i] == '%' && (p[i+1] == '2' && (p[i+2] == 'f' || p[i+2] == 'F') || p[i+1] == '5' && (p[i+2] == 'c' || p[i+2] == 'C')) {
+		if p[i] != '%' {
+			continue
+		}
+		switch strings.ToUpper(p[i+1 : i+3]) {
+		case "2F", "5C", "25":
 			return true
 		}
 	}

@@ -73,12 +73,14 @@ type KeyState string
 // The lifecycle: a key is published as next before it signs, signs while
 // active, stays published while retiring (until every token it signed has
 // expired), and is then retired (no longer published, kept for audit or
-// deleted).
+// deleted). A key revoked in an emergency (compromised) leaves the key
+// set at once from any state and never signs or verifies again.
 const (
 	KeyNext     KeyState = "next"
 	KeyActive   KeyState = "active"
 	KeyRetiring KeyState = "retiring"
 	KeyRetired  KeyState = "retired"
+	KeyRevoked  KeyState = "revoked"
 )
 
 // SigningKey is one token-signing key.
@@ -147,6 +149,7 @@ type Store interface {
 	Clients
 	Keys
 	Revocations
+	Settings
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

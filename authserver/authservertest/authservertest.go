@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
@@ -22,7 +23,7 @@ import (
 // keys, RFC 9068 tokens of one hour and the default rate limits.
 type Options struct {
 	// Profile is the server's default token profile ("": rfc9068).
-	Profile string
+	Profile jwtauth.Profile
 	// Algorithm of the signing keys ("": ES256).
 	Algorithm string
 	// TokenTTL is the default token lifetime (0: one hour).

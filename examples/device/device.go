@@ -168,7 +168,7 @@ func (d *device) handler() http.Handler {
 	users := basic.Bounded(d.users, 2)
 	login := &jwtauth.LoginHandler{Users: users, Tokens: d.tokens, Throttle: throttle, Logger: d.logger}
 	bearer := &httpauth.Middleware{
-		Verifiers: []m2m.Verifier{&jwtauth.TokenAuth{Realm: "camera", Check: d.tokens.Authenticate}},
+		Verifiers: []m2m.Verifier{&jwtauth.TokenAuth{Realm: "camera", Check: d.tokens.CheckToken}},
 		Logger:    d.logger,
 	}
 	admin := &httpauth.Middleware{

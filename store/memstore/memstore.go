@@ -28,8 +28,11 @@ type Store struct {
 	clients map[string]*store.Client
 	keys    map[string]*store.SigningKey
 	revoked map[string]time.Time
-	swept   time.Time // last sweep of expired revocations
-	closed  bool
+	// settings holds store.Settings values (settings.go); nil until the
+	// first is stored.
+	settings map[string]string
+	swept    time.Time // last sweep of expired revocations
+	closed   bool
 }
 
 var _ store.Store = (*Store)(nil)

@@ -112,6 +112,9 @@ var (
 const (
 	lockMigrate int64 = 0x6d326d_01
 	lockKeys    int64 = 0x6d326d_02
+	// lockSettings serializes UpdateSetting (settings.go), which may
+	// insert a row that SELECT … FOR UPDATE could not lock.
+	lockSettings int64 = 0x6d326d_03
 )
 
 // q rewrites a query written with ? placeholders for the dialect.
@@ -232,7 +235,7 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, redact.Error(fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
+		return nil, hideDSN(d, fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
 	}
 	// Few connections: reads are rare (the token server caches clients and
 	// keys) and each SQLite connection has its own page cache.
@@ -243,16 +246,30 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MustExist {
 		if err := s.checkExists(ctx); err != nil {
 			db.Close()
-			return nil, err
+			return nil, hideDSN(d, err, dsn)
 		}
 	}
 	if err := s.migrateRetrying(ctx); err != nil {
 		db.Close()
 		// The driver's errors may echo the connection string.
-		return nil, redact.Error(err, dsn)
+		return nil, hideDSN(d, err, dsn)
 	}
 	return s, nil
 }
+
+// hideDSN masks the credentials of a PostgreSQL connection string in err,
+// whose text the driver may have made from it. A SQLite DSN is a file
+// name and holds none.
+func hideDSN(d *dialect, err error, dsn string) error {
+	if d != postgresDialect {
+		return err
+	}
+	return redact.Error(err, dsn)
+}
+
+// keywordDSN matches the start of a PostgreSQL keyword/value connection
+// string ("host=db ...", "dbname = m2m ...").
+var keywordDSN = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
 
 // checkExists returns an error wrapping ErrNoDatabase unless the
 // database holds m2m's schema_migrations table with at least one step.
@@ -279,10 +296,6 @@ func (s *Store) checkExists(ctx context.Context) error {
 	}
 	return nil
 }
-
-// keywordDSN matches the start of a PostgreSQL keyword/value connection
-// string ("host=db ...", "dbname = m2m ...").
-var keywordDSN = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
 
 // migrateRetrying runs migrate, trying again for up to BusyTimeout when
 // SQLite answers SQLITE_BUSY without waiting. SQLite skips the busy
@@ -445,6 +458,14 @@ var migrations = []migration{
 			expires_at BIGINT NOT NULL
 		)`,
 		`CREATE INDEX revocations_expires_at ON revocations (expires_at)`,
+	}},
+	// Server settings (settings.go): the issuer the database serves.
+	{2, []string{
+		`CREATE TABLE settings (
+			name TEXT PRIMARY KEY,
+			value TEXT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
 	}},
 }
 

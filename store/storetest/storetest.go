@@ -2,8 +2,8 @@
 // in the style of dex's storage/conformance: every backend's tests call
 // [Run] with a constructor for a fresh, empty store, and must pass every
 // case, including the concurrent-writer ones. A backend that implements
-// only part of [store.Store] runs [RunClients], [RunKeys] or
-// [RunRevocations].
+// only part of [store.Store] runs [RunClients], [RunKeys],
+// [RunRevocations] or [RunSettings].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunClients(t, func(t *testing.T) store.Clients { return newStore(t) })
 	RunKeys(t, func(t *testing.T) store.Keys { return newStore(t) })
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
+	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
@@ -85,6 +86,7 @@ func RunKeys(t *testing.T, newStore func(t *testing.T) store.Keys) {
 		{"KeyCopies", testKeyCopies},
 		{"UpdateKeys", testUpdateKeys},
 		{"UpdateKeysAborts", testUpdateKeysAborts},
+		{"UpdateKeysRevoke", testUpdateKeysRevoke},
 		{"UpdateKeysConcurrent", testUpdateKeysConcurrent},
 		{"UpdateKeysCreateOnce", testUpdateKeysCreateOnce},
 	} {
@@ -462,6 +464,42 @@ func testUpdateKeys(t *testing.T, s store.Keys) {
 	}
 	list, _ = s.ListKeys(ctx)
 	diff(t, "ListKeys() after an empty UpdateKeys()", list, []*store.SigningKey{wa, wb, d, c})
+}
+
+// testUpdateKeysRevoke: an emergency revocation (the active key revoked
+// with its private key erased, the next key active at once) is stored
+// wholly and read back by every read path.
+func testUpdateKeysRevoke(t *testing.T, s store.Keys) {
+	ctx := t.Context()
+	a, b := fullKey("a", base), fullKey("b", base.Add(time.Minute))
+	a.State, b.State = store.KeyActive, store.KeyNext
+	for _, k := range []*store.SigningKey{a, b} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := base.Add(2 * time.Minute)
+	err := s.UpdateKeys(ctx, func(keys []*store.SigningKey) ([]*store.SigningKey, error) {
+		keys[0].State, keys[0].PrivateKey, keys[0].RetiredAt, keys[0].PublishUntil = store.KeyRevoked, nil, at, at
+		keys[1].State, keys[1].ActivatedAt = store.KeyActive, at
+		return keys, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateKeys(revoke) = %v", err)
+	}
+	wa, wb := a.Clone(), b.Clone()
+	wa.State, wa.PrivateKey, wa.RetiredAt, wa.PublishUntil = store.KeyRevoked, nil, at, at
+	wb.State, wb.ActivatedAt = store.KeyActive, at
+	list, err := s.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "ListKeys() after a revocation", list, []*store.SigningKey{wa, wb})
+	got, err := s.GetKey(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GetKey(revoked key)", got, wa)
 }
 
 func testUpdateKeysAborts(t *testing.T, s store.Keys) {
