@@ -72,3 +72,20 @@ func TestRevokeJTIValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestRotateGraceBounded checks that client rotate-secret --grace is
+// bounded as the admin API's grace_seconds is (authserver.MaxSecretGrace).
+func TestRotateGraceBounded(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "d")
+	run(t, nil, "", "init", "--data", data)
+	run(t, nil, "", "client", "create", "--data", data, "--name", "n", "--audience", "a", "--id", "c1")
+	for _, tc := range []struct {
+		grace string
+		code  int
+	}{{"721h", 2}, {"87600h", 2}, {"-1s", 2}, {"720h", 0}, {"0s", 0}} {
+		code, _, stderr := run(t, nil, "", "client", "rotate-secret", "c1", "--data", data, "--grace", tc.grace)
+		if code != tc.code {
+			t.Errorf("client rotate-secret --grace %s = %d, %q; want %d", tc.grace, code, stderr, tc.code)
+		}
+	}
+}

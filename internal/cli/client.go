@@ -317,8 +317,8 @@ func clientRotate(env *Env) *cobra.Command {
 			if err := checkClientID(args[0]); err != nil {
 				return err
 			}
-			if grace < 0 {
-				return Usage("--grace must not be negative")
+			if grace < 0 || grace > authserver.MaxSecretGrace {
+				return Usage("--grace %v: want 0s (the old secret stops now) to %v", grace, authserver.MaxSecretGrace)
 			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				info, err := a.rotate(ctx, args[0], grace)
