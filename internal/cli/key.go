@@ -89,21 +89,26 @@ func keyList(env *Env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			keys, err := st.ListKeys(ctx)
-			if err != nil {
-				return Rejected(err)
-			}
-			out := []keyJSON{}
-			for _, k := range keys {
-				out = append(out, storedKeyJSON(k))
-			}
-			return printKeys(env.Stdout, asJSON, out)
+			return printStoredKeys(ctx, env, st, asJSON)
 		},
 	}
 	data.add(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
+}
+
+// printStoredKeys prints the signing keys in the database, oldest first.
+func printStoredKeys(ctx context.Context, env *Env, st store.Keys, asJSON bool) error {
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return Rejected(err)
+	}
+	out := []keyJSON{}
+	for _, k := range keys {
+		out = append(out, storedKeyJSON(k))
+	}
+	return printKeys(env.Stdout, asJSON, out)
 }
 
 func storedKeyJSON(k *store.SigningKey) keyJSON {
@@ -238,15 +243,7 @@ unknown kid. Revoking a revoked key changes nothing; an unknown KID exits 1.`,
 				}
 				return Rejected(err)
 			}
-			keys, err := st.ListKeys(ctx)
-			if err != nil {
-				return Rejected(err)
-			}
-			out := []keyJSON{}
-			for _, k := range keys {
-				out = append(out, storedKeyJSON(k))
-			}
-			return printKeys(env.Stdout, asJSON, out)
+			return printStoredKeys(ctx, env, st, asJSON)
 		},
 	}
 	data.add(c.Flags(), true)
