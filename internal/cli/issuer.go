@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -139,20 +138,9 @@ func issuerSet(env *Env) *cobra.Command {
 
 // openExistingDatabase opens the database of d without creating it (or
 // the data directory): an admin command pointed at the wrong place fails.
+// It is dataFlags.openExisting, the one way every admin command opens it.
 func openExistingDatabase(ctx context.Context, d *dataFlags) (*sqlstore.Store, error) {
-	u := d.database
-	if u == "" {
-		abs, err := filepath.Abs(filepath.Join(d.data, dataDBFile))
-		if err != nil {
-			return nil, Rejected(err)
-		}
-		u = "sqlite://" + abs
-	}
-	st, err := sqlstore.OpenWith(ctx, u, sqlstore.Options{MustExist: true})
-	if err != nil {
-		return nil, Rejected(err)
-	}
-	return st, nil
+	return d.openExisting(ctx)
 }
 
 // checkServeIssuer is m2m serve's issuer check, run once the database is
