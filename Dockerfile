@@ -1,29 +1,28 @@
-# syntax=docker/dockerfile:1
-#
 # The m2m token server in a static, non-root image.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always --dirty) -t m2m .
-#   docker run -d -p 8080:8080 -v m2m-data:/data -e M2M_ISSUER=https://auth.example.com m2m
+#   docker run -d -p 8443:8443 -v m2m-data:/data -v /etc/m2m/tls:/tls:ro \
+#     -e M2M_ISSUER=https://auth.example.com m2m
 #
-# The image runs "m2m serve --data /data --addr 0.0.0.0:8080" as uid/gid
-# 65532, with the data directory (SQLite database, master secret, admin
-# token) in the /data volume. Every flag can also be set with its M2M_*
-# environment variable (M2M_ISSUER, M2M_DATABASE, M2M_REDIS, ...); set
-# M2M_ISSUER to the public URL clients reach the server at.
+# The image runs, as uid/gid 65532,
+#   m2m serve --data /data --addr 0.0.0.0:8443 --tls-cert /tls/tls.crt --tls-key /tls/tls.key
+# with the data directory (SQLite database, master secret, admin token) in
+# the /data volume. Every setting can also come from its M2M_* environment
+# variable (M2M_ISSUER, M2M_DATABASE, M2M_REDIS, ...); set M2M_ISSUER to the
+# public https URL clients reach the server at.
 #
-# Client secrets travel in token requests, so the server must be reached
-# over TLS, in one of two ways:
-#   - m2m terminates TLS: mount the certificate and key (key mode 0600,
-#     readable by uid 65532) and pass them, e.g.
-#       docker run ... -v /etc/m2m/tls:/tls:ro m2m serve --data /data \
-#         --addr 0.0.0.0:8443 --tls-cert /tls/tls.crt --tls-key /tls/tls.key
-#     Renewed files are picked up within seconds, at once on SIGHUP
-#     (docker kill --signal HUP).
+# Client secrets travel in token requests, so the server is reached over
+# TLS, in one of two ways:
+#   - m2m terminates TLS (the default command): mount the certificate chain
+#     and key at /tls/tls.crt and /tls/tls.key. The key must be readable by
+#     uid 65532 and by nobody else: owned by 65532 with mode 0600, or owned
+#     by root, group 65532, mode 0640 (a Kubernetes secret volume with
+#     fsGroup: 65532 and defaultMode: 0440). Renewed files are served within
+#     seconds, at once on SIGHUP (docker kill --signal HUP); connections in
+#     progress are not dropped.
 #   - a TLS-terminating proxy or ingress in front: plain HTTP on a
-#     non-loopback address then needs the explicit --insecure-http flag
-#     in the command.
-# (The --tls-cert, --tls-key and --insecure-http flags come with issue 12
-# item 1: on a build without them, the default command serves plain HTTP.)
+#     non-loopback address needs the explicit --insecure-http flag:
+#       docker run ... m2m serve --data /data --addr 0.0.0.0:8080 --insecure-http
 #
 # Admin commands run in the same image on the same volume:
 #   docker run --rm -v m2m-data:/data m2m client create --data /data ...
@@ -62,6 +61,6 @@ USER 65532:65532
 WORKDIR /data
 ENV M2M_DATA=/data
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8443
 ENTRYPOINT ["/usr/local/bin/m2m"]
-CMD ["serve", "--data", "/data", "--addr", "0.0.0.0:8080"]
+CMD ["serve", "--data", "/data", "--addr", "0.0.0.0:8443", "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key"]

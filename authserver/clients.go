@@ -68,11 +68,12 @@ func HashSecret(secret string) []byte {
 
 // CreateClient registers c in clients with a fresh secret and returns the
 // secret, which is stored only as its digest and cannot be shown again. An
-// empty c.ID gets a generated id; c.SecretHash, c.SecretAlgorithm,
+// empty c.ID gets a generated id; c must pass [ValidateClient] (the error
+// wraps store.ErrInvalid and lists every problem); c.SecretHash, c.SecretAlgorithm,
 // c.CreatedAt and c.UpdatedAt are set here (now nil means time.Now).
 func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, now func() time.Time) (secret string, err error) {
-	if len(c.Audiences) == 0 {
-		return "", errors.New("authserver: a client needs at least one audience")
+	if err := ValidateClient(c, 0); err != nil {
+		return "", fmt.Errorf("authserver: creating client: %w", err)
 	}
 	if c.ID == "" {
 		if c.ID, err = NewClientID(); err != nil {
@@ -89,6 +90,31 @@ func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, n
 		return "", fmt.Errorf("authserver: creating client: %w", err)
 	}
 	return secret, nil
+}
+
+// ValidateClient reports every problem with a client about to be
+// registered, at once: those of [store.Client.Validate] (an empty ID is
+// allowed: CreateClient generates one), a missing audience, and a
+// TokenTTL over maxTokenTTL (0: only the store's bound). Each problem is a
+// *store.FieldError naming the admin API's field; the joined error wraps
+// store.ErrInvalid. The admin API and the CLI check clients with it.
+func ValidateClient(c *store.Client, maxTokenTTL time.Duration) error {
+	cp := *c
+	if cp.ID == "" {
+		cp.ID = "generated"
+	}
+	var errs []error
+	if err := cp.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Audiences) == 0 {
+		errs = append(errs, &store.FieldError{Field: "audiences", Problem: "at least one audience is required"})
+	}
+	if maxTokenTTL > 0 && c.TokenTTL > maxTokenTTL {
+		errs = append(errs, &store.FieldError{Field: "token_ttl_seconds",
+			Problem: fmt.Sprintf("must be at most %d (the server's maximum token lifetime)", int64(maxTokenTTL/time.Second))})
+	}
+	return errors.Join(errs...)
 }
 
 // RotateSecret gives client id a fresh secret and returns it. The old
@@ -246,6 +272,15 @@ func (cc *clientCache) fetch(ctx context.Context, id string) (*store.Client, err
 		return nil, nil
 	}
 	return c, err
+}
+
+// known reports whether the cache holds id as an existing client (at any
+// age: it is used to decide what a log may show, not to authenticate).
+func (cc *clientCache) known(id string) bool {
+	cc.mu.RLock()
+	e, hit := cc.m[id]
+	cc.mu.RUnlock()
+	return hit && e.c != nil && e.c.ID == id
 }
 
 // forget drops id from the cache after a change made through this server,

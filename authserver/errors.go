@@ -41,6 +41,9 @@ type Error struct {
 	Basic bool
 
 	rate *ratelimit.Decision // sent as X-RateLimit-* headers when set
+	// knownClient marks a refusal whose client id names a registered
+	// client, which the log may then show (see Server.refuse).
+	knownClient bool
 }
 
 // Error returns the code, reason and description (never a secret).

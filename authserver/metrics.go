@@ -36,7 +36,7 @@ func newMetrics() *metrics {
 		}, []string{"profile"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "m2m_token_requests_refused_total",
-			Help: "Token requests refused, by OAuth error code and reason.",
+			Help: "Token requests refused, by OAuth error code and reason (invalid_client for an unknown client id and a wrong secret alike).",
 		}, []string{"error", "reason"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "m2m_token_requests_rate_limited_total",

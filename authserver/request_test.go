@@ -123,7 +123,7 @@ func BenchmarkParseTokenRequest(b *testing.B) {
 // FuzzTokenEndpoint drives the whole endpoint: any request gets a JSON
 // answer that is either a token (200) or an RFC 6749 error, never a panic.
 func FuzzTokenEndpoint(f *testing.F) {
-	fx := newFixture(f, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e9, 1e9 })
+	fx := newFixture(f, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e6, 1e6 })
 	f.Add("application/x-www-form-urlencoded", fx.creds("scope", "read").Encode(), "")
 	f.Add("application/x-www-form-urlencoded", fx.creds("resource", "https://other.example.test", "scope", "write read write").Encode(), "")
 	f.Add("application/json", `{"grant_type":"client_credentials","client_id":"`+fx.id+`","client_secret":"`+fx.secret+`","audience":"https://api.example.test"}`, "")

@@ -6,7 +6,10 @@ import "net/http"
 // issued to the client until now becomes invalid (see
 // [RevokeClientTokens]); it applies on this server at once.
 func (s *Server) adminRevokeTokens(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
 	c, err := RevokeClientTokens(r.Context(), s.cfg.Clients, id, s.cfg.Now)
 	if err != nil {
 		return err

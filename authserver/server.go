@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -139,10 +139,8 @@ type Config struct {
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.Issuer == "" {
-		errs = append(errs, errors.New("authserver: Issuer is required"))
-	} else if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("authserver: Issuer %q must be an absolute http(s) URL without query or fragment", c.Issuer))
+	if err := validateIssuer(c.Issuer); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Clients == nil {
 		errs = append(errs, errors.New("authserver: Clients is required"))
@@ -170,6 +168,12 @@ func (c *Config) Validate() error {
 	if c.RateLimit.Rate < 0 || c.RateLimit.Burst < 0 || c.FailureLimit.Rate < 0 || c.FailureLimit.Burst < 0 {
 		errs = append(errs, errors.New("authserver: negative rate limit"))
 	}
+	for _, r := range []float64{c.RateLimit.Rate, c.FailureLimit.Rate} {
+		if math.IsNaN(r) || math.IsInf(r, 0) {
+			errs = append(errs, errors.New("authserver: rate limit is not a finite number"))
+			break
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -196,7 +200,9 @@ type Server struct {
 	log         *slog.Logger
 	metrics     *metrics
 	metadata    []byte
-	mux         *http.ServeMux
+	mux         *http.ServeMux // publicMux and adminMux together
+	publicMux   *http.ServeMux
+	adminMux    *http.ServeMux
 	revocations store.Revocations
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
@@ -252,7 +258,19 @@ func New(cfg Config) (*Server, error) {
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
 	s.metadata = s.mergeMetadata(s.buildMetadata())
 
-	mux := http.NewServeMux()
+	s.publicMux, s.adminMux, s.mux = http.NewServeMux(), http.NewServeMux(), http.NewServeMux()
+	s.publicRoutes(s.publicMux)
+	s.publicRoutes(s.mux)
+	for _, mux := range []*http.ServeMux{s.adminMux, s.mux} {
+		mux.Handle("GET /metrics", s.metrics.handler())
+		s.adminRoutes(mux)
+	}
+	return s, nil
+}
+
+// publicRoutes adds what the clients of the token server use: the OAuth
+// endpoints, JWKS, metadata and health.
+func (s *Server) publicRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("/oauth/token", s.handleToken)
 	mux.HandleFunc("/oauth/introspect", s.handleIntrospect)
 	if s.revocations != nil {
@@ -263,14 +281,20 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metrics.handler())
-	s.adminRoutes(mux)
-	s.mux = mux
-	return s, nil
 }
 
-// Handler returns the server's HTTP handler.
+// Handler returns the server's HTTP handler: [Server.PublicHandler] and
+// [Server.AdminHandler] together, for a server on one address.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// PublicHandler serves only the OAuth endpoints, JWKS, metadata and
+// health; the admin API and /metrics answer 404 there. Serve it with
+// [Server.AdminHandler] on another address that only operators reach.
+func (s *Server) PublicHandler() http.Handler { return s.publicMux }
+
+// AdminHandler serves the admin API under /admin/ (when
+// Config.AdminTokenHash is set) and /metrics; everything else answers 404.
+func (s *Server) AdminHandler() http.Handler { return s.adminMux }
 
 // ServeHTTP serves r with [Server.Handler].
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -288,8 +312,11 @@ func (s *Server) endpoint(path string) string {
 	return strings.TrimSuffix(s.issuer, "/") + path
 }
 
-// metadataDoc is the RFC 8414 authorization server metadata, which also
-// carries the fields OpenID discovery clients look for.
+// metadataDoc is the RFC 8414 authorization server metadata, served at
+// both well-known paths. It advertises only what the server does: no
+// OpenID Connect fields (no ID tokens, no userinfo, no subject types),
+// one grant type, the client authentication methods the token endpoint
+// accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
 	Issuer                            string   `json:"issuer"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
@@ -297,8 +324,6 @@ type metadataDoc struct {
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
 }
 
@@ -314,10 +339,8 @@ func (s *Server) buildMetadata() []byte {
 		GrantTypesSupported:               []string{"client_credentials"},
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
 		// No authorization endpoint: no response type is supported.
-		ResponseTypesSupported:           []string{},
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: algs,
-		AccessTokenSigningAlgValues:      algs,
+		ResponseTypesSupported:      []string{},
+		AccessTokenSigningAlgValues: algs,
 	}
 	b, _ := json.Marshal(doc)
 	return b

@@ -2,7 +2,9 @@ package authserver
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -10,10 +12,9 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
@@ -44,6 +45,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	iss, client, e := s.issue(r, tr)
+	if e != nil && client != nil {
+		e.knownClient = true
+	}
 	if e != nil {
 		s.refuse(w, r, tr.ClientID, start, e)
 		return
@@ -67,7 +71,8 @@ func asError(err error) *Error {
 }
 
 // issue runs the checks of a client credentials request in order and signs
-// the token. The order matters: nothing about a client is revealed before
+// the token. A refusal after the client authenticated returns the client
+// with the error. The order matters: nothing about a client is revealed before
 // it has authenticated, and failures are throttled before any secret is
 // compared.
 func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Client, *Error) {
@@ -84,6 +89,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, nil, e
 	}
+	// From here on, refusals return the authenticated client too.
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -94,20 +100,23 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	}
 	d, err := s.limiter.Take(ctx, "token:"+client.ID, lim, 1)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "limiter", err)
+		return nil, client, s.unavailable(r, "limiter", err)
 	}
 	if !d.Allowed {
 		s.metrics.rateLimited.WithLabelValues("client").Inc()
-		return nil, nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
+		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
 			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
 	}
 	aud, e := audience(client, tr)
 	if e != nil {
-		return nil, nil, e
+		return nil, client, e
+	}
+	if e := s.checkRecord(r, client); e != nil {
+		return nil, client, e
 	}
 	scope, e := grantScope(client, tr)
 	if e != nil {
-		return nil, nil, e
+		return nil, client, e
 	}
 	profile := s.profileFor(client, aud)
 	ttl := s.tokenTTL
@@ -117,7 +126,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	ttl = min(ttl, s.maxTokenTTL)
 	payload, err := s.claims(profile, client.ID, aud, scope, now, ttl)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "claims", err)
+		return nil, client, s.unavailable(r, "claims", err)
 	}
 	typ := "at+jwt"
 	if profile == jwtauth.ProfileAuth0 {
@@ -125,7 +134,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	}
 	tok, kid, err := s.cfg.Signer.Sign(typ, payload)
 	if err != nil {
-		return nil, nil, s.unavailable(r, "signer", err)
+		return nil, client, s.unavailable(r, "signer", err)
 	}
 	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d}, client, nil
 }
@@ -192,11 +201,11 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 			reason = "unknown_client"
 		}
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
-			Description: "client authentication failed", Basic: basic}
+			Description: "client authentication failed", Basic: basic, knownClient: client != nil}
 	}
 	if client.Disabled {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
-			Description: "the client is disabled"}
+			Description: "the client is disabled", knownClient: true}
 	}
 	return client, nil
 }
@@ -260,42 +269,42 @@ func audience(c *store.Client, tr *TokenRequest) (string, *Error) {
 	return aud, nil
 }
 
-// grantScope checks the requested scopes (RFC 6749 section 3.3: space
-// separated scope-tokens of printable ASCII without '"' and '\\') against
-// the client's, and returns the granted scope string: the request's scopes
-// in its order without repeats, or all the client's scopes when none was
-// requested (as Auth0 does).
+// grantScope checks the requested scopes (RFC 6749 section 3.3, read with
+// m2m.ParseScope, the one scope grammar of m2m) against the client's, and
+// returns the granted scope string: the request's scopes in its order
+// without repeats, or all the client's scopes when none was requested (as
+// Auth0 does).
 func grantScope(c *store.Client, tr *TokenRequest) (string, *Error) {
-	if !tr.ScopeSet || strings.TrimSpace(tr.Scope) == "" {
-		return strings.Join(c.Scopes, " "), nil
-	}
-	if !utf8.ValidString(tr.Scope) {
+	requested, err := m2m.ParseScope(tr.Scope)
+	if err != nil {
 		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
 	}
-	var granted []string
-	for _, sc := range strings.Fields(tr.Scope) {
-		if !validScopeToken(sc) {
-			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "bad_scope", Description: "malformed scope"}
-		}
+	if len(requested) == 0 {
+		return m2m.FormatScope(c.Scopes), nil
+	}
+	for _, sc := range requested {
 		if !slices.Contains(c.Scopes, sc) {
 			return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidScope, Reason: "scope_not_granted",
 				Description: "scope " + strconv.Quote(sc) + " is not granted to the client"}
 		}
-		if !slices.Contains(granted, sc) {
-			granted = append(granted, sc)
-		}
 	}
-	return strings.Join(granted, " "), nil
+	return m2m.FormatScope(requested), nil
 }
 
-func validScopeToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-			return false
+// checkRecord refuses to issue a token from a client record whose scopes
+// are not RFC 6749 scope tokens (a record written before validation
+// existed, or by hand): such a scope would mean different things to
+// different verifiers. The operator sees the problem in the log.
+func (s *Server) checkRecord(r *http.Request, c *store.Client) *Error {
+	for _, sc := range c.Scopes {
+		if !m2m.ValidScopeToken(sc) {
+			s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: client record has a malformed scope; no token issued",
+				slog.String("client_id", c.ID))
+			return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Reason: "bad_client_record",
+				Description: "the client's record is invalid; ask the operator"}
 		}
 	}
-	return s != ""
+	return nil
 }
 
 func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
@@ -413,7 +422,7 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string, start time.Time, e *Error) {
 	setRateHeaders(w.Header(), e.rate)
 	s.writeError(w, e)
-	s.metrics.refused.WithLabelValues(e.Code, e.Reason).Inc()
+	s.metrics.refused.WithLabelValues(e.Code, publicReason(e.Reason)).Inc()
 	s.metrics.badLatency.Observe(time.Since(start).Seconds())
 	level := slog.LevelInfo
 	if e.Status >= 500 {
@@ -421,9 +430,35 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 	}
 	attrs := []slog.Attr{slog.String("error", e.Code), slog.String("reason", e.Reason), slog.String("remote_addr", s.clientAddr(r))}
 	if clientID != "" {
-		attrs = append(attrs, slog.String("client_id", truncate(clientID, 64)))
+		attrs = append(attrs, s.clientIDAttr(clientID, e.knownClient))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+}
+
+// clientIDAttr is how a refusal's log shows the client id a caller
+// presented. Only an id that names a registered client is shown (known,
+// or found in the client cache); anything else may be a secret sent in
+// the wrong field, so the log gets client_id_sha256, the first 8 hex
+// digits of its SHA-256 (enough to tell repeated attempts apart, far too
+// little to recover a secret), and its length.
+func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
+	if known || s.clients.known(id) {
+		return slog.String("client_id", truncate(id, 64))
+	}
+	sum := sha256.Sum256([]byte(id))
+	return slog.Group("client_id_unknown", slog.String("sha256", hex.EncodeToString(sum[:4])), slog.Int("len", len(id)))
+}
+
+// publicReason is the reason a refusal is counted under in the public
+// metrics: an unknown client id and a wrong secret are one reason,
+// invalid_client, so that /metrics does not tell whether an id exists
+// (the log keeps the detail).
+func publicReason(reason string) string {
+	switch reason {
+	case "unknown_client", "bad_secret":
+		return "invalid_client"
+	}
+	return reason
 }
 
 func truncate(s string, n int) string {

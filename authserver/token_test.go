@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -357,6 +358,10 @@ func TestConfigValidate(t *testing.T) {
 		{"empty", authserver.Config{}, []string{"Issuer is required", "Clients is required", "Signer is required"}},
 		{"bad issuer and profile", authserver.Config{Issuer: "auth.example", Clients: &fakeClients{}, Signer: &testSigner{}, Profile: "hydra"},
 			[]string{"must be an absolute", "unknown Profile"}},
+		{"NaN failure rate", authserver.Config{Issuer: testIssuer, Clients: &fakeClients{}, Signer: &testSigner{}, FailureLimit: ratelimit.Limit{Rate: math.NaN(), Burst: 1}},
+			[]string{"not a finite number"}},
+		{"infinite rate", authserver.Config{Issuer: testIssuer, Clients: &fakeClients{}, Signer: &testSigner{}, RateLimit: ratelimit.Limit{Rate: math.Inf(1), Burst: 1}},
+			[]string{"not a finite number"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,7 +406,7 @@ func TestWellKnown(t *testing.T) {
 }
 
 func BenchmarkTokenEndpoint(b *testing.B) {
-	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e9, 1e9 })
+	f := newFixture(b, func(_ *authserver.Config, c *store.Client) { c.RateLimitPerSecond, c.RateLimitBurst = 1e6, 1e6 })
 	body := f.creds().Encode()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -199,7 +199,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // RequireScope returns middleware that serves next only when the request's
-// Principal grants every scope in scopes. Without a Principal it answers
+// Principal grants every scope in scopes. Each scope must be an RFC 6749
+// scope token ([m2m.ValidScopeToken]); otherwise the middleware refuses
+// every request with 500 and [ErrBadRequiredScope] (a programming error,
+// failed closed). Without a Principal it answers
 // 401 with a bare Bearer challenge; with one that lacks a scope, 403
 // insufficient_scope with an RFC 6750 Bearer challenge naming the scopes.
 // Place it inside Handler. It neither logs nor calls an OnError; prefer
@@ -215,7 +218,9 @@ func RequireScope(scopes ...string) func(http.Handler) http.Handler {
 }
 
 // RequireScope returns middleware that serves next only when the request's
-// Principal grants every scope in scopes. Refusals go through
+// Principal grants every scope in scopes. Each scope must be an RFC 6749
+// scope token; otherwise every request is refused with 500 and
+// [ErrBadRequiredScope], logged at Error. Refusals go through
 // [Middleware.Refuse]: they are logged at Info with their reason code and
 // written by OnError when set. Without a Principal the answer is 401 with
 // m's challenges (a bare Bearer challenge when none of its verifiers is a
@@ -242,6 +247,14 @@ func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Hand
 // *m2m.CredentialError with c its challenge.
 func requireScope(scopes []string, refuse func(w http.ResponseWriter, r *http.Request, err error, c Challenge)) func(http.Handler) http.Handler {
 	want := strings.Join(scopes, " ")
+	if err := checkRequiredScopes(scopes); err != nil {
+		// A programming error: fail closed on every request, loudly.
+		return func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				refuse(w, r, err, Challenge{})
+			})
+		}
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			p, ok := m2m.FromContext(r.Context())
@@ -260,4 +273,20 @@ func requireScope(scopes []string, refuse func(w http.ResponseWriter, r *http.Re
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// ErrBadRequiredScope is the error every request meets behind a
+// RequireScope given a scope that is not an RFC 6749 scope token.
+var ErrBadRequiredScope = errors.New("httpauth: RequireScope needs RFC 6749 scope tokens (printable ASCII other than space, '\"' and '\\')")
+
+// checkRequiredScopes refuses required scopes that no token could carry
+// under m2m.ParseScope: a scope with a space, a non-ASCII character or
+// nothing at all.
+func checkRequiredScopes(scopes []string) error {
+	for _, s := range scopes {
+		if !m2m.ValidScopeToken(s) {
+			return ErrBadRequiredScope
+		}
+	}
+	return nil
 }

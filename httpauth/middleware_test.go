@@ -394,3 +394,50 @@ func TestIsToken68(t *testing.T) {
 		}
 	}
 }
+
+// anyScopeStub grants the scopes named in its Bearer credential, split on
+// "|", whatever they are.
+type anyScopeStub struct{}
+
+func (anyScopeStub) Verify(r *http.Request) (*m2m.Principal, error) {
+	cred, err := httpauth.Credentials(r, "Bearer", m2m.SchemeBearer)
+	if err != nil {
+		return nil, err
+	}
+	return &m2m.Principal{Subject: "svc", Scheme: m2m.SchemeBearer, Scopes: strings.Split(cred, "|")}, nil
+}
+
+// TestRequireScopeInvalid: a required scope that is not an RFC 6749 scope
+// token fails closed (500) even for a Principal that carries the very
+// same string, through both RequireScope functions.
+func TestRequireScopeInvalid(t *testing.T) {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{anyScopeStub{}}}
+	tests := []struct {
+		name   string
+		scopes []string
+		status int
+	}{
+		{"valid", []string{"admin"}, 200},
+		{"no-break space", []string{"read\u00a0admin"}, 500},
+		{"space", []string{"read admin"}, 500},
+		{"empty", []string{""}, 500},
+		{"one bad among good", []string{"admin", "a\tb"}, 500},
+	}
+	for _, tt := range tests {
+		for _, mw := range []struct {
+			name string
+			f    func(...string) func(http.Handler) http.Handler
+		}{{"httpauth.RequireScope", httpauth.RequireScope}, {"Middleware.RequireScope", m.RequireScope}} {
+			t.Run(tt.name+"/"+mw.name, func(t *testing.T) {
+				h := m.Handler(mw.f(tt.scopes...)(http.HandlerFunc(whoami)))
+				r := httptest.NewRequest("GET", "/", nil)
+				r.Header.Set("Authorization", "Bearer "+strings.Join(append(tt.scopes, "admin"), "|"))
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != tt.status {
+					t.Errorf("RequireScope(%q) for a Principal holding them: %d; want %d", tt.scopes, w.Code, tt.status)
+				}
+			})
+		}
+	}
+}

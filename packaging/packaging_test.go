@@ -135,6 +135,12 @@ func TestDockerfileInvariants(t *testing.T) {
 			t.Errorf("CMD %s; want it to contain %s", cmd, want)
 		}
 	}
+	// Client secrets travel in token requests: the default command serves
+	// HTTPS, or says explicitly that a proxy terminates TLS.
+	tls := strings.Contains(cmd, `"--tls-cert"`) && strings.Contains(cmd, `"--tls-key"`)
+	if !tls && !strings.Contains(cmd, `"--insecure-http"`) {
+		t.Errorf("CMD %s; want --tls-cert and --tls-key, or an explicit --insecure-http", cmd)
+	}
 
 	run := strings.Join(build.instructions("RUN"), "\n")
 	for _, want := range []string{
@@ -267,45 +273,36 @@ func serveFlags(t *testing.T, bin string) map[string]bool {
 	return flags
 }
 
-// pendingFlags are documented in the packaging files (commented out)
-// before m2m serve has them (issue 12 item 1).
-var pendingFlags = map[string]bool{"tls-cert": true, "tls-key": true, "insecure-http": true}
-
 // TestFlagsExist checks that every flag the image's command, the unit's
 // ExecStart and the environment file name is one m2m serve has.
 func TestFlagsExist(t *testing.T) {
 	flags := serveFlags(t, buildM2M(t))
-	check := func(where, name string, commented bool) {
-		if flags[name] {
-			return
+	check := func(where, name string) {
+		if !flags[name] {
+			t.Errorf("%s names --%s; m2m serve has no such flag", where, name)
 		}
-		if commented && pendingFlags[name] {
-			t.Logf("%s: --%s is not yet a flag of m2m serve (commented out)", where, name)
-			return
-		}
-		t.Errorf("%s names --%s; m2m serve has no such flag", where, name)
 	}
 	flagRE := regexp.MustCompile(`--([a-z0-9-]+)`)
 	for _, s := range parseDockerfile(t, read(t, "Dockerfile")) {
 		for _, c := range s.instructions("CMD") {
 			for _, m := range flagRE.FindAllStringSubmatch(c, -1) {
-				check("Dockerfile CMD", m[1], false)
+				check("Dockerfile CMD", m[1])
 			}
 		}
 	}
 	for _, line := range strings.Split(read(t, "packaging/m2m.service"), "\n") {
 		if rest, ok := strings.CutPrefix(line, "ExecStart="); ok {
 			for _, m := range flagRE.FindAllStringSubmatch(rest, -1) {
-				check("m2m.service ExecStart", m[1], false)
+				check("m2m.service ExecStart", m[1])
 			}
 		}
 	}
-	envRE := regexp.MustCompile(`^(#?)M2M_([A-Z0-9_]+)=`)
+	envRE := regexp.MustCompile(`^#?M2M_([A-Z0-9_]+)=`)
 	n := 0
 	for _, line := range strings.Split(read(t, "packaging/m2m.env"), "\n") {
 		if m := envRE.FindStringSubmatch(line); m != nil {
 			n++
-			check("m2m.env M2M_"+m[2], strings.ToLower(strings.ReplaceAll(m[2], "_", "-")), m[1] == "#")
+			check("m2m.env M2M_"+m[1], strings.ToLower(strings.ReplaceAll(m[1], "_", "-")))
 		}
 	}
 	if n == 0 {

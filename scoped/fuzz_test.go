@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/vectors"
 	"github.com/m2mkit/m2m/scoped/djangosign"
 )
 
@@ -127,7 +131,7 @@ func FuzzVerifyPayload(f *testing.F) {
 	})
 }
 
-func mustParse(t *testing.T, v *Verifier, tok string) *Token {
+func mustParse(t testing.TB, v *Verifier, tok string) *Token {
 	tk, err := v.ParseToken(context.Background(), tok)
 	if err != nil {
 		t.Fatalf("ParseToken after Verify succeeded: %v", err)
@@ -145,4 +149,103 @@ func grants(p *m2m.Principal, method string, headAsGet bool) bool {
 		}
 	}
 	return false
+}
+
+// FuzzVerifyPath sends arbitrary methods and request targets, parsed as a
+// net/http server parses them, with a token for a few prefixes. Whatever
+// Verify accepts in strict mode, the handler must see within a grant: its
+// method equals a granted one and r.URL.Path (the decoded path handlers
+// read) lies under a granted prefix, decoded, on a segment boundary, with
+// no "." or ".." segment. (Found: "/a%2520b" passed a grant for "/a b".)
+func FuzzVerifyPath(f *testing.F) {
+	for _, s := range []string{"/a%20b/x", "/a%2520b/x", "/api/v1/foo/1", "/api/v1/foo%2Fbar", "/api/v1/fo%6F/1",
+		"/api/v1/foo/%2e%2e/x", "/t%C3%A9st/x", "/t%c3%a9st/x", "/x%25y", "/%zz", "/api/v1/foo?TOKEN=x", "*"} {
+		f.Add("GET", s)
+	}
+	f.Add("get", "/api/v1/foo")
+	f.Add("HEAD", "/a b")
+	tok := signPayload(f, `{"user":1,"max_age":60,"endpoints":{"GET":["/a b","/api/v1/foo","/tést/","/x%y"],"HEAD":["/api/v1/foo"]}}`, t0)
+	v := &Verifier{Secret: testSecret, Now: clockAt(t0)}
+	t1 := mustParse(f, v, tok)
+	f.Fuzz(func(t *testing.T, method, target string) {
+		r, err := vectors.NewRequest(method, target, http.Header{"Authorization": {"TmpToken " + tok}}, nil)
+		if err != nil {
+			return // net/http answers 400
+		}
+		p, err := v.Verify(r)
+		if err != nil {
+			return
+		}
+		if p == nil || hasDotSegment(r.URL.Path) {
+			t.Fatalf("Verify(%s %q) = %+v: accepted a dot segment", method, target, p)
+		}
+		for _, e := range t1.Endpoints {
+			dp, err := url.PathUnescape(e.Prefix)
+			if err == nil && e.Method == r.Method && strings.HasPrefix(r.URL.Path, dp) &&
+				(len(r.URL.Path) == len(dp) || strings.HasSuffix(dp, "/") || r.URL.Path[len(dp)] == '/') {
+				return
+			}
+		}
+		t.Fatalf("Verify(%s %q) accepted; the handler sees %s %q, which no grant covers", method, target, r.Method, r.URL.Path)
+	})
+}
+
+// FuzzParseEndpoint: whatever ParseEndpoint accepts (from --allow or an
+// IssueHandler body) is one of the seven methods with a prefix beginning
+// with "/", and reads back the same from its String.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, s := range []string{"GET:/api", "get:/a:b", "POST:", "PATCH:x", "OPTIONS:/%zz", ":/", "GET", "DELETE:/a\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		e, err := ParseEndpoint(s)
+		if err != nil {
+			return
+		}
+		if !validMethod(e.Method) || !strings.HasPrefix(e.Prefix, "/") {
+			t.Fatalf("ParseEndpoint(%q) = %+v", s, e)
+		}
+		if e2, err := ParseEndpoint(e.String()); err != nil || e2 != e {
+			t.Fatalf("ParseEndpoint(%q) = %+v, %v; want %+v", e.String(), e2, err, e)
+		}
+	})
+}
+
+// FuzzIssueHandler posts arbitrary bodies to an IssueHandler: no panic,
+// and a token is issued only for endpoints the caller holds, no longer
+// than the caller's credential lives.
+func FuzzIssueHandler(f *testing.F) {
+	for _, s := range []string{`{"endpoints":["GET:/api/v1/projects/7"],"max_age":300}`, `{"endpoints":["post:/api/v1/uploads/x"],"recipient":"r"}`,
+		`{"endpoints":["GET:/api/v1/projects/%2e%2e/admin"]}`, `{"endpoints":["GET:/api/v1/projects/../x"]}`, `{"endpoints":[],"max_age":-1}`,
+		`{"endpoints":["GET:/api/v1/projects/"],"max_age":9223372036854775807}`, `{"endpoints":null}`, `[`} {
+		f.Add(s)
+	}
+	iss := &Issuer{Secret: testSecret, Now: clockAt(t0)}
+	caller := &m2m.Principal{Subject: "42", Scheme: m2m.SchemeBearer, Scopes: []string{"GET:/api/v1/projects/", "*:/api/v1/uploads"},
+		ExpiresAt: time.Unix(t0+600, 0)}
+	h := &IssueHandler{Issuer: iss, Allowed: AllowByScopes}
+	v := &Verifier{Secret: testSecret, Now: clockAt(t0)}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/tokens", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r = r.WithContext(m2m.NewContext(r.Context(), caller))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			return
+		}
+		var out IssueResponse
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			t.Fatalf("200 with body %s: %v", w.Body, err)
+		}
+		tk := mustParse(t, v, out.Token)
+		if tk.ExpiresAt().After(caller.ExpiresAt) {
+			t.Fatalf("token for %s expires at %v, after the caller's %v", body, tk.ExpiresAt(), caller.ExpiresAt)
+		}
+		for _, e := range tk.Endpoints {
+			if !AllowByScopes(caller, e.Method, e.Prefix) {
+				t.Fatalf("token for %s grants %s, which the caller does not hold", body, e)
+			}
+		}
+	})
 }

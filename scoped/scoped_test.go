@@ -24,7 +24,7 @@ func clockAt(sec int64) func() time.Time { return func() time.Time { return time
 
 // signPayload signs raw payload JSON as drf would (for tokens our Issuer
 // refuses to write).
-func signPayload(t *testing.T, payload string, at int64) string {
+func signPayload(t testing.TB, payload string, at int64) string {
 	t.Helper()
 	tok, err := (&djangosign.Signer{Key: testSecret, Now: clockAt(at)}).Sign([]byte(payload), false)
 	if err != nil {
@@ -57,6 +57,10 @@ func TestVerifierStrictDefaults(t *testing.T) {
 		{"encoded slash hiding dots", basic, t0, "GET", "/api/v1/foo%2F..%2Fadmin", false, m2m.ReasonForbidden, 403},
 		{"encoded backslash", basic, t0, "GET", "/api/v1/foo/x%5c..%5cadmin", false, m2m.ReasonForbidden, 403},
 		{"encoded slash in compat (drf decodes it)", basic, t0, "POST", "/api/v1/foo/bar/x%2Fy", true, "", 0},
+		{"encoded space", `{"user":1,"max_age":60,"endpoints":{"GET":["/a b"]}}`, t0, "GET", "/a%20b/x", false, "", 0},
+		{"encoded percent reads as the encoded space", `{"user":1,"max_age":60,"endpoints":{"GET":["/a b"]}}`, t0, "GET", "/a%2520b/x", false, m2m.ReasonForbidden, 403},
+		{"encoded percent, lower case", `{"user":1,"max_age":60,"endpoints":{"GET":["/a b"]}}`, t0, "GET", "/a%2520b%2f", false, m2m.ReasonForbidden, 403},
+		{"encoded percent in compat (drf's iri_to_uri)", `{"user":1,"max_age":60,"endpoints":{"GET":["/a b"]}}`, t0, "GET", "/a%2520b/x", true, "", 0},
 		{"head not implied", basic, t0, "HEAD", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
 		{"lower-case request method", basic, t0, "get", "/api/v1/foo", false, m2m.ReasonForbidden, 403},
 		{"mixed-case request method", basic, t0, "Post", "/api/v1/foo/bar/x", false, m2m.ReasonForbidden, 403},
@@ -142,7 +146,8 @@ func TestVerifierCredentials(t *testing.T) {
 		{"encoded colons", nil, "TOKEN=" + strings.ReplaceAll(tok, ":", "%3a"), Verifier{}, "ok"},
 		{"1000 query fields", nil, strings.Repeat("&", 999) + "TOKEN=" + tok, Verifier{}, "ok"},
 		{"1001 query fields", nil, strings.Repeat("&", 1000) + "TOKEN=" + tok, Verifier{}, "too many query parameters"},
-		{"1001 query fields, header used", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "ok"},
+		{"1001 query fields, header token", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "too many query parameters"},
+		{"1001 query fields, query disabled", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{NoQuery: true}, "ok"},
 		{"too large", []string{"TmpToken " + strings.Repeat("a", 5000)}, "", Verifier{}, "token too large"},
 	}
 	for _, tt := range tests {

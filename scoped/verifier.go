@@ -35,10 +35,11 @@ const (
 	MsgMethodCase = "Request method must be upper case"
 )
 
-// MaxQueryFields is the most query fields Verify reads the token from, as
-// Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a query string with more
-// "&"-separated fields (empty ones included) is refused with 400, as Django
-// refuses it.
+// MaxQueryFields is the most query fields Verify accepts unless NoQuery is
+// set, as Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a request whose
+// query string has more "&"-separated fields (empty ones included) is
+// refused with 400, as a DRF view refuses it, whether or not its token is
+// in the header.
 const MaxQueryFields = 1000
 
 // ErrUnknownUser is returned by a [Verifier.LookupUser] function for a
@@ -86,8 +87,8 @@ type Verifier struct {
 	// PlainPrefix matches endpoint prefixes as plain string prefixes, as
 	// drf does ("/api/v1/foo" also allows "/api/v1/foobar"). The default
 	// matches whole path segments, refuses paths with "." or ".." segments
-	// (also percent-encoded) and, in Verify, paths with an encoded "/" or
-	// "\" ("%2F", "%5C").
+	// (also percent-encoded) and, in Verify, paths with an encoded "/",
+	// "\" or "%" ("%2F", "%5C", "%25").
 	PlainPrefix bool
 	// HeadAsGet lets a GET permission also allow HEAD. By default, as in
 	// drf, HEAD must be granted itself.
@@ -190,7 +191,10 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	// The strict default also refuses an encoded "/" or "\" in the path:
 	// r.URL.Path decodes it into a separator the router (Go's ServeMux
 	// matches escaped segments) may not see, so "/api/v1/foo%2Fbar" would
-	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar".
+	// pass a "/api/v1/foo/" prefix while naming resource "foo/bar". And an
+	// encoded "%": iri_to_uri keeps "%" as it is, so the decoded path
+	// "/a%20b" of a request for "/a%2520b" would match the prefix of "/a b"
+	// ("/a%20b") while the handler sees another path, "/a%20b".
 	plain := v.PlainPrefix || v.InsecureDRFCompat
 	desc := ""
 	switch {
@@ -225,11 +229,16 @@ func upperMethod(m string) bool {
 	return true
 }
 
-// hasEncodedSeparator reports whether an escaped path holds "%2F" or
-// "%5C" (any case).
+// hasEncodedSeparator reports whether an escaped path holds "%2F", "%5C"
+// or "%25" (any case): an encoded "/", "\" or "%", whose decoded form
+// the prefix match would read differently from the handler.
 func hasEncodedSeparator(p string) bool {
 	for i := 0; i+2 < len(p); i++ {
-		if p[i] == '%' && (p[i+1] == '2' && (p[i+2] == 'f' || p[i+2] == 'F') || p[i+1] == '5' && (p[i+2] == 'c' || p[i+2] == 'C')) {
+		if p[i] != '%' {
+			continue
+		}
+		switch strings.ToUpper(p[i+1 : i+3]) {
+		case "2F", "5C", "25":
 			return true
 		}
 	}
@@ -281,6 +290,16 @@ func (v *Verifier) principal(t *Token, subject string, raw *pyjson.Value) *m2m.P
 // header split on whitespace, then the query parameter. A malformed header
 // with our keyword does not fall back to the query.
 func (v *Verifier) credential(r *http.Request) (string, error) {
+	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// fields (parse_qsl counts 1 + the number of "&", empty fields
+	// included) with TooManyFieldsSent, which Django answers with 400; DRF
+	// parses the query for content negotiation before authentication, so
+	// even a request with a header token is refused.
+	if q := r.URL.RawQuery; !v.NoQuery && q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
+		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
+		ce.Status = http.StatusBadRequest
+		return "", ce
+	}
 	limit := v.maxTokenBytes() + len(v.keyword()) + 64
 	for _, h := range r.Header.Values("Authorization") {
 		parts := fields3(h)
@@ -312,14 +331,6 @@ func (v *Verifier) credential(r *http.Request) (string, error) {
 	}
 	if len(r.URL.RawQuery) > 64<<10 {
 		return "", v.invalid(m2m.ReasonTooLarge, "query too large")
-	}
-	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
-	// fields (parse_qsl counts 1 + the number of "&", empty fields
-	// included) with TooManyFieldsSent, which Django answers with 400.
-	if q := r.URL.RawQuery; q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
-		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
-		ce.Status = http.StatusBadRequest
-		return "", ce
 	}
 	tok, ok := queryValue(r.URL.RawQuery, name)
 	if !ok || tok == "" {

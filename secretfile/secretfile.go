@@ -230,6 +230,27 @@ func readFile(path string, max int) ([]byte, error) {
 	return b, nil
 }
 
+// WritePrivate writes data to a file at path that only its owner may
+// read (mode 0600), atomically: readers see the old file or the whole new
+// one, never a part, and a crash leaves no partial file at path. With
+// replace false an existing file is left alone and the error wraps
+// fs.ErrExist; with replace true it is replaced. It is how a program
+// writes a file that holds a secret other than a signing key, such as
+// client credentials.
+func WritePrivate(path string, data []byte, replaceExisting bool) error {
+	if replaceExisting {
+		return replace(path, data)
+	}
+	created, err := writeNew(path, data)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return fmt.Errorf("secretfile: %s: %w", path, fs.ErrExist)
+	}
+	return nil
+}
+
 // writeTemp writes data to a new 0600 temporary file in dir, synced, and
 // returns its name.
 func writeTemp(dir, base string, data []byte) (string, error) {

@@ -2,6 +2,8 @@ package secretfile_test
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,5 +290,38 @@ func TestLoadCorruptFallbacks(t *testing.T) {
 func TestFingerprint(t *testing.T) {
 	if got, want := secretfile.Fingerprint([]byte("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
 		t.Errorf("Fingerprint(abc) = %s; want %s", got, want)
+	}
+}
+
+// TestWritePrivate checks that WritePrivate writes a 0600 file, refuses
+// to overwrite without replace, replaces with it, and leaves no temporary
+// file behind.
+func TestWritePrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "creds.json")
+	for _, tc := range []struct {
+		data    string
+		replace bool
+		wantErr bool
+		want    string
+	}{
+		{"one", false, false, "one"},
+		{"two", false, true, "one"},
+		{"three", true, false, "three"},
+	} {
+		err := secretfile.WritePrivate(path, []byte(tc.data), tc.replace)
+		if (err != nil) != tc.wantErr || (tc.wantErr && !errors.Is(err, fs.ErrExist)) {
+			t.Fatalf("WritePrivate(%q, replace %v) = %v; want error %v", tc.data, tc.replace, err, tc.wantErr)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || string(b) != tc.want {
+			t.Fatalf("after WritePrivate(%q, replace %v): file = %q, %v; want %q", tc.data, tc.replace, b, err, tc.want)
+		}
+		if fi, _ := os.Stat(path); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("mode = %04o; want 0600", fi.Mode().Perm())
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries; want only the file", len(entries))
 	}
 }

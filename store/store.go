@@ -149,6 +149,7 @@ type Store interface {
 	Clients
 	Keys
 	Revocations
+	Settings
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

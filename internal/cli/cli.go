@@ -96,6 +96,7 @@ func commands(env *Env) []*cobra.Command {
 		cmdClient(env),
 		cmdKey(env),
 		cmdRevoke(env),
+		cmdIssuer(env),
 		// Clients of a token server.
 		cmdToken(env),
 		cmdRequest(env),
@@ -106,6 +107,7 @@ func commands(env *Env) []*cobra.Command {
 		cmdScoped(env),
 		cmdBasic(env),
 		cmdSecret(env),
+		cmdInit(env),
 		cmdVersion(env),
 	}
 }

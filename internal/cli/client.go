@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -57,7 +58,7 @@ type clientCmd struct {
 func (cc *clientCmd) flags(c *cobra.Command) {
 	cc.data.add(c.Flags(), false)
 	c.Flags().StringVar(&cc.server, "server", "", "use the admin API of the server at this URL instead of the database (env M2M_SERVER)")
-	c.Flags().StringVar(&cc.tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
+	c.Flags().StringVar(&cc.tokenFile, "admin-token-file", "", adminTokenFileUsage)
 	c.Flags().BoolVar(&cc.asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data",
 		"server": "leave it out to use the database", "admin-token-file": ""})
@@ -76,12 +77,28 @@ func (cc *clientCmd) run(c *cobra.Command, f func(ctx context.Context, a clientA
 		}
 		return f(ctx, a)
 	}
-	st, _, err := cc.data.open(ctx)
+	st, err := cc.data.openExisting(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	return f(ctx, storeAdmin{st})
+}
+
+// showSecret prints a client with its new secret, or, with
+// --credentials-file, writes the id and secret there (0600, atomically)
+// and prints the client without it.
+func (cc *clientCmd) showSecret(j authserver.ClientInfo, credsFile string, replace bool) error {
+	if credsFile != "" {
+		if err := writeCredentials(credsFile, j, replace); err != nil {
+			return Rejected(fmt.Errorf("client %s: %w (its secret was not saved: run m2m client rotate-secret %s --credentials-file PATH)", j.ClientID, err, j.ClientID))
+		}
+		j.ClientSecret = ""
+		if !cc.asJSON {
+			fmt.Fprintf(cc.env.Stdout, "client_secret:\twritten to %s (mode 0600)\n", credsFile)
+		}
+	}
+	return cc.show(j)
 }
 
 func (cc *clientCmd) show(j authserver.ClientInfo) error {
@@ -116,11 +133,11 @@ client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cach
 func clientCreate(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
 	var (
-		name, profile, id string
-		audiences, scopes []string
-		ttl               time.Duration
-		rate              float64
-		burst             int
+		name, profile, id, credsFile string
+		audiences, scopes            []string
+		ttl                          time.Duration
+		rate                         float64
+		burst                        int
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -150,6 +167,11 @@ func clientCreate(env *Env) *cobra.Command {
 				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
 			}
+			if credsFile != "" {
+				if _, err := os.Lstat(credsFile); err == nil {
+					return Usage("--credentials-file %s exists; choose another path or remove it", credsFile)
+				}
+			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				info, err := a.create(ctx, cl)
 				if err != nil {
@@ -158,7 +180,7 @@ func clientCreate(env *Env) *cobra.Command {
 					}
 					return Rejected(err)
 				}
-				return cc.show(info)
+				return cc.showSecret(info, credsFile, false)
 			})
 		},
 	}
@@ -171,15 +193,17 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.IntVar(&burst, "burst", 0, "token bucket size with --rate-limit (0: the rate, at least 1)")
 	fs.StringVar(&profile, "profile", "", "token profile for this client: rfc9068 or auth0 (default: the server's)")
 	fs.StringVar(&id, "id", "", "client id (default: 128 random bits)")
+	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
 	cc.flags(c)
 	refuseZero(c, map[string]string{
-		"ttl":        "leave it out for the server's default lifetime, or give a positive one",
-		"rate-limit": "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
-		"burst":      "leave it out for the rate's default burst, or give a positive one",
-		"profile":    "leave it out for the server's default profile, or give rfc9068 or auth0",
-		"id":         "leave it out for a random id, or give one",
-		"name":       "give the client a name",
-		"audience":   "give an audience",
+		"ttl":              "leave it out for the server's default lifetime, or give a positive one",
+		"rate-limit":       "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
+		"burst":            "leave it out for the rate's default burst, or give a positive one",
+		"profile":          "leave it out for the server's default profile, or give rfc9068 or auth0",
+		"id":               "leave it out for a random id, or give one",
+		"name":             "give the client a name",
+		"audience":         "give an audience",
+		"credentials-file": "",
 	})
 	return c
 }
@@ -241,6 +265,7 @@ func clientShow(env *Env) *cobra.Command {
 func clientRotate(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
 	var grace time.Duration
+	var credsFile string
 	c := &cobra.Command{
 		Use:   "rotate-secret CLIENT_ID [--grace 24h]",
 		Short: "Give a client a new secret; the old one keeps working for the grace period",
@@ -254,12 +279,14 @@ func clientRotate(env *Env) *cobra.Command {
 				if err != nil {
 					return notFound(args[0], err)
 				}
-				return cc.show(info)
+				return cc.showSecret(info, credsFile, true)
 			})
 		},
 	}
-	c.Flags().DurationVar(&grace, "grace", authserver.DefaultSecretGrace, "how long the old secret keeps working (0: revoke it now)")
+	c.Flags().DurationVar(&grace, "grace", authserver.DefaultSecretGrace, "how long the old secret keeps working (0s: revoke it now)")
+	c.Flags().StringVar(&credsFile, "credentials-file", "", "write client_id and the new client_secret to `PATH` (mode 0600, replaced atomically) instead of printing the secret")
 	cc.flags(c)
+	refuseZero(c, map[string]string{"credentials-file": ""})
 	return c
 }
 

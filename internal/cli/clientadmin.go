@@ -5,17 +5,22 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/secretfile"
 	"github.com/m2mkit/m2m/store"
+	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
 // dataAdminFile holds the admin API token's secret bytes in the data
@@ -89,18 +94,30 @@ func (a storeAdmin) setDisabled(ctx context.Context, id string, disabled bool) (
 
 func (a storeAdmin) delete(ctx context.Context, id string) error { return a.st.DeleteClient(ctx, id) }
 
-// adminToken reads the admin token: M2M_ADMIN_TOKEN, else the token file
-// (default DATA/admin.token).
+// adminTokenFileUsage is the help of --admin-token-file.
+const adminTokenFileUsage = "with --server: `PATH` of the admin token file m2m serve wrote (default DATA/" + dataAdminFile +
+	"; env M2M_ADMIN_TOKEN_FILE); M2M_ADMIN_TOKEN may hold the token itself instead"
+
+// adminToken returns the admin API token, one form everywhere: the
+// base64url encoding of the 32 bytes of the admin token file that m2m
+// serve writes (DATA/admin.token), which the API takes as a Bearer token.
+// It comes from the file at --admin-token-file (or M2M_ADMIN_TOKEN_FILE),
+// a path, checked as a secret file; else from M2M_ADMIN_TOKEN, the value;
+// else from DATA/admin.token.
 func adminToken(env *Env, file, data string) (string, error) {
 	if file == "" {
 		if v, ok := env.Lookup("M2M_ADMIN_TOKEN"); ok && v != "" {
+			if b, err := base64.RawURLEncoding.DecodeString(v); err != nil || len(b) != secretfile.DefaultSize {
+				return "", Usage("M2M_ADMIN_TOKEN: want the admin token, %d base64url characters (the Bearer token of the admin API); to name the file, set M2M_ADMIN_TOKEN_FILE or give --admin-token-file",
+					base64.RawURLEncoding.EncodedLen(secretfile.DefaultSize))
+			}
 			return v, nil
 		}
 		file = filepath.Join(data, dataAdminFile)
 	}
 	k, err := secretfile.Load(file, secretfile.DefaultSize)
 	if err != nil {
-		return "", Usage("no admin token for --server: %v (give --admin-token-file or M2M_ADMIN_TOKEN)", err)
+		return "", Rejected(fmt.Errorf("no admin token for --server: %w (give --admin-token-file PATH, M2M_ADMIN_TOKEN_FILE or M2M_ADMIN_TOKEN)", err))
 	}
 	return base64.RawURLEncoding.EncodeToString(k.Current), nil
 }
@@ -116,7 +133,7 @@ var _ clientAdmin = (*httpAdmin)(nil)
 func newHTTPAdmin(env *Env, server, tokenFile, data string) (*httpAdmin, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, Usage("--server %q: want an http(s) URL", server)
+		return nil, Usage("--server %q: want an http(s) URL", redact.URL(server))
 	}
 	tok, err := adminToken(env, tokenFile, data)
 	if err != nil {
@@ -147,7 +164,7 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return err
+		return redact.Error(err, a.base)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminResponse))
@@ -238,4 +255,82 @@ func (a *httpAdmin) setDisabled(ctx context.Context, id string, disabled bool) (
 
 func (a *httpAdmin) delete(ctx context.Context, id string) error {
 	return a.do(ctx, http.MethodDelete, "/admin/clients/"+url.PathEscape(id), nil, nil)
+}
+
+// openExisting opens the database of an existing server: the data
+// directory (--data) and its SQLite file, or the database at --database,
+// must already hold m2m's tables. Nothing is created: only m2m serve
+// creates a server's data, so that an admin command run in the wrong
+// directory, or given a mistyped URL, fails instead of working on a new,
+// empty database. Every admin command (client, key, revoke) opens the
+// database this way.
+func (f *dataFlags) openExisting(ctx context.Context) (*sqlstore.Store, error) {
+	u := f.database
+	if u == "" {
+		fi, err := os.Stat(f.data)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, Rejected(fmt.Errorf("data directory %s does not exist: give the --data DIR (or M2M_DATA) or the --database URL of an existing server; m2m init or m2m serve creates one", f.data))
+		case err != nil:
+			return nil, Rejected(fmt.Errorf("data directory: %w", err))
+		case !fi.IsDir():
+			return nil, Rejected(fmt.Errorf("data directory %s is not a directory", f.data))
+		}
+		abs, err := filepath.Abs(filepath.Join(f.data, dataDBFile))
+		if err != nil {
+			return nil, Rejected(err)
+		}
+		u = "sqlite://" + abs
+	}
+	st, err := sqlstore.OpenWith(ctx, u, sqlstore.Options{MustExist: true})
+	if errors.Is(err, sqlstore.ErrNoDatabase) {
+		where := "--database"
+		if f.database == "" {
+			where = "--data " + f.data
+		}
+		return nil, Rejected(fmt.Errorf("%s: %w; give the --data DIR or --database URL of an existing server (m2m init or m2m serve creates one)", where, err))
+	}
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	return st, nil
+}
+
+// masterExisting loads the master secret of an existing server
+// (--master-secret-file, else DATA/master.key). It never creates one: a
+// new master secret could not open the keys the old one sealed.
+func (f *dataFlags) masterExisting() ([]byte, error) {
+	path := f.masterFile
+	if path == "" {
+		path = filepath.Join(f.data, dataMasterFile)
+	}
+	k, err := secretfile.Load(path, secretfile.DefaultSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, Rejected(fmt.Errorf("master secret %s does not exist: give the --master-secret-file (or M2M_MASTER_SECRET_FILE) that m2m serve uses", path))
+	}
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	return k.Current, nil
+}
+
+// writeCredentials writes the client id and secret of info to path as
+// the JSON object m2m token --credentials-file reads, readable by its
+// owner only (0600) and atomically. Without replace an existing file is
+// refused.
+func writeCredentials(path string, info authserver.ClientInfo, replace bool) error {
+	b, err := json.MarshalIndent(struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}{info.ClientID, info.ClientSecret}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := secretfile.WritePrivate(path, append(b, '\n'), replace); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("--credentials-file %s exists; choose another path or remove it", path)
+		}
+		return fmt.Errorf("--credentials-file: %w", err)
+	}
+	return nil
 }

@@ -124,6 +124,8 @@ func TestHiddenAliases(t *testing.T) {
 		{"jwt issue --sub", []string{"jwt", "issue", "--sub", "a", "--now", "1700000000"}, []string{"jwt", "issue", "--subject", "a", "--now", "1700000000"}, "", []string{"jwt", "issue"}, "--sub "},
 		{"jwt verify --iss --aud", []string{"jwt", "verify", "--token", tok, "--iss", "i", "--aud", "x", "--now", "1700000001", "--json"},
 			[]string{"jwt", "verify", "--token", tok, "--issuer", "i", "--audience", "x", "--now", "1700000001", "--json"}, "", []string{"jwt", "verify"}, "--iss "},
+		{"jwt issue --alg --iss --aud", []string{"jwt", "issue", "--sub", "a", "--alg", "HS512", "--iss", "i", "--aud", "x", "--now", "1700000000"},
+			[]string{"jwt", "issue", "--subject", "a", "--algorithm", "HS512", "--issuer", "i", "--audience", "x", "--now", "1700000000"}, "", []string{"jwt", "issue"}, "--alg "},
 		{"secret init --file", []string{"secret", "init", "--file", secret, "--json"}, []string{"secret", "init", "--secret-file", secret, "--json"}, "", []string{"secret", "init"}, "--file "},
 		{"basic verify --file", []string{"basic", "verify", "--file", htpasswd, "--user", "admin", "--json"},
 			[]string{"basic", "verify", "--htpasswd-file", htpasswd, "--user", "admin", "--json"}, "pw\n", []string{"basic", "verify"}, "--file "},

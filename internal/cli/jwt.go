@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/secretfile"
@@ -119,7 +120,8 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 	f.BoolVar(&noIat, "no-iat", false, "leave out iat ({sub, exp} exactly as the microdot recipe)")
 	f.StringVar(&now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	f.BoolVar(&asJSON, "json", false, "print a JSON object")
-	hiddenAliases(c, map[string]string{"sub": "subject"}) // README: jwt issue --sub
+	// docs/device.md, docs/cli.md: jwt issue --sub, --alg, --iss, --aud.
+	hiddenAliases(c, map[string]string{"sub": "subject", "alg": "algorithm", "iss": "issuer", "aud": "audience"})
 	refuseZero(c, map[string]string{"secret-file": "leave it out to use M2M_SECRET", "algorithm": "", "now": "leave it out for the clock",
 		"ttl": "give a lifetime of 1s or more", "subject": ""})
 	return c
@@ -128,8 +130,8 @@ func jwtIssueCmd(env *Env) *cobra.Command {
 // jwtVerifyFlags are the options of "jwt verify".
 type jwtVerifyFlags struct {
 	token, secretFile, iss, now string
-	jwks                        string
-	algs, aud                   []string
+	jwks, profile               string
+	algs, aud, scopes, clients  []string
 	leeway                      time.Duration
 	allowNoExp, asJSON          bool
 }
@@ -158,9 +160,6 @@ func (f *jwtVerifyFlags) config(env *Env, cmd *cobra.Command) (*jwtauth.Validato
 	if f.leeway == 0 {
 		v.Leeway = jwtauth.NoLeeway
 	}
-	if f.jwks != "" {
-		return f.jwksConfig(v, cmd)
-	}
 	for _, a := range f.algs {
 		if a != "HS256" && a != "HS384" && a != "HS512" {
 			return nil, nil, Usage("--algorithm %q: want HS256, HS384 or HS512", a)
@@ -182,20 +181,49 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 			"exp is required, nbf/iat must not be in the future (both with --leeway), iss\n" +
 			"and aud must match --issuer and --audience when given; without --audience a\n" +
 			"token that names an audience is refused. Exit 0 when valid, 1 when not. --token - reads standard input.\n" +
-			"--json prints the claims, or {\"error\": reason, \"error_description\": ...}.",
-		Example: "  m2m jwt verify --secret-file secret.bin --token \"$TOKEN\" --json",
-		Args:    cobra.NoArgs,
+			"--json prints the claims, or {\"error\": reason, \"error_description\": ...}.\n\n" +
+			"With --jwks the token is checked by jwtauth.AccessTokens, the verifier of the API\n" +
+			"middleware, so the answer and its reason code are the API's: --issuer and\n" +
+			"--audience are required, --profile rfc9068 requires typ at+jwt and the claims\n" +
+			"sub, client_id, iat and jti, --require-scope and --allow-client refuse a token\n" +
+			"as RequiredScopes (insufficient_scope) and AllowedClients (forbidden) do.",
+		Example: "  m2m jwt verify --secret-file secret.bin --token \"$TOKEN\" --json\n" +
+			"  m2m jwt verify --jwks https://auth.example.com/.well-known/jwks.json --issuer https://auth.example.com \\\n" +
+			"      --audience https://api.example.com --profile rfc9068 --require-scope invoices:read --token - --json",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tok, err := readToken(env, f.token)
 			if err != nil {
 				return err
 			}
-			v, keys, err := f.config(env, cmd)
-			if err != nil {
-				return err
+			var (
+				claims    *jwtauth.Claims
+				extra     string
+				verifyErr error
+			)
+			if f.jwks != "" {
+				v, err := f.jwksVerifier(cmd)
+				if err != nil {
+					return err
+				}
+				var vt *jwtauth.VerifiedToken
+				if vt, verifyErr = v.VerifyToken(context.Background(), tok); verifyErr == nil {
+					claims = vt.Claims
+					extra = fmt.Sprintf(" client_id=%q scope=%q", vt.ClientID, strings.Join(vt.Scopes, " "))
+				}
+			} else {
+				for _, name := range []string{"profile", "require-scope", "allow-client"} {
+					if cmd.Flags().Changed(name) {
+						return Usage("--%s applies to --jwks only", name)
+					}
+				}
+				v, keys, err := f.config(env, cmd)
+				if err != nil {
+					return err
+				}
+				claims, verifyErr = v.Verify(context.Background(), tok, keys)
 			}
-			claims, err := v.Verify(context.Background(), tok, keys)
-			if err != nil {
+			if err := verifyErr; err != nil {
 				var ce *m2m.CredentialError
 				if !errors.As(err, &ce) {
 					return Rejected(err)
@@ -215,7 +243,7 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 			if !claims.ExpiresAt.IsZero() {
 				exp = claims.ExpiresAt.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(env.Stdout, "valid sub=%q exp=%s\n", claims.Subject, exp)
+			fmt.Fprintf(env.Stdout, "valid sub=%q exp=%s%s\n", claims.Subject, exp, extra)
 			return nil
 		},
 	}
@@ -229,10 +257,15 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	fl.DurationVar(&f.leeway, "leeway", jwtauth.DefaultLeeway, "allowed clock skew for exp, nbf and iat")
 	fl.BoolVar(&f.allowNoExp, "allow-no-exp", false, "accept tokens without exp (insecure; PyJWT's default)")
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
-	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience"}) // README: jwt verify --iss --aud
+	fl.StringVar(&f.profile, "profile", "generic", "--jwks: the token profile the API requires: rfc9068 (typ at+jwt; sub, client_id, iat and jti required), auth0 or generic")
+	fl.StringArrayVar(&f.scopes, "require-scope", nil, "--jwks: a scope the token must grant, as the API's RequiredScopes (repeatable, or space-separated)")
+	fl.StringArrayVar(&f.clients, "allow-client", nil, "--jwks: a client id whose tokens are accepted, as the API's AllowedClients (repeatable; default: any)")
+	// docs/verifying.md, docs/cli.md: jwt verify --iss, --aud, --alg.
+	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience", "alg": "algorithm"})
 	fl.BoolVar(&f.asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"token": "", "jwks": "", "secret-file": "leave it out to use M2M_SECRET", "algorithm": "",
-		"issuer": "leave it out to accept any issuer", "audience": "leave it out to accept only tokens without aud", "now": "leave it out for the clock"})
+		"issuer": "leave it out to accept any issuer", "audience": "leave it out to accept only tokens without aud", "now": "leave it out for the clock",
+		"profile": "", "require-scope": "leave it out to require no scope", "allow-client": "leave it out to accept any client"})
 	return c
 }
 
@@ -251,23 +284,74 @@ func readToken(env *Env, flag string) (string, error) {
 	return flag, nil
 }
 
-// jwksConfig is config for --jwks: public keys from a file or URL, and
-// asymmetric algorithms only.
-func (f *jwtVerifyFlags) jwksConfig(v *jwtauth.Validator, cmd *cobra.Command) (*jwtauth.Validator, jwtauth.KeySource, error) {
+// jwksVerifier is the verifier of --jwks: jwtauth.AccessTokens, the very
+// verifier the API middleware uses, on public keys from a file or URL,
+// so that the command answers a token as the API it stands for does
+// (same checks, same reason codes). Like the middleware it needs the
+// issuer and the audience.
+func (f *jwtVerifyFlags) jwksVerifier(cmd *cobra.Command) (*jwtauth.AccessTokens, error) {
+	var problems []string
 	if f.secretFile != "" {
-		return nil, nil, Usage("give --jwks or --secret-file, not both")
+		problems = append(problems, "give --jwks or --secret-file, not both")
 	}
+	if f.iss == "" {
+		problems = append(problems, "--jwks needs --issuer (the API requires it)")
+	}
+	if len(f.aud) == 0 {
+		problems = append(problems, "--jwks needs --audience (the API requires it)")
+	}
+	if f.allowNoExp {
+		problems = append(problems, "--allow-no-exp does not apply to --jwks (the API requires exp)")
+	}
+	if f.leeway < 0 {
+		problems = append(problems, fmt.Sprintf("--leeway %v: want 0s or more", f.leeway))
+	}
+	algs := f.algs
 	if !cmd.Flags().Changed("algorithm") {
-		v.Algorithms = []string{"ES256", "EdDSA", "RS256"}
+		algs = []string{"ES256", "EdDSA", "RS256"}
 	}
-	for _, a := range v.Algorithms {
+	for _, a := range algs {
 		if strings.HasPrefix(a, "HS") || strings.EqualFold(a, "none") {
-			return nil, nil, Usage("--algorithm %q: with --jwks, want ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384 or PS512", a)
+			problems = append(problems, fmt.Sprintf("--algorithm %q: with --jwks, want ES256, ES384, ES512, EdDSA, RS256, RS384, RS512, PS256, PS384 or PS512", a))
 		}
+	}
+	profile, ok := jwksProfiles[f.profile]
+	if !ok {
+		problems = append(problems, fmt.Sprintf("--profile %q: want rfc9068, auth0 or generic", f.profile))
+	}
+	scopes, err := scopeFlag("require-scope", f.scopes)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return nil, Usage("%s", strings.Join(problems, "; "))
+	}
+	clock, err := clockFlag(f.now)
+	if err != nil {
+		return nil, err
 	}
 	ks, err := jwk.Open(f.jwks)
 	if err != nil {
-		return nil, nil, Rejected(err)
+		return nil, Rejected(redact.Error(err, f.jwks))
 	}
-	return v, jwtauth.PublicKeys(ks), nil
+	leeway := f.leeway
+	if leeway == 0 {
+		leeway = jwtauth.NoLeeway // an explicit 0s is none, not the default
+	}
+	v, err := jwtauth.NewAccessTokens(jwtauth.Config{
+		Issuer: f.iss, Audiences: f.aud, Algorithms: algs, Keys: ks, Leeway: leeway,
+		RequiredScopes: scopes, AllowedClients: f.clients, Profile: profile,
+		CacheSize: -1, Now: clock,
+	})
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	return v, nil
+}
+
+// jwksProfiles are the --profile values of jwt verify --jwks.
+var jwksProfiles = map[string]jwtauth.Profile{
+	"generic": jwtauth.ProfileGeneric,
+	"rfc9068": jwtauth.ProfileRFC9068,
+	"auth0":   jwtauth.ProfileAuth0,
 }

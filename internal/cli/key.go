@@ -81,7 +81,7 @@ func keyList(env *Env) *cobra.Command {
 				return err
 			}
 			ctx := context.Background()
-			st, _, err := data.open(ctx)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
@@ -131,12 +131,12 @@ func keyRotate(env *Env) *cobra.Command {
 				return Usage("--pre-publish must be positive")
 			}
 			ctx := context.Background()
-			st, _, err := data.open(ctx)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			master, _, err := data.master()
+			master, err := data.masterExisting()
 			if err != nil {
 				return err
 			}
@@ -161,7 +161,7 @@ func keyRotate(env *Env) *cobra.Command {
 	c.Flags().StringVar(&algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of the new key: ES256, EdDSA or RS256")
 	c.Flags().DurationVar(&prePublish, "pre-publish", keyring.DefaultPrePublish, "how long the new key is published before it signs")
 	c.Flags().StringVar(&server, "server", "", "rotate through the admin API of the server at this URL, with its own --algorithm and --pre-publish (env M2M_SERVER)")
-	c.Flags().StringVar(&tokenFile, "admin-token-file", "", "admin token file for --server (default DATA/"+dataAdminFile+"; or env M2M_ADMIN_TOKEN)")
+	c.Flags().StringVar(&tokenFile, "admin-token-file", "", adminTokenFileUsage)
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data", "master-secret-file": "",
 		"algorithm": "", "pre-publish": "give a positive duration", "server": "leave it out to use the database", "admin-token-file": ""})
 	return c

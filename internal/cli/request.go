@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m/clientcred"
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 func cmdRequest(env *Env) *cobra.Command {
@@ -44,7 +45,7 @@ func cmdRequest(env *Env) *cobra.Command {
 			}
 			u, err := url.Parse(args[1])
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return Usage("URL %q: want an absolute http(s) URL", args[1])
+				return Usage("URL %q: want an absolute http(s) URL", redact.URL(args[1]))
 			}
 			var opts []clientcred.RequestOption
 			for _, h := range headers {
@@ -95,7 +96,7 @@ func cmdRequest(env *Env) *cobra.Command {
 			defer cancel()
 			resp, err := client.Do(ctx, method, u.String(), opts...)
 			if err != nil {
-				return tokenFailure(env, err, false)
+				return tokenFailure(env, redact.Error(err, args[1]), false)
 			}
 			defer resp.Body.Close()
 			if include {
@@ -116,7 +117,7 @@ func cmdRequest(env *Env) *cobra.Command {
 				return Rejected(fmt.Errorf("reading the response: %w", err))
 			}
 			if resp.StatusCode < 200 || resp.StatusCode > 299 {
-				return Rejected(fmt.Errorf("%s %s: %s", method, u.Redacted(), resp.Status))
+				return Rejected(fmt.Errorf("%s %s: %s", method, redact.URL(u.String()), resp.Status))
 			}
 			return nil
 		},

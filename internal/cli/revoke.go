@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
@@ -130,12 +130,7 @@ func revokeRun(env *Env, o *revokeOptions) error {
 	defer cancel()
 	var st store.Store
 	openDB := func() error {
-		if o.data.database == "" {
-			if _, err := os.Stat(o.data.data); err != nil {
-				return Rejected(fmt.Errorf("data directory %s: %w", o.data.data, err))
-			}
-		}
-		s, _, err := o.data.open(ctx)
+		s, err := o.data.openExisting(ctx)
 		if err != nil {
 			return err
 		}
@@ -171,11 +166,11 @@ func revokeRun(env *Env, o *revokeOptions) error {
 	if o.redisURL != "" {
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
 		if err != nil {
-			return Usage("--redis: %v", err)
+			return Usage("--redis: %v", redact.Error(err, o.redisURL))
 		}
 		defer rc.Close()
 		if err := rc.Ping(ctx); err != nil {
-			return Rejected(fmt.Errorf("redis %s: %w", displayURL(o.redisURL), err))
+			return Rejected(fmt.Errorf("redis %s: %w", redact.URL(o.redisURL), redact.Error(err, o.redisURL)))
 		}
 		// The same keys as m2m serve --redis --redis-prefix.
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -149,6 +150,11 @@ type serveOptions struct {
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
 	insecureHTTP                               bool
+	config, adminAddr                          string
+
+	// sources says where each setting came from (flag, env, file;
+	// absent: default), for the start log.
+	sources map[string]string
 
 	// flagErrs collects the bad values of the command line: serve reports
 	// them with every other problem at once (see [collectFlagErrors]).
@@ -159,6 +165,12 @@ type serveOptions struct {
 var signingAlgorithms = []string{"ES256", "EdDSA", "RS256"}
 
 func cmdServe(env *Env) *cobra.Command {
+	c, _ := newServeCmd(env)
+	return c
+}
+
+// newServeCmd returns the serve command and the options its flags fill.
+func newServeCmd(env *Env) (*cobra.Command, *serveOptions) {
 	var o serveOptions
 	c := &cobra.Command{
 		Use:   "serve",
@@ -175,9 +187,13 @@ Register clients with "m2m client create" (it works while the server runs; the s
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
 
 With --tls-cert and --tls-key it serves HTTPS only (TLS 1.2 and later, Go's default cipher
-suites); the files are reloaded within ` + (2 * certInterval).String() + ` of a change, and at once on SIGHUP,
+suites); the files are reloaded within ` + (2 * tlsreload.DefaultInterval).String() + ` of a change, and at once on SIGHUP,
 without dropping connections. Plain HTTP is served on a loopback --addr (the quick start); on
 any other address only with --insecure-http, for a server behind a TLS-terminating proxy.
+
+With --admin-addr the admin API (/admin/...) and /metrics are served on that address only,
+and the public --addr serves the OAuth endpoints, JWKS, metadata and health alone; without
+it, --addr serves everything.
 
 Start-up runs in three steps: every setting is checked first (all problems are reported at
 once, exit 2), then the listen address is bound, and only then is the data directory or
@@ -188,13 +204,17 @@ Several replicas share one PostgreSQL database (--database postgres://...), the 
 (so together they grant one budget) and token revocations. When Redis cannot answer, rate
 limits fall back to local buckets per replica and revocation checks answer 503.
 
-Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_ISSUER, ...`,
+Every flag --foo-bar can also be set with the environment variable M2M_FOO_BAR, or with the
+key foo-bar in the YAML file given by --config (see m2m.example.yaml). A flag wins over the
+variable, the variable over the file, the file over the default. An unknown key, a bad value
+or an M2M_* variable that looks like a misspelt setting is refused, every problem at once.
+An empty variable counts as unset; an explicit zero means zero (or is refused), never the
+default.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := envDefaults(env, cmd.Flags(), "addr", "data", "database", "issuer", "master-secret-file",
-				"profile", "algorithm", "token-ttl", "rotate-every", "log-level", "redis", "redis-prefix"); err != nil {
-				return err
-			}
+			sources, errs := resolveSettings(env, cmd.Flags())
+			o.sources = sources
+			o.flagErrs = append(o.flagErrs, errs...)
 			return serve(env, &o)
 		},
 	}
@@ -204,6 +224,7 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
+	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
@@ -215,8 +236,10 @@ Flags not given are read from M2M_ADDR, M2M_DATA, M2M_DATABASE, M2M_REDIS, M2M_I
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	fs.StringVar(&o.config, configFlag, "", "YAML file of settings, one key per flag name (flags and M2M_* variables override it)")
+	documentSettings(fs)
 	collectFlagErrors(fs, &o.flagErrs)
-	return c
+	return c, &o
 }
 
 // collectFlagErrors makes every flag of fs record a bad value in *errs
@@ -298,8 +321,20 @@ func (o *serveOptions) validate() []error {
 		bad("--tls-cert and --tls-key: give both or neither")
 	case o.tlsCert != "" && o.insecureHTTP:
 		bad("--insecure-http: contradicts --tls-cert (HTTPS); give one of them")
-	case o.tlsCert == "" && !o.insecureHTTP && checkListenAddr(o.addr) == nil && !isLoopback(o.addr):
-		bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
+	case o.tlsCert == "" && !o.insecureHTTP:
+		if checkListenAddr(o.addr) == nil && !isLoopback(o.addr) {
+			bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
+		}
+		if o.adminAddr != "" && checkListenAddr(o.adminAddr) == nil && !isLoopback(o.adminAddr) {
+			bad("--admin-addr %q: plain HTTP on a non-loopback address would carry the admin token in clear; give --tls-cert and --tls-key, or --insecure-http", o.adminAddr)
+		}
+	}
+	if o.adminAddr != "" {
+		if err := checkListenAddr(o.adminAddr); err != nil {
+			bad("--admin-addr %q: %v", o.adminAddr, err)
+		} else if o.adminAddr == o.addr && !strings.HasSuffix(o.addr, ":0") {
+			bad("--admin-addr %q: the same as --addr; give another address, or leave it out to serve both on --addr", o.adminAddr)
+		}
 	}
 	if o.database != "" {
 		if err := checkDatabaseURL(o.database); err != nil {
@@ -382,7 +417,7 @@ func serve(env *Env, o *serveOptions) error {
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
 	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
-	var certs certReloader
+	var certs *tlsreload.Reloader
 	if o.tlsCert != "" {
 		var err error
 		if certs, err = newCertReloader(o.tlsCert, o.tlsKey, logger); err != nil {
@@ -399,6 +434,13 @@ func serve(env *Env, o *serveOptions) error {
 		return Rejected(err)
 	}
 	defer ln.Close()
+	var adminLn net.Listener
+	if o.adminAddr != "" {
+		if adminLn, err = net.Listen("tcp", o.adminAddr); err != nil {
+			return Rejected(fmt.Errorf("--admin-addr: %w", err))
+		}
+		defer adminLn.Close()
+	}
 	scheme := "http"
 	if certs != nil {
 		scheme = "https"
@@ -413,15 +455,28 @@ func serve(env *Env, o *serveOptions) error {
 		return err
 	}
 	defer d.close()
+	listeners := []listener{{ln, d.srv.Handler()}}
+	if adminLn != nil {
+		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
+	}
 	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
+	if adminLn != nil {
+		fmt.Fprintf(env.Stdout, "m2m: admin API and metrics on %s://%s\n", scheme, adminLn.Addr())
+	}
 	fmt.Fprintf(env.Stdout, "m2m: listening on %s://%s\n", scheme, ln.Addr())
-	return d.run(ctx, env, logger, ln, certs)
+	return d.run(ctx, env, logger, listeners, certs)
+}
+
+// listener is one address serve answers on and what it serves there.
+type listener struct {
+	ln net.Listener
+	h  http.Handler
 }
 
 // handleSignals stops serve (calls stop) on os.Interrupt or SIGTERM and
 // reloads the TLS certificate (when there is one) on SIGHUP, until ctx
 // is done. It returns the function that stops listening for signals.
-func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs certReloader) func() {
+func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs *tlsreload.Reloader) func() {
 	sigs := env.Signals
 	unnotify := func() {}
 	if sigs == nil {
@@ -571,19 +626,11 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	return d, nil
 }
 
-// run serves on ln (with TLS when certs is not nil, following its files)
+// run serves on the listeners (with TLS when certs is not nil, following
+// its files)
 // and keeps the signing keys fresh until ctx is done, then shuts down
 // gracefully: in-flight requests finish within shutdownTimeout.
-func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.Listener, certs certReloader) error {
-	hs := &http.Server{
-		Handler:           d.srv.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listeners []listener, certs *tlsreload.Reloader) error {
 	kctx, stopKeys := context.WithCancel(ctx)
 	defer stopKeys()
 	keysDone := make(chan struct{})
@@ -591,28 +638,51 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, ln net.
 		defer close(keysDone)
 		_ = d.kr.Run(kctx)
 	}()
-	served := make(chan error, 1)
 	if certs != nil {
-		hs.TLSConfig = serverTLSConfig(certs)
 		go certs.Run(kctx)
-		go func() { served <- hs.ServeTLS(ln, "", "") }()
-	} else {
-		go func() { served <- hs.Serve(ln) }()
 	}
+	served := make(chan error, len(listeners))
+	var servers []*http.Server
+	for _, l := range listeners {
+		hs := &http.Server{
+			Handler:           l.h,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, hs)
+		if certs != nil {
+			hs.TLSConfig = tlsreload.Config(certs)
+			go func() { served <- hs.ServeTLS(l.ln, "", "") }()
+		} else {
+			go func() { served <- hs.Serve(l.ln) }()
+		}
+	}
+	var failed error
 	select {
-	case err := <-served:
-		stopKeys()
-		<-keysDone
-		return Rejected(err)
+	case failed = <-served:
+		logger.Error("m2m: a listener failed; shutting down", "error", failed.Error())
 	case <-ctx.Done():
+		logger.Info("m2m: shutting down")
 	}
-	logger.Info("m2m: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	err := hs.Shutdown(sctx)
+	var errs []error
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	stopKeys()
 	<-keysDone
-	if err != nil {
-		return Rejected(fmt.Errorf("shutdown: %w", err))
+	if failed != nil {
+		return Rejected(failed)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Rejected(err)
 	}
 	fmt.Fprintln(env.Stdout, "m2m: stopped")
 	return nil

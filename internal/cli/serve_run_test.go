@@ -3,11 +3,13 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +165,8 @@ func TestServeFailedStartCreatesNothing(t *testing.T) {
 		{name: "TLS without a key", args: []string{"--tls-cert", "cert.pem"}, wantCode: 2, want: []string{"--tls-key"}},
 		{name: "TLS with an http issuer", args: []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--issuer", "http://127.0.0.1"}, wantCode: 2, want: []string{"https://"}},
 		{name: "TLS files missing", args: []string{"--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"}, wantCode: 1, want: []string{"--tls-cert"}},
+		{name: "admin on every interface", args: []string{"--admin-addr", "0.0.0.0:0"}, wantCode: 2, want: []string{"--admin-addr"}},
+		{name: "admin port in use", args: []string{"--admin-addr", taken.Addr().String()}, wantCode: 1, want: []string{"--admin-addr"}},
 		{name: "bad env value", vars: map[string]string{"M2M_TOKEN_TTL": "soon"}, wantCode: 2, want: []string{"M2M_TOKEN_TTL"}},
 		{
 			name:     "every problem at once",
@@ -236,5 +240,93 @@ func TestServeStartStop(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Errorf("after a start: %v", err)
 		}
+	}
+}
+
+// TestServeConfigFile runs the real command with a config file: the
+// environment overrides the file, and a file with problems is refused as a
+// whole before anything is created.
+func TestServeConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	fromFile, fromEnv := filepath.Join(dir, "file-data"), filepath.Join(dir, "env-data")
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("addr: 127.0.0.1:0\ndata: "+fromFile+"\ntoken-ttl: 15m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, map[string]string{"M2M_DATA": fromEnv}, "--config", good)
+	if code := p.stop(); code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(fromEnv, dataDBFile)); err != nil {
+		t.Errorf("M2M_DATA did not win over the file: %v", err)
+	}
+	if _, err := os.Stat(fromFile); !os.IsNotExist(err) {
+		t.Errorf("the file's data directory was created (err %v); M2M_DATA should win", err)
+	}
+
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("addr: 127.0.0.1:0\ndata: "+fromFile+"\ntoken-ttl: 0s\nlisten: :80\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, code := runServe(t, nil, "--config", bad)
+	if code != 2 {
+		t.Fatalf("exit %d; want 2\nstderr:\n%s", code, p.stderr)
+	}
+	for _, w := range []string{"--token-ttl 0s", `unknown key "listen"`} {
+		if !strings.Contains(p.stderr.String(), w) {
+			t.Errorf("stderr lacks %q:\n%s", w, p.stderr)
+		}
+	}
+	if _, err := os.Stat(fromFile); !os.IsNotExist(err) {
+		t.Errorf("a refused config created %s (err %v)", fromFile, err)
+	}
+}
+
+// TestServeAdminAddr runs the real command with --admin-addr: the admin
+// API and /metrics answer only there, the OAuth side only on --addr.
+func TestServeAdminAddr(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, nil, "--data", data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`(?m)^m2m: admin API and metrics on (\S+)$`).FindStringSubmatch(p.stdout.String())
+	if m == nil {
+		t.Fatalf("no admin address in stdout:\n%s", p.stdout)
+	}
+	adminURL := m[1]
+	raw, err := os.ReadFile(filepath.Join(data, dataAdminFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	tests := []struct {
+		base, path string
+		want       int
+	}{
+		{p.url, "/healthz", 200},
+		{p.url, "/.well-known/jwks.json", 200},
+		{p.url, "/.well-known/oauth-authorization-server", 200},
+		{p.url, "/metrics", 404},
+		{p.url, "/admin/clients", 404},
+		{adminURL, "/metrics", 200},
+		{adminURL, "/admin/clients", 200},
+		{adminURL, "/healthz", 404},
+		{adminURL, "/.well-known/jwks.json", 404},
+	}
+	for _, tc := range tests {
+		req, err := http.NewRequest("GET", tc.base+tc.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s%s = %d; want %d", tc.base, tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	if code := p.stop(); code != 0 {
+		t.Errorf("exit %d\nstderr:\n%s", code, p.stderr)
 	}
 }

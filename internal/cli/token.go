@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/clientcred"
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // clientCredFlags are the options shared by "m2m token" and "m2m
@@ -75,23 +74,23 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 	c.Retry = clientcred.RetryPolicy{MaxAttempts: f.retries + 1, MaxElapsed: f.timeout}
 	c.FetchTimeout = f.timeout
 	if f.credsFile != "" {
-		fh, err := os.Open(f.credsFile)
+		// It holds a secret: checked as a secret file (private, size
+		// capped), with the fix in the error.
+		b, err := readSecretFile(f.credsFile)
 		if err != nil {
-			return c, Rejected(fmt.Errorf("reading credentials: %w", err))
+			return c, Rejected(fmt.Errorf("--credentials-file: %w", err))
 		}
-		defer fh.Close()
 		var creds struct {
 			ClientID     string `json:"client_id"`
 			ClientSecret string `json:"client_secret"`
 		}
-		b, err := io.ReadAll(io.LimitReader(fh, maxCredentialsFile+1))
-		if err != nil || len(b) > maxCredentialsFile || json.Unmarshal(b, &creds) != nil {
+		if len(b) > maxCredentialsFile || json.Unmarshal(b, &creds) != nil {
 			return c, Usage("--credentials-file %s: want a JSON object with client_id and client_secret", f.credsFile)
 		}
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
 	}
 	if _, err := c.Resolve(); err != nil {
-		return c, Usage("%s", cliConfigErrors(err, f.credsFile))
+		return c, Usage("%s", cliConfigErrors(err, f.credsFile, f.tokenURL, f.issuer))
 	}
 	return c, nil
 }
@@ -99,7 +98,7 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 // cliConfigErrors says the problems clientcred.Config.Resolve found in
 // the words of the command line: the flags and environment variables the
 // user sets, never the Go fields they fill (ClientID, SkipAudience, ...).
-func cliConfigErrors(err error, credsFile string) string {
+func cliConfigErrors(err error, credsFile, tokenURL, issuer string) string {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -125,6 +124,11 @@ func cliConfigErrors(err error, credsFile string) string {
 		default:
 			// The URL and domain checks name the value: say which flag.
 			msg = strings.TrimPrefix(e.Error(), "clientcred: ")
+			for _, u := range []string{tokenURL, issuer} {
+				if u != "" {
+					msg = redact.Text(msg, u)
+				}
+			}
 			for _, r := range [][2]string{{"token URL ", "--token-url "}, {"issuer ", "--issuer "}, {"domain ", "--domain "}} {
 				if rest, ok := strings.CutPrefix(msg, r[0]); ok {
 					msg = r[1] + rest

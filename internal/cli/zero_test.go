@@ -66,6 +66,8 @@ func zeroArgs(path string) []string {
 		return []string{"some-client"}
 	case path == "m2m request":
 		return []string{"GET", "http://127.0.0.1:1/"}
+	case path == "m2m issuer set":
+		return []string{"https://auth.example.com"}
 	}
 	return nil
 }

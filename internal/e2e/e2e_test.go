@@ -457,26 +457,44 @@ func TestServeErrors(t *testing.T) {
 	s.m2m("client", "enable", c.ClientID)
 	var rotated createdClient
 	json.Unmarshal([]byte(s.m2m("client", "rotate-secret", c.ClientID, "--grace", "0s", "--json")), &rotated)
-	// Polling here would trip the failure throttle (every attempt with a
-	// secret the cache does not know yet counts), so wait out the bound.
-	time.Sleep(2100 * time.Millisecond)
+	// Wait for the event with the old secret: it works while the server
+	// trusts its cached record and fails once (one failure, well within
+	// the failure throttle) when the server reads the rotated one. Polling
+	// with the new secret would count a failure per attempt until then.
+	// Until then the server may also still hold the disabled record,
+	// which refuses after authentication (not a throttled failure).
+	waitFor(t, 5*time.Second, func() bool {
+		var re *oauth2.RetrieveError
+		err := cc(c.ClientID, c.ClientSecret, nil, nil)
+		switch {
+		case err == nil, errors.As(err, &re) && re.ErrorCode == "unauthorized_client":
+			return false
+		case errors.As(err, &re) && re.ErrorCode == "invalid_client":
+			return true
+		}
+		t.Fatalf("old secret after rotate-secret --grace 0s: %v; want success or unauthorized_client, then invalid_client", err)
+		return false
+	})
 	if err := cc(c.ClientID, rotated.ClientSecret, nil, nil); err != nil {
-		t.Errorf("new secret 2.1 s after rotate-secret: %v", err)
-	}
-	var re *oauth2.RetrieveError
-	if err := cc(c.ClientID, c.ClientSecret, nil, nil); !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
-		t.Errorf("old secret after rotate-secret --grace 0s: %v; want invalid_client", err)
+		t.Errorf("new secret once the old one is refused: %v", err)
 	}
 }
 
+// waitFor polls ok every 50 ms until it holds, and fails the test when it
+// does not within limit. It waits for a condition (an event in another
+// process), never for time to pass.
 func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for !ok() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline.C:
 			t.Fatalf("condition not met within %v", limit)
+		case <-tick.C:
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -515,6 +533,9 @@ func TestServeKeyRotationUnderTraffic(t *testing.T) {
 		failures []error
 		kids     = map[string]int{}
 		wg       sync.WaitGroup
+		// progress receives the number of kids and requests so far after
+		// every request, for the waits below.
+		progress = make(chan [2]int, 64)
 	)
 	for range 4 {
 		wg.Add(1)
@@ -533,16 +554,48 @@ func TestServeKeyRotationUnderTraffic(t *testing.T) {
 				} else {
 					kids[kid]++
 				}
+				p := [2]int{len(kids), requests}
 				mu.Unlock()
+				select {
+				case progress <- p:
+				default: // the waiter catches up with the next one
+				}
 			}
 		}()
 	}
-	for range 2 {
-		time.Sleep(300 * time.Millisecond)
-		s.m2m("key", "rotate", "--pre-publish", "1s")
-		time.Sleep(1500 * time.Millisecond) // the next key activates
+	// until waits for the traffic to have seen nKids keys and nRequests
+	// requests in all.
+	until := func(nKids, nRequests int, what string) {
+		t.Helper()
+		deadline := time.NewTimer(15 * time.Second)
+		defer deadline.Stop()
+		for {
+			select {
+			case p := <-progress:
+				if p[0] >= nKids && p[1] >= nRequests {
+					return
+				}
+			case <-deadline.C:
+				cancel()
+				wg.Wait()
+				t.Fatalf("%s: no %d keys and %d requests within 15s (kids %v, %d requests, failures %v)", what, nKids, nRequests, kids, requests, failures)
+			}
+		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	until(1, 20, "traffic before the first rotation")
+	for i := range 2 {
+		s.m2m("key", "rotate", "--pre-publish", "1s")
+		mu.Lock()
+		n := requests
+		mu.Unlock()
+		// The next key activates after its pre-publication; keep the
+		// traffic going until tokens carry it, and a little beyond.
+		until(2+i, n+20, "tokens signed by the rotated key")
+	}
+	mu.Lock()
+	n := requests
+	mu.Unlock()
+	until(3, n+20, "traffic after the second rotation")
 	cancel()
 	wg.Wait()
 	t.Logf("%d requests, tokens by kid: %v, JWKS fetches: %d", requests, kids, v.fetches)
@@ -552,9 +605,18 @@ func TestServeKeyRotationUnderTraffic(t *testing.T) {
 	if len(kids) != 3 {
 		t.Errorf("tokens were signed by %d keys; want 3 (the first and two rotations)", len(kids))
 	}
-	if out := s.m2m("key", "list"); strings.Count(out, " retiring ") != 2 || strings.Count(out, " active ") != 1 {
-		t.Errorf("key list after two rotations:\n%s", out)
-	}
+	// The stored key states follow the server's key refresh (100 ms here),
+	// so wait for them.
+	var out string
+	defer func() {
+		if t.Failed() {
+			t.Logf("key list after two rotations:\n%s", out)
+		}
+	}()
+	waitFor(t, 5*time.Second, func() bool {
+		out = s.m2m("key", "list")
+		return strings.Count(out, " retiring ") == 2 && strings.Count(out, " active ") == 1
+	})
 }
 
 // TestServeScheduledRotation runs the server with a short rotation
@@ -565,8 +627,13 @@ func TestServeScheduledRotation(t *testing.T) {
 	v := &jwksVerifier{url: s.url, issuer: s.url, audience: audience}
 	cfg := clientcredentials.Config{ClientID: c.ClientID, ClientSecret: c.ClientSecret, TokenURL: s.url + "/oauth/token"}
 	kids := map[string]bool{}
-	deadline := time.Now().Add(6 * time.Second)
-	for time.Now().Before(deadline) {
+	// Request a token every 50 ms until a second key has signed one (the
+	// schedule's event), for at most 10 s.
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	pace := time.NewTicker(50 * time.Millisecond)
+	defer pace.Stop()
+	for len(kids) < 2 {
 		tok, err := cfg.Token(context.Background())
 		if err != nil {
 			t.Fatalf("Token() = %v", err)
@@ -576,10 +643,11 @@ func TestServeScheduledRotation(t *testing.T) {
 			t.Fatalf("verify = %v", err)
 		}
 		kids[kid] = true
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(kids) < 2 {
-		t.Errorf("tokens signed by %d keys in 6 s with --rotate-every 2s; want at least 2", len(kids))
+		select {
+		case <-pace.C:
+		case <-deadline.C:
+			t.Fatalf("tokens signed by %d keys in 10 s with --rotate-every 2s; want at least 2", len(kids))
+		}
 	}
 }
 

@@ -64,7 +64,13 @@ func TestPostgresFault(t *testing.T) {
 			}
 
 			p.cut(mode.state)
-			time.Sleep(2500 * time.Millisecond) // the client cache bound passes
+			// The server answers from its client cache until the bound
+			// passes; wait for the first refusal, the event of its cache
+			// entry expiring (one request at a time, each bounded by
+			// outageBound below).
+			waitFor(t, 4*outageBound, func() bool {
+				return requestToken(t, s.url, c.ClientID, c.ClientSecret).status != http.StatusOK
+			})
 			for _, id := range []string{c.ClientID, "never-seen-client"} {
 				start := time.Now()
 				r := requestToken(t, s.url, id, c.ClientSecret)

@@ -179,7 +179,8 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("another token of the client at B: inactive; want active")
 		}
 		// Everything issued so far, through the admin CLI on the database.
-		time.Sleep(10 * time.Millisecond)
+		// The token was issued before the command starts, so its iat (whole
+		// seconds, at most its issue time) is before the revocation time.
 		be.admin(t, data, "client", "revoke-tokens", c.ClientID)
 		start := time.Now()
 		waitFor(t, changeBound, func() bool { return !active(t, a.url, caller, keep) && !active(t, b.url, caller, keep) })
@@ -191,7 +192,6 @@ func TestReplicas(t *testing.T) {
 		if !active(t, a.url, caller, dtok) {
 			t.Fatalf("fresh token introspected at A: inactive; want active")
 		}
-		time.Sleep(10 * time.Millisecond)
 		if out := be.admin(t, data, "client", "revoke-tokens", d.ClientID, "--server", a.url); !strings.Contains(out, "revoked the tokens of client "+d.ClientID) {
 			t.Errorf("revoke-tokens --server printed %q", out)
 		}
@@ -261,9 +261,15 @@ func TestReplicas(t *testing.T) {
 		c := be.createClient(t, data, "--name", "rotation", "--audience", audience, "--rate-limit", "1000", "--burst", "1000")
 		before := keyIDs(t, a.url)
 		be.admin(t, data, "key", "rotate", "--server", b.url)
-		deadline := time.Now().Add(30 * time.Second)
+		// Poll every 50 ms until a replica signs with the new key, for at
+		// most 30 s.
+		deadline := time.NewTimer(30 * time.Second)
+		defer deadline.Stop()
+		pace := time.NewTicker(50 * time.Millisecond)
+		defer pace.Stop()
 		var newKid string
-		for time.Now().Before(deadline) && newKid == "" {
+	poll:
+		for newKid == "" {
 			// JWKS first, then tokens: a token must never carry a kid
 			// that either JWKS lacked just before it was issued.
 			published := map[string]string{a.url: keyIDs(t, a.url), b.url: keyIDs(t, b.url)}
@@ -287,7 +293,14 @@ func TestReplicas(t *testing.T) {
 				}
 				newKid = kid
 			}
-			time.Sleep(50 * time.Millisecond)
+			if newKid != "" {
+				break
+			}
+			select {
+			case <-pace.C:
+			case <-deadline.C:
+				break poll
+			}
 		}
 		if newKid == "" {
 			t.Fatalf("no replica signed with the rotated key within 30s (keys before %s, now %s)", before, keyIDs(t, a.url))

@@ -11,7 +11,8 @@
 //   - [Reloader.Reload] loads them at once (m2m serve calls it on SIGHUP);
 //   - a pair that cannot be used (a half-written or truncated file, a key
 //     that does not match the certificate, an expired certificate, a file
-//     over [MaxFileSize], a key file that group or others may read) is
+//     over [MaxFileSize], a key file that others may read, or its group
+//     unless root owns it) is
 //     refused and logged, and the previous pair keeps being served;
 //   - only new handshakes see the new pair; established connections keep
 //     the certificate they were made with.
@@ -59,8 +60,9 @@ const (
 type Options struct {
 	// CertFile is the PEM certificate chain, leaf first. Required.
 	CertFile string
-	// KeyFile is the PEM private key of the leaf. Required. It must not
-	// be accessible by group or others (on Windows this is not checked).
+	// KeyFile is the PEM private key of the leaf. Required. Its mode must
+	// be 0600 or less, or 0640 or less when root owns it (PostgreSQL's
+	// rule for its server key); Windows is not checked.
 	KeyFile string
 	// Interval is how often [Reloader.Run] looks at the files. Zero means
 	// [DefaultInterval]; negative is an error.
@@ -277,6 +279,23 @@ func checkComplete(b []byte) error {
 	return nil
 }
 
+// checkKeyMode applies PostgreSQL's rule for its server key: mode 0600
+// or less, or 0640 or less when root owns the file (an administrator
+// shares the key with the server through a group, as Debian's ssl-cert
+// group or a Kubernetes secret volume with fsGroup do). Anything others
+// may access, or the group may write, is refused. Modes mean nothing on
+// Windows.
+func checkKeyMode(path string, fi os.FileInfo) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	perm := fi.Mode().Perm()
+	if perm&0o077 == 0 || ownedByRoot(fi) && perm&0o037 == 0 {
+		return nil
+	}
+	return fmt.Errorf("tlsreload: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s (or, for a key owned by root and shared through its group, chmod 640)", path, perm, path)
+}
+
 // pairDigest identifies the contents of both files.
 func pairDigest(certPEM, keyPEM []byte) [sha256.Size]byte {
 	c, k := sha256.Sum256(certPEM), sha256.Sum256(keyPEM)
@@ -284,7 +303,7 @@ func pairDigest(certPEM, keyPEM []byte) [sha256.Size]byte {
 }
 
 // readFile reads a regular file of at most MaxFileSize bytes. A private
-// file must not be accessible by group or others.
+// key file must pass checkKeyMode.
 func readFile(path string, private bool) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -298,8 +317,10 @@ func readFile(path string, private bool) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("tlsreload: %s is not a regular file", path)
 	}
-	if private && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("tlsreload: key file %s is accessible by group or others (mode %04o); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+	if private {
+		if err := checkKeyMode(path, fi); err != nil {
+			return nil, err
+		}
 	}
 	if fi.Size() > MaxFileSize {
 		return nil, fmt.Errorf("tlsreload: %s holds %d bytes; want at most %d", path, fi.Size(), MaxFileSize)

@@ -28,8 +28,11 @@ type Store struct {
 	clients map[string]*store.Client
 	keys    map[string]*store.SigningKey
 	revoked map[string]time.Time
-	swept   time.Time // last sweep of expired revocations
-	closed  bool
+	// settings holds store.Settings values (settings.go); nil until the
+	// first is stored.
+	settings map[string]string
+	swept    time.Time // last sweep of expired revocations
+	closed   bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -71,6 +74,9 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		return err
 	}
 	defer s.mu.Unlock()
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
 	if _, ok := s.clients[c.ID]; ok {
 		return fmt.Errorf("memstore: client %q: %w", c.ID, store.ErrConflict)
 	}
@@ -124,6 +130,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 		return nil, err
 	}
 	n.ID = id
+	if err := store.ValidateUpdate(c, n); err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
 	s.clients[id] = n.Clone()
 	return n, nil
 }

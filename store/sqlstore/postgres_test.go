@@ -61,8 +61,8 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 		defer stores[i].Close()
 	}
 	for i, s := range stores {
-		if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-			t.Errorf("store %d SchemaVersion() = %d, %v; want 1", i, v, err)
+		if v, err := s.SchemaVersion(t.Context()); err != nil || v != sqlstore.LatestSchema {
+			t.Errorf("store %d SchemaVersion() = %d, %v; want %d", i, v, err, sqlstore.LatestSchema)
 		}
 	}
 	// Two pools, one counter: row locks keep every update.

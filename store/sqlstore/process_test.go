@@ -1,12 +1,15 @@
 package sqlstore_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -16,7 +19,11 @@ import (
 )
 
 // TestHelperIncrement is the body of the processes TestTwoProcesses
-// starts; it does nothing in a normal run.
+// starts; it does nothing in a normal run. It talks to the parent over
+// stdin and stdout: it prints "ready" once the database is migrated and
+// the client exists, starts on "go", and inside each read-modify-write
+// prints "in" and waits for "ok", a round trip through the parent that
+// holds the update open while the other process runs.
 func TestHelperIncrement(t *testing.T) {
 	path := os.Getenv("M2M_SQLSTORE_HELPER_DB")
 	if path == "" {
@@ -34,14 +41,19 @@ func TestHelperIncrement(t *testing.T) {
 	if err := s.CreateClient(ctx, &store.Client{ID: "c"}); err != nil && !errors.Is(err, store.ErrConflict) {
 		t.Fatal(err)
 	}
-	// Start together: both processes are up and migrated by then.
-	start, _ := strconv.ParseInt(os.Getenv("M2M_SQLSTORE_HELPER_START"), 10, 64)
-	time.Sleep(time.Until(time.Unix(0, start)))
+	in := bufio.NewScanner(os.Stdin)
+	await := func(want string) {
+		if !in.Scan() || in.Text() != want {
+			t.Fatalf("helper: waiting for %q from the parent: got %q, %v", want, in.Text(), in.Err())
+		}
+	}
+	fmt.Println("ready")
+	await("go")
 	for range n {
 		if _, err := s.UpdateClient(ctx, "c", func(c *store.Client) error {
 			n := c.RateLimitBurst
-			runtime.Gosched()
-			time.Sleep(time.Millisecond) // widen the read-modify-write window
+			fmt.Println("in")
+			await("ok")
 			c.RateLimitBurst = n + 1
 			return nil
 		}); err != nil {
@@ -59,26 +71,65 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "m2m.db")
 	const procs, per = 2, 25
-	start := time.Now().Add(3 * time.Second).UnixNano()
-	cmds := make([]*exec.Cmd, procs)
-	for i := range cmds {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperIncrement$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "M2M_SQLSTORE_HELPER_DB="+path, "M2M_SQLSTORE_HELPER_N="+strconv.Itoa(per),
-			"M2M_SQLSTORE_HELPER_START="+strconv.FormatInt(start, 10))
-		cmds[i] = cmd
+	type helper struct {
+		cmd    *exec.Cmd
+		stdin  io.WriteCloser
+		out    bytes.Buffer // stdout but the protocol lines
+		stderr bytes.Buffer
+		err    error
 	}
-	outs := make([][]byte, procs)
-	errs := make([]error, procs)
-	done := make(chan int)
-	for i, cmd := range cmds {
-		go func() { outs[i], errs[i] = cmd.CombinedOutput(); done <- i }()
+	hs := make([]*helper, procs)
+	ready := make(chan int, procs)
+	done := make(chan int, procs)
+	for i := range hs {
+		h := &helper{cmd: exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperIncrement$", "-test.count=1", "-test.v=false")}
+		h.cmd.Env = append(os.Environ(), "M2M_SQLSTORE_HELPER_DB="+path, "M2M_SQLSTORE_HELPER_N="+strconv.Itoa(per))
+		h.cmd.Stderr = &h.stderr
+		var err error
+		if h.stdin, err = h.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := h.cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		hs[i] = h
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				switch sc.Text() {
+				case "ready":
+					ready <- i
+				case "in":
+					io.WriteString(h.stdin, "ok\n")
+				default:
+					h.out.WriteString(sc.Text() + "\n")
+				}
+			}
+			h.err = h.cmd.Wait()
+			done <- i
+		}()
 	}
-	for range cmds {
+	// Start together: both processes are up and migrated by then.
+	for range hs {
+		select {
+		case <-ready:
+		case i := <-done:
+			t.Fatalf("helper process %d exited before it was ready: %v\n%s%s", i, hs[i].err, hs[i].out.String(), hs[i].stderr.String())
+		}
+	}
+	for _, h := range hs {
+		io.WriteString(h.stdin, "go\n")
+	}
+	for range hs {
 		<-done
 	}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("helper process %d: %v\n%s", i, err, outs[i])
+	for i, h := range hs {
+		if h.err != nil {
+			t.Fatalf("helper process %d: %v\n%s%s", i, h.err, h.out.String(), h.stderr.String())
 		}
 	}
 	s := openSQLite(t, path)
@@ -89,7 +140,7 @@ func TestTwoProcesses(t *testing.T) {
 	if c.RateLimitBurst != procs*per {
 		t.Errorf("counter after %d increments from %d processes = %d", procs*per, procs, c.RateLimitBurst)
 	}
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-		t.Errorf("SchemaVersion() = %d, %v; want 1", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != sqlstore.LatestSchema {
+		t.Errorf("SchemaVersion() = %d, %v; want %d", v, err, sqlstore.LatestSchema)
 	}
 }

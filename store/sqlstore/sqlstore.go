@@ -112,6 +112,9 @@ var (
 const (
 	lockMigrate int64 = 0x6d326d_01
 	lockKeys    int64 = 0x6d326d_02
+	// lockSettings serializes UpdateSetting (settings.go), which may
+	// insert a row that SELECT … FOR UPDATE could not lock.
+	lockSettings int64 = 0x6d326d_03
 )
 
 // q rewrites a query written with ? placeholders for the dialect.
@@ -456,6 +459,14 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX revocations_expires_at ON revocations (expires_at)`,
 	}},
+	// Server settings (settings.go): the issuer the database serves.
+	{2, []string{
+		`CREATE TABLE settings (
+			name TEXT PRIMARY KEY,
+			value TEXT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+	}},
 }
 
 // migrate applies the missing migrations, one transaction each, under the
@@ -603,6 +614,9 @@ func notFound(kind, id string) error {
 
 // CreateClient inserts c; an existing ID is [store.ErrConflict].
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("sqlstore: %w", err)
+	}
 	args, err := clientArgs(c)
 	if err != nil {
 		return fmt.Errorf("sqlstore: client %q: %w", c.ID, err)
@@ -669,10 +683,14 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 		if err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
+		before := c.Clone()
 		if err := update(c); err != nil {
 			return err
 		}
 		c.ID = id
+		if err := store.ValidateUpdate(before, c); err != nil {
+			return fmt.Errorf("sqlstore: %w", err)
+		}
 		args, err := clientArgs(c)
 		if err != nil {
 			return fmt.Errorf("sqlstore: client %q: %w", id, err)

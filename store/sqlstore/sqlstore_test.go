@@ -122,8 +122,8 @@ func TestMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, err := s.SchemaVersion(ctx)
-	if err != nil || v != 1 {
-		t.Fatalf("SchemaVersion() = %d, %v; want 1", v, err)
+	if err != nil || v != sqlstore.LatestSchema {
+		t.Fatalf("SchemaVersion() = %d, %v; want %d", v, err, sqlstore.LatestSchema)
 	}
 	s.Close()
 
@@ -139,8 +139,8 @@ func TestMigrations(t *testing.T) {
 	}
 	defer db.Close()
 	var rows int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != 1 {
-		t.Errorf("schema_migrations rows = %d, %v; want 1", rows, err)
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != sqlstore.LatestSchema {
+		t.Errorf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.LatestSchema)
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -179,8 +179,8 @@ func TestConcurrentOpen(t *testing.T) {
 		defer stores[i].Close()
 	}
 	for i, s := range stores {
-		if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-			t.Errorf("store %d SchemaVersion() = %d, %v; want 1", i, v, err)
+		if v, err := s.SchemaVersion(t.Context()); err != nil || v != sqlstore.LatestSchema {
+			t.Errorf("store %d SchemaVersion() = %d, %v; want %d", i, v, err, sqlstore.LatestSchema)
 		}
 	}
 }

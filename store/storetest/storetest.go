@@ -2,8 +2,8 @@
 // in the style of dex's storage/conformance: every backend's tests call
 // [Run] with a constructor for a fresh, empty store, and must pass every
 // case, including the concurrent-writer ones. A backend that implements
-// only part of [store.Store] runs [RunClients], [RunKeys] or
-// [RunRevocations].
+// only part of [store.Store] runs [RunClients], [RunKeys],
+// [RunRevocations] or [RunSettings].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -49,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunClients(t, func(t *testing.T) store.Clients { return newStore(t) })
 	RunKeys(t, func(t *testing.T) store.Keys { return newStore(t) })
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
+	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
@@ -65,6 +67,7 @@ func RunClients(t *testing.T, newStore func(t *testing.T) store.Clients) {
 		{"ClientCopies", testClientCopies},
 		{"ClientUpdateAborts", testClientUpdateAborts},
 		{"ClientConcurrentUpdates", testClientConcurrentUpdates},
+		{"ClientValidation", testClientValidation},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -656,4 +659,59 @@ func testPing(t *testing.T, s store.Store) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping() = %v", err)
 	}
+}
+
+// testClientValidation: every backend refuses to store a client that
+// [store.Client.Validate] refuses, on create and on update, and stores
+// nothing of it.
+func testClientValidation(t *testing.T, s store.Clients) {
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		mod  func(c *store.Client)
+	}{
+		{"id with a slash", func(c *store.Client) { c.ID = "a/b" }},
+		{"id with a newline", func(c *store.Client) { c.ID = "a\nb" }},
+		{"id of 10 KB", func(c *store.Client) { c.ID = strings.Repeat("a", 10<<10) }},
+		{"empty id", func(c *store.Client) { c.ID = "" }},
+		{"scope with U+00A0", func(c *store.Client) { c.Scopes = []string{"read\u00a0admin"} }},
+		{"scope with a space", func(c *store.Client) { c.Scopes = []string{"read admin"} }},
+		{"negative lifetime", func(c *store.Client) { c.TokenTTL = -time.Second }},
+		{"rate 1e-300", func(c *store.Client) { c.RateLimitPerSecond = 1e-300 }},
+		{"rate NaN", func(c *store.Client) { c.RateLimitPerSecond = math.NaN() }},
+		{"rate +Inf", func(c *store.Client) { c.RateLimitPerSecond = math.Inf(1) }},
+		{"negative burst", func(c *store.Client) { c.RateLimitBurst = -1 }},
+		{"unknown profile", func(c *store.Client) { c.Profile = "jwt" }},
+		{"name with a newline", func(c *store.Client) { c.Name = "a\nb" }},
+		{"audience with a space", func(c *store.Client) { c.Audiences = []string{"https://a b"} }},
+	}
+	for i, tt := range tests {
+		c := fullClient(fmt.Sprintf("valid-%d", i))
+		tt.mod(c)
+		if err := s.CreateClient(ctx, c); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("CreateClient(%s) = %v; want ErrInvalid", tt.name, err)
+		}
+		if c.ID != "" && len(c.ID) < 1000 {
+			if _, err := s.GetClient(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("GetClient after CreateClient(%s) = %v; want ErrNotFound", tt.name, err)
+			}
+		}
+	}
+	if err := s.CreateClient(ctx, fullClient("ok")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		if strings.HasPrefix(tt.name, "id") || tt.name == "empty id" {
+			continue // the updater cannot change the id
+		}
+		_, err := s.UpdateClient(ctx, "ok", func(c *store.Client) error { tt.mod(c); return nil })
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("UpdateClient(%s) = %v; want ErrInvalid", tt.name, err)
+		}
+	}
+	got, err := s.GetClient(ctx, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "client after refused updates", got, fullClient("ok"))
 }

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unicode/utf8"
+
+	"github.com/m2mkit/m2m"
+)
+
+// ErrInvalid is wrapped by the errors of [Client.Validate], which every
+// backend returns from CreateClient and UpdateClient for a client it
+// refuses to store.
+var ErrInvalid = errors.New("store: invalid record")
+
+// Bounds of the fields of a [Client], checked by [Client.Validate].
+const (
+	// MaxClientIDBytes bounds a client id; ids use only the RFC 3986
+	// unreserved characters A-Z a-z 0-9 - . _ ~ (see [ValidClientID]).
+	MaxClientIDBytes = 128
+	// MaxClientNameBytes bounds a client's name (UTF-8, no control
+	// characters).
+	MaxClientNameBytes = 256
+	// MaxAudiences and MaxAudienceBytes bound a client's audiences: each
+	// is printable ASCII without spaces.
+	MaxAudiences     = 32
+	MaxAudienceBytes = 1024
+	// MaxScopes bounds a client's scopes; each is an RFC 6749 scope token
+	// ([m2m.ValidScopeToken]).
+	MaxScopes = 256
+	// MaxClientTokenTTL bounds a client's token lifetime; a positive
+	// lifetime is at least one second (tokens state it in seconds).
+	MaxClientTokenTTL = 366 * 24 * time.Hour
+	// MinRateLimitPerSecond and MaxRateLimitPerSecond bound a positive
+	// per-client rate (one token a day to a million a second);
+	// MaxRateLimitBurst bounds the burst, and a full bucket refills in at
+	// most MaxRateLimitRefill.
+	MinRateLimitPerSecond = 1.0 / 86400
+	MaxRateLimitPerSecond = 1e6
+	MaxRateLimitBurst     = 1_000_000
+	MaxRateLimitRefill    = 30 * 24 * time.Hour
+	// MaxMetadataEntries, MaxMetadataKeyBytes and MaxMetadataValueBytes
+	// bound a client's metadata: keys are printable ASCII without spaces,
+	// values UTF-8 without control characters.
+	MaxMetadataEntries    = 64
+	MaxMetadataKeyBytes   = 128
+	MaxMetadataValueBytes = 1024
+)
+
+// FieldError is one problem [Client.Validate] found. Field is the
+// client's field as the admin API names it (client_id, name, audiences,
+// scopes, token_ttl_seconds, rate_limit_per_second, rate_limit_burst,
+// profile, metadata); Problem says what is wrong without repeating the
+// value.
+type FieldError struct {
+	Field   string
+	Problem string
+}
+
+func (e *FieldError) Error() string { return "store: client " + e.Field + ": " + e.Problem }
+
+// Unwrap returns [ErrInvalid].
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// ValidClientID reports whether id is a valid client id: 1 to
+// [MaxClientIDBytes] of A-Z a-z 0-9 - . _ ~.
+func ValidClientID(id string) bool {
+	if id == "" || len(id) > MaxClientIDBytes {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate reports every problem with the fields of c that a caller sets
+// (id, name, audiences, scopes, token lifetime, rate limit, profile,
+// metadata) at once, as [*FieldError] values joined with errors.Join;
+// each wraps [ErrInvalid]. It checks form and bounds only: what a server
+// additionally requires (an audience, a lifetime within its maximum) is
+// checked by the server.
+func (c *Client) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	if !ValidClientID(c.ID) {
+		bad("client_id", "must be 1 to %d characters of A-Z a-z 0-9 - . _ ~", MaxClientIDBytes)
+	}
+	if len(c.Name) > MaxClientNameBytes || !printableUTF8(c.Name) {
+		bad("name", "must be at most %d bytes of UTF-8 without control characters", MaxClientNameBytes)
+	}
+	if len(c.Audiences) > MaxAudiences {
+		bad("audiences", "at most %d audiences", MaxAudiences)
+	}
+	for i, a := range c.Audiences {
+		if a == "" || len(a) > MaxAudienceBytes || !visibleASCII(a) {
+			bad("audiences", "audience %d must be 1 to %d bytes of printable ASCII without spaces", i, MaxAudienceBytes)
+		} else if indexOf(c.Audiences[:i], a) >= 0 {
+			bad("audiences", "audience %d is repeated", i)
+		}
+	}
+	if len(c.Scopes) > MaxScopes {
+		bad("scopes", "at most %d scopes", MaxScopes)
+	}
+	for i, s := range c.Scopes {
+		if !m2m.ValidScopeToken(s) {
+			bad("scopes", "scope %d is not an RFC 6749 scope token (1 to %d characters of printable ASCII other than space, '\"' and '\\')", i, m2m.MaxScopeTokenBytes)
+		} else if indexOf(c.Scopes[:i], s) >= 0 {
+			bad("scopes", "scope %d is repeated", i)
+		}
+	}
+	if c.TokenTTL < 0 || c.TokenTTL > MaxClientTokenTTL || c.TokenTTL > 0 && c.TokenTTL < time.Second {
+		bad("token_ttl_seconds", "must be 0 (the server's default) or 1 to %d seconds", int64(MaxClientTokenTTL/time.Second))
+	}
+	r := c.RateLimitPerSecond
+	if math.IsNaN(r) || math.IsInf(r, 0) || r < 0 || r > 0 && (r < MinRateLimitPerSecond || r > MaxRateLimitPerSecond) {
+		bad("rate_limit_per_second", "must be 0 (the server's default) or from %g (one a day) to %g", MinRateLimitPerSecond, float64(MaxRateLimitPerSecond))
+	}
+	if c.RateLimitBurst < 0 || c.RateLimitBurst > MaxRateLimitBurst {
+		bad("rate_limit_burst", "must be 0 (the default) to %d", MaxRateLimitBurst)
+	} else if r >= MinRateLimitPerSecond && float64(c.RateLimitBurst)/r > MaxRateLimitRefill.Seconds() {
+		bad("rate_limit_burst", "a full bucket must refill within %d days at rate_limit_per_second", int(MaxRateLimitRefill/(24*time.Hour)))
+	}
+	switch c.Profile {
+	case "", "rfc9068", "auth0":
+	default:
+		bad("profile", `must be "", "rfc9068" or "auth0"`)
+	}
+	if len(c.Metadata) > MaxMetadataEntries {
+		bad("metadata", "at most %d entries", MaxMetadataEntries)
+	}
+	for k, v := range c.Metadata {
+		if k == "" || len(k) > MaxMetadataKeyBytes || !visibleASCII(k) || len(v) > MaxMetadataValueBytes || !printableUTF8(v) {
+			bad("metadata", "keys must be 1 to %d bytes of printable ASCII without spaces, values at most %d bytes of UTF-8 without control characters", MaxMetadataKeyBytes, MaxMetadataValueBytes)
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// visibleASCII reports whether s is %x21-7E only.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// printableUTF8 reports whether s is valid UTF-8 without C0, DEL or C1
+// control characters, nor line or paragraph separators.
+func printableUTF8(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r < 0xa0 || r == 0x2028 || r == 0x2029 {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidateUpdate reports the problems of after, the result of an update of
+// before, that before did not have: an update may not make a client
+// invalid, but a record stored before validation existed (or written to
+// the database by hand) can still be disabled, rotated or repaired. Every
+// backend's UpdateClient calls it.
+func ValidateUpdate(before, after *Client) error {
+	err := after.Validate()
+	if err == nil {
+		return nil
+	}
+	old := map[FieldError]bool{}
+	for _, e := range FieldErrors(before.Validate()) {
+		old[*e] = true
+	}
+	var errs []error
+	for _, e := range FieldErrors(err) {
+		if !old[*e] {
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FieldErrors returns the [*FieldError] values in err (as returned by
+// [Client.Validate] or [ValidateUpdate], possibly wrapped), in order.
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case *FieldError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, x := range e.Unwrap() {
+				walk(x)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
