@@ -10,7 +10,6 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/store"
-	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
 // The issuer a database serves is recorded in it by the first m2m serve
@@ -60,7 +59,7 @@ func issuerShow(env *Env) *cobra.Command {
 				return err
 			}
 			ctx := context.Background()
-			st, err := openExistingDatabase(ctx, &data)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
@@ -106,7 +105,7 @@ func issuerSet(env *Env) *cobra.Command {
 			}
 			issuer := args[0]
 			ctx := context.Background()
-			st, err := openExistingDatabase(ctx, &data)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
@@ -134,13 +133,6 @@ func issuerSet(env *Env) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
-}
-
-// openExistingDatabase opens the database of d without creating it (or
-// the data directory): an admin command pointed at the wrong place fails.
-// It is dataFlags.openExisting, the one way every admin command opens it.
-func openExistingDatabase(ctx context.Context, d *dataFlags) (*sqlstore.Store, error) {
-	return d.openExisting(ctx)
 }
 
 // checkServeIssuer is m2m serve's issuer check, run once the database is
