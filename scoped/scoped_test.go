@@ -146,7 +146,8 @@ func TestVerifierCredentials(t *testing.T) {
 		{"encoded colons", nil, "TOKEN=" + strings.ReplaceAll(tok, ":", "%3a"), Verifier{}, "ok"},
 		{"1000 query fields", nil, strings.Repeat("&", 999) + "TOKEN=" + tok, Verifier{}, "ok"},
 		{"1001 query fields", nil, strings.Repeat("&", 1000) + "TOKEN=" + tok, Verifier{}, "too many query parameters"},
-		{"1001 query fields, header used", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "ok"},
+		{"1001 query fields, header token", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{}, "too many query parameters"},
+		{"1001 query fields, query disabled", []string{"TmpToken " + tok}, strings.Repeat("&", 1000), Verifier{NoQuery: true}, "ok"},
 		{"too large", []string{"TmpToken " + strings.Repeat("a", 5000)}, "", Verifier{}, "token too large"},
 	}
 	for _, tt := range tests {

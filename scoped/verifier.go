@@ -35,10 +35,11 @@ const (
 	MsgMethodCase = "Request method must be upper case"
 )
 
-// MaxQueryFields is the most query fields Verify reads the token from, as
-// Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a query string with more
-// "&"-separated fields (empty ones included) is refused with 400, as Django
-// refuses it.
+// MaxQueryFields is the most query fields Verify accepts unless NoQuery is
+// set, as Django's default DATA_UPLOAD_MAX_NUMBER_FIELDS: a request whose
+// query string has more "&"-separated fields (empty ones included) is
+// refused with 400, as a DRF view refuses it, whether or not its token is
+// in the header.
 const MaxQueryFields = 1000
 
 // ErrUnknownUser is returned by a [Verifier.LookupUser] function for a
@@ -289,6 +290,16 @@ func (v *Verifier) principal(t *Token, subject string, raw *pyjson.Value) *m2m.P
 // header split on whitespace, then the query parameter. A malformed header
 // with our keyword does not fall back to the query.
 func (v *Verifier) credential(r *http.Request) (string, error) {
+	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
+	// fields (parse_qsl counts 1 + the number of "&", empty fields
+	// included) with TooManyFieldsSent, which Django answers with 400; DRF
+	// parses the query for content negotiation before authentication, so
+	// even a request with a header token is refused.
+	if q := r.URL.RawQuery; !v.NoQuery && q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
+		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
+		ce.Status = http.StatusBadRequest
+		return "", ce
+	}
 	limit := v.maxTokenBytes() + len(v.keyword()) + 64
 	for _, h := range r.Header.Values("Authorization") {
 		parts := fields3(h)
@@ -320,14 +331,6 @@ func (v *Verifier) credential(r *http.Request) (string, error) {
 	}
 	if len(r.URL.RawQuery) > 64<<10 {
 		return "", v.invalid(m2m.ReasonTooLarge, "query too large")
-	}
-	// Django's QueryDict refuses more than DATA_UPLOAD_MAX_NUMBER_FIELDS
-	// fields (parse_qsl counts 1 + the number of "&", empty fields
-	// included) with TooManyFieldsSent, which Django answers with 400.
-	if q := r.URL.RawQuery; q != "" && 1+strings.Count(q, "&") > MaxQueryFields {
-		ce := v.invalid(m2m.ReasonTooLarge, "too many query parameters")
-		ce.Status = http.StatusBadRequest
-		return "", ce
 	}
 	tok, ok := queryValue(r.URL.RawQuery, name)
 	if !ok || tok == "" {
