@@ -152,7 +152,7 @@ func dpopInvalid(reason m2m.Reason, desc string) *m2m.CredentialError {
 // ECDSA proofs may be high-S: DPoP clients (WebCrypto, Node jose) do not
 // normalize s, and a proof is identified by its jti, not by its bytes.
 func (v *DPoPVerifier) Verify(ctx context.Context, req DPoPRequest) (*DPoPProof, error) {
-	if err := v.configError(); err != nil {
+	if err := v.Validate(); err != nil {
 		return nil, err
 	}
 	switch len(req.Proofs) {
@@ -304,7 +304,9 @@ func (v *DPoPVerifier) algorithms() []string {
 	return v.Algorithms
 }
 
-func (v *DPoPVerifier) configError() error {
+// Validate reports every problem of v's configuration at once; nil when
+// it can verify proofs.
+func (v *DPoPVerifier) Validate() error {
 	var problems []string
 	algs := v.algorithms()
 	if len(algs) == 0 {
