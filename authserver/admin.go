@@ -116,24 +116,30 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
 }
 
-// adminAuthorized checks the Bearer admin token in constant time, with the
-// failure throttle per address.
+// adminAuthorized checks the Bearer admin token in constant time. The
+// right token is never refused: the admin token is a random value no one
+// can guess online (see Config.AdminTokenHash), so a lockout by address
+// would only let a failing caller behind the same NAT or proxy lock the
+// operator out. Failures are counted per address, and an address over
+// FailureLimit has its further failures answered 429 with Retry-After.
 func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 	ctx := r.Context()
-	key := "authfail:admin:" + s.addrKey(r)
-	if d, err := s.limiter.Take(ctx, key, s.failures, 0); err == nil && !d.Allowed {
-		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
-		writeJSON(w, http.StatusTooManyRequests, errorBody(CodeTooManyRequests, "too many failed attempts"))
-		return false
-	}
 	tok, err := httpauth.Credentials(r, "Bearer", "admin")
 	sum := sha256.Sum256([]byte(tok))
 	if err == nil && subtle.ConstantTimeCompare(sum[:], s.cfg.AdminTokenHash) == 1 {
 		return true
 	}
-	s.limiter.Take(ctx, key, s.failures, 1)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "authserver: admin request refused", slog.String("reason", "bad_admin_token"),
 		slog.String("remote_addr", s.clientAddr(r)))
+	d, lerr := s.limiter.Take(ctx, "authfail:admin:"+s.addrKey(r), s.failures, 1)
+	if lerr != nil {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failed admin request", slog.String("error", lerr.Error()))
+	}
+	if lerr == nil && !d.Allowed {
+		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
+		writeJSON(w, http.StatusTooManyRequests, errorBody(CodeTooManyRequests, "too many failed attempts"))
+		return false
+	}
 	w.Header().Set("WWW-Authenticate", httpauth.Challenge{Scheme: "Bearer", Params: []httpauth.Param{{Name: "realm", Value: s.realm + " admin"}}}.String())
 	writeJSON(w, http.StatusUnauthorized, errorBody("invalid_token", "admin token required"))
 	return false

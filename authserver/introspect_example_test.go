@@ -31,16 +31,18 @@ func examplePost(h http.Handler, path string, form url.Values) (int, map[string]
 // Introspection (RFC 7662) and revocation (RFC 7009) of a token, with
 // memstore as the client and revocation store.
 func ExampleRevokeClientTokens() {
-	st := memstore.New() // sqlstore in production; Config.Revocations may be a redisstore.Revocations
+	st := memstore.New()                                                             // sqlstore in production; Config.Revocations may be a redisstore.Revocations
+	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 5e8, time.UTC) } // a fixed clock, for the example
 	srv, err := authserver.New(authserver.Config{
 		Issuer: "https://auth.example.com", Clients: st, Signer: exampleSigner(),
 		ClientCacheTTL: -1, // read the store on every request, for the example
+		Now:            now,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	secret, _ := authserver.CreateClient(ctx, st, &store.Client{ID: "billing", Audiences: []string{"https://api.example.com"}}, nil)
+	secret, _ := authserver.CreateClient(ctx, st, &store.Client{ID: "billing", Audiences: []string{"https://api.example.com"}}, now)
 	creds := url.Values{"client_id": {"billing"}, "client_secret": {secret}}
 	form := func(k, v string) url.Values {
 		f := url.Values{k: {v}}
@@ -56,8 +58,7 @@ func ExampleRevokeClientTokens() {
 	fmt.Println("active:", info["active"], "client_id:", info["client_id"])
 
 	// Everything issued to the client so far (m2m client revoke-tokens).
-	time.Sleep(time.Millisecond)
-	if _, err := authserver.RevokeClientTokens(ctx, st, "billing", nil); err != nil {
+	if _, err := authserver.RevokeClientTokens(ctx, st, "billing", now); err != nil {
 		log.Fatal(err)
 	}
 	_, info = examplePost(srv, "/oauth/introspect", form("token", token))

@@ -105,3 +105,32 @@ func TestScopeOneMeaning(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminNoLockout: failed admin requests from one address (a NAT, a
+// proxy) are slowed down, but never lock out the right admin token.
+func TestAdminNoLockout(t *testing.T) {
+	f := newAdminFixture(t)
+	bad := func() int {
+		r := httptest.NewRequest("GET", "/admin/clients", nil)
+		r.Header.Set("Authorization", "Bearer wrong")
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, r)
+		return w.Code
+	}
+	throttled := 0
+	for i := range 20 {
+		switch got := bad(); got {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			throttled++
+		default:
+			t.Fatalf("bad admin token %d: %d; want 401 or 429", i, got)
+		}
+		if w := f.admin("GET", "/admin/clients", ""); w.Code != http.StatusOK {
+			t.Fatalf("right admin token after %d failures from the same address: %d; want 200", i+1, w.Code)
+		}
+	}
+	if throttled == 0 {
+		t.Errorf("20 bad admin tokens were never answered 429")
+	}
+}

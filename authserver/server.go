@@ -114,7 +114,10 @@ type Config struct {
 	// key.
 	Ready func(ctx context.Context) error
 	// AdminTokenHash is the SHA-256 digest of the admin API's bearer token
-	// (see [HashSecret]). nil: no admin API (/admin/ answers 404). With
+	// (see [HashSecret]). The token must be a random value of at least 128
+	// bits (m2m serve generates 256): the right token is never refused
+	// because others failed from the same address; failures are only
+	// counted per address and answered 429 past FailureLimit. nil: no admin API (/admin/ answers 404). With
 	// it, /admin/clients manages clients (list, create, show, disable,
 	// enable, rotate-secret, delete) and POST /admin/keys/rotate rotates
 	// the signing key through KeyRotator.

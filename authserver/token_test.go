@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -520,40 +521,51 @@ func TestConcurrentTokens(t *testing.T) {
 	wg.Wait()
 }
 
-// slowClients delays GetClient so that concurrent misses overlap.
-type slowClients struct{ *fakeClients }
+// blockedClients holds every GetClient until release is closed, so that
+// concurrent misses overlap.
+type blockedClients struct {
+	*fakeClients
+	release chan struct{}
+}
 
-func (s slowClients) GetClient(ctx context.Context, id string) (*store.Client, error) {
-	time.Sleep(20 * time.Millisecond)
+func (s blockedClients) GetClient(ctx context.Context, id string) (*store.Client, error) {
+	<-s.release
 	return s.fakeClients.GetClient(ctx, id)
 }
 
 // TestClientCacheSingleRead checks that concurrent requests for one client
-// whose cache entry is missing cause a single store read.
+// whose cache entry is missing cause a single store read. In a synctest
+// bubble, synctest.Wait returns once every request is blocked: on the
+// store read or waiting for it.
 func TestClientCacheSingleRead(t *testing.T) {
-	fc := &fakeClients{}
-	c := &store.Client{Audiences: []string{"https://api.example.test"}, RateLimitPerSecond: 1e6, RateLimitBurst: 1e6}
-	secret, err := authserver.CreateClient(context.Background(), fc, c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := authserver.New(authserver.Config{Issuer: testIssuer, Clients: slowClients{fc}, Signer: newTestSigner(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ID}, "client_secret": {secret}}.Encode()
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			w := httptest.NewRecorder()
-			srv.ServeHTTP(w, form(body))
-			if w.Code != 200 {
-				t.Errorf("status %d %s", w.Code, w.Body)
-			}
-		})
-	}
-	wg.Wait()
-	if got := fc.reads.Load(); got != 1 {
-		t.Errorf("store reads for 8 concurrent requests = %d; want 1", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fc := &fakeClients{}
+		c := &store.Client{Audiences: []string{"https://api.example.test"}, RateLimitPerSecond: 1e6, RateLimitBurst: 1e6}
+		secret, err := authserver.CreateClient(context.Background(), fc, c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bc := blockedClients{fc, make(chan struct{})}
+		srv, err := authserver.New(authserver.Config{Issuer: testIssuer, Clients: bc, Signer: newTestSigner(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ID}, "client_secret": {secret}}.Encode()
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				w := httptest.NewRecorder()
+				srv.ServeHTTP(w, form(body))
+				if w.Code != 200 {
+					t.Errorf("status %d %s", w.Code, w.Body)
+				}
+			})
+		}
+		synctest.Wait()
+		close(bc.release)
+		wg.Wait()
+		if got := fc.reads.Load(); got != 1 {
+			t.Errorf("store reads for 8 concurrent requests = %d; want 1", got)
+		}
+	})
 }

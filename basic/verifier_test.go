@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,13 +287,16 @@ func TestMicrodotBasicRoutes(t *testing.T) {
 	}
 }
 
-// slowUsers refuses every password after a short delay, counting calls
-// safely, so that concurrent requests overlap in the password check.
+// slowUsers refuses every password after yielding the processor many
+// times, counting calls safely, so that concurrent requests overlap in
+// the password check (without a wall-clock sleep).
 type slowUsers struct{ calls atomic.Int32 }
 
 func (u *slowUsers) Authenticate(context.Context, string, string) (bool, error) {
 	u.calls.Add(1)
-	time.Sleep(2 * time.Millisecond)
+	for range 1000 {
+		runtime.Gosched()
+	}
 	return false, nil
 }
 

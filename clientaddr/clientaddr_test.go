@@ -235,3 +235,26 @@ func FuzzClientAddr(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkThrottleKey(b *testing.B) {
+	p := clientaddr.TrustedProxies{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, bc := range []struct {
+		name, peer, xff string
+	}{
+		{"peer ipv4", "192.0.2.1:1234", ""},
+		{"peer ipv6", "[2001:db8::1]:1234", ""},
+		{"proxied xff", "10.0.0.1:1234", "6.6.6.6, 203.0.113.9"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = bc.peer
+			if bc.xff != "" {
+				r.Header.Set("X-Forwarded-For", bc.xff)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				p.ThrottleKey(r)
+			}
+		})
+	}
+}

@@ -13,8 +13,9 @@ import (
 // Check only peeks, so concurrent attempts for one key can all pass Check
 // before the first of them records its failure: a burst of N parallel
 // guesses gets N tries. Callers that must bound guesses hold a per-key
-// lock from Check to Fail, as rolling.Verifier, jwtauth.LoginHandler and
-// basic.Verifier do; [KeyLocks] provides such locks.
+// lock from Check to Fail, as rolling.Verifier, jwtauth.LoginHandler,
+// basic.Verifier and the authserver token endpoint do; [KeyLocks]
+// provides such locks.
 //
 // A Throttle is safe for concurrent use when its Limiter is.
 type Throttle struct {
