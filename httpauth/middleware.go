@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/internal/logattr"
 )
 
 // Middleware authenticates requests. Its zero value has no verifiers and so
@@ -28,9 +30,15 @@ type Middleware struct {
 	// m2m.ErrInvalidCredentials, or is a technical failure.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives one Info record per refusal (reason code, scheme,
-	// method, path, remote address; never the credential) and an Error
-	// record per technical failure. Nil discards.
+	// method, path, client address; never the credential) and an Error
+	// record per technical failure. Every field a caller chose is cut to
+	// at most 128 bytes (the error text of a technical failure to 512)
+	// with control characters escaped. Nil discards.
 	Logger *slog.Logger
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address that Logger records (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer.
+	TrustedProxies clientaddr.TrustedProxies
 }
 
 // Check authenticates r and returns its Principal. It returns an error
@@ -116,19 +124,19 @@ func (m *Middleware) log(r *http.Request, err error) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("remote_addr", r.RemoteAddr),
+		logattr.String("method", r.Method),
+		logattr.String("path", r.URL.Path),
+		slog.String("remote_addr", m.TrustedProxies.ClientAddr(r).String()),
 	}
 	reason := m2m.ReasonOf(err)
 	if reason == "" {
-		m.Logger.LogAttrs(r.Context(), slog.LevelError, "m2m: authentication failed", append(attrs, slog.String("error", err.Error()))...)
+		m.Logger.LogAttrs(r.Context(), slog.LevelError, "m2m: authentication failed", append(attrs, slog.String("error", logattr.Clean(err.Error(), 512)))...)
 		return
 	}
-	attrs = append(attrs, slog.String("reason", string(reason)))
+	attrs = append(attrs, logattr.String("reason", string(reason)))
 	var ce *m2m.CredentialError
 	if errors.As(err, &ce) && ce.Scheme != "" {
-		attrs = append(attrs, slog.String("scheme", ce.Scheme))
+		attrs = append(attrs, logattr.String("scheme", ce.Scheme))
 	}
 	m.Logger.LogAttrs(r.Context(), slog.LevelInfo, "m2m: request refused", attrs...)
 }
