@@ -16,6 +16,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/internal/logattr"
+	"github.com/m2mkit/m2m/internal/oautherr"
 )
 
 // Middleware authenticates requests. Its zero value has no verifiers and so
@@ -141,11 +142,12 @@ func (m *Middleware) log(r *http.Request, err error) {
 	m.Logger.LogAttrs(r.Context(), slog.LevelInfo, "m2m: request refused", attrs...)
 }
 
-// ErrorBody is the JSON body of every refusal this package writes.
-type ErrorBody struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description,omitempty"`
-}
+// ErrorBody is the JSON body of every refusal this package writes: the
+// OAuth 2.0 error response of RFC 6749 section 5.2 (and RFC 6750 section
+// 3.1), defined once for the module (the token server writes it and
+// clientcred reads it). Refusals written here leave ErrorURI empty, so it
+// is not encoded.
+type ErrorBody = oautherr.Body
 
 // WriteRefusal writes the default response for err: the status from the
 // error (401 for missing or invalid credentials, 403 for forbidden, 429 with
@@ -184,15 +186,15 @@ func refusal(err error) (int, ErrorBody) {
 	var ce *m2m.CredentialError
 	switch {
 	case errors.As(err, &ce):
-		return ce.HTTPStatus(), ErrorBody{string(ce.Reason), ce.Description}
+		return ce.HTTPStatus(), ErrorBody{Error: string(ce.Reason), ErrorDescription: ce.Description}
 	case errors.Is(err, m2m.ErrNoCredentials):
-		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonMissing), "authentication required"}
+		return http.StatusUnauthorized, ErrorBody{Error: string(m2m.ReasonMissing), ErrorDescription: "authentication required"}
 	case errors.Is(err, m2m.ErrInvalidCredentials):
-		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonBadCredentials), "invalid credentials"}
+		return http.StatusUnauthorized, ErrorBody{Error: string(m2m.ReasonBadCredentials), ErrorDescription: "invalid credentials"}
 	case errors.Is(err, m2m.ErrUnavailable):
-		return http.StatusServiceUnavailable, ErrorBody{"temporarily_unavailable", "authentication is temporarily unavailable"}
+		return http.StatusServiceUnavailable, ErrorBody{Error: "temporarily_unavailable", ErrorDescription: "authentication is temporarily unavailable"}
 	}
-	return http.StatusInternalServerError, ErrorBody{"server_error", "authentication failed on the server"}
+	return http.StatusInternalServerError, ErrorBody{Error: "server_error", ErrorDescription: "authentication failed on the server"}
 }
 
 // WriteJSON writes v as a JSON response with status and
