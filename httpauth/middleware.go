@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
@@ -256,7 +255,7 @@ func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Hand
 // m2m.ErrNoCredentials without a Principal, or an insufficient_scope
 // *m2m.CredentialError with c its challenge.
 func requireScope(scopes []string, refuse func(w http.ResponseWriter, r *http.Request, err error, c Challenge)) func(http.Handler) http.Handler {
-	want := strings.Join(scopes, " ")
+	want := m2m.FormatScope(scopes)
 	if err := checkRequiredScopes(scopes); err != nil {
 		// A programming error: fail closed on every request, loudly.
 		return func(http.Handler) http.Handler {

@@ -16,8 +16,9 @@
 //
 // [Verifier] checks codes in HTTP requests for package httpauth: a window
 // of steps either side of now, each code accepted at most once per key (an
-// [m2m.ReplayCache]), failed attempts throttled per key id, several named
-// seeds, and constant-time comparisons. [Transport] adds the current code
+// [m2m.ReplayCache]), failed attempts throttled per client address and
+// per key id without locking out a device that holds the right code,
+// several named seeds, and constant-time comparisons. [Transport] adds the current code
 // to a client's requests. The default wire form is
 // "Authorization: Rolling <code>" (see [Wire]).
 package rolling

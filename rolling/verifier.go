@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 	"unicode"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/replay"
@@ -23,6 +24,13 @@ const DefaultWindow = 1
 
 // NoWindow, as Verifier.Window, accepts the current step only.
 const NoWindow = -1
+
+// DefaultAddressLimit is the failure budget of one client address for one
+// key id when Verifier.AddressLimit is zero: 5 failures in a burst, then
+// one a minute. It is a tenth of the rate of ratelimit.DefaultFailureLimit
+// (the default budget of a key id), so that one address alone cannot
+// exhaust a key id's budget and lock out the device from elsewhere.
+var DefaultAddressLimit = ratelimit.Limit{Rate: 1.0 / 60, Burst: 5}
 
 // Key is one named seed: a key id and the codec bound to its seed.
 type Key struct {
@@ -36,10 +44,31 @@ type Key struct {
 
 // Verifier checks rolling codes in HTTP requests; it implements
 // [m2m.Verifier] and [httpauth.Challenger]. Each code is accepted at most
-// once per key, failed attempts are throttled per key id, and every
-// comparison takes constant time. Checks for one key id are serialized
-// from the throttle check to the recorded failure, so concurrent guesses
-// get no more tries than sequential ones.
+// once per key, failed attempts are throttled, and every comparison takes
+// constant time. Checks for one key id are serialized from the throttle
+// check to the recorded failure, so concurrent guesses get no more tries
+// than sequential ones.
+//
+// Throttling has two budgets, both checked before the code is compared
+// and both charged with every failure:
+//
+//   - per client address and key id (AddressLimit): an address that
+//     guesses is slowed on its own;
+//   - per key id (Throttle): this bounds the guesses against one key from
+//     all addresses together, so a short code cannot be guessed online
+//     by spreading guesses over many addresses.
+//
+// So that the device holding the right code is not locked out by others'
+// wrong codes, an address from which a code of that key was accepted
+// within the Throttle's SuccessMemory is exempt from the key id's budget
+// (never from its own address budget). A device thus keeps getting in
+// from where it last succeeded while attackers elsewhere exhaust the key
+// id's budget, and a device at a new address gets in unless attackers
+// spread over about ten addresses keep that budget exhausted. A device
+// behind the same address as an attacker (one NAT) is throttled with it:
+// there, until its code is compared, the device cannot be told apart from
+// the attacker, and comparing a code the budget refused would be a free
+// guess.
 //
 // The zero Verifier has no keys and refuses every configuration check. A
 // Verifier is safe for concurrent use once configured; do not change its
@@ -63,9 +92,21 @@ type Verifier struct {
 	// InsecureAllowReplay accepts a code more than once; Replay is then
 	// not used.
 	InsecureAllowReplay bool
-	// Throttle limits failed attempts per key id; nil means a private
+	// Throttle limits failed attempts per key id (keys are the key id,
+	// "" for requests without one among several keys) and remembers
+	// successes per address (see [Verifier]); nil means a private
 	// in-memory Throttle with ratelimit.DefaultFailureLimit.
 	Throttle *ratelimit.Throttle
+	// AddressLimit limits failed attempts per client address and key id,
+	// counted in Throttle's Limiter under the keys "addr:ADDRESS kid:ID"
+	// (IPv6 per /64, see clientaddr.Key) with Throttle's Prefix. Zero
+	// means DefaultAddressLimit. Keep it well below Throttle's limit, or
+	// one address can exhaust a key id's budget.
+	AddressLimit ratelimit.Limit
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer.
+	TrustedProxies clientaddr.TrustedProxies
 	// InsecureNoThrottle disables failure throttling; Throttle is then not
 	// used.
 	InsecureNoThrottle bool
@@ -81,12 +122,13 @@ type Verifier struct {
 	byID     map[string]int
 	replay   m2m.ReplayCache
 	throttle *ratelimit.Throttle
-	seed     maphash.Seed
+	// byAddr is the per-address budget, on throttle's Limiter.
+	byAddr *ratelimit.Throttle
 	// guesses serializes, per throttle key (striped), the throttle check,
 	// the comparison and the recording of a failure, so that concurrent
 	// wrong codes cannot all pass the check before the first failure is
 	// recorded.
-	guesses [64]sync.Mutex
+	guesses ratelimit.KeyLocks
 }
 
 var (
@@ -191,7 +233,6 @@ func validKeyID(id string) bool {
 
 func (v *Verifier) init() error {
 	v.once.Do(func() {
-		v.seed = maphash.MakeSeed()
 		v.err = v.Validate()
 		v.byID = make(map[string]int, len(v.Keys))
 		for i, k := range v.Keys {
@@ -210,6 +251,18 @@ func (v *Verifier) init() error {
 			v.throttle = v.Throttle
 		default:
 			v.throttle = &ratelimit.Throttle{Limiter: &ratelimit.Memory{Now: v.Now}}
+		}
+		if v.throttle != nil {
+			lim := v.throttle.Limiter
+			if lim == nil {
+				lim = &ratelimit.Memory{Now: v.Now}
+			}
+			al := v.AddressLimit
+			if al == (ratelimit.Limit{}) {
+				al = DefaultAddressLimit
+			}
+			v.byAddr = &ratelimit.Throttle{Limiter: lim, Limit: al, Prefix: v.throttle.Prefix,
+				SuccessMemory: v.throttle.SuccessMemory}
 		}
 	})
 	return v.err
@@ -239,7 +292,7 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := v.Check(r.Context(), keyID, code)
+	res, err := v.CheckFrom(r.Context(), v.TrustedProxies.ClientAddr(r), keyID, code)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +310,16 @@ func (v *Verifier) Verify(r *http.Request) (*m2m.Principal, error) {
 // constant-time comparison over the window, then the replay cache.
 // Refusals are [*m2m.CredentialError]s with the reasons unknown_key,
 // throttled, bad_credentials or replayed; other errors are technical.
+// Check knows no client address: all its callers share one address
+// budget (use [Verifier.CheckFrom] when the address is known).
 func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error) {
+	return v.CheckFrom(ctx, netip.Addr{}, keyID, code)
+}
+
+// CheckFrom is [Verifier.Check] for a request from the client address
+// addr, which the per-address budget and the success exemption count
+// (see [Verifier]).
+func (v *Verifier) CheckFrom(ctx context.Context, addr netip.Addr, keyID, code string) (Result, error) {
 	if err := v.init(); err != nil {
 		return Result{}, err
 	}
@@ -272,7 +334,8 @@ func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error
 	} else if len(keys) == 1 {
 		throttleKey = keys[0].ID
 	}
-	k, m, err := v.match(ctx, keys, throttleKey, code)
+	addrKey := "addr:" + clientaddr.Key(addr) + " kid:" + throttleKey
+	k, m, err := v.match(ctx, keys, throttleKey, addrKey, code)
 	if err != nil {
 		return Result{}, err
 	}
@@ -285,29 +348,27 @@ func (v *Verifier) Check(ctx context.Context, keyID, code string) (Result, error
 			return Result{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonReplayed, "code already used")
 		}
 	}
+	if v.byAddr != nil {
+		// Remember that this address holds the right code, which exempts
+		// it from the key id's budget. A mark that cannot be recorded
+		// only withholds that exemption, so the code is still accepted.
+		_ = v.byAddr.Succeed(ctx, addrKey)
+	}
 	return Result{KeyID: k.ID, Match: m}, nil
 }
 
 // match checks the throttle, compares code with the keys' codes and, when
-// none matches, records the failure. It holds throttleKey's lock from the
-// check to the recorded failure, so that a burst of concurrent guesses
-// gets no more tries than the same guesses sent one at a time. (Replicas
-// sharing a Limiter each let one guess per key through at a time.) The
-// replay cache, which may be remote, is consulted after the lock is
-// released.
-func (v *Verifier) match(ctx context.Context, keys []Key, throttleKey, code string) (Key, Match, error) {
+// none matches, records the failure. It holds the locks of throttleKey
+// and addrKey from the check to the recorded failure, so that a burst of
+// concurrent guesses gets no more tries than the same guesses sent one at
+// a time. (Replicas sharing a Limiter each let one guess per key through
+// at a time.) The replay cache, which may be remote, is consulted after
+// the lock is released.
+func (v *Verifier) match(ctx context.Context, keys []Key, throttleKey, addrKey, code string) (Key, Match, error) {
 	if v.throttle != nil {
-		mu := &v.guesses[maphash.String(v.seed, throttleKey)%uint64(len(v.guesses))]
-		mu.Lock()
-		defer mu.Unlock()
-		ok, wait, err := v.throttle.Check(ctx, throttleKey)
-		if err != nil {
-			return Key{}, Match{}, fmt.Errorf("rolling: throttle: %w", err)
-		}
-		if !ok {
-			e := m2m.Invalid(m2m.SchemeRolling, m2m.ReasonThrottled, "too many failed attempts; try later")
-			e.RetryAfter = ratelimit.Decision{RetryAfter: wait}.RetryAfterSeconds()
-			return Key{}, Match{}, e
+		defer v.guesses.Lock(throttleKey, addrKey)()
+		if err := v.throttled(ctx, throttleKey, addrKey); err != nil {
+			return Key{}, Match{}, err
 		}
 	}
 	now := v.now()
@@ -323,11 +384,33 @@ func (v *Verifier) match(ctx context.Context, keys []Key, throttleKey, code stri
 		return k, m, nil
 	}
 	if v.throttle != nil {
-		if err := v.throttle.Fail(ctx, throttleKey); err != nil {
-			return Key{}, Match{}, fmt.Errorf("rolling: throttle: %w", err)
+		err := errors.Join(v.byAddr.Fail(ctx, addrKey), v.throttle.Fail(ctx, throttleKey))
+		if err != nil {
+			return Key{}, Match{}, fmt.Errorf("rolling: throttle: %w: %w", m2m.ErrUnavailable, err)
 		}
 	}
 	return Key{}, Match{}, m2m.Invalid(m2m.SchemeRolling, m2m.ReasonBadCredentials, "invalid or expired code")
+}
+
+// throttled checks the address budget, then the key id's budget, which an
+// address that succeeded recently does not need (see [Verifier]).
+func (v *Verifier) throttled(ctx context.Context, throttleKey, addrKey string) error {
+	ok, wait, err := v.byAddr.Check(ctx, addrKey)
+	if err == nil && ok {
+		ok, wait, err = v.throttle.Check(ctx, throttleKey)
+		if err == nil && !ok {
+			ok, err = v.byAddr.Succeeded(ctx, addrKey)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("rolling: throttle: %w: %w", m2m.ErrUnavailable, err)
+	}
+	if !ok {
+		e := m2m.Invalid(m2m.SchemeRolling, m2m.ReasonThrottled, "too many failed attempts; try later")
+		e.RetryAfter = ratelimit.Decision{RetryAfter: wait}.RetryAfterSeconds()
+		return e
+	}
+	return nil
 }
 
 // Challenge returns the WWW-Authenticate challenge: the wire's scheme

@@ -267,6 +267,9 @@ func AllowByScopes(p *m2m.Principal, method, prefix string) bool {
 	}
 	prefix = IRIToURI(prefix)
 	for _, s := range p.Scopes {
+		if !m2m.ValidScopeToken(s) {
+			continue // not a scope any token server issues: grants nothing
+		}
 		m, sp, ok := strings.Cut(s, ":")
 		if !ok || (m != method && m != "*") || !strings.HasPrefix(sp, "/") {
 			continue

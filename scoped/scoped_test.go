@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -567,6 +568,51 @@ func TestIssueErrorBodyBytes(t *testing.T) {
 			h.ServeHTTP(w, r)
 			if got := w.Body.String(); got != tc.want {
 				t.Errorf("body = %s; want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScopesOneSpelling checks that a scoped principal's Scopes are RFC
+// 6749 scope tokens in the URI form the prefixes are matched in, and that
+// AllowByScopes grants nothing for a scope that is not a scope token
+// (issue 13 item 1: scopes are split and compared one way).
+func TestScopesOneSpelling(t *testing.T) {
+	v := &Verifier{Secret: testSecret, Now: clockAt(t0)}
+	long := "/" + strings.Repeat("x", m2m.MaxScopeTokenBytes)
+	tok := signPayload(t, `{"user":1,"max_age":60,"endpoints":{"GET":["/caf\u00e9/","/a b/","/caf%C3%A9/"],"POST":["`+long+`"]}}`, t0)
+	r := httptest.NewRequest("GET", "/caf%C3%A9/1", nil)
+	r.Header.Set("Authorization", "TmpToken "+tok)
+	p, err := v.Verify(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET:/caf%C3%A9/", "GET:/a%20b/"}
+	if !slices.Equal(p.Scopes, want) {
+		t.Errorf("Scopes = %q; want %q", p.Scopes, want)
+	}
+	for _, s := range p.Scopes {
+		if !m2m.ValidScopeToken(s) {
+			t.Errorf("scope %q is not an RFC 6749 scope token", s)
+		}
+	}
+
+	for _, tt := range []struct {
+		name   string
+		scopes []string
+		prefix string
+		want   bool
+	}{
+		{"scope token", []string{"GET:/api/"}, "/api/v1", true},
+		{"a space is two scopes, not one", []string{"GET:/a b/"}, "/a b/c", false},
+		{"no-break space", []string{"GET:/api\u00a0x/"}, "/api\u00a0x/1", false},
+		{"non-ASCII", []string{"GET:/caf\u00e9/"}, "/caf\u00e9/1", false},
+		{"URI form", []string{"GET:/caf%C3%A9/"}, "/caf\u00e9/1", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &m2m.Principal{Subject: "1", Scopes: tt.scopes}
+			if got := AllowByScopes(p, "GET", tt.prefix); got != tt.want {
+				t.Errorf("AllowByScopes(%q, GET, %q) = %v; want %v", tt.scopes, tt.prefix, got, tt.want)
 			}
 		})
 	}

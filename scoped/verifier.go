@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -266,7 +267,16 @@ func (v *Verifier) principal(t *Token, subject string, raw *pyjson.Value) *m2m.P
 	scopes := make([]string, 0, len(t.Endpoints))
 	for _, e := range t.Endpoints {
 		eps[e.Method] = append(eps[e.Method], e.Prefix)
-		scopes = append(scopes, e.String())
+		// The scope of an endpoint is its URI form (IRIToURI, as the
+		// prefix is matched), so that it is an RFC 6749 scope token with
+		// one spelling; one that still is not (an odd method, a prefix
+		// past MaxScopeTokenBytes) is left out of Scopes, never passed on
+		// in another spelling. The endpoint still authorises the request
+		// it grants, and Claims["endpoints"] keeps every one as signed.
+		sc := e.Method + ":" + IRIToURI(e.Prefix)
+		if m2m.ValidScopeToken(sc) && !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
 	}
 	claims := map[string]any{
 		"user":      t.User,
