@@ -129,10 +129,14 @@ func TestCLIReference(t *testing.T) {
 
 // TestDocsEnvironment checks that every M2M_* variable the docs name is
 // one the code reads: a string literal "M2M_..." in the module's non-test
-// source, or a flag name given to the CLI's envDefaults (which reads flag
-// --some-name from M2M_SOME_NAME).
+// source, a flag name given to the CLI's envDefaults (which reads flag
+// --some-name from M2M_SOME_NAME), or a setting of m2m serve (each of
+// its flags, cli.ServeVariables).
 func TestDocsEnvironment(t *testing.T) {
 	known := map[string]bool{}
+	for _, v := range cli.ServeVariables() {
+		known[v] = true
+	}
 	litRE := regexp.MustCompile(`^"(M2M_[A-Z0-9_]+)"$`)
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -290,3 +290,17 @@ func FuzzConfigFile(f *testing.F) {
 		_ = o.validate()
 	})
 }
+
+// TestServeVariables checks the derived names: one per flag, help
+// excluded.
+func TestServeVariables(t *testing.T) {
+	got := ServeVariables()
+	for _, want := range []string{"M2M_ADDR", "M2M_TOKEN_TTL", "M2M_TLS_CERT", "M2M_CONFIG", "M2M_TRUSTED_PROXIES", "M2M_LOG_FORMAT"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("ServeVariables() = %v; want it to hold %s", got, want)
+		}
+	}
+	if slices.Contains(got, "M2M_HELP") {
+		t.Errorf("ServeVariables() = %v; want no M2M_HELP", got)
+	}
+}
