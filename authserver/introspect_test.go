@@ -2,10 +2,7 @@ package authserver_test
 
 import (
 	"context"
-	"crypto/elliptic"
-	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/authserver/authservertest"
+	"github.com/m2mkit/m2m/internal/jws/jwstest"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
@@ -116,7 +114,7 @@ func TestIntrospect(t *testing.T) {
 		"unsigned":  "eyJhbGciOiJub25lIiwia2lkIjoieCIsInR5cCI6ImF0K2p3dCJ9." + parts[1] + ".",
 		// One token, one spelling: the same signed bytes spelled otherwise.
 		"line break":  parts[0] + ".\n" + parts[1] + "." + parts[2],
-		"high-S twin": highSTwin(t, tokA),
+		"high-S twin": jwstest.HighSTwin(t, tokA),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if body := l.introspect(t, tok); len(body) != 1 || body["active"] != false {
@@ -362,20 +360,6 @@ func FuzzIntrospect(f *testing.F) {
 			}
 		}
 	})
-}
-
-// highSTwin returns the other spelling of an ES256 token: s replaced by
-// n-s, which a lenient ECDSA verifier also accepts.
-func highSTwin(t *testing.T, tok string) string {
-	t.Helper()
-	i := strings.LastIndexByte(tok, '.')
-	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
-	if err != nil || len(sig) != 64 {
-		t.Fatalf("not an ES256 signature: %v", err)
-	}
-	s := new(big.Int).SetBytes(sig[32:])
-	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
-	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 // TestIntrospectRevokedKey: after the emergency revocation of the key that

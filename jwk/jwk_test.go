@@ -506,3 +506,30 @@ func TestFromPublicIncomplete(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteKeySetNegativeBoundedByFreshness: a kid missing from a fetch
+// (a key its server had not loaded yet) is looked up again once the set
+// is due for a refresh, even when only tokens with that kid arrive, so it
+// is never refused for the whole NegativeTTL.
+func TestRemoteKeySetNegativeBoundedByFreshness(t *testing.T) {
+	k1 := mustKey(t, &ecKey.PublicKey, "k1", "ES256")
+	k2 := mustKey(t, edPub, "k2", "EdDSA")
+	srv := newJWKSServer(t, jwks(t, k1))
+	clk := newClock()
+	r := &RemoteKeySet{URL: srv.srv.URL, Now: clk.Now, RefreshInterval: time.Minute}
+	ctx := context.Background()
+	r.Lookup(ctx, "k1")
+	clk.Advance(DefaultMinRefetchInterval)
+	if keys, _ := r.Lookup(ctx, "k2"); keys != nil { // fetched, not there yet: negative
+		t.Fatalf("Lookup(k2) before it is published = %v; want none", keys)
+	}
+	srv.body.Store(jwks(t, k1, k2))
+	clk.Advance(DefaultMinRefetchInterval)
+	if keys, _ := r.Lookup(ctx, "k2"); keys != nil {
+		t.Fatalf("Lookup(k2) within the set's freshness = %v; want the negative cache to answer", keys)
+	}
+	clk.Advance(time.Minute) // past the set's freshness, far below DefaultNegativeTTL
+	if keys, err := r.Lookup(ctx, "k2"); len(keys) != 1 || err != nil {
+		t.Errorf("Lookup(k2) after the set's freshness = %v, %v; want k2 from a refetch", keys, err)
+	}
+}

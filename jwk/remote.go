@@ -198,7 +198,16 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 		if r.negative == nil || len(r.negative) >= maxNegative {
 			r.negative = make(map[string]time.Time)
 		}
-		r.negative[kid] = f.started.Add(dflt(r.NegativeTTL, DefaultNegativeTTL))
+		// Never past the set's own freshness: a key published after
+		// this fetch (an emergency successor, say, that this set's
+		// server had not loaded yet) must be found by the next refresh
+		// even when every token names it and no lookup of a known kid
+		// triggers a background refresh.
+		until := f.started.Add(dflt(r.NegativeTTL, DefaultNegativeTTL))
+		if due := s.fetchedAt.Add(s.fresh); due.Before(until) {
+			until = due
+		}
+		r.negative[kid] = until
 		r.mu.Unlock()
 	}
 	return keys, nil

@@ -2,11 +2,8 @@ package jwtauth_test
 
 import (
 	"context"
-	"crypto/elliptic"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/internal/jws/jwstest"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 )
@@ -124,20 +122,6 @@ func TestKeyStringRedacts(t *testing.T) {
 	}
 }
 
-// highSTwin returns the other spelling of an ES256 token: s replaced by
-// n-s, which a lenient ECDSA verifier also accepts.
-func highSTwin(t *testing.T, tok string) string {
-	t.Helper()
-	i := strings.LastIndexByte(tok, '.')
-	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
-	if err != nil || len(sig) != 64 {
-		t.Fatalf("not an ES256 signature: %v", err)
-	}
-	s := new(big.Int).SetBytes(sig[32:])
-	s.Sub(elliptic.P256().Params().N, s).FillBytes(sig[32:])
-	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
-}
-
 // TestOneSpellingEveryPath checks that the parser's one-spelling rules
 // reach every verifier built on the core: a line break anywhere and a
 // high-S twin are refused by Validator, AccessTokens and DeviceTokens,
@@ -145,7 +129,7 @@ func highSTwin(t *testing.T, tok string) string {
 func TestOneSpellingEveryPath(t *testing.T) {
 	ctx := context.Background()
 	es := mint(t, "ES256", "k1", "", testKeys.ec, baseClaims())
-	twin := highSTwin(t, es)
+	twin := jwstest.HighSTwin(t, es)
 	newAT := func(allowHighS bool) *jwtauth.AccessTokens {
 		at, err := jwtauth.NewAccessTokens(jwtauth.Config{Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"},
 			Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))), AllowHighS: allowHighS,

@@ -6,6 +6,13 @@
 // with a named leeway, and issuer, audience and typ checks that fail
 // closed unless explicitly skipped.
 //
+// Every token has one spelling: a byte outside the base64url alphabet and
+// the two dots (a space or line break, which Go's base64 decoders would
+// skip), non-canonical base64url in any segment, and a high-S ECDSA
+// signature are refused (high-S only unless [Validator].AllowHighS, the
+// opt-in for other signers' ES* tokens); tokens m2m signs are low-S.
+// Scope claims are read one way, with m2m.ParseScope.
+//
 // Claim validation follows PyJWT 2.x, so that tokens issued by Python
 // services and devices verify here exactly as they do there: a token is
 // expired iff exp <= now - leeway (so now == exp is expired), not yet

@@ -45,18 +45,6 @@ func envName(flag string) string {
 	return "M2M_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// ServeVariables returns the environment variable of every setting of
-// m2m serve (M2M_ADDR, M2M_TOKEN_TTL, ...), derived from its flags as
-// serve reads them.
-func ServeVariables() []string {
-	c, _ := newServeCmd(&Env{})
-	var out []string
-	for _, f := range settingFlags(c.Flags()) {
-		out = append(out, envName(f.Name))
-	}
-	return out
-}
-
 // otherCommandVars are the M2M_* variables that commands other than serve
 // read; serve ignores them, and never takes one for a misspelt setting.
 var otherCommandVars = []string{

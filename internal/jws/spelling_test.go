@@ -2,13 +2,13 @@ package jws
 
 import (
 	"crypto/ecdsa"
-	"encoding/base64"
 	"errors"
-	"math/big"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/m2mkit/m2m/internal/jws/jwstest"
 )
 
 // tweakLast returns seg with the unused low bits of its last base64url
@@ -86,17 +86,6 @@ func mustParse(t *testing.T, tok string) *Token {
 	return p
 }
 
-// highSTwin returns the other spelling of an ES* token: s replaced by n-s.
-func highSTwin(t *testing.T, tok string, pub *ecdsa.PublicKey) string {
-	t.Helper()
-	p := mustParse(t, tok)
-	size := len(p.Signature) / 2
-	s := new(big.Int).SetBytes(p.Signature[size:])
-	sig := append([]byte(nil), p.Signature...)
-	s.Sub(pub.Curve.Params().N, s).FillBytes(sig[size:])
-	return p.SigningInput + "." + base64.RawURLEncoding.EncodeToString(sig)
-}
-
 // TestHighS checks, for each curve, that Sign emits low-S, that the
 // high-S twin of a valid signature is refused by Verify and
 // VerifySignature, and accepted by VerifyAllowHighS only.
@@ -114,7 +103,7 @@ func TestHighS(t *testing.T) {
 				if err := p.Verify(pub); err != nil {
 					t.Fatalf("Verify(low-S) = %v", err)
 				}
-				twin := mustParse(t, highSTwin(t, tok, pub))
+				twin := mustParse(t, jwstest.HighSTwin(t, tok))
 				if !highS(pub.Curve, twin.Signature[len(twin.Signature)/2:]) {
 					t.Fatalf("Sign made a high-S signature: %s", tok)
 				}
