@@ -235,7 +235,7 @@ func TestExampleConfig(t *testing.T) {
 // README or docs mention for serve is one serve reads.
 func TestServeDocumentedVariables(t *testing.T) {
 	var text []byte
-	for _, pattern := range []string{"../../README.md", "../../docs/*.md", "../../docs/*/*.md", "../../m2m.example.yaml"} {
+	for _, pattern := range []string{"../../*.md", "../../docs/*.md", "../../docs/*/*.md", "../../m2m.example.yaml", "../../packaging/*", "../../Dockerfile"} {
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			b, err := os.ReadFile(f)
