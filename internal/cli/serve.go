@@ -671,10 +671,13 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 // checkIssuer makes this server agree with the database on the issuer
 // before anything more is created. An explicit issuer (--issuer,
 // M2M_ISSUER, the file) is recorded at the first start and must match
-// later ([checkServeIssuer]). The issuer derived from the listen address
-// is not recorded (a restart on another port would then be refused), but
-// a database that already serves an issuer refuses a server that would
-// derive another.
+// later ([checkServeIssuer]). So is the issuer derived from the listen
+// address when the database is PostgreSQL, the database replicas share:
+// two replicas started without --issuer on different hosts would
+// otherwise each sign as themselves. On a SQLite file, which one server
+// owns, the derived issuer is not recorded (a restart on another port
+// keeps working), but a database that already serves an issuer refuses a
+// server that would derive another.
 func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issuer string, logger *slog.Logger) error {
 	if o.issuer != "" {
 		return checkServeIssuer(ctx, st, issuer, logger)
@@ -682,6 +685,9 @@ func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issu
 	stored, err := st.GetSetting(ctx, authserver.IssuerSetting)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		if sharedDatabase(o.database) {
+			return checkServeIssuer(ctx, st, issuer, logger)
+		}
 		return nil
 	case err != nil:
 		return Rejected(err)
@@ -689,6 +695,12 @@ func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issu
 		return Rejected(fmt.Errorf("this database serves issuer %s, but this server was started without --issuer (its issuer would be %s): start it with --issuer %s", stored, issuer, stored))
 	}
 	return nil
+}
+
+// sharedDatabase reports whether url names a database that several
+// replicas may share (PostgreSQL), as opposed to a SQLite file.
+func sharedDatabase(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 // run serves on the listeners (with TLS when certs is not nil, following

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -397,6 +398,28 @@ func TestServeIssuerRecorded(t *testing.T) {
 		dir := t.TempDir()
 		testServeIssuerRecorded(t, "--database", db, "--data", filepath.Join(dir, "data"), "--master-secret-file", filepath.Join(dir, "master.key"))
 	})
+	// On PostgreSQL, the database replicas share, a derived issuer is
+	// recorded too: a second replica that would derive another (here:
+	// another port; in production: another host) is refused.
+	t.Run("postgres derived", func(t *testing.T) {
+		db := testbackend.PostgresSchema(t, "m2m_cli_issuer_")
+		dir := t.TempDir()
+		backend := []string{"--database", db, "--data", filepath.Join(dir, "data"), "--master-secret-file", filepath.Join(dir, "master.key")}
+		p := startServe(t, nil, append([]string{"--addr", "127.0.0.1:0"}, backend...)...)
+		if code := p.stop(); code != 0 {
+			t.Fatalf("first m2m serve without --issuer: exit %d\nstderr:\n%s", code, p.stderr)
+		}
+		q, code := runServe(t, nil, append([]string{"--addr", "127.0.0.1:0"}, backend...)...)
+		if code != 1 {
+			if code < 0 {
+				q.stop()
+			}
+			t.Fatalf("second replica deriving another issuer: exit %d; want 1\nstderr:\n%s", code, q.stderr)
+		}
+		if !strings.Contains(q.stderr.String(), "--issuer http://127.0.0.1:") {
+			t.Errorf("stderr lacks the recorded issuer to start with:\n%s", q.stderr)
+		}
+	})
 }
 
 func testServeIssuerRecorded(t *testing.T, backend ...string) {
@@ -408,9 +431,12 @@ func testServeIssuerRecorded(t *testing.T, backend ...string) {
 		}
 		return p
 	}
-	// A derived issuer is not recorded: restarts on other ports work.
-	start()
-	start()
+	if !slices.Contains(backend, "--database") {
+		// On SQLite a derived issuer is not recorded: restarts on other
+		// ports work.
+		start()
+		start()
+	}
 	start("--issuer", "https://auth.example.com")
 	tests := []struct {
 		name string
