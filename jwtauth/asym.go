@@ -234,6 +234,14 @@ func (a *AccessTokens) verify(ctx context.Context, token string) (*VerifiedToken
 	if err != nil {
 		return nil, err
 	}
+	// A sender-constrained token (cnf: DPoP's jkt, mTLS's x5t#S256) is
+	// good only with its proof of possession, which AccessTokens does not
+	// check: accepting it as a bearer token would undo the binding
+	// (RFC 9449 section 7.1, RFC 8705 section 3). Fail closed.
+	if _, bound := c.Raw["cnf"]; bound {
+		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonBadCredentials,
+			"the token is bound to a key (cnf) and is not accepted as a bearer token")
+	}
 	vt := &VerifiedToken{Claims: c, KeyID: c.KeyID, KeyThumbprint: c.KeyThumbprint}
 	if err := a.readProfile(vt); err != nil {
 		return nil, err

@@ -175,6 +175,9 @@ func TestAccessTokens(t *testing.T) {
 		{name: "scp array", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", nil, "scp", []string{"a", "b"})), client: "client-1", scopes: "a b"},
 		{name: "scp string", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", nil, "scp", "a b")), client: "client-1", scopes: "a b"},
 		{name: "scope not a string", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "scope", 7)), reason: m2m.ReasonMalformed},
+		// A DPoP- or mTLS-bound token sent as a bearer token (RFC 9449 7.1).
+		{name: "DPoP-bound token as bearer", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "cnf", map[string]any{"jkt": "B5e2rDvzwcOIaklUnKuxBMj7hylxJHayFEVgoqGq4lY"})), reason: m2m.ReasonBadCredentials},
+		{name: "certificate-bound token as bearer", token: mint(t, "ES256", "ec1", "", k.ec, with(baseClaims(), "cnf", map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"})), reason: m2m.ReasonBadCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
