@@ -24,7 +24,9 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/internal/testbackend"
 	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/redisstore"
 	"github.com/m2mkit/m2m/replay"
 	"github.com/m2mkit/m2m/store"
 )
@@ -468,4 +470,29 @@ func FuzzClientAssertion(f *testing.F) {
 			t.Fatalf("Authenticate accepted %q for %v", assertion, c)
 		}
 	})
+}
+
+// TestClientAssertionReplayAcrossReplicas has two servers ("replicas")
+// share a Redis replay cache: an assertion accepted by one is refused by
+// the other.
+func TestClientAssertionReplayAcrossReplicas(t *testing.T) {
+	addr := testbackend.RedisAddr(t)
+	rc, err := redisstore.Open(t.Context(), "redis://"+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	shared := &redisstore.ReplayCache{Client: rc, Prefix: "m2m_test_" + testbackend.Suffix() + ":", Now: func() time.Time { return asNow }}
+	a, b := newAssertionFixture(t), newAssertionFixture(t)
+	a.ca.Replay, b.ca.Replay = shared, shared
+	b.clients = a.clients
+	tok := a.keys["ES256"].sign(t, "", assertionClaims("signer"))
+	if _, err := a.auth(t.Context(), tok, ""); err != nil {
+		t.Fatalf("replica a: Authenticate = %v", err)
+	}
+	_, err = b.auth(t.Context(), tok, "")
+	var ae *authserver.AssertionError
+	if !errors.As(err, &ae) || ae.Reason != "replayed" {
+		t.Fatalf("replica b: Authenticate(the same assertion) = %v; want replayed", err)
+	}
 }
