@@ -227,3 +227,36 @@ func TestAdminPrivateKeyJWTValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestPrivateKeyJWTIntrospection has a private_key_jwt client introspect
+// its own token with an assertion whose aud is the issuer, and checks
+// that a secret cannot stand in for one there either.
+func TestPrivateKeyJWTIntrospection(t *testing.T) {
+	f := newPKJWTFixture(t)
+	w := f.post(assertionForm(f.assertion(t, f.es, "es", nil)))
+	if w.Code != http.StatusOK {
+		t.Fatalf("POST /oauth/token = %d %s", w.Code, w.Body)
+	}
+	tok := decodeResponse(t, w).AccessToken
+	introspect := func(form url.Values) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/oauth/introspect", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		f.srv.ServeHTTP(w, r)
+		return w
+	}
+	form := assertionForm(f.assertion(t, f.es, "es", func(c map[string]any) { c["aud"] = testIssuer }), "token", tok)
+	form.Del("grant_type")
+	w = introspect(form)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"active":true`) {
+		t.Errorf("POST /oauth/introspect with an assertion = %d %s; want 200 active", w.Code, w.Body)
+	}
+	w = introspect(form) // the same assertion again
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("POST /oauth/introspect with a replayed assertion = %d %s; want 401", w.Code, w.Body)
+	}
+	w = introspect(url.Values{"token": {tok}, "client_id": {"es"}, "client_secret": {"guess"}})
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("POST /oauth/introspect with a secret for a private_key_jwt client = %d %s; want 401", w.Code, w.Body)
+	}
+}

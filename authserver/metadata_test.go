@@ -47,7 +47,7 @@ func TestMetadataHonest(t *testing.T) {
 				"token_endpoint_auth_signing_alg_values_supported": []any{"RS256", "PS256", "ES256", "ES384", "EdDSA"},
 				"response_types_supported":                         []any{},
 				"access_token_signing_alg_values_supported":        []any{"ES256"},
-				"introspection_endpoint_auth_methods_supported":    []any{"client_secret_basic", "client_secret_post"},
+				"introspection_endpoint_auth_methods_supported":    []any{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 			}
 			for k, v := range want {
 				if !cmp.Equal(doc[k], v) {
