@@ -134,6 +134,7 @@ type jwtVerifyFlags struct {
 	algs, aud, scopes, clients  []string
 	leeway                      time.Duration
 	allowNoExp, asJSON          bool
+	allowHighS                  bool
 }
 
 // config builds the verification policy and key source from the flags.
@@ -212,7 +213,7 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 					extra = fmt.Sprintf(" client_id=%q scope=%q", vt.ClientID, strings.Join(vt.Scopes, " "))
 				}
 			} else {
-				for _, name := range []string{"profile", "require-scope", "allow-client"} {
+				for _, name := range []string{"profile", "require-scope", "allow-client", "allow-high-s"} {
 					if cmd.Flags().Changed(name) {
 						return Usage("--%s applies to --jwks only", name)
 					}
@@ -259,6 +260,7 @@ func jwtVerifyCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.now, "now", "", "the current time, RFC 3339 or unix seconds (default: the clock)")
 	fl.StringVar(&f.profile, "profile", "generic", "--jwks: the token profile the API requires: rfc9068 (typ at+jwt; sub, client_id, iat and jti required), auth0 or generic")
 	fl.StringArrayVar(&f.scopes, "require-scope", nil, "--jwks: a scope the token must grant, as the API's RequiredScopes (repeatable, or space-separated)")
+	fl.BoolVar(&f.allowHighS, "allow-high-s", false, "--jwks: accept high-S ECDSA signatures, as the API's AllowHighS (for an issuer whose signer does not normalize s; m2m's signer always does)")
 	fl.StringArrayVar(&f.clients, "allow-client", nil, "--jwks: a client id whose tokens are accepted, as the API's AllowedClients (repeatable; default: any)")
 	// docs/verifying.md, docs/cli.md: jwt verify --iss, --aud, --alg.
 	hiddenAliases(c, map[string]string{"iss": "issuer", "aud": "audience", "alg": "algorithm"})
@@ -341,7 +343,7 @@ func (f *jwtVerifyFlags) jwksVerifier(cmd *cobra.Command) (*jwtauth.AccessTokens
 	v, err := jwtauth.NewAccessTokens(jwtauth.Config{
 		Issuer: f.iss, Audiences: f.aud, Algorithms: algs, Keys: ks, Leeway: leeway,
 		RequiredScopes: scopes, AllowedClients: f.clients, Profile: profile,
-		CacheSize: -1, Now: clock,
+		CacheSize: -1, Now: clock, AllowHighS: f.allowHighS,
 	})
 	if err != nil {
 		return nil, Rejected(err)

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +47,7 @@ func TestJWTVerifyJWKSAsTheAPI(t *testing.T) {
 		"only read":      signES256(t, k, "k1", "at+jwt", claims("", "read")),
 		"other audience": signES256(t, k, "k1", "at+jwt", strings.Replace(claims("", "read"), aud, "https://other", 1)),
 	}
+	tokens["high-S twin"] = highSTwin(t, tokens["rfc9068"])
 	for _, tc := range []struct {
 		name   string
 		token  string
@@ -61,6 +65,8 @@ func TestJWTVerifyJWKSAsTheAPI(t *testing.T) {
 		{"client allowed", "rfc9068", []string{"--allow-client", "c1"}, jwtauth.Config{AllowedClients: []string{"c1"}}, ""},
 		{"client not allowed", "rfc9068", []string{"--allow-client", "c2"}, jwtauth.Config{AllowedClients: []string{"c2"}}, "x"},
 		{"audience", "other audience", nil, jwtauth.Config{}, "x"},
+		{"high-S refused", "high-S twin", nil, jwtauth.Config{}, "x"},
+		{"high-S with --allow-high-s", "high-S twin", []string{"--allow-high-s"}, jwtauth.Config{AllowHighS: true}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// The API's answer.
@@ -109,4 +115,19 @@ func TestJWTVerifyJWKSAsTheAPI(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "--require-scope applies to --jwks only") {
 		t.Errorf("jwt verify --require-scope without --jwks = %d, %q; want exit 2", code, stderr)
 	}
+}
+
+// highSTwin returns tok (ES256, low-S) with its signature's s replaced by
+// n-s: the same signature's second spelling.
+func highSTwin(t *testing.T, tok string) string {
+	t.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("not an ES256 signature: %v", err)
+	}
+	sv := new(big.Int).SetBytes(sig[32:])
+	sv.Sub(elliptic.P256().Params().N, sv)
+	sv.FillBytes(sig[32:])
+	return tok[:i+1] + base64.RawURLEncoding.EncodeToString(sig)
 }
