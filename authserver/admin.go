@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,8 +49,15 @@ type ClientInfo struct {
 	Disabled                bool              `json:"disabled"`
 	PreviousSecretExpiresAt *time.Time        `json:"previous_secret_expires_at,omitempty"`
 	Metadata                map[string]string `json:"metadata,omitempty"`
-	CreatedAt               time.Time         `json:"created_at"`
-	UpdatedAt               time.Time         `json:"updated_at"`
+	// TokenEndpointAuthMethod, JWKS and JWKSURI are the client's
+	// authentication method (RFC 7591: "" for a secret sent either way,
+	// client_secret_basic, client_secret_post or private_key_jwt) and, for
+	// private_key_jwt, its public JWK Set document or its jwks_uri.
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method,omitempty"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI                 string          `json:"jwks_uri,omitempty"`
+	CreatedAt               time.Time       `json:"created_at"`
+	UpdatedAt               time.Time       `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -61,6 +69,7 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		TokenTTLSeconds:    int64(c.TokenTTL / time.Second),
 		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
 		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
+		TokenEndpointAuthMethod: c.AuthMethod, JWKS: json.RawMessage(c.JWKS), JWKSURI: c.JWKSURI,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 	if j.Audiences == nil {
@@ -83,7 +92,17 @@ func (j *ClientInfo) Client() *store.Client {
 		TokenTTL:           time.Duration(j.TokenTTLSeconds) * time.Second,
 		RateLimitPerSecond: j.RateLimitPerSecond, RateLimitBurst: j.RateLimitBurst,
 		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
+		AuthMethod: j.TokenEndpointAuthMethod, JWKS: jwksBytes(j.JWKS), JWKSURI: j.JWKSURI,
 	}
+}
+
+// jwksBytes is the JWK Set document of an admin request: nil when absent
+// or null.
+func jwksBytes(raw json.RawMessage) []byte {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return slices.Clone([]byte(raw))
 }
 
 // maxAdminBody caps an admin request body.

@@ -72,7 +72,8 @@ func HashSecret(secret string) []byte {
 }
 
 // CreateClient registers c in clients with a fresh secret and returns the
-// secret, which is stored only as its digest and cannot be shown again. An
+// secret, which is stored only as its digest and cannot be shown again (a
+// private_key_jwt client gets no secret: "" is returned). An
 // empty c.ID gets a generated id; c must pass [ValidateClient] (the error
 // wraps store.ErrInvalid and lists every problem); c.SecretHash, c.SecretAlgorithm,
 // c.CreatedAt and c.UpdatedAt are set here (now nil means time.Now).
@@ -85,11 +86,13 @@ func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, n
 			return "", err
 		}
 	}
-	if secret, err = NewClientSecret(); err != nil {
-		return "", err
-	}
 	t := nowOf(now)
-	c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
+	if c.UsesSecret() {
+		if secret, err = NewClientSecret(); err != nil {
+			return "", err
+		}
+		c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
+	}
 	c.CreatedAt, c.UpdatedAt = t, t
 	if err := clients.CreateClient(ctx, c); err != nil {
 		return "", fmt.Errorf("authserver: creating client: %w", err)

@@ -26,6 +26,7 @@ const MaxIntrospectedTokenBytes = 4 << 10
 // revocation (RFC 7009) endpoints read; others are ignored.
 var lifecycleParams = map[string]bool{
 	"token": true, "token_type_hint": true, "client_id": true, "client_secret": true,
+	"client_assertion": true, "client_assertion_type": true,
 }
 
 // lifecycleRequest is a parsed introspection or revocation request.
@@ -74,7 +75,8 @@ func parseLifecycleRequest(r *http.Request, maxBody int64) (*lifecycleRequest, *
 	if err := lr.credentials(r, params); err != nil {
 		return nil, asError(err)
 	}
-	if len(lr.ClientID) > maxClientIDBytes || len(lr.ClientSecret) > maxClientSecretBytes {
+	if len(lr.ClientID) > maxClientIDBytes || len(lr.ClientSecret) > maxClientSecretBytes ||
+		len(lr.ClientAssertion) > DefaultMaxAssertionBytes || len(lr.ClientAssertionType) > len(ClientAssertionType) {
 		return nil, errInvalidRequest("too_large", "client credentials too long")
 	}
 	if lr.Token == "" {
@@ -343,7 +345,7 @@ func RevokeClientTokens(ctx context.Context, clients store.Clients, id string, n
 // lifecycleMetadata adds the introspection and revocation endpoints to
 // the RFC 8414 metadata.
 func (s *Server) lifecycleMetadata(doc map[string]any) {
-	methods := []string{authBasic, authPost}
+	methods := []string{authBasic, authPost, authPKJWT}
 	doc["introspection_endpoint"] = s.endpoint("/oauth/introspect")
 	doc["introspection_endpoint_auth_methods_supported"] = methods
 	if s.revocations != nil {

@@ -278,8 +278,8 @@ func TestLifecycleMetadata(t *testing.T) {
 			t.Errorf("metadata[%q] = %v; want %s", k, doc[k], want)
 		}
 	}
-	if m, _ := doc["revocation_endpoint_auth_methods_supported"].([]any); len(m) != 2 {
-		t.Errorf("metadata revocation_endpoint_auth_methods_supported = %v; want the token endpoint's two", m)
+	if m, _ := doc["revocation_endpoint_auth_methods_supported"].([]any); len(m) != 3 {
+		t.Errorf("metadata revocation_endpoint_auth_methods_supported = %v; want the token endpoint's three", m)
 	}
 }
 

@@ -23,6 +23,7 @@ func TestMetadataHonest(t *testing.T) {
 	f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) { cfg.SigningAlgorithms = []string{"ES256"} })
 	allowed := []string{
 		"issuer", "token_endpoint", "jwks_uri", "grant_types_supported", "token_endpoint_auth_methods_supported",
+		"token_endpoint_auth_signing_alg_values_supported",
 		"response_types_supported", "access_token_signing_alg_values_supported",
 		"introspection_endpoint", "introspection_endpoint_auth_methods_supported",
 		"revocation_endpoint", "revocation_endpoint_auth_methods_supported",
@@ -41,11 +42,12 @@ func TestMetadataHonest(t *testing.T) {
 				}
 			}
 			want := map[string]any{
-				"grant_types_supported":                         []any{"client_credentials"},
-				"token_endpoint_auth_methods_supported":         []any{"client_secret_basic", "client_secret_post"},
-				"response_types_supported":                      []any{},
-				"access_token_signing_alg_values_supported":     []any{"ES256"},
-				"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic", "client_secret_post"},
+				"grant_types_supported":                            []any{"client_credentials"},
+				"token_endpoint_auth_methods_supported":            []any{"client_secret_basic", "client_secret_post", "private_key_jwt"},
+				"token_endpoint_auth_signing_alg_values_supported": []any{"RS256", "PS256", "ES256", "ES384", "EdDSA"},
+				"response_types_supported":                         []any{},
+				"access_token_signing_alg_values_supported":        []any{"ES256"},
+				"introspection_endpoint_auth_methods_supported":    []any{"client_secret_basic", "client_secret_post", "private_key_jwt"},
 			}
 			for k, v := range want {
 				if !cmp.Equal(doc[k], v) {

@@ -31,6 +31,7 @@ const (
 	authNone  = ""
 	authBasic = "client_secret_basic"
 	authPost  = "client_secret_post"
+	authPKJWT = "private_key_jwt"
 )
 
 // TokenRequest is a parsed client credentials token request.
@@ -38,10 +39,16 @@ type TokenRequest struct {
 	GrantType    string
 	ClientID     string
 	ClientSecret string
-	// AuthMethod is "client_secret_basic", "client_secret_post", or "" when
-	// the request carries no client credentials.
+	// AuthMethod is "client_secret_basic", "client_secret_post",
+	// "private_key_jwt", or "" when the request carries no client
+	// credentials.
 	AuthMethod string
-	Scope      string
+	// ClientAssertion and ClientAssertionType are the JWT client
+	// assertion of a private_key_jwt request (RFC 7523 section 2.2), from
+	// the body; ClientID is then the body's client_id, "" when absent.
+	ClientAssertion     string
+	ClientAssertionType string
+	Scope               string
 	// ScopeSet reports whether the request named a scope parameter at all.
 	ScopeSet bool
 	Audience string // from "audience" (Auth0)
@@ -53,6 +60,7 @@ type TokenRequest struct {
 var requestParams = map[string]bool{
 	"grant_type": true, "client_id": true, "client_secret": true,
 	"scope": true, "audience": true, "resource": true,
+	"client_assertion": true, "client_assertion_type": true,
 }
 
 // ParseTokenRequest reads the token request in r: a POST body of at most
@@ -60,8 +68,10 @@ var requestParams = map[string]bool{
 // application/x-www-form-urlencoded or application/json (an object of
 // string values, as Auth0 clients send), and client credentials from HTTP
 // Basic (RFC 6749 section 2.3.1: both parts form-urlencoded) or from the
-// body. A repeated parameter, credentials in both places, or a size over a
-// cap is an invalid_request [*Error]. The query string is ignored.
+// body, or a JWT client assertion (client_assertion and
+// client_assertion_type) in the body. A repeated parameter, credentials in
+// both places, a secret together with an assertion, or a size over a cap
+// is an invalid_request [*Error]. The query string is ignored.
 func ParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxBodyBytes
@@ -102,7 +112,8 @@ func ParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, error) {
 		return nil, err
 	}
 	switch {
-	case len(tr.ClientID) > maxClientIDBytes || len(tr.ClientSecret) > maxClientSecretBytes:
+	case len(tr.ClientID) > maxClientIDBytes || len(tr.ClientSecret) > maxClientSecretBytes ||
+		len(tr.ClientAssertion) > DefaultMaxAssertionBytes || len(tr.ClientAssertionType) > len(ClientAssertionType):
 		return nil, errInvalidRequest("too_large", "client credentials too long")
 	case len(tr.Scope) > maxScopeBytes:
 		return nil, errInvalidRequest("too_large", "scope too long")
@@ -177,7 +188,19 @@ func parseJSON(body []byte) (map[string]string, error) {
 func (tr *TokenRequest) credentials(r *http.Request, params map[string]string) error {
 	bodyID, hasBodyID := params["client_id"]
 	bodySecret, hasBodySecret := params["client_secret"]
+	assertion, hasAssertion := params["client_assertion"]
+	assertionType, hasAssertionType := params["client_assertion_type"]
 	auth := r.Header.Values("Authorization")
+	if hasAssertion || hasAssertionType {
+		switch {
+		case hasBodySecret || len(auth) > 0:
+			return errInvalidRequest("multiple_auth_methods", "a client assertion together with a client secret or an Authorization header")
+		case !hasAssertion || !hasAssertionType:
+			return errInvalidRequest("missing_parameter", "client_assertion and client_assertion_type go together")
+		}
+		tr.ClientID, tr.ClientAssertion, tr.ClientAssertionType, tr.AuthMethod = bodyID, assertion, assertionType, authPKJWT
+		return nil
+	}
 	if len(auth) > 1 {
 		return errInvalidRequest("repeated_parameter", "more than one Authorization header")
 	}

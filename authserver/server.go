@@ -9,14 +9,17 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
+	"github.com/m2mkit/m2m/replay"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -128,6 +131,20 @@ type Config struct {
 	// checks only the client's RevokedBefore). Replicas share a Redis or
 	// database one.
 	Revocations store.Revocations
+	// ClientAssertionReplay remembers the jti of every accepted
+	// private_key_jwt client assertion until it expires (nil: an
+	// in-memory cache private to this server; replicas must share one,
+	// such as redisstore's, or an assertion could be replayed at another
+	// replica).
+	ClientAssertionReplay m2m.ReplayCache
+	// ClientAssertionMaxLifetime is how far ahead of now a client
+	// assertion's exp may be (0: DefaultMaxAssertionLifetime, 5 minutes;
+	// at most MaxAssertionLifetimeLimit).
+	ClientAssertionMaxLifetime time.Duration
+	// JWKSHTTPClient fetches the jwks_uri of private_key_jwt clients (nil:
+	// http.DefaultClient); each fetch is bounded by
+	// DefaultJWKSFetchTimeout and jwk.DefaultMaxSetBytes.
+	JWKSHTTPClient *http.Client
 	// KeyRotator rotates keys for the admin API (nil: key rotation through
 	// the admin API answers 501).
 	KeyRotator KeyRotator
@@ -190,6 +207,9 @@ func (c *Config) Validate() error {
 			break
 		}
 	}
+	if c.ClientAssertionMaxLifetime < 0 || c.ClientAssertionMaxLifetime > MaxAssertionLifetimeLimit {
+		errs = append(errs, fmt.Errorf("authserver: ClientAssertionMaxLifetime must be 0 (the default, %s) to %s", DefaultMaxAssertionLifetime, MaxAssertionLifetimeLimit))
+	}
 	return errors.Join(errs...)
 }
 
@@ -220,6 +240,7 @@ type Server struct {
 	publicMux   *http.ServeMux
 	adminMux    *http.ServeMux
 	revocations store.Revocations
+	assertions  *ClientAssertions
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
@@ -267,6 +288,20 @@ func New(cfg Config) (*Server, error) {
 		ttl = DefaultClientCacheTTL
 	}
 	s.clients = &clientCache{ttl: ttl, clients: cfg.Clients}
+	replayCache := cfg.ClientAssertionReplay
+	if replayCache == nil {
+		replayCache = &replay.Memory{Now: cfg.Now}
+	}
+	s.assertions = &ClientAssertions{
+		// RFC 7523 section 3: the token endpoint URL or the issuer (in
+		// either spelling the server's tokens use).
+		Audience:    slices.Compact([]string{s.endpoint("/oauth/token"), s.issuer, s.auth0Issuer}),
+		Replay:      replayCache,
+		MaxLifetime: cfg.ClientAssertionMaxLifetime,
+		HTTPClient:  cfg.JWKSHTTPClient,
+		Logger:      s.log,
+		Now:         cfg.Now,
+	}
 	s.revocations = cfg.Revocations
 	if s.revocations == nil {
 		s.revocations, _ = cfg.Clients.(store.Revocations)
@@ -339,6 +374,7 @@ type metadataDoc struct {
 	JWKSURI                           string   `json:"jwks_uri"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValues []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
 	DPoPSigningAlgValues              []string `json:"dpop_signing_alg_values_supported,omitempty"`
@@ -354,7 +390,8 @@ func (s *Server) buildMetadata() []byte {
 		TokenEndpoint:                     s.endpoint("/oauth/token"),
 		JWKSURI:                           s.endpoint("/.well-known/jwks.json"),
 		GrantTypesSupported:               []string{"client_credentials"},
-		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost},
+		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost, authPKJWT},
+		TokenEndpointAuthSigningAlgValues: s.assertions.algorithms(),
 		// No authorization endpoint: no response type is supported.
 		ResponseTypesSupported:      []string{},
 		AccessTokenSigningAlgValues: algs,

@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -194,6 +195,9 @@ func (s *Server) checkDPoP(r *http.Request) (string, *Error) {
 // client backs off.
 func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client, *Error) {
 	ctx := r.Context()
+	if tr.AuthMethod == authPKJWT {
+		return s.authenticateAssertion(r, tr)
+	}
 	basic := tr.AuthMethod == authBasic
 	if tr.AuthMethod == authNone || tr.ClientID == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
@@ -236,15 +240,57 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 			return nil, throttled(da.RetryAfter)
 		}
 		reason := "bad_secret"
-		if client == nil {
+		switch {
+		case client == nil:
 			reason = "unknown_client"
+		case !client.UsesSecret():
+			reason = "wrong_auth_method" // a private_key_jwt client has no secret
 		}
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: reason,
 			Description: "client authentication failed", Basic: basic, knownClient: client != nil}
 	}
+	if client.AuthMethod != "" && client.AuthMethod != tr.AuthMethod {
+		// The right secret, sent the way the client is not registered for
+		// (client_secret_basic or client_secret_post only).
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "wrong_auth_method",
+			Description: "client authentication failed", Basic: basic, knownClient: true}
+	}
 	if client.Disabled {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
-			Description: "the client is disabled", knownClient: true}
+		return nil, errClientDisabled()
+	}
+	return client, nil
+}
+
+func errClientDisabled() *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "client_disabled",
+		Description: "the client is disabled", knownClient: true}
+}
+
+// authenticateAssertion authenticates a private_key_jwt request through
+// [ClientAssertions]: every refusal is invalid_client with a fixed
+// description (the detail goes to the log, reason assertion_REASON); a
+// store or replay cache failure is 503. The client id of tr becomes the
+// assertion's client once it names a registered one, so that the refusal
+// log shows it.
+func (s *Server) authenticateAssertion(r *http.Request, tr *TokenRequest) (*store.Client, *Error) {
+	ctx := r.Context()
+	now := s.now()
+	lookup := func(ctx context.Context, id string) (*store.Client, error) { return s.clients.get(ctx, id, now) }
+	client, err := s.assertions.Authenticate(ctx, tr.ClientAssertionType, tr.ClientAssertion, tr.ClientID, lookup)
+	var ae *AssertionError
+	if errors.As(err, &ae) {
+		if ae.ClientID != "" {
+			tr.ClientID = ae.ClientID
+		}
+		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "assertion_" + ae.Reason,
+			Description: "client authentication failed", knownClient: ae.ClientID != ""}
+	}
+	if err != nil {
+		return nil, s.unavailable(r, "client_assertion", err)
+	}
+	tr.ClientID = client.ID
+	if client.Disabled {
+		return nil, errClientDisabled()
 	}
 	return client, nil
 }
@@ -503,7 +549,7 @@ func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
 // (the log keeps the detail).
 func publicReason(reason string) string {
 	switch reason {
-	case "unknown_client", "bad_secret":
+	case "unknown_client", "bad_secret", "wrong_auth_method":
 		return "invalid_client"
 	}
 	return reason

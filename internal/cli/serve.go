@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/internal/redact"
@@ -618,6 +619,9 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	var (
 		limiter     ratelimit.Limiter
 		revocations store.Revocations
+		// assertions remembers private_key_jwt assertion ids across
+		// replicas (nil: in memory, one process).
+		assertions m2m.ReplayCache
 	)
 	if o.redisURL != "" {
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
@@ -630,6 +634,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		}
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
+		assertions = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "assertion:", Logger: logger}
 	}
 	proxies, err := clientaddr.ParseTrustedProxies(o.trustedProxies)
 	if err != nil {
@@ -644,7 +649,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
-		Limiter: limiter, Revocations: revocations,
+		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions,
 		Logger: logger,
 	})
 	if err != nil {
