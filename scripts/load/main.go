@@ -292,6 +292,16 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 		pairs[sh.tls] = p
 	}
 
+	// Say what the TLS shapes negotiate (version, key exchange, cipher
+	// suite): the handshake's cost depends on them.
+	tlsInfo := ""
+	if p := pairs[true]; p != nil {
+		if tlsInfo, err = probeTLS(p.m2m.url, p.roots); err != nil {
+			return err
+		}
+		tlsInfo = "; TLS: " + tlsInfo
+	}
+
 	type key struct {
 		shape string
 		t     *target
@@ -331,8 +341,8 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 			}
 		}
 	}
-	fmt.Printf("go %s, GOMAXPROCS %d, %d CPUs; %s keys; %v per shape, server and concurrency in %d alternating slices, after %v warm-up\n\n",
-		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), alg, duration, rounds, warmup)
+	fmt.Printf("go %s, GOMAXPROCS %d, %d CPUs; %s keys; %v per shape, server and concurrency in %d alternating slices, after %v warm-up%s\n\n",
+		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), alg, duration, rounds, warmup, tlsInfo)
 	fmt.Println("| shape | server | concurrency | requests | errors | req/s | p50 | p99 | server CPU/req | RSS MiB (peak) | % of ceiling |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for i, r := range results {

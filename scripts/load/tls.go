@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -130,4 +131,22 @@ func serverTLSConfig(certFile, keyFile string) (*tls.Config, error) {
 		return nil, err
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
+// probeTLS makes one connection to the https:// URL u with the client
+// settings of the measurements and says what it negotiated.
+func probeTLS(u string, roots *x509.CertPool) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", err
+	}
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second},
+		Config: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
+	c, err := d.Dial("tcp", pu.Host)
+	if err != nil {
+		return "", fmt.Errorf("TLS probe of %s: %w", pu.Host, err)
+	}
+	defer c.Close()
+	st := c.(*tls.Conn).ConnectionState()
+	return fmt.Sprintf("%s, %s, %s, ECDSA P-256 certificate", tls.VersionName(st.Version), st.CurveID, tls.CipherSuiteName(st.CipherSuite)), nil
 }
