@@ -42,21 +42,23 @@ ARG VERSION=devel
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
       -ldflags "-s -w -X github.com/m2mkit/m2m/internal/version.Version=${VERSION}" \
       -o /out/m2m ./cmd/m2m
-# The image's file system: a user and group for uid/gid 65532, an empty
-# data directory for the volume, /tmp (SQLite's temporary files).
-RUN mkdir -p /out/rootfs/etc /out/rootfs/data /out/rootfs/tmp \
+# The image's file system, with its modes (COPY keeps them): a user and
+# group for uid/gid 65532, /tmp (1777, for SQLite's temporary files), an
+# empty data directory (0700) for the volume, the binary (0555).
+RUN mkdir -p /out/rootfs/etc /out/rootfs/tmp /out/volume/data \
  && echo 'm2m:x:65532:65532:m2m:/data:/sbin/nologin' > /out/rootfs/etc/passwd \
  && echo 'm2m:x:65532:' > /out/rootfs/etc/group \
- && chmod 0700 /out/rootfs/data && chmod 1777 /out/rootfs/tmp
+ && chmod 1777 /out/rootfs/tmp && chmod 0700 /out/volume/data && chmod 0555 /out/m2m
 
 FROM scratch
 # CA certificates for outbound HTTPS (PostgreSQL and Redis over TLS,
 # remote JWKS).
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /out/rootfs/etc/ /etc/
-COPY --from=build --chmod=1777 /out/rootfs/tmp /tmp
-COPY --from=build --chown=65532:65532 --chmod=0700 /out/rootfs/data /data
-COPY --from=build --chmod=0555 /out/m2m /usr/local/bin/m2m
+COPY --from=build /out/rootfs/ /
+# /out/volume holds data/: COPY copies a directory's content, so data
+# itself is copied, with its mode 0700, and owned by 65532.
+COPY --from=build --chown=65532:65532 /out/volume/ /
+COPY --from=build /out/m2m /usr/local/bin/m2m
 USER 65532:65532
 WORKDIR /data
 ENV M2M_DATA=/data

@@ -45,6 +45,13 @@ const (
 	ReasonForbidden         Reason = "forbidden"           // valid, but not for this request
 	ReasonInsufficientScope Reason = "insufficient_scope"  // valid, but lacks a required scope
 	ReasonRejected          Reason = "rejected"            // refused by an application callback
+	// ReasonInvalidDPoPProof: a DPoP proof (RFC 9449) is missing or
+	// refused; the RFC's error code. The cause, with its own reason
+	// (replayed, bad_signature, ...), is the error's Err.
+	ReasonInvalidDPoPProof Reason = "invalid_dpop_proof"
+	// ReasonUseDPoPNonce: the DPoP proof lacks the server's current
+	// nonce; answer with a fresh DPoP-Nonce header (RFC 9449 section 8).
+	ReasonUseDPoPNonce Reason = "use_dpop_nonce"
 )
 
 // CredentialError is a refused credential. It wraps [ErrInvalidCredentials]

@@ -16,6 +16,7 @@ const (
 	SchemeRolling = "rolling" // a rolling code (package rolling)
 	SchemeDynamic = "dynamic" // a dynamic token (package dynamic)
 	SchemeScoped  = "scoped"  // a scoped temporary token (package scoped)
+	SchemeDPoP    = "dpop"    // a DPoP proof (RFC 9449) or a token bound to its key
 )
 
 // Principal is who a request authenticated as and what it may do. A

@@ -307,7 +307,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 	}
 	grace := DefaultSecretGrace
 	if in.GraceSeconds != nil {
-		if *in.GraceSeconds < 0 || *in.GraceSeconds > int64(30*24*time.Hour/time.Second) {
+		if *in.GraceSeconds < 0 || *in.GraceSeconds > int64(MaxSecretGrace/time.Second) {
 			return &adminBadRequest{"grace_seconds out of range"}
 		}
 		grace = time.Duration(*in.GraceSeconds) * time.Second

@@ -29,6 +29,11 @@ const DefaultClientCacheTTL = 2 * time.Second
 // RotateSecret is given a negative grace.
 const DefaultSecretGrace = 24 * time.Hour
 
+// MaxSecretGrace bounds how long a rotated-out secret keeps working:
+// RotateSecret refuses a longer grace, and the admin API's grace_seconds
+// and m2m client rotate-secret --grace are bounded by it.
+const MaxSecretGrace = 30 * 24 * time.Hour
+
 // maxCachedClients bounds the client cache (known and unknown ids); the
 // cache is cleared when full.
 const maxCachedClients = 100_000
@@ -119,10 +124,13 @@ func ValidateClient(c *store.Client, maxTokenTTL time.Duration) error {
 
 // RotateSecret gives client id a fresh secret and returns it. The old
 // secret keeps working for grace (0: not at all; negative:
-// [DefaultSecretGrace]). now nil means time.Now.
+// [DefaultSecretGrace]; at most [MaxSecretGrace]). now nil means time.Now.
 func RotateSecret(ctx context.Context, clients store.Clients, id string, grace time.Duration, now func() time.Time) (secret string, err error) {
 	if grace < 0 {
 		grace = DefaultSecretGrace
+	}
+	if grace > MaxSecretGrace {
+		return "", fmt.Errorf("authserver: secret grace %v exceeds %v", grace, MaxSecretGrace)
 	}
 	if secret, err = NewClientSecret(); err != nil {
 		return "", err

@@ -23,6 +23,8 @@ const (
 	CodeTooManyRequests      = "too_many_requests" // rate limited (Auth0)
 	CodeServerError          = "server_error"
 	CodeUnavailable          = "temporarily_unavailable"
+	CodeInvalidDPoPProof     = "invalid_dpop_proof" // RFC 9449
+	CodeUseDPoPNonce         = "use_dpop_nonce"     // RFC 9449 section 8
 )
 
 // Error is a token endpoint refusal: an HTTP status, an RFC 6749 error
@@ -41,6 +43,8 @@ type Error struct {
 	Basic bool
 
 	rate *ratelimit.Decision // sent as X-RateLimit-* headers when set
+	// dpopNonce, when set, is sent as DPoP-Nonce (with use_dpop_nonce).
+	dpopNonce string
 	// knownClient marks a refusal whose client id names a registered
 	// client, which the log may then show (see Server.refuse).
 	knownClient bool
@@ -81,6 +85,9 @@ func (s *Server) writeError(w http.ResponseWriter, e *Error) {
 	}
 	if status == http.StatusUnauthorized && e.Basic {
 		h.Set("WWW-Authenticate", s.basicChall)
+	}
+	if e.dpopNonce != "" {
+		h.Set("DPoP-Nonce", e.dpopNonce)
 	}
 	if e.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(ceilSeconds(e.RetryAfter)))

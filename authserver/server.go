@@ -131,6 +131,14 @@ type Config struct {
 	// KeyRotator rotates keys for the admin API (nil: key rotation through
 	// the admin API answers 501).
 	KeyRotator KeyRotator
+	// DPoP, when set, makes the token endpoint accept DPoP proofs
+	// (RFC 9449): a request with a valid proof for POST to the token
+	// endpoint gets a token bound to the proof key (cnf.jkt) with
+	// token_type DPoP, a request without one a Bearer token as before,
+	// and the metadata advertise dpop_signing_alg_values_supported. Its
+	// Replay cache must be shared by the replicas (redisstore), and so
+	// must the secret of its Nonces, if any. nil: DPoP headers are ignored.
+	DPoP *jwtauth.DPoPVerifier
 	// Logger receives one line per refusal (Info, with client_id and
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
@@ -161,6 +169,11 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminTokenHash != nil && len(c.AdminTokenHash) != sha256.Size {
 		errs = append(errs, errors.New("authserver: AdminTokenHash must be a SHA-256 digest"))
+	}
+	if c.DPoP != nil {
+		if err := c.DPoP.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("authserver: DPoP: %w", err))
+		}
 	}
 	if c.TokenTTL < 0 || c.MaxTokenTTL < 0 {
 		errs = append(errs, errors.New("authserver: negative token lifetime"))
@@ -328,6 +341,7 @@ type metadataDoc struct {
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
+	DPoPSigningAlgValues              []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 func (s *Server) buildMetadata() []byte {
@@ -344,6 +358,12 @@ func (s *Server) buildMetadata() []byte {
 		// No authorization endpoint: no response type is supported.
 		ResponseTypesSupported:      []string{},
 		AccessTokenSigningAlgValues: algs,
+	}
+	if s.cfg.DPoP != nil {
+		doc.DPoPSigningAlgValues = s.cfg.DPoP.Algorithms
+		if doc.DPoPSigningAlgValues == nil {
+			doc.DPoPSigningAlgValues = jwtauth.DefaultDPoPAlgorithms
+		}
 	}
 	b, _ := json.Marshal(doc)
 	return b

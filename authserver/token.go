@@ -29,6 +29,7 @@ type issued struct {
 	audience string
 	profile  jwtauth.Profile
 	rate     *ratelimit.Decision
+	jkt      string // the DPoP key thumbprint the token is bound to; "" for Bearer
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +91,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, nil, e
 	}
 	// From here on, refusals return the authenticated client too.
+	jkt, e := s.checkDPoP(r)
+	if e != nil {
+		return nil, client, e
+	}
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -124,7 +129,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		ttl = client.TokenTTL
 	}
 	ttl = min(ttl, s.maxTokenTTL)
-	payload, err := s.claims(profile, client.ID, aud, scope, now, ttl)
+	payload, err := s.claims(profile, client.ID, aud, scope, jkt, now, ttl)
 	if err != nil {
 		return nil, client, s.unavailable(r, "claims", err)
 	}
@@ -136,7 +141,41 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if err != nil {
 		return nil, client, s.unavailable(r, "signer", err)
 	}
-	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d}, client, nil
+	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt}, client, nil
+}
+
+// checkDPoP verifies the request's DPoP proof, when the server accepts
+// DPoP and the request has one, for POST to the token endpoint's URL
+// under the issuer (never the Host header), and returns the proof key's
+// thumbprint to bind the token to; "" (a Bearer token) without a proof.
+func (s *Server) checkDPoP(r *http.Request) (string, *Error) {
+	proofs := r.Header.Values("DPoP")
+	if s.cfg.DPoP == nil || len(proofs) == 0 {
+		return "", nil
+	}
+	p, err := s.cfg.DPoP.Verify(r.Context(), jwtauth.DPoPRequest{
+		Proofs: proofs, Method: r.Method, URL: s.endpoint("/oauth/token"),
+	})
+	if err == nil {
+		return p.JKT, nil
+	}
+	var ce *m2m.CredentialError
+	if !errors.As(err, &ce) {
+		return "", s.unavailable(r, "dpop", err)
+	}
+	if ce.Reason == m2m.ReasonUseDPoPNonce {
+		nonce, err := s.cfg.DPoP.Nonce(r.Context())
+		if err != nil {
+			return "", s.unavailable(r, "dpop nonce", err)
+		}
+		return "", &Error{Status: http.StatusBadRequest, Code: CodeUseDPoPNonce, Reason: "use_dpop_nonce",
+			Description: ce.Description, dpopNonce: nonce}
+	}
+	reason := "invalid_dpop_proof"
+	if inner, ok := ce.Err.(*m2m.CredentialError); ok {
+		reason = "dpop_" + string(inner.Reason)
+	}
+	return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Reason: reason, Description: ce.Description}
 }
 
 // authenticate checks the client credentials of tr (client_secret_basic or
@@ -322,7 +361,7 @@ func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
 
 // claims builds the JWT claims set of profile by hand: it is on the hot
 // path and its shape is fixed.
-func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope string, now time.Time, ttl time.Duration) ([]byte, error) {
+func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
@@ -360,6 +399,11 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope string, no
 	} else {
 		b = append(b, `,"client_id":`...)
 		b = appendJSONString(b, clientID)
+	}
+	if jkt != "" {
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, jkt)
+		b = append(b, '}')
 	}
 	b = append(b, '}')
 	return b, nil
@@ -406,7 +450,11 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
 	b = append(b, `{"access_token":"`...)
 	b = append(b, iss.token...)
-	b = append(b, `","token_type":"Bearer","expires_in":`...)
+	if iss.jkt != "" {
+		b = append(b, `","token_type":"DPoP","expires_in":`...)
+	} else {
+		b = append(b, `","token_type":"Bearer","expires_in":`...)
+	}
 	b = strconv.AppendInt(b, int64(iss.ttl/time.Second), 10)
 	if iss.scope != "" {
 		b = append(b, `,"scope":`...)

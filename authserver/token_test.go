@@ -569,3 +569,15 @@ func TestClientCacheSingleRead(t *testing.T) {
 		}
 	})
 }
+
+// TestRotateSecretGraceBounded checks that RotateSecret refuses a grace
+// longer than MaxSecretGrace, as the admin API does, and changes nothing.
+func TestRotateSecretGraceBounded(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := authserver.RotateSecret(context.Background(), f.clients, f.id, authserver.MaxSecretGrace+time.Second, f.clock.Now); err == nil {
+		t.Fatal("RotateSecret(grace over MaxSecretGrace) = nil error; want a refusal")
+	}
+	if _, err := authserver.RotateSecret(context.Background(), f.clients, f.id, authserver.MaxSecretGrace, f.clock.Now); err != nil {
+		t.Fatalf("RotateSecret(MaxSecretGrace) = %v", err)
+	}
+}

@@ -84,7 +84,8 @@ type Sealed struct {
 	// stamped in the verifier's current millisecond is accepted.
 	Tolerance time.Duration
 	// MaxFuture is how far ahead of the verifier's clock a token's
-	// timestamp may be; 0 (or less) means DefaultMaxFuture.
+	// timestamp may be; 0 means DefaultMaxFuture and a negative value
+	// (such as [NoTolerance]) means none, as for Tolerance.
 	MaxFuture time.Duration
 	// RequireUUID refuses tokens without a UUID (status uuid_required).
 	RequireUUID bool
@@ -118,8 +119,11 @@ func (s *Sealed) windows() (tol, future time.Duration) {
 	case tol < 0:
 		tol = 0
 	}
-	if future <= 0 {
+	switch {
+	case future == 0:
 		future = DefaultMaxFuture
+	case future < 0:
+		future = 0
 	}
 	return tol, future
 }

@@ -136,6 +136,31 @@ func TestSealedTimeWindow(t *testing.T) {
 		{"15s tolerance, 15s old", 15 * time.Second, 15 * time.Second, StatusOK, ""},
 		{"15s tolerance, 16s old", 15 * time.Second, 16 * time.Second, StatusTimedOut, m2m.ReasonExpired},
 	}
+	futures := []struct {
+		name      string
+		maxFuture time.Duration
+		skew      time.Duration
+		status    Status
+	}{
+		{"default future", 0, -DefaultMaxFuture, StatusOK},
+		{"no future, same millisecond", NoTolerance, 0, StatusOK},
+		{"no future, 1ms ahead", NoTolerance, -time.Millisecond, StatusTimedOut},
+	}
+	for _, tt := range futures {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &clock{t: start}
+			s := newSealed(c)
+			s.MaxFuture = tt.maxFuture
+			tok, err := s.Encode("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Add(tt.skew)
+			if r := s.Decode(tok); r.Status != tt.status {
+				t.Errorf("Decode %v ahead with MaxFuture %v = %+v; want %s", -tt.skew, tt.maxFuture, r, tt.status)
+			}
+		})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := &clock{t: start}

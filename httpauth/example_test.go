@@ -61,7 +61,7 @@ func ExampleMiddleware_RequireScope() {
 	api.ServeHTTP(w, r)
 	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
 	// Output:
-	// level=INFO msg="m2m: request refused" method=POST path=/orders remote_addr=192.0.2.1:1234 reason=insufficient_scope scheme=key
+	// level=INFO msg="m2m: request refused" method=POST path=/orders remote_addr=192.0.2.1 reason=insufficient_scope scheme=key
 	// 403 Bearer error="insufficient_scope", scope="write"
 }
 

@@ -14,6 +14,9 @@ import (
 	"strings"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/internal/logattr"
+	"github.com/m2mkit/m2m/internal/oautherr"
 )
 
 // Middleware authenticates requests. Its zero value has no verifiers and so
@@ -28,9 +31,15 @@ type Middleware struct {
 	// m2m.ErrInvalidCredentials, or is a technical failure.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 	// Logger receives one Info record per refusal (reason code, scheme,
-	// method, path, remote address; never the credential) and an Error
-	// record per technical failure. Nil discards.
+	// method, path, client address; never the credential) and an Error
+	// record per technical failure. Every field a caller chose is cut to
+	// at most 128 bytes (the error text of a technical failure to 512)
+	// with control characters escaped. Nil discards.
 	Logger *slog.Logger
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers name the client address that Logger records (see
+	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer.
+	TrustedProxies clientaddr.TrustedProxies
 }
 
 // Check authenticates r and returns its Principal. It returns an error
@@ -116,28 +125,29 @@ func (m *Middleware) log(r *http.Request, err error) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("remote_addr", r.RemoteAddr),
+		logattr.String("method", r.Method),
+		logattr.String("path", r.URL.Path),
+		slog.String("remote_addr", m.TrustedProxies.ClientAddr(r).String()),
 	}
 	reason := m2m.ReasonOf(err)
 	if reason == "" {
-		m.Logger.LogAttrs(r.Context(), slog.LevelError, "m2m: authentication failed", append(attrs, slog.String("error", err.Error()))...)
+		m.Logger.LogAttrs(r.Context(), slog.LevelError, "m2m: authentication failed", append(attrs, slog.String("error", logattr.Clean(err.Error(), 512)))...)
 		return
 	}
-	attrs = append(attrs, slog.String("reason", string(reason)))
+	attrs = append(attrs, logattr.String("reason", string(reason)))
 	var ce *m2m.CredentialError
 	if errors.As(err, &ce) && ce.Scheme != "" {
-		attrs = append(attrs, slog.String("scheme", ce.Scheme))
+		attrs = append(attrs, logattr.String("scheme", ce.Scheme))
 	}
 	m.Logger.LogAttrs(r.Context(), slog.LevelInfo, "m2m: request refused", attrs...)
 }
 
-// ErrorBody is the JSON body of every refusal this package writes.
-type ErrorBody struct {
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description,omitempty"`
-}
+// ErrorBody is the JSON body of every refusal this package writes: the
+// OAuth 2.0 error response of RFC 6749 section 5.2 (and RFC 6750 section
+// 3.1), defined once for the module (the token server writes it and
+// clientcred reads it). Refusals written here leave ErrorURI empty, so it
+// is not encoded.
+type ErrorBody = oautherr.Body
 
 // WriteRefusal writes the default response for err: the status from the
 // error (401 for missing or invalid credentials, 403 for forbidden, 429 with
@@ -176,15 +186,15 @@ func refusal(err error) (int, ErrorBody) {
 	var ce *m2m.CredentialError
 	switch {
 	case errors.As(err, &ce):
-		return ce.HTTPStatus(), ErrorBody{string(ce.Reason), ce.Description}
+		return ce.HTTPStatus(), ErrorBody{Error: string(ce.Reason), ErrorDescription: ce.Description}
 	case errors.Is(err, m2m.ErrNoCredentials):
-		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonMissing), "authentication required"}
+		return http.StatusUnauthorized, ErrorBody{Error: string(m2m.ReasonMissing), ErrorDescription: "authentication required"}
 	case errors.Is(err, m2m.ErrInvalidCredentials):
-		return http.StatusUnauthorized, ErrorBody{string(m2m.ReasonBadCredentials), "invalid credentials"}
+		return http.StatusUnauthorized, ErrorBody{Error: string(m2m.ReasonBadCredentials), ErrorDescription: "invalid credentials"}
 	case errors.Is(err, m2m.ErrUnavailable):
-		return http.StatusServiceUnavailable, ErrorBody{"temporarily_unavailable", "authentication is temporarily unavailable"}
+		return http.StatusServiceUnavailable, ErrorBody{Error: "temporarily_unavailable", ErrorDescription: "authentication is temporarily unavailable"}
 	}
-	return http.StatusInternalServerError, ErrorBody{"server_error", "authentication failed on the server"}
+	return http.StatusInternalServerError, ErrorBody{Error: "server_error", ErrorDescription: "authentication failed on the server"}
 }
 
 // WriteJSON writes v as a JSON response with status and

@@ -441,3 +441,21 @@ func TestRequireScopeInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRefusalBodyBytes pins the refusal body byte for byte now that
+// it is oautherr.Body: error_uri is never written.
+func TestWriteRefusalBodyBytes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{m2m.ErrNoCredentials, `{"error":"missing_credentials","error_description":"authentication required"}` + "\n"},
+		{m2m.Invalid("key", m2m.ReasonExpired, ""), `{"error":"expired"}` + "\n"},
+	} {
+		w := httptest.NewRecorder()
+		httpauth.WriteRefusal(w, tc.err)
+		if got := w.Body.String(); got != tc.want {
+			t.Errorf("WriteRefusal(%v) body = %s; want %s", tc.err, got, tc.want)
+		}
+	}
+}

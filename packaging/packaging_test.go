@@ -201,6 +201,9 @@ func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n"
 
 func buildM2M(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: m2m is not built (a static build takes a minute when not cached)")
+	}
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("go command not in PATH; cannot build m2m")
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/internal/oautherr"
 	"github.com/m2mkit/m2m/scoped/djangosign"
 )
 
@@ -140,17 +141,20 @@ type IssueResponse struct {
 	Endpoints []string `json:"endpoints"`
 }
 
+// issueError is the RFC 6749 error body (oautherr.Body, the module's one
+// definition) with the refused endpoints as an extension member (RFC 6749
+// section 5.2 allows members beyond its own). Encoded, its members keep
+// the order error, error_description, refused.
 type issueError struct {
-	Error            string   `json:"error"`
-	ErrorDescription string   `json:"error_description,omitempty"`
-	Refused          []string `json:"refused,omitempty"`
+	oautherr.Body
+	Refused []string `json:"refused,omitempty"`
 }
 
 // ServeHTTP issues a token for the authenticated caller (see [IssueHandler]).
 func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		httpauth.WriteJSON(w, http.StatusMethodNotAllowed, issueError{Error: "invalid_request", ErrorDescription: "use POST"})
+		httpauth.WriteJSON(w, http.StatusMethodNotAllowed, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "use POST"}})
 		return
 	}
 	p, ok := m2m.FromContext(r.Context())
@@ -159,7 +163,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		httpauth.WriteJSON(w, http.StatusUnsupportedMediaType, issueError{Error: "invalid_request", ErrorDescription: "send application/json"})
+		httpauth.WriteJSON(w, http.StatusUnsupportedMediaType, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "send application/json"}})
 		return
 	}
 	limit := h.MaxBodyBytes
@@ -168,30 +172,30 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		httpauth.WriteJSON(w, http.StatusRequestEntityTooLarge, issueError{Error: "invalid_request", ErrorDescription: "body too large"})
+		httpauth.WriteJSON(w, http.StatusRequestEntityTooLarge, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "body too large"}})
 		return
 	}
 	var req IssueRequest
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil || dec.More() {
-		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: "body is not a valid issue request"})
+		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "body is not a valid issue request"}})
 		return
 	}
 	if len(req.Endpoints) == 0 || len(req.Endpoints) > 100 {
-		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: "give 1 to 100 endpoints"})
+		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "give 1 to 100 endpoints"}})
 		return
 	}
 	t := Token{MaxAge: time.Duration(req.MaxAge) * time.Second, Recipient: req.Recipient}
 	if req.MaxAge < 0 || req.MaxAge > int64(DefaultMaxMaxAge/time.Second)*365 {
-		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: "max_age out of range"})
+		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "max_age out of range"}})
 		return
 	}
 	var refused []string
 	for _, s := range req.Endpoints {
 		e, err := ParseEndpoint(s)
 		if err != nil {
-			httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: "endpoints must be METHOD:/prefix"})
+			httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: "endpoints must be METHOD:/prefix"}})
 			return
 		}
 		if h.Issuer == nil || h.Allowed == nil || !h.Allowed(p, e.Method, e.Prefix) {
@@ -201,7 +205,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.Endpoints = append(t.Endpoints, e)
 	}
 	if refused != nil {
-		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "the caller may not grant these endpoints", Refused: refused})
+		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Body: oautherr.Body{Error: "forbidden", ErrorDescription: "the caller may not grant these endpoints"}, Refused: refused})
 		return
 	}
 	now := time.Now()
@@ -213,7 +217,7 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// instant is its whole-second timestamp plus max_age.
 		left := p.ExpiresAt.Sub(time.Unix(now.Unix(), 0)).Truncate(time.Second)
 		if left < time.Second {
-			httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "the caller's credential expires too soon"})
+			httpauth.WriteJSON(w, http.StatusForbidden, issueError{Body: oautherr.Body{Error: "forbidden", ErrorDescription: "the caller's credential expires too soon"}})
 			return
 		}
 		if t.MaxAge == 0 {
@@ -232,12 +236,12 @@ func (h *IssueHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.User = UserFromString(p.Subject)
 	}
 	if err != nil {
-		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Error: "forbidden", ErrorDescription: "no token user for this caller"})
+		httpauth.WriteJSON(w, http.StatusForbidden, issueError{Body: oautherr.Body{Error: "forbidden", ErrorDescription: "no token user for this caller"}})
 		return
 	}
 	tok, err := h.Issuer.issueAt(t, now)
 	if err != nil {
-		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Error: "invalid_request", ErrorDescription: strings.TrimPrefix(err.Error(), "scoped: ")})
+		httpauth.WriteJSON(w, http.StatusBadRequest, issueError{Body: oautherr.Body{Error: "invalid_request", ErrorDescription: strings.TrimPrefix(err.Error(), "scoped: ")}})
 		return
 	}
 	if t.MaxAge == 0 {

@@ -545,3 +545,29 @@ func TestQueryTokenEveryMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestIssueErrorBodyBytes pins the refusal body byte for byte: the RFC
+// 6749 members from oautherr.Body (error_uri left out when empty), then
+// the refused extension member.
+func TestIssueErrorBodyBytes(t *testing.T) {
+	iss := &Issuer{Secret: testSecret, Now: clockAt(t0)}
+	caller := &m2m.Principal{Subject: "42", Scheme: m2m.SchemeBearer, Scopes: []string{"GET:/api/v1/projects/"}}
+	h := &IssueHandler{Issuer: iss, Allowed: AllowByScopes}
+	for _, tc := range []struct{ name, body, want string }{
+		{"refused endpoints", `{"endpoints":["DELETE:/api/v1/projects/7"]}`,
+			`{"error":"forbidden","error_description":"the caller may not grant these endpoints","refused":["DELETE:/api/v1/projects/7"]}` + "\n"},
+		{"no refused member", `{"endpoints":[]}`,
+			`{"error":"invalid_request","error_description":"give 1 to 100 endpoints"}` + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/tokens", strings.NewReader(tc.body))
+			r.Header.Set("Content-Type", "application/json")
+			r = r.WithContext(m2m.NewContext(r.Context(), caller))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if got := w.Body.String(); got != tc.want {
+				t.Errorf("body = %s; want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -63,6 +63,23 @@ type Client struct {
 	// Metadata is free-form operator data (owner, ticket, ...).
 	Metadata map[string]string
 
+	// AuthMethod is how the client authenticates at the token endpoint
+	// (RFC 7591 token_endpoint_auth_method): "" (the default: its secret,
+	// in HTTP Basic or in the form body, as [AuthMethodClientSecretBasic]
+	// and [AuthMethodClientSecretPost] together),
+	// [AuthMethodClientSecretBasic] or [AuthMethodClientSecretPost] (its
+	// secret, in that way only), or [AuthMethodPrivateKeyJWT] (a JWT
+	// signed with one of its keys, RFC 7523 section 2.2; such a client
+	// has no secret).
+	AuthMethod string
+	// JWKS is the JWK Set document (RFC 7517 section 5) of a
+	// private_key_jwt client's public keys, when they are registered by
+	// value; JWKSURI is the https URL of that document, when they are
+	// fetched. A private_key_jwt client has exactly one of the two; other
+	// clients have neither.
+	JWKS    []byte
+	JWKSURI string
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -166,6 +183,7 @@ func (c *Client) Clone() *Client {
 	d.PreviousSecretHash = cloneBytes(c.PreviousSecretHash)
 	d.Audiences = cloneStrings(c.Audiences)
 	d.Scopes = cloneStrings(c.Scopes)
+	d.JWKS = cloneBytes(c.JWKS)
 	if c.Metadata != nil {
 		d.Metadata = make(map[string]string, len(c.Metadata))
 		for k, v := range c.Metadata {

@@ -4,10 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/jwk"
 )
 
 // ErrInvalid is wrapped by the errors of [Client.Validate], which every
@@ -47,12 +51,26 @@ const (
 	MaxMetadataEntries    = 64
 	MaxMetadataKeyBytes   = 128
 	MaxMetadataValueBytes = 1024
+	// MaxClientJWKSBytes and MaxClientJWKSKeys bound the JWK Set of a
+	// private_key_jwt client (a client rotating its key needs two or three);
+	// MaxJWKSURIBytes bounds its jwks_uri.
+	MaxClientJWKSBytes = 64 << 10
+	MaxClientJWKSKeys  = 16
+	MaxJWKSURIBytes    = 2048
+)
+
+// The client authentication methods (RFC 7591 token_endpoint_auth_method)
+// a [Client] may have in AuthMethod; "" means either secret method.
+const (
+	AuthMethodClientSecretBasic = "client_secret_basic"
+	AuthMethodClientSecretPost  = "client_secret_post"
+	AuthMethodPrivateKeyJWT     = "private_key_jwt"
 )
 
 // FieldError is one problem [Client.Validate] found. Field is the
 // client's field as the admin API names it (client_id, name, audiences,
 // scopes, token_ttl_seconds, rate_limit_per_second, rate_limit_burst,
-// profile, metadata); Problem says what is wrong without repeating the
+// profile, metadata, token_endpoint_auth_method, jwks, jwks_uri); Problem says what is wrong without repeating the
 // value.
 type FieldError struct {
 	Field   string
@@ -63,6 +81,10 @@ func (e *FieldError) Error() string { return "store: client " + e.Field + ": " +
 
 // Unwrap returns [ErrInvalid].
 func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+// UsesSecret reports whether the client authenticates with a secret
+// (its AuthMethod is "", client_secret_basic or client_secret_post).
+func (c *Client) UsesSecret() bool { return c.AuthMethod != AuthMethodPrivateKeyJWT }
 
 // ValidClientID reports whether id is a valid client id: 1 to
 // [MaxClientIDBytes] of A-Z a-z 0-9 - . _ ~.
@@ -81,8 +103,8 @@ func ValidClientID(id string) bool {
 
 // Validate reports every problem with the fields of c that a caller sets
 // (id, name, audiences, scopes, token lifetime, rate limit, profile,
-// metadata) at once, as [*FieldError] values joined with errors.Join;
-// each wraps [ErrInvalid]. It checks form and bounds only: what a server
+// metadata, authentication method and keys) at once, as [*FieldError]
+// values joined with errors.Join; each wraps [ErrInvalid]. It checks form and bounds only: what a server
 // additionally requires (an audience, a lifetime within its maximum) is
 // checked by the server.
 func (c *Client) Validate() error {
@@ -142,7 +164,114 @@ func (c *Client) Validate() error {
 			break
 		}
 	}
+	c.validateAuthMethod(bad)
 	return errors.Join(errs...)
+}
+
+// validateAuthMethod checks AuthMethod, JWKS and JWKSURI.
+func (c *Client) validateAuthMethod(bad func(field, format string, args ...any)) {
+	switch c.AuthMethod {
+	case "", AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
+		if c.JWKS != nil || c.JWKSURI != "" {
+			bad("jwks", "only a private_key_jwt client has a JWK Set or a jwks_uri")
+		}
+		return
+	case AuthMethodPrivateKeyJWT:
+	default:
+		bad("token_endpoint_auth_method", `must be "", %q, %q or %q`, AuthMethodClientSecretBasic, AuthMethodClientSecretPost, AuthMethodPrivateKeyJWT)
+		return
+	}
+	if len(c.SecretHash) > 0 || len(c.PreviousSecretHash) > 0 {
+		bad("token_endpoint_auth_method", "a private_key_jwt client has no secret")
+	}
+	switch {
+	case c.JWKS == nil && c.JWKSURI == "":
+		bad("jwks", "a private_key_jwt client needs a JWK Set or a jwks_uri")
+	case c.JWKS != nil && c.JWKSURI != "":
+		bad("jwks", "give a JWK Set or a jwks_uri, not both")
+	case c.JWKS != nil:
+		if err := ValidateClientJWKS(c.JWKS); err != nil {
+			bad("jwks", "%s", strings.TrimPrefix(err.Error(), "store: "))
+		}
+	default:
+		if err := ValidateJWKSURI(c.JWKSURI); err != nil {
+			bad("jwks_uri", "%s", strings.TrimPrefix(err.Error(), "store: "))
+		}
+	}
+}
+
+// ValidateClientJWKS checks the JWK Set document of a private_key_jwt
+// client: at most [MaxClientJWKSBytes] and [MaxClientJWKSKeys] keys, public
+// signature keys only (a key with a private member such as "d", or a
+// symmetric "oct" key, is refused rather than reduced to its public part:
+// whoever holds this document can then sign as the client), every key
+// usable (no entry silently skipped), and a distinct kid on each key when
+// there are several, so that an assertion's kid names exactly one key.
+func ValidateClientJWKS(doc []byte) error {
+	if len(doc) > MaxClientJWKSBytes {
+		return fmt.Errorf("store: the JWK Set is larger than %d bytes", MaxClientJWKSBytes)
+	}
+	set, err := jwk.ParseSet(doc)
+	if err != nil {
+		return fmt.Errorf("store: the JWK Set is not usable: %w", err)
+	}
+	if set.Skipped > 0 {
+		return fmt.Errorf("store: %d key(s) of the JWK Set cannot verify signatures (symmetric, for encryption, unsupported or RSA under 2048 bits)", set.Skipped)
+	}
+	if set.Len() > MaxClientJWKSKeys {
+		return fmt.Errorf("store: the JWK Set has %d keys, at most %d", set.Len(), MaxClientJWKSKeys)
+	}
+	if keys := set.Keys(); len(keys) > 1 {
+		seen := map[string]bool{}
+		for i, k := range keys {
+			if k.ID == "" {
+				return fmt.Errorf("store: key %d of the JWK Set has no kid (needed when there are several keys)", i)
+			}
+			if seen[k.ID] {
+				return fmt.Errorf("store: key %d of the JWK Set repeats a kid", i)
+			}
+			seen[k.ID] = true
+		}
+	}
+	return nil
+}
+
+// ValidateJWKSURI checks the jwks_uri of a private_key_jwt client: an
+// absolute https URL of at most [MaxJWKSURIBytes] without user
+// information or fragment; plain http only to a loopback host (127.0.0.0/8,
+// ::1 or localhost), for tests and local development.
+func ValidateJWKSURI(raw string) error {
+	if raw == "" || len(raw) > MaxJWKSURIBytes || !visibleASCII(raw) {
+		return fmt.Errorf("store: the jwks_uri must be 1 to %d bytes of printable ASCII without spaces", MaxJWKSURIBytes)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
+		return errors.New("store: the jwks_uri is not an absolute URL with a host")
+	}
+	if u.User != nil {
+		return errors.New("store: the jwks_uri must not carry user information")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return errors.New("store: the jwks_uri must not have a fragment")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !loopbackHost(u.Hostname()) {
+			return errors.New("store: the jwks_uri must be https (plain http only to a loopback host)")
+		}
+	default:
+		return errors.New("store: the jwks_uri must be https (plain http only to a loopback host)")
+	}
+	return nil
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback() && ip.Zone() == ""
 }
 
 func indexOf(list []string, s string) int {

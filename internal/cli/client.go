@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m/authserver"
-	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -109,6 +108,51 @@ func (cc *clientCmd) show(j authserver.ClientInfo) error {
 	return nil
 }
 
+// clientFlags names the flag that sets each client field of the admin
+// API (store.FieldError.Field).
+var clientFlags = map[string]string{
+	"client_id": "--id", "name": "--name", "audiences": "--audience", "scopes": "--scope",
+	"token_ttl_seconds": "--ttl", "rate_limit_per_second": "--rate-limit", "rate_limit_burst": "--burst",
+	"profile": "--profile",
+}
+
+// clientFieldErrors says every problem authserver.ValidateClient found
+// with the flag that sets the field.
+func clientFieldErrors(err error) string {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	var msgs []string
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			msgs = append(msgs, clientFieldErrors(errors.Join(j.Unwrap()...)))
+			continue
+		}
+		var fe *store.FieldError
+		if errors.As(e, &fe) {
+			name := clientFlags[fe.Field]
+			if name == "" {
+				name = fe.Field
+			}
+			msgs = append(msgs, name+": "+fe.Problem)
+			continue
+		}
+		msgs = append(msgs, e.Error())
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// checkClientID refuses, as a usage error, a CLIENT_ID argument that no
+// client can have (store.ValidClientID), before any lookup; the admin API
+// answers such ids 404 the same way.
+func checkClientID(id string) error {
+	if !store.ValidClientID(id) {
+		return Usage("CLIENT_ID %.40q: not a client id (1 to %d characters of A-Z a-z 0-9 - . _ ~)", id, store.MaxClientIDBytes)
+	}
+	return nil
+}
+
 func notFound(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return Rejected(fmt.Errorf("client %q not found", id))
@@ -150,15 +194,6 @@ func clientCreate(env *Env) *cobra.Command {
 			if len(audiences) == 0 {
 				return Usage("at least one --audience is required")
 			}
-			if ttl < 0 || ttl > authserver.DefaultMaxTokenTTL {
-				return Usage("--ttl %v: want at most %v", ttl, authserver.DefaultMaxTokenTTL)
-			}
-			if rate < 0 || burst < 0 {
-				return Usage("--rate-limit and --burst must not be negative")
-			}
-			if p := jwtauth.Profile(profile); p != "" && p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
-				return Usage("--profile %q: want rfc9068 or auth0", profile)
-			}
 			scopeList, err := scopeFlag("scope", scopes)
 			if err != nil {
 				return err
@@ -166,6 +201,11 @@ func clientCreate(env *Env) *cobra.Command {
 			cl := &store.Client{
 				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
+			}
+			// The admin API's and the store's checks, said with the flags:
+			// the same client is refused the same way on every path.
+			if err := authserver.ValidateClient(cl, authserver.DefaultMaxTokenTTL); err != nil {
+				return Usage("%s", clientFieldErrors(err))
 			}
 			if credsFile != "" {
 				if _, err := os.Lstat(credsFile); err == nil {
@@ -249,6 +289,9 @@ func clientShow(env *Env) *cobra.Command {
 		Short: "Show a client (never its secret)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkClientID(args[0]); err != nil {
+				return err
+			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				info, err := a.get(ctx, args[0])
 				if err != nil {
@@ -271,8 +314,11 @@ func clientRotate(env *Env) *cobra.Command {
 		Short: "Give a client a new secret; the old one keeps working for the grace period",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if grace < 0 {
-				return Usage("--grace must not be negative")
+			if err := checkClientID(args[0]); err != nil {
+				return err
+			}
+			if grace < 0 || grace > authserver.MaxSecretGrace {
+				return Usage("--grace %v: want 0s (the old secret stops now) to %v", grace, authserver.MaxSecretGrace)
 			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				info, err := a.rotate(ctx, args[0], grace)
@@ -301,6 +347,9 @@ func clientSetDisabled(env *Env, verb string, disabled bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkClientID(args[0]); err != nil {
+				return err
+			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				info, err := a.setDisabled(ctx, args[0], disabled)
 				if err != nil {
@@ -321,6 +370,9 @@ func clientDelete(env *Env) *cobra.Command {
 		Short: "Delete a client",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkClientID(args[0]); err != nil {
+				return err
+			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				if err := a.delete(ctx, args[0]); err != nil {
 					return notFound(args[0], err)
@@ -373,6 +425,9 @@ in the same second are revoked too. Servers honour it within ` + authserver.Defa
 at once with --server. The client keeps its secret and gets new tokens: disable it to stop that.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := checkClientID(args[0]); err != nil {
+				return err
+			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
 				r, ok := a.(tokenRevoker)
 				if !ok {

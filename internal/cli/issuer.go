@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/store"
-	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
 // The issuer a database serves is recorded in it by the first m2m serve
@@ -61,7 +59,7 @@ func issuerShow(env *Env) *cobra.Command {
 				return err
 			}
 			ctx := context.Background()
-			st, err := openExistingDatabase(ctx, &data)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
@@ -107,7 +105,7 @@ func issuerSet(env *Env) *cobra.Command {
 			}
 			issuer := args[0]
 			ctx := context.Background()
-			st, err := openExistingDatabase(ctx, &data)
+			st, err := data.openExisting(ctx)
 			if err != nil {
 				return err
 			}
@@ -135,24 +133,6 @@ func issuerSet(env *Env) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
-}
-
-// openExistingDatabase opens the database of d without creating it (or
-// the data directory): an admin command pointed at the wrong place fails.
-func openExistingDatabase(ctx context.Context, d *dataFlags) (*sqlstore.Store, error) {
-	u := d.database
-	if u == "" {
-		abs, err := filepath.Abs(filepath.Join(d.data, dataDBFile))
-		if err != nil {
-			return nil, Rejected(err)
-		}
-		u = "sqlite://" + abs
-	}
-	st, err := sqlstore.OpenWith(ctx, u, sqlstore.Options{MustExist: true})
-	if err != nil {
-		return nil, Rejected(err)
-	}
-	return st, nil
 }
 
 // checkServeIssuer is m2m serve's issuer check, run once the database is

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -57,13 +60,13 @@ func printKeys(w io.Writer, asJSON bool, keys []keyJSON) error {
 func cmdKey(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "key",
-		Short: "List and rotate the token server's signing keys",
+		Short: "List, rotate and revoke the token server's signing keys",
 		Long: `List and rotate the token server's signing keys directly in its database (--data DIR or
 --database URL). A rotation adds a "next" key: the running server publishes it in its JWKS
 within its --key-refresh interval and signs with it after --pre-publish; the old key stays
 published until every token it signed has expired.`,
 	}
-	root.AddCommand(keyList(env), keyRotate(env))
+	root.AddCommand(keyList(env), keyRotate(env), keyRevoke(env))
 	return root
 }
 
@@ -86,21 +89,26 @@ func keyList(env *Env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			keys, err := st.ListKeys(ctx)
-			if err != nil {
-				return Rejected(err)
-			}
-			out := []keyJSON{}
-			for _, k := range keys {
-				out = append(out, storedKeyJSON(k))
-			}
-			return printKeys(env.Stdout, asJSON, out)
+			return printStoredKeys(ctx, env, st, asJSON)
 		},
 	}
 	data.add(c.Flags(), false)
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data"})
 	return c
+}
+
+// printStoredKeys prints the signing keys in the database, oldest first.
+func printStoredKeys(ctx context.Context, env *Env, st store.Keys, asJSON bool) error {
+	keys, err := st.ListKeys(ctx)
+	if err != nil {
+		return Rejected(err)
+	}
+	out := []keyJSON{}
+	for _, k := range keys {
+		out = append(out, storedKeyJSON(k))
+	}
+	return printKeys(env.Stdout, asJSON, out)
 }
 
 func storedKeyJSON(k *store.SigningKey) keyJSON {
@@ -167,22 +175,97 @@ func keyRotate(env *Env) *cobra.Command {
 	return c
 }
 
-// rotateViaServer asks a running server to rotate and prints the key set
-// it publishes afterwards.
-func rotateViaServer(env *Env, server, tokenFile, data string, asJSON bool) error {
-	a, err := newHTTPAdmin(env, server, tokenFile, data)
-	if err != nil {
-		return err
+// maxKIDBytes bounds a KID argument: the server's kids are 43 base64url
+// characters.
+const maxKIDBytes = 128
+
+func keyRevoke(env *Env) *cobra.Command {
+	var (
+		data              dataFlags
+		asJSON            bool
+		server, tokenFile string
+	)
+	c := &cobra.Command{
+		Use:   "revoke KID",
+		Short: "Pull a signing key at once (its private key may be compromised)",
+		Long: `Revoke the signing key KID in an emergency: in one database transaction it becomes
+revoked, its sealed private key is erased and it leaves the JWKS; if it was signing, the
+pending next key becomes active at once (or a new key is created active). The server's
+introspection answers inactive for every token it signed. A replica that reads the database
+stops using it within its --key-refresh (with --server, the server addressed does so at
+once); APIs using jwk.RemoteKeySet drop it at their next JWKS fetch (the server's JWKS says
+Cache-Control max-age=60).
+
+The cost of skipping the next key's pre-publication: an API that has not fetched the new key
+refuses tokens signed with it until it refetches, which jwk.RemoteKeySet does on the first
+unknown kid. Revoking a revoked key changes nothing; an unknown KID exits 1.`,
+		Example: "  m2m key list --data ./m2m-data\n  m2m key revoke KID --data ./m2m-data",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			kid := args[0]
+			if len(kid) > maxKIDBytes || strings.IndexFunc(kid, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '/' }) >= 0 {
+				return Usage("KID %.40q: not a key id (see m2m key list)", kid)
+			}
+			if err := envDefaults(env, c.Flags(), "data", "database", "master-secret-file", "server", "admin-token-file"); err != nil {
+				return err
+			}
+			ctx := context.Background()
+			if server != "" {
+				a, err := newHTTPAdmin(env, server, tokenFile, data.data)
+				if err != nil {
+					return err
+				}
+				var set jwksKeys
+				if err := a.do(ctx, "POST", "/admin/keys/"+url.PathEscape(kid)+"/revoke", nil, &set); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return Rejected(fmt.Errorf("key %q not found", kid))
+					}
+					return Rejected(err)
+				}
+				return printPublished(env, set, asJSON)
+			}
+			st, err := data.openExisting(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			master, err := data.masterExisting()
+			if err != nil {
+				return err
+			}
+			kr, err := keyring.New(ctx, keyring.Config{Store: st, Master: master})
+			if err != nil {
+				return Rejected(err)
+			}
+			if err := kr.Revoke(ctx, kid); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return Rejected(fmt.Errorf("key %q not found", kid))
+				}
+				return Rejected(err)
+			}
+			return printStoredKeys(ctx, env, st, asJSON)
+		},
 	}
-	var set struct {
-		Keys []struct {
-			KID string `json:"kid"`
-			Alg string `json:"alg"`
-		} `json:"keys"`
-	}
-	if err := a.do(context.Background(), "POST", "/admin/keys/rotate", nil, &set); err != nil {
-		return Rejected(err)
-	}
+	data.add(c.Flags(), true)
+	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
+	c.Flags().StringVar(&server, "server", "", "revoke through the admin API of the server at this URL: it stops using the key at once (env M2M_SERVER)")
+	c.Flags().StringVar(&tokenFile, "admin-token-file", "", adminTokenFileUsage)
+	refuseZero(c, map[string]string{"data": "", "database": "leave it out to use --data", "master-secret-file": "",
+		"server": "leave it out to use the database", "admin-token-file": ""})
+	return c
+}
+
+// jwksKeys is what the admin API's key operations answer: the JWKS.
+type jwksKeys struct {
+	Keys []struct {
+		KID string `json:"kid"`
+		Alg string `json:"alg"`
+	} `json:"keys"`
+}
+
+// printPublished prints the keys a server publishes after a key
+// operation through its admin API.
+func printPublished(env *Env, set jwksKeys, asJSON bool) error {
 	if asJSON {
 		return PrintJSON(env.Stdout, set)
 	}
@@ -190,4 +273,18 @@ func rotateViaServer(env *Env, server, tokenFile, data string, asJSON bool) erro
 		fmt.Fprintf(env.Stdout, "%s\t%s\tpublished\n", k.KID, k.Alg)
 	}
 	return nil
+}
+
+// rotateViaServer asks a running server to rotate and prints the key set
+// it publishes afterwards.
+func rotateViaServer(env *Env, server, tokenFile, data string, asJSON bool) error {
+	a, err := newHTTPAdmin(env, server, tokenFile, data)
+	if err != nil {
+		return err
+	}
+	var set jwksKeys
+	if err := a.do(context.Background(), "POST", "/admin/keys/rotate", nil, &set); err != nil {
+		return Rejected(err)
+	}
+	return printPublished(env, set, asJSON)
 }

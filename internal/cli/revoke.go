@@ -105,6 +105,9 @@ func revokeRun(env *Env, o *revokeOptions) error {
 		if len(o.jti) > maxRevokeJTIBytes {
 			return Usage("--jti: longer than %d bytes", maxRevokeJTIBytes)
 		}
+		if strings.IndexFunc(o.jti, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+			return Usage("--jti: want printable ASCII without spaces (the server's jtis are base64url)")
+		}
 		t, err := ParseNow(o.until)
 		if err != nil {
 			return Usage("--until %q: %v", o.until, err)

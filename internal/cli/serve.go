@@ -23,6 +23,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/m2mkit/m2m/authserver"
+	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
@@ -128,33 +130,31 @@ func (f *dataFlags) master() ([]byte, string, error) {
 	return k.Current, path, nil
 }
 
-// displayURL hides a PostgreSQL password.
-func displayURL(u string) string {
-	if scheme, rest, ok := strings.Cut(u, "://"); ok {
-		host, path, _ := strings.Cut(rest, "/")
-		if at := strings.LastIndexByte(host, '@'); at >= 0 {
-			if user, _, hasPassword := strings.Cut(host[:at], ":"); hasPassword {
-				return scheme + "://" + user + ":***@" + host[at+1:] + "/" + path
-			}
-		}
-	}
-	return u
-}
+// displayURL masks every credential in a database or Redis URL.
+func displayURL(u string) string { return redact.URL(u) }
 
 // serveOptions are the settings of m2m serve, one field per flag.
 type serveOptions struct {
 	dataFlags
 	addr, issuer, profile, algorithm, logLevel string
+	logFormat                                  string
 	redisURL, redisPrefix                      string
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
 	insecureHTTP                               bool
 	config, adminAddr                          string
+	trustedProxies                             string
 
 	// sources says where each setting came from (flag, env, file;
 	// absent: default), for the start log.
 	sources map[string]string
+	// flags are the command's flags, for the start log.
+	flags *pflag.FlagSet
+	// level is the logger's level: Info or lower during start-up and
+	// shutdown, runLevel (--log-level) while serving.
+	level    *slog.LevelVar
+	runLevel slog.Level
 
 	// flagErrs collects the bad values of the command line: serve reports
 	// them with every other problem at once (see [collectFlagErrors]).
@@ -181,7 +181,7 @@ and /metrics.
 
 On first start it creates the data directory with the SQLite database, the master secret
 (mode 0600, it seals the signing keys), the admin API token (admin.token, 0600) and the first
-signing key, and prints where they are;
+signing key, and logs where they are;
 later starts reuse them. SIGINT or SIGTERM stops it gracefully: in-flight requests finish.
 Register clients with "m2m client create" (it works while the server runs; the server sees
 changes to clients within ` + authserver.DefaultClientCacheTTL.String() + `).
@@ -225,6 +225,7 @@ default.`,
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
@@ -236,9 +237,11 @@ default.`,
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", logFormatAuto, "format of every line serve writes (on standard error): json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&o.config, configFlag, "", "YAML file of settings, one key per flag name (flags and M2M_* variables override it)")
 	documentSettings(fs)
 	collectFlagErrors(fs, &o.flagErrs)
+	o.flags = fs
 	return c, &o
 }
 
@@ -275,6 +278,9 @@ func (o *serveOptions) validate() []error {
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		bad("--log-level %q: want debug, info, warn or error", o.logLevel)
 	}
+	if !slices.Contains([]string{logFormatAuto, logFormatJSON, logFormatText}, o.logFormat) {
+		bad("--log-format %q: want json, text or auto", o.logFormat)
+	}
 	if p := jwtauth.Profile(o.profile); p != jwtauth.ProfileRFC9068 && p != jwtauth.ProfileAuth0 {
 		bad("--profile %q: want rfc9068 or auth0", o.profile)
 	}
@@ -305,6 +311,9 @@ func (o *serveOptions) validate() []error {
 		bad("--pre-publish %v: want more than --key-refresh %v, so that every replica publishes a key before it signs", o.prePublish, o.refresh)
 	case o.rotateEvery > 0 && o.rotateEvery <= o.prePublish:
 		bad("--rotate-every %v: want more than --pre-publish %v", o.rotateEvery, o.prePublish)
+	}
+	if _, err := clientaddr.ParseTrustedProxies(o.trustedProxies); err != nil {
+		bad("--trusted-proxies: %v", err)
 	}
 	if err := checkListenAddr(o.addr); err != nil {
 		bad("--addr %q: %v", o.addr, err)
@@ -407,16 +416,40 @@ func checkDatabaseURL(u string) error {
 }
 
 // serve runs m2m serve in three steps: validate every setting, bind the
-// listener, open (creating on first start) the data; then it serves until
+// listeners, open (creating on first start) the data; then it serves until
 // stopped. A step that fails leaves nothing behind from the later ones.
+// Once the settings are valid, everything serve writes, its own failure
+// included, is a record of one logger in one format.
 func serve(env *Env, o *serveOptions) error {
 	if errs := o.validate(); len(errs) > 0 {
 		return &ExitError{Code: 2, Err: errors.Join(errs...)}
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by validate
-	logger := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	// The start-up and shutdown records (version, configuration, where
+	// the data is, the listening address, the stop) are written whatever
+	// the level: programs and operators wait for them. --log-level applies
+	// in between.
+	o.level = new(slog.LevelVar)
+	o.level.Set(min(level, slog.LevelInfo))
+	o.runLevel = level
+	logger := newServeLogger(env.Stderr, o.logFormat, o.level)
+	restore := captureLibraryLogs(logger, o.redisURL)
+	defer restore()
+	logStart(logger, o.flags, o.sources)
+	if err := o.start(env, logger); err != nil {
+		logger.Error("m2m: serve failed", "error", err.Error())
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return &ExitError{Code: ee.Code, Quiet: true}
+		}
+		return &ExitError{Code: 1, Quiet: true}
+	}
+	return nil
+}
 
+// start binds, opens and runs.
+func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 	var certs *tlsreload.Reloader
 	if o.tlsCert != "" {
 		var err error
@@ -431,7 +464,7 @@ func serve(env *Env, o *serveOptions) error {
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
-		return Rejected(err)
+		return Rejected(fmt.Errorf("--addr: %w", err))
 	}
 	defer ln.Close()
 	var adminLn net.Listener
@@ -450,7 +483,7 @@ func serve(env *Env, o *serveOptions) error {
 		issuer = scheme + "://" + dialable(ln.Addr().String())
 	}
 
-	d, err := o.open(ctx, env, logger, issuer)
+	d, err := o.open(ctx, logger, issuer)
 	if err != nil {
 		return err
 	}
@@ -459,12 +492,13 @@ func serve(env *Env, o *serveOptions) error {
 	if adminLn != nil {
 		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
 	}
-	fmt.Fprintf(env.Stdout, "m2m: issuer %s\n", issuer)
+	logger.Info("m2m: issuer", "issuer", issuer)
 	if adminLn != nil {
-		fmt.Fprintf(env.Stdout, "m2m: admin API and metrics on %s://%s\n", scheme, adminLn.Addr())
+		logger.Info("m2m: admin API and metrics", "url", scheme+"://"+adminLn.Addr().String())
 	}
-	fmt.Fprintf(env.Stdout, "m2m: listening on %s://%s\n", scheme, ln.Addr())
-	return d.run(ctx, env, logger, listeners, certs)
+	logger.Info(msgListening, "url", scheme+"://"+ln.Addr().String())
+	o.level.Set(o.runLevel)
+	return d.run(ctx, logger, listeners, certs, func() { o.level.Set(min(o.runLevel, slog.LevelInfo)) })
 }
 
 // listener is one address serve answers on and what it serves there.
@@ -526,7 +560,7 @@ func (d *served) close() {
 // open opens the database (creating the data directory, database, master
 // secret and admin token on first start), the signing keys and Redis, and
 // builds the server.
-func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, issuer string) (_ *served, err error) {
+func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer string) (_ *served, err error) {
 	d := &served{}
 	defer func() {
 		if err != nil {
@@ -542,7 +576,10 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	d.st = st
 	d.closers = append(d.closers, st.Close)
 	for _, w := range st.Warnings() {
-		logger.Warn(w)
+		logger.Warn("m2m: " + w)
+	}
+	if err := o.checkIssuer(ctx, st, issuer, logger); err != nil {
+		return nil, err
 	}
 	master, masterPath, err := o.master()
 	if err != nil {
@@ -594,12 +631,17 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 	}
+	proxies, err := clientaddr.ParseTrustedProxies(o.trustedProxies)
+	if err != nil {
+		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
+	}
 	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
 	for aud, p := range o.audienceProfiles {
 		audienceProfiles[aud] = jwtauth.Profile(p)
 	}
 	d.srv, err = authserver.New(authserver.Config{
-		Issuer: issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
+		TrustedProxies: proxies,
+		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations,
@@ -610,27 +652,51 @@ func (o *serveOptions) open(ctx context.Context, env *Env, logger *slog.Logger, 
 	}
 	if firstStart {
 		abs, _ := filepath.Abs(o.data)
-		fmt.Fprintf(env.Stdout, "m2m: created data directory %s\n", abs)
+		logger.Info("m2m: created data directory", "path", abs)
 	}
-	fmt.Fprintf(env.Stdout, "m2m: database %s\n", displayURL(dbURL))
+	logger.Info("m2m: database", "url", redact.URL(dbURL))
 	if o.redisURL != "" {
-		fmt.Fprintf(env.Stdout, "m2m: redis %s (prefix %q)\n", displayURL(o.redisURL), o.redisPrefix)
+		logger.Info("m2m: redis", "url", redact.URL(o.redisURL), "prefix", o.redisPrefix)
 	}
-	fmt.Fprintf(env.Stdout, "m2m: master secret %s\n", masterPath)
-	fmt.Fprintf(env.Stdout, "m2m: admin token %s (m2m client --server URL uses it)\n", adminPath)
+	logger.Info("m2m: master secret", "path", masterPath)
+	logger.Info("m2m: admin token (m2m client --server URL uses it)", "path", adminPath)
 	for _, k := range kr.Keys() {
 		if k.State == store.KeyActive {
-			fmt.Fprintf(env.Stdout, "m2m: signing key %s (%s)\n", k.ID, k.Algorithm)
+			logger.Info("m2m: signing key", "kid", k.ID, "alg", k.Algorithm)
 		}
 	}
 	return d, nil
 }
 
+// checkIssuer makes this server agree with the database on the issuer
+// before anything more is created. An explicit issuer (--issuer,
+// M2M_ISSUER, the file) is recorded at the first start and must match
+// later ([checkServeIssuer]). The issuer derived from the listen address
+// is not recorded (a restart on another port would then be refused), but
+// a database that already serves an issuer refuses a server that would
+// derive another.
+func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issuer string, logger *slog.Logger) error {
+	if o.issuer != "" {
+		return checkServeIssuer(ctx, st, issuer, logger)
+	}
+	stored, err := st.GetSetting(ctx, authserver.IssuerSetting)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return Rejected(err)
+	case stored != issuer:
+		return Rejected(fmt.Errorf("this database serves issuer %s, but this server was started without --issuer (its issuer would be %s): start it with --issuer %s", stored, issuer, stored))
+	}
+	return nil
+}
+
 // run serves on the listeners (with TLS when certs is not nil, following
 // its files)
 // and keeps the signing keys fresh until ctx is done, then shuts down
-// gracefully: in-flight requests finish within shutdownTimeout.
-func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listeners []listener, certs *tlsreload.Reloader) error {
+// gracefully: in-flight requests finish within shutdownTimeout. It calls
+// stopping when the shutdown begins.
+func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []listener, certs *tlsreload.Reloader, stopping func()) error {
 	kctx, stopKeys := context.WithCancel(ctx)
 	defer stopKeys()
 	keysDone := make(chan struct{})
@@ -664,8 +730,10 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listene
 	var failed error
 	select {
 	case failed = <-served:
+		stopping()
 		logger.Error("m2m: a listener failed; shutting down", "error", failed.Error())
 	case <-ctx.Done():
+		stopping()
 		logger.Info("m2m: shutting down")
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -684,7 +752,7 @@ func (d *served) run(ctx context.Context, env *Env, logger *slog.Logger, listene
 	if err := errors.Join(errs...); err != nil {
 		return Rejected(err)
 	}
-	fmt.Fprintln(env.Stdout, "m2m: stopped")
+	logger.Info(msgStopped)
 	return nil
 }
 

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/testbackend"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -35,7 +37,8 @@ func (s *syncBuffer) String() string {
 }
 
 // serveProc is an "m2m serve" running in the test's process through
-// [Run], stopped by the signals the test sends on sigs. sigs is
+// [Run], stopped by the signals the test sends on sigs; its log is in
+// stderr. sigs is
 // unbuffered: a send returns once serve took the signal, and a second
 // send once serve has handled the first.
 type serveProc struct {
@@ -44,7 +47,9 @@ type serveProc struct {
 	code   chan int
 	stdout *syncBuffer
 	stderr *syncBuffer
-	// url is the listener's URL, from the "listening on" line.
+	// readDone is closed when all of serve's log is in stderr.
+	readDone <-chan struct{}
+	// url is the listener's URL, from the listening record of the log.
 	url string
 }
 
@@ -67,7 +72,7 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	p := &serveProc{t: t, sigs: make(chan os.Signal), code: make(chan int, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	pr, pw := io.Pipe()
 	env := &Env{
-		Stdin: strings.NewReader(""), Stdout: pw, Stderr: p.stderr, Signals: p.sigs,
+		Stdin: strings.NewReader(""), Stdout: p.stdout, Stderr: pw, Signals: p.sigs,
 		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
 		Environ: func() []string {
 			var kv []string
@@ -83,12 +88,15 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 		p.code <- code
 	}()
 	listening := make(chan string, 1)
+	readDone := make(chan struct{})
+	p.readDone = readDone
 	go func() {
+		defer close(readDone)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			p.stdout.Write([]byte(line + "\n"))
-			if u, ok := strings.CutPrefix(line, "m2m: listening on "); ok {
+			p.stderr.Write([]byte(line + "\n"))
+			if u, ok := ListeningURL(line); ok {
 				listening <- u
 			}
 		}
@@ -97,6 +105,7 @@ func runServe(t *testing.T, vars map[string]string, args ...string) (*serveProc,
 	select {
 	case p.url = <-listening:
 	case code := <-p.code:
+		<-readDone // Run has returned and closed the pipe
 		return p, code
 	case <-time.After(30 * time.Second):
 		t.Fatalf("m2m serve did not start\nstdout:\n%s\nstderr:\n%s", p.stdout, p.stderr)
@@ -131,6 +140,7 @@ func (p *serveProc) stop() int {
 	select {
 	case code := <-p.code:
 		p.code <- code // for the cleanup
+		<-p.readDone
 		return code
 	case <-time.After(30 * time.Second):
 		p.t.Fatalf("m2m serve did not stop\nstderr:\n%s", p.stderr)
@@ -233,8 +243,11 @@ func TestServeStartStop(t *testing.T) {
 	if code := p.stop(); code != 0 {
 		t.Errorf("exit code after os.Interrupt = %d; want 0\nstderr:\n%s", code, p.stderr)
 	}
-	if !strings.Contains(p.stdout.String(), "m2m: stopped") {
-		t.Errorf("stdout lacks the clean stop:\n%s", p.stdout)
+	if !strings.Contains(p.stderr.String(), `"msg":"m2m: stopped"`) {
+		t.Errorf("the log lacks the clean stop:\n%s", p.stderr)
+	}
+	if p.stdout.String() != "" {
+		t.Errorf("serve wrote to stdout:\n%s", p.stdout)
 	}
 	for _, f := range []string{dataDBFile, dataMasterFile, dataAdminFile} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
@@ -287,9 +300,9 @@ func TestServeConfigFile(t *testing.T) {
 func TestServeAdminAddr(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	p := startServe(t, nil, "--data", data, "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
-	m := regexp.MustCompile(`(?m)^m2m: admin API and metrics on (\S+)$`).FindStringSubmatch(p.stdout.String())
+	m := regexp.MustCompile(`"msg":"m2m: admin API and metrics","url":"([^"]+)"`).FindStringSubmatch(p.stderr.String())
 	if m == nil {
-		t.Fatalf("no admin address in stdout:\n%s", p.stdout)
+		t.Fatalf("no admin address in the log:\n%s", p.stderr)
 	}
 	adminURL := m[1]
 	raw, err := os.ReadFile(filepath.Join(data, dataAdminFile))
@@ -329,4 +342,98 @@ func TestServeAdminAddr(t *testing.T) {
 	if code := p.stop(); code != 0 {
 		t.Errorf("exit %d\nstderr:\n%s", code, p.stderr)
 	}
+}
+
+// TestServeTrustedProxies runs the real command: with --trusted-proxies
+// naming the loopback peer, a failed token request is logged under the
+// address of X-Forwarded-For; without it, under the TCP peer's.
+func TestServeTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "trusted", args: []string{"--trusted-proxies", "127.0.0.1/32"}, want: `"remote_addr":"203.0.113.7"`},
+		{name: "not trusted", want: `"remote_addr":"127.0.0.1"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0"}, tc.args...)
+			p := startServe(t, nil, args...)
+			req, err := http.NewRequest("POST", p.url+"/oauth/token", strings.NewReader("grant_type=client_credentials&client_id=nobody&client_secret=wrong"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "203.0.113.7")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("token request = %d; want 401", resp.StatusCode)
+			}
+			if code := p.stop(); code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			if !strings.Contains(p.stderr.String(), tc.want) {
+				t.Errorf("the log lacks %s:\n%s", tc.want, p.stderr)
+			}
+		})
+	}
+}
+
+// TestServeIssuerRecorded runs the real command on one database, SQLite
+// and PostgreSQL (when M2M_TEST_POSTGRES_DSN is set): the first explicit
+// --issuer is recorded, and later starts with another issuer, or without
+// one, are refused (exit 1) before anything more is created.
+func TestServeIssuerRecorded(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testServeIssuerRecorded(t, "--data", filepath.Join(t.TempDir(), "data"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		db := testbackend.PostgresSchema(t, "m2m_cli_issuer_")
+		dir := t.TempDir()
+		testServeIssuerRecorded(t, "--database", db, "--data", filepath.Join(dir, "data"), "--master-secret-file", filepath.Join(dir, "master.key"))
+	})
+}
+
+func testServeIssuerRecorded(t *testing.T, backend ...string) {
+	start := func(args ...string) *serveProc {
+		t.Helper()
+		p := startServe(t, nil, append(append([]string{"--addr", "127.0.0.1:0"}, backend...), args...)...)
+		if code := p.stop(); code != 0 {
+			t.Fatalf("m2m serve %s: exit %d\nstderr:\n%s", strings.Join(args, " "), code, p.stderr)
+		}
+		return p
+	}
+	// A derived issuer is not recorded: restarts on other ports work.
+	start()
+	start()
+	start("--issuer", "https://auth.example.com")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "another issuer", args: []string{"--issuer", "https://other.example.com"}, want: "m2m issuer set https://other.example.com"},
+		{name: "trailing slash", args: []string{"--issuer", "https://auth.example.com/"}, want: "m2m issuer set"},
+		{name: "no issuer", want: "start it with --issuer https://auth.example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, code := runServe(t, nil, append(append([]string{"--addr", "127.0.0.1:0"}, backend...), tc.args...)...)
+			if code != 1 {
+				if code < 0 {
+					p.stop()
+				}
+				t.Fatalf("exit %d; want 1\nstderr:\n%s", code, p.stderr)
+			}
+			if !strings.Contains(p.stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, p.stderr)
+			}
+		})
+	}
+	start("--issuer", "https://auth.example.com")
 }

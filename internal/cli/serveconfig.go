@@ -48,7 +48,7 @@ func envName(flag string) string {
 // otherCommandVars are the M2M_* variables that commands other than serve
 // read; serve ignores them, and never takes one for a misspelt setting.
 var otherCommandVars = []string{
-	"M2M_SECRET", "M2M_SERVER", "M2M_ADMIN_TOKEN",
+	"M2M_SECRET", "M2M_SERVER", "M2M_ADMIN_TOKEN", "M2M_ADMIN_TOKEN_FILE",
 	clientcred.EnvClientID, clientcred.EnvClientSecret, clientcred.EnvAudience,
 	clientcred.EnvTokenURL, clientcred.EnvIssuer, clientcred.EnvDomain,
 }
@@ -139,10 +139,6 @@ func resolveSettings(env *Env, fs *pflag.FlagSet) (sources map[string]string, er
 // listSettings take a comma-separated list: in the file, a YAML list or
 // one string.
 var listSettings = []string{"trusted-proxies"}
-
-// secretSettings hold URLs that may carry a password: their values are
-// never repeated in an error or a log record.
-var secretSettings = []string{"database", "redis"}
 
 // describeSetError is the message for a value the flag refused; it
 // repeats the value only when the setting holds no secret.

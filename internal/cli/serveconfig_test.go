@@ -101,6 +101,36 @@ audience-profile:
 	}
 }
 
+// TestServeTrustedProxiesSettings checks the list forms of
+// trusted-proxies: a YAML list, a comma-separated string, the variable.
+func TestServeTrustedProxiesSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		file string
+		vars map[string]string
+		want string
+	}{
+		{name: "list", file: "trusted-proxies:\n  - 10.0.0.0/8\n  - 2001:db8::/32\n", want: "10.0.0.0/8,2001:db8::/32"},
+		{name: "string", file: "trusted-proxies: 10.0.0.0/8, 192.0.2.7\n", want: "10.0.0.0/8, 192.0.2.7"},
+		{name: "variable", vars: map[string]string{"M2M_TRUSTED_PROXIES": "192.0.2.0/24"}, want: "192.0.2.0/24"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var args []string
+			if tc.file != "" {
+				args = []string{"--config", writeConfig(t, tc.file)}
+			}
+			o, _, err := resolveServe(t, tc.vars, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.trustedProxies != tc.want {
+				t.Errorf("trusted-proxies = %q; want %q", o.trustedProxies, tc.want)
+			}
+		})
+	}
+}
+
 // TestServeSettingsRefused checks that every problem of the file and the
 // environment is reported at once, and that an explicit zero is never
 // the default.
@@ -128,6 +158,8 @@ func TestServeSettingsRefused(t *testing.T) {
 		{name: "misspelt variable", vars: map[string]string{"M2M_TOKEN_TTLS": "1h"}, want: []string{"M2M_TOKEN_TTLS: not a setting of m2m serve (did you mean M2M_TOKEN_TTL?)"}},
 		{name: "variable with a suffix", vars: map[string]string{"M2M_DATA_DIR": "/x"}, want: []string{"M2M_DATA_DIR: not a setting of m2m serve (did you mean M2M_DATA?)"}},
 		{name: "bad variable value", vars: map[string]string{"M2M_INSECURE_HTTP": "yes please"}, want: []string{`M2M_INSECURE_HTTP: invalid value "yes please"`}},
+		{name: "bad trusted proxy", file: "trusted-proxies: [10.0.0.0/8, proxy.example]\n", want: []string{`--trusted-proxies: clientaddr: "proxy.example" is not a CIDR prefix`}},
+		{name: "bad trusted proxy variable", vars: map[string]string{"M2M_TRUSTED_PROXIES": "10.0.0.0/33"}, want: []string{"--trusted-proxies"}},
 		{name: "secret never repeated", file: "redis: redis://:hunter2@[::1:6379/0\n", want: []string{"--redis"}},
 		{
 			name: "all at once",
@@ -164,7 +196,7 @@ func TestServeSettingsRefused(t *testing.T) {
 func TestServeSettingsOtherVariables(t *testing.T) {
 	vars := map[string]string{
 		"M2M_CLIENT_ID": "x", "M2M_CLIENT_SECRET": "x", "M2M_TOKEN_URL": "x", "M2M_AUDIENCE": "x",
-		"M2M_DOMAIN": "x", "M2M_SECRET": "x", "M2M_SERVER": "x", "M2M_ADMIN_TOKEN": "x",
+		"M2M_DOMAIN": "x", "M2M_SECRET": "x", "M2M_SERVER": "x", "M2M_ADMIN_TOKEN": "x", "M2M_ADMIN_TOKEN_FILE": "x",
 		"M2M_TEST_POSTGRES_DSN": "x", "M2M_VECTORS_DIR": "x", "M2M_SQLSTORE_HELPER_DB": "x",
 	}
 	if _, _, err := resolveServe(t, vars); err != nil {
@@ -227,4 +259,34 @@ func TestServeDocumentedVariables(t *testing.T) {
 		}
 		t.Errorf("the docs mention %s, which no command reads", name)
 	}
+}
+
+// FuzzConfigFile feeds arbitrary files to the config reader: it reports
+// problems and never panics, and whatever it accepts, serve's flags take.
+func FuzzConfigFile(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "m2m.example.yaml")); err == nil {
+		f.Add(b)
+	}
+	for _, seed := range []string{
+		"", "# only a comment\n", "addr: 127.0.0.1:1\n", "token-ttl:\n", "audience-profile:\n  a: auth0\n",
+		"trusted-proxies: [10.0.0.0/8, ::1]\n", "- x\n", "a: &x 1\nb: *x\n", "addr: {a: b}\n", "---\n---\n",
+		"insecure-http: yes\n", "token-ttl: 1e9h\n", "\"addr\": !!binary aGk=\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "fuzz.yaml")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := envOf(nil)
+		c, o := newServeCmd(env)
+		if err := c.Flags().Parse([]string{"--config", path}); err != nil {
+			t.Fatal(err)
+		}
+		_, errs := resolveSettings(env, c.Flags())
+		o.flagErrs = append(o.flagErrs, errs...)
+		_ = o.validate()
+	})
 }

@@ -25,6 +25,7 @@ var adminCommands = [][]string{
 	{"client", "revoke-tokens", "x"},
 	{"key", "list"},
 	{"key", "rotate"},
+	{"key", "revoke", "k1"},
 	{"revoke", "--jti", "j", "--until", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/m2mkit/m2m/internal/cli"
 )
 
 // m2mBin is the m2m command built once for all tests.
@@ -89,9 +91,9 @@ func (s *syncBuffer) String() string {
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()
 	s := &server{t: t, data: data, stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	s.cmd = exec.Command(m2mBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--key-refresh", "100ms"}, args...)...)
-	s.cmd.Stderr = s.stderr
-	out, err := s.cmd.StdoutPipe()
+	s.cmd = exec.Command(m2mBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--key-refresh", "100ms", "--log-format", "json"}, args...)...)
+	s.cmd.Stdout = s.stdout
+	out, err := s.cmd.StderrPipe() // the log, where the listening record is
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +105,8 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			line := sc.Text()
-			s.stdout.Write([]byte(line + "\n"))
-			if u, ok := strings.CutPrefix(line, "m2m: listening on "); ok {
+			s.stderr.Write([]byte(line + "\n"))
+			if u, ok := cli.ListeningURL(line); ok {
 				listening <- u
 			}
 		}
@@ -255,9 +257,9 @@ const audience = "https://api.example.test"
 func TestServeClientCredentials(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "m2m-data")
 	s := startServer(t, data, "--audience-profile", "https://other.example.test=auth0")
-	for _, want := range []string{"created data directory", "m2m.db", "master.key", "signing key", "issuer http://127.0.0.1:"} {
-		if !strings.Contains(s.stdout.String(), want) {
-			t.Errorf("serve output lacks %q:\n%s", want, s.stdout)
+	for _, want := range []string{"created data directory", "m2m.db", "master.key", "signing key", `"issuer":"http://127.0.0.1:`} {
+		if !strings.Contains(s.stderr.String(), want) {
+			t.Errorf("serve log lacks %q:\n%s", want, s.stderr)
 		}
 	}
 	if fi, err := os.Stat(filepath.Join(data, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
@@ -328,12 +330,12 @@ func TestServeClientCredentials(t *testing.T) {
 	// A restart reuses the data: same key, same clients.
 	kid := keyIDs(t, s.url)
 	s.stop()
-	if !strings.Contains(s.stdout.String(), "m2m: stopped") {
-		t.Errorf("no clean stop:\n%s", s.stdout)
+	if !strings.Contains(s.stderr.String(), `"msg":"m2m: stopped"`) {
+		t.Errorf("no clean stop:\n%s", s.stderr)
 	}
 	s2 := startServer(t, data)
-	if strings.Contains(s2.stdout.String(), "created data directory") {
-		t.Errorf("restart created the data again:\n%s", s2.stdout)
+	if strings.Contains(s2.stderr.String(), "created data directory") {
+		t.Errorf("restart created the data again:\n%s", s2.stderr)
 	}
 	if got := keyIDs(t, s2.url); got != kid {
 		t.Errorf("keys after restart = %s; want %s", got, kid)

@@ -7,21 +7,21 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/m2mkit/m2m/internal/cli"
 )
 
 // startReplicaTB starts m2m serve like startServer, for benchmarks.
 func startReplicaTB(tb testing.TB, data string, args ...string) string {
 	tb.Helper()
 	cmd := exec.Command(m2mBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--log-level", "error", "--key-refresh", "100ms"}, args...)...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
+	out, err := cmd.StderrPipe() // the log, where the listening record is
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func startReplicaTB(tb testing.TB, data string, args ...string) string {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "m2m: listening on "); ok {
+			if u, ok := cli.ListeningURL(sc.Text()); ok {
 				listening <- u
 			}
 		}

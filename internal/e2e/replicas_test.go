@@ -139,8 +139,8 @@ func TestReplicas(t *testing.T) {
 	b := startServer(t, data, be.replicaArgs()...)
 	replicas := []*server{a, b}
 	for _, s := range replicas {
-		if !strings.Contains(s.stdout.String(), "m2m: redis redis://") {
-			t.Fatalf("serve output lacks the Redis line:\n%s", s.stdout)
+		if !strings.Contains(s.stderr.String(), `"msg":"m2m: redis","url":"redis://`) {
+			t.Fatalf("serve log lacks the Redis record:\n%s", s.stderr)
 		}
 	}
 	caller := be.createClient(t, data, "--name", "gateway", "--audience", audience)

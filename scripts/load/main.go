@@ -40,6 +40,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -144,7 +145,8 @@ func runTrivial(certFile, keyFile string) {
 	if cfg != nil {
 		scheme = "https"
 	}
-	fmt.Printf("m2m: listening on %s://%s\n", scheme, ln.Addr())
+	// The record m2m serve writes when it listens, which start waits for.
+	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("m2m: listening", "url", scheme+"://"+ln.Addr().String())
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, io.LimitReader(r.Body, 8<<10))
 		w.Header().Set("Content-Type", "application/json")
@@ -177,8 +179,8 @@ func start(name string, args ...string) (*target, error) {
 		return nil, err
 	}
 	cmd := exec.Command(self, args...)
-	cmd.Stderr = io.Discard
-	out, err := cmd.StdoutPipe()
+	cmd.Stdout = io.Discard
+	out, err := cmd.StderrPipe() // the log, where the listening record is
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +191,7 @@ func start(name string, args ...string) (*target, error) {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "m2m: listening on "); ok {
+			if u, ok := cli.ListeningURL(sc.Text()); ok {
 				found <- u
 			}
 		}

@@ -43,7 +43,7 @@ func TestSettingsMigration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, stmt := range []string{`DROP TABLE settings`, `DELETE FROM schema_migrations WHERE version >= 2`} {
+			for _, stmt := range append(undoSchema3, `DROP TABLE settings`, `DELETE FROM schema_migrations WHERE version >= 2`) {
 				if _, err := db.ExecContext(ctx, stmt); err != nil {
 					t.Fatalf("%s: %v", stmt, err)
 				}

@@ -467,6 +467,14 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL
 		)`,
 	}},
+	// Client authentication methods (RFC 7591 token_endpoint_auth_method)
+	// and the keys of private_key_jwt clients (RFC 7523): existing clients
+	// keep "" (their secret, as before).
+	{3, []string{
+		`ALTER TABLE clients ADD COLUMN auth_method TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN jwks {{blob}}`,
+		`ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // migrate applies the missing migrations, one transaction each, under the
@@ -557,7 +565,7 @@ func jsonText(v any) (string, error) {
 
 const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
 	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
-	profile, disabled, revoked_before, metadata, created_at, updated_at`
+	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri`
 
 // clientArgs returns the column values of c in clientColumns order.
 func clientArgs(c *store.Client) ([]any, error) {
@@ -578,7 +586,8 @@ func clientArgs(c *store.Client) ([]any, error) {
 	}
 	return []any{c.ID, c.Name, c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm,
 		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
-		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt)}, nil
+		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt),
+		c.AuthMethod, c.JWKS, c.JWKSURI}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -589,7 +598,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	var aud, sc, md string
 	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
 		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
-		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated)
+		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI)
 	if err != nil {
 		return nil, err
 	}
@@ -623,7 +632,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create client: %w", err)
 		}
@@ -698,7 +707,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 		if _, err := tx.ExecContext(ctx, s.d.q(`UPDATE clients SET name = ?, secret_hash = ?, secret_algorithm = ?,
 			prev_secret_hash = ?, prev_secret_algorithm = ?, prev_secret_expires_at = ?, audiences = ?, scopes = ?,
 			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
-			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ?, auth_method = ?, jwks = ?,
+			jwks_uri = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
 		out = c

@@ -68,6 +68,7 @@ func RunClients(t *testing.T, newStore func(t *testing.T) store.Clients) {
 		{"ClientUpdateAborts", testClientUpdateAborts},
 		{"ClientConcurrentUpdates", testClientConcurrentUpdates},
 		{"ClientValidation", testClientValidation},
+		{"ClientAuthMethods", testClientAuthMethods},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -130,6 +131,101 @@ func fullClient(id string) *store.Client {
 		Metadata:                map[string]string{"owner": "team-billing", "ticket": "OPS-1"},
 		CreatedAt:               base,
 		UpdatedAt:               base.Add(time.Second),
+	}
+}
+
+// publicJWKS is a JWK Set of one public P-256 key (RFC 7515 appendix
+// A.3); privateJWKS is the same key with its private member.
+const (
+	publicJWKS  = `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
+	privateJWKS = `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}`
+)
+
+// noSecret makes c a private_key_jwt client without a secret and
+// without keys.
+func noSecret(c *store.Client) {
+	c.AuthMethod = store.AuthMethodPrivateKeyJWT
+	c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm = nil, "", nil, ""
+	c.PreviousSecretExpiresAt = time.Time{}
+}
+
+// testClientAuthMethods stores private_key_jwt clients (keys by value and
+// by URL), turns a secret client into one and back, and checks that each
+// method round-trips.
+func testClientAuthMethods(t *testing.T, s store.Clients) {
+	ctx := t.Context()
+	byValue := fullClient("by-value")
+	noSecret(byValue)
+	byValue.JWKS = []byte(publicJWKS)
+	byURL := fullClient("by-url")
+	noSecret(byURL)
+	byURL.JWKSURI = "https://client.example/.well-known/jwks.json"
+	local := &store.Client{ID: "local", AuthMethod: store.AuthMethodPrivateKeyJWT, JWKSURI: "http://127.0.0.1:8080/jwks"}
+	basic := fullClient("basic")
+	basic.AuthMethod = store.AuthMethodClientSecretBasic
+	post := fullClient("post")
+	post.AuthMethod = store.AuthMethodClientSecretPost
+	for _, c := range []*store.Client{byValue, byURL, local, basic, post} {
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatalf("CreateClient(%s) = %v", c.ID, err)
+		}
+		got, err := s.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("GetClient(%s) = %v", c.ID, err)
+		}
+		diff(t, "GetClient("+c.ID+")", got, c)
+	}
+
+	// A secret client becomes private_key_jwt only without its secrets.
+	if _, err := s.UpdateClient(ctx, "basic", func(c *store.Client) error {
+		c.AuthMethod, c.JWKS = store.AuthMethodPrivateKeyJWT, []byte(publicJWKS)
+		return nil
+	}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("UpdateClient(basic to private_key_jwt keeping the secret) = %v; want ErrInvalid", err)
+	}
+	want := basic.Clone()
+	noSecret(want)
+	want.JWKS = []byte(publicJWKS)
+	got, err := s.UpdateClient(ctx, "basic", func(c *store.Client) error {
+		noSecret(c)
+		c.JWKS = []byte(publicJWKS)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateClient(basic to private_key_jwt) = %v", err)
+	}
+	diff(t, "UpdateClient(basic to private_key_jwt)", got, want)
+	got, err = s.GetClient(ctx, "basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "GetClient(basic) after update", got, want)
+
+	// And back, dropping its keys.
+	want.AuthMethod, want.JWKS, want.SecretHash, want.SecretAlgorithm = "", nil, []byte{7, 7}, "sha256"
+	got, err = s.UpdateClient(ctx, "basic", func(c *store.Client) error {
+		c.AuthMethod, c.JWKS, c.SecretHash, c.SecretAlgorithm = "", nil, []byte{7, 7}, "sha256"
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateClient(back to a secret) = %v", err)
+	}
+	diff(t, "UpdateClient(back to a secret)", got, want)
+
+	// The stored JWK Set is the caller's copy, not an alias.
+	c := fullClient("alias")
+	noSecret(c)
+	c.JWKS = []byte(publicJWKS)
+	if err := s.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	c.JWKS[0] = 'X'
+	got, err = s.GetClient(ctx, "alias")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.JWKS) != publicJWKS {
+		t.Errorf("GetClient(alias).JWKS = %s after the caller changed its copy; want %s", got.JWKS, publicJWKS)
 	}
 }
 
@@ -684,6 +780,25 @@ func testClientValidation(t *testing.T, s store.Clients) {
 		{"unknown profile", func(c *store.Client) { c.Profile = "jwt" }},
 		{"name with a newline", func(c *store.Client) { c.Name = "a\nb" }},
 		{"audience with a space", func(c *store.Client) { c.Audiences = []string{"https://a b"} }},
+		{"unknown auth method", func(c *store.Client) { c.AuthMethod = "tls_client_auth" }},
+		{"secret client with a JWK Set", func(c *store.Client) { c.JWKS = []byte(publicJWKS) }},
+		{"secret client with a jwks_uri", func(c *store.Client) { c.JWKSURI = "https://client.example/jwks" }},
+		{"private_key_jwt with a secret", func(c *store.Client) {
+			c.AuthMethod, c.JWKS, c.PreviousSecretHash = store.AuthMethodPrivateKeyJWT, []byte(publicJWKS), nil
+		}},
+		{"private_key_jwt without keys", func(c *store.Client) { noSecret(c) }},
+		{"private_key_jwt with a private key", func(c *store.Client) { noSecret(c); c.JWKS = []byte(privateJWKS) }},
+		{"private_key_jwt with an HMAC key", func(c *store.Client) { noSecret(c); c.JWKS = []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`) }},
+		{"private_key_jwt with a JWK Set of 100 KB", func(c *store.Client) {
+			noSecret(c)
+			c.JWKS = []byte(`{"keys":[` + strings.Repeat(`{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},`, 1000) + `1]}`)
+		}},
+		{"private_key_jwt with both a JWK Set and a jwks_uri", func(c *store.Client) {
+			noSecret(c)
+			c.JWKS, c.JWKSURI = []byte(publicJWKS), "https://client.example/jwks"
+		}},
+		{"private_key_jwt with an http jwks_uri", func(c *store.Client) { noSecret(c); c.JWKSURI = "http://client.example/jwks" }},
+		{"private_key_jwt with a jwks_uri with a password", func(c *store.Client) { noSecret(c); c.JWKSURI = "https://u:p@client.example/jwks" }},
 	}
 	for i, tt := range tests {
 		c := fullClient(fmt.Sprintf("valid-%d", i))
