@@ -284,13 +284,11 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 			continue
 		}
 		p, err := startPair(filepath.Join(dir, fmt.Sprint(len(pairs))), sh.tls, alg)
-		if p != nil {
-			defer p.m2m.stop()
-			defer p.trivial.stop()
-		}
 		if err != nil {
 			return err
 		}
+		defer p.m2m.stop()
+		defer p.trivial.stop()
 		pairs[sh.tls] = p
 	}
 
@@ -365,7 +363,7 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 // startPair creates a data directory under dir with one client whose
 // bucket is large enough never to refuse, and starts the trivial handler
 // and m2m serve on it, over TLS with a throwaway certificate when useTLS.
-// On error the servers it returns (if any) are running and must be stopped.
+// On error it has stopped whatever it started.
 func startPair(dir string, useTLS bool, alg string) (*pair, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
