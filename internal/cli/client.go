@@ -24,6 +24,12 @@ func printClient(w io.Writer, j authserver.ClientInfo) {
 	if j.ClientSecret != "" {
 		fmt.Fprintf(tw, "client_secret:\t%s\t(shown once: store it now)\n", j.ClientSecret)
 	}
+	if j.TokenEndpointAuthMethod != "" {
+		fmt.Fprintf(tw, "auth_method:\t%s\n", j.TokenEndpointAuthMethod)
+	}
+	if j.JWKSURI != "" {
+		fmt.Fprintf(tw, "jwks_uri:\t%s\n", j.JWKSURI)
+	}
 	fmt.Fprintf(tw, "name:\t%s\n", j.Name)
 	fmt.Fprintf(tw, "audiences:\t%s\n", strings.Join(j.Audiences, " "))
 	fmt.Fprintf(tw, "scopes:\t%s\n", strings.Join(j.Scopes, " "))
@@ -113,7 +119,7 @@ func (cc *clientCmd) show(j authserver.ClientInfo) error {
 var clientFlags = map[string]string{
 	"client_id": "--id", "name": "--name", "audiences": "--audience", "scopes": "--scope",
 	"token_ttl_seconds": "--ttl", "rate_limit_per_second": "--rate-limit", "rate_limit_burst": "--burst",
-	"profile": "--profile",
+	"profile": "--profile", "token_endpoint_auth_method": "--auth-method", "jwks": "--jwks", "jwks_uri": "--jwks-uri",
 }
 
 // clientFieldErrors says every problem authserver.ValidateClient found
@@ -177,11 +183,12 @@ client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cach
 func clientCreate(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
 	var (
-		name, profile, id, credsFile string
-		audiences, scopes            []string
-		ttl                          time.Duration
-		rate                         float64
-		burst                        int
+		name, profile, id, credsFile  string
+		authMethod, jwksFile, jwksURI string
+		audiences, scopes             []string
+		ttl                           time.Duration
+		rate                          float64
+		burst                         int
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -201,6 +208,15 @@ func clientCreate(env *Env) *cobra.Command {
 			cl := &store.Client{
 				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
+				AuthMethod: authMethod, JWKSURI: jwksURI,
+			}
+			if jwksFile != "" {
+				if cl.JWKS, err = readJWKSFile(jwksFile); err != nil {
+					return err
+				}
+			}
+			if authMethod == store.AuthMethodPrivateKeyJWT && credsFile != "" {
+				return Usage("--credentials-file: a private_key_jwt client has no secret to write (it signs assertions with its private key)")
 			}
 			// The admin API's and the store's checks, said with the flags:
 			// the same client is refused the same way on every path.
@@ -233,6 +249,9 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.IntVar(&burst, "burst", 0, "token bucket size with --rate-limit (0: the rate, at least 1)")
 	fs.StringVar(&profile, "profile", "", "token profile for this client: rfc9068 or auth0 (default: the server's)")
 	fs.StringVar(&id, "id", "", "client id (default: 128 random bits)")
+	fs.StringVar(&authMethod, "auth-method", "", "how the client authenticates at the token endpoint: client_secret_basic, client_secret_post or private_key_jwt (default: its secret, either way)")
+	fs.StringVar(&jwksFile, "jwks", "", "private_key_jwt: the JWK Set `FILE` of the client's public keys")
+	fs.StringVar(&jwksURI, "jwks-uri", "", "private_key_jwt: the https `URL` of the client's JWK Set")
 	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
 	cc.flags(c)
 	refuseZero(c, map[string]string{
@@ -244,8 +263,29 @@ func clientCreate(env *Env) *cobra.Command {
 		"name":             "give the client a name",
 		"audience":         "give an audience",
 		"credentials-file": "",
+		"auth-method":      "leave it out for a client that authenticates with its secret",
+		"jwks":             "",
+		"jwks-uri":         "",
 	})
 	return c
+}
+
+// readJWKSFile reads the JWK Set file of a private_key_jwt client: public
+// keys only, at most store.MaxClientJWKSBytes (the store checks the rest).
+func readJWKSFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Usage("--jwks: %v", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, store.MaxClientJWKSBytes+1))
+	if err != nil {
+		return nil, Usage("--jwks: %v", err)
+	}
+	if len(b) > store.MaxClientJWKSBytes {
+		return nil, Usage("--jwks %s: larger than %d bytes", path, store.MaxClientJWKSBytes)
+	}
+	return b, nil
 }
 
 func clientList(env *Env) *cobra.Command {

@@ -219,6 +219,15 @@ func createRequest(in authserver.ClientInfo) map[string]any {
 	if in.Profile != "" {
 		m["profile"] = in.Profile
 	}
+	if in.TokenEndpointAuthMethod != "" {
+		m["token_endpoint_auth_method"] = in.TokenEndpointAuthMethod
+	}
+	if len(in.JWKS) > 0 {
+		m["jwks"] = in.JWKS
+	}
+	if in.JWKSURI != "" {
+		m["jwks_uri"] = in.JWKSURI
+	}
 	return m
 }
 
