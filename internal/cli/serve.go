@@ -162,6 +162,13 @@ type serveOptions struct {
 	flagErrs []error
 }
 
+// auth0Algorithm is the --algorithm of a server whose default profile is
+// auth0 when no source sets one: Auth0 signs RS256, and its SDKs and
+// samples verify RS256 only. RS256-2048 signing costs about 30 times an
+// ES256 signature (BENCHMARKS.md); give --algorithm ES256 when every
+// verifier accepts it.
+const auth0Algorithm = "RS256"
+
 // signingAlgorithms are the --algorithm values, spelled as in JOSE.
 var signingAlgorithms = []string{"ES256", "EdDSA", "RS256"}
 
@@ -215,6 +222,12 @@ default.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sources, errs := resolveSettings(env, cmd.Flags())
 			o.sources = sources
+			if _, set := sources["algorithm"]; !set && jwtauth.Profile(o.profile) == jwtauth.ProfileAuth0 {
+				// Auth0 signs RS256 and its SDKs and samples verify RS256
+				// only: a server whose tokens are Auth0-shaped signs as
+				// Auth0 does unless told otherwise.
+				o.algorithm = auth0Algorithm
+			}
 			o.flagErrs = append(o.flagErrs, errs...)
 			return serve(env, &o)
 		},
@@ -230,7 +243,7 @@ default.`,
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
-	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256")
+	fs.StringVar(&o.algorithm, "algorithm", keyring.DefaultAlgorithm, "algorithm of new signing keys: ES256, EdDSA or RS256 (default "+auth0Algorithm+" with --profile auth0, as Auth0 signs)")
 	fs.DurationVar(&o.tokenTTL, "token-ttl", authserver.DefaultTokenTTL, "default access-token lifetime")
 	fs.DurationVar(&o.rotateEvery, "rotate-every", 0, "rotate the signing key on this schedule (0: only on demand)")
 	fs.DurationVar(&o.prePublish, "pre-publish", keyring.DefaultPrePublish, "how long a new key is published before it signs")

@@ -463,3 +463,38 @@ func testServeIssuerRecorded(t *testing.T, backend ...string) {
 	}
 	start("--issuer", "https://auth.example.com")
 }
+
+// TestServeAuth0ProfileSignsRS256: a server whose default profile is
+// auth0 signs RS256 (as Auth0 does, and as its SDKs verify) unless an
+// algorithm is given, by flag or by variable.
+func TestServeAuth0ProfileSignsRS256(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{name: "rfc9068 default", want: `"alg":"ES256"`},
+		{name: "auth0 default", args: []string{"--profile", "auth0"}, want: `"alg":"RS256"`},
+		{name: "auth0 by variable", vars: map[string]string{"M2M_PROFILE": "auth0"}, want: `"alg":"RS256"`},
+		{name: "auth0 with --algorithm", args: []string{"--profile", "auth0", "--algorithm", "ES256"}, want: `"alg":"ES256"`},
+		{name: "auth0 with M2M_ALGORITHM", vars: map[string]string{"M2M_ALGORITHM": "EdDSA"}, args: []string{"--profile", "auth0"}, want: `"alg":"EdDSA"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--log-format", "json"}, tc.args...)
+			p := startServe(t, tc.vars, args...)
+			if code := p.stop(); code != 0 {
+				t.Fatalf("m2m serve: exit %d\nstderr:\n%s", code, p.stderr)
+			}
+			var keyLine string
+			for _, line := range strings.Split(p.stderr.String(), "\n") {
+				if strings.Contains(line, `"msg":"m2m: signing key"`) {
+					keyLine = line
+				}
+			}
+			if !strings.Contains(keyLine, tc.want) {
+				t.Errorf("signing key log = %q; want %s\nstderr:\n%s", keyLine, tc.want, p.stderr)
+			}
+		})
+	}
+}
