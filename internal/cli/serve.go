@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -31,6 +33,7 @@ import (
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/redisstore"
+	"github.com/m2mkit/m2m/replay"
 	"github.com/m2mkit/m2m/secretfile"
 	"github.com/m2mkit/m2m/store"
 	"github.com/m2mkit/m2m/store/sqlstore"
@@ -144,6 +147,7 @@ type serveOptions struct {
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
 	insecureHTTP                               bool
+	dpop, dpopNonce                            bool
 	config, adminAddr                          string
 	trustedProxies                             string
 
@@ -240,6 +244,8 @@ default.`,
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
+	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) at the token endpoint: a request with a valid proof gets a token bound to its key (cnf.jkt, token_type DPoP); one without still gets a Bearer token")
+	fs.BoolVar(&o.dpopNonce, "dpop-nonce", false, "with --dpop: require a server nonce in every proof (use_dpop_nonce and a DPoP-Nonce header); replicas sharing the master secret accept each other's nonces")
 	fs.BoolVar(&o.insecureHTTP, "insecure-http", false, "allow plain HTTP on a non-loopback --addr (behind a TLS-terminating proxy)")
 	fs.StringVar(&o.profile, "profile", string(jwtauth.ProfileRFC9068), "default token profile: rfc9068 or auth0")
 	fs.StringToStringVar(&o.audienceProfiles, "audience-profile", nil, "token profile for one audience, AUDIENCE=rfc9068|auth0 (repeatable)")
@@ -305,6 +311,9 @@ func (o *serveOptions) validate() []error {
 		case jwtauth.Profile(p) != jwtauth.ProfileRFC9068 && jwtauth.Profile(p) != jwtauth.ProfileAuth0:
 			bad("--audience-profile %s: unknown profile %q (want rfc9068 or auth0)", aud, p)
 		}
+	}
+	if o.dpopNonce && !o.dpop {
+		bad("--dpop-nonce needs --dpop")
 	}
 	if !slices.Contains(signingAlgorithms, o.algorithm) {
 		bad("--algorithm %q: want one of %s", o.algorithm, strings.Join(signingAlgorithms, ", "))
@@ -635,6 +644,9 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		// assertions remembers private_key_jwt assertion ids across
 		// replicas (nil: in memory, one process).
 		assertions m2m.ReplayCache
+		// proofs remembers DPoP proof ids across replicas (nil: in
+		// memory, one process).
+		proofs m2m.ReplayCache
 	)
 	if o.redisURL != "" {
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
@@ -648,6 +660,21 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 		assertions = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "assertion:", Logger: logger}
+		proofs = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "dpop:", Logger: logger}
+	}
+	var dpop *jwtauth.DPoPVerifier
+	if o.dpop {
+		if proofs == nil {
+			proofs = &replay.Memory{}
+		}
+		dpop = &jwtauth.DPoPVerifier{Replay: proofs}
+		if o.dpopNonce {
+			secret, err := dpopNonceSecret(master)
+			if err != nil {
+				return nil, Rejected(err)
+			}
+			dpop.Nonces = &jwtauth.HMACNonces{Secrets: []m2m.Secret{secret}}
+		}
 	}
 	proxies, err := clientaddr.ParseTrustedProxies(o.trustedProxies)
 	if err != nil {
@@ -662,7 +689,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
-		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions,
+		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions, DPoP: dpop,
 		Logger: logger,
 	})
 	if err != nil {
@@ -713,6 +740,18 @@ func (o *serveOptions) checkIssuer(ctx context.Context, st *sqlstore.Store, issu
 		return Rejected(fmt.Errorf("this database serves issuer %s, but this server was started without --issuer (its issuer would be %s): start it with --issuer %s", stored, issuer, stored))
 	}
 	return nil
+}
+
+// dpopNonceSecret derives the DPoP nonce key from the master secret
+// (HKDF-SHA256 with its own label), so that replicas sharing the master
+// secret issue and accept the same nonces and the master secret itself
+// keys nothing else.
+func dpopNonceSecret(master []byte) (m2m.Secret, error) {
+	k, err := hkdf.Key(sha256.New, master, nil, "m2m dpop nonce v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("deriving the DPoP nonce key: %w", err)
+	}
+	return m2m.Secret(k), nil
 }
 
 // sharedDatabase reports whether url names a database that several
