@@ -56,8 +56,12 @@ type ClientInfo struct {
 	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method,omitempty"`
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI                 string          `json:"jwks_uri,omitempty"`
-	CreatedAt               time.Time       `json:"created_at"`
-	UpdatedAt               time.Time       `json:"updated_at"`
+	// DPoPBoundAccessTokens is RFC 9449 section 5.2's client metadata:
+	// true when the token endpoint refuses the client's requests without
+	// a DPoP proof, so that its tokens are always DPoP-bound.
+	DPoPBoundAccessTokens bool      `json:"dpop_bound_access_tokens,omitempty"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -70,7 +74,8 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
 		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
 		TokenEndpointAuthMethod: c.AuthMethod, JWKS: json.RawMessage(c.JWKS), JWKSURI: c.JWKSURI,
-		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		DPoPBoundAccessTokens: c.RequireDPoP,
+		CreatedAt:             c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 	if j.Audiences == nil {
 		j.Audiences = []string{}
@@ -93,6 +98,7 @@ func (j *ClientInfo) Client() *store.Client {
 		RateLimitPerSecond: j.RateLimitPerSecond, RateLimitBurst: j.RateLimitBurst,
 		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
 		AuthMethod: j.TokenEndpointAuthMethod, JWKS: jwksBytes(j.JWKS), JWKSURI: j.JWKSURI,
+		RequireDPoP: j.DPoPBoundAccessTokens,
 	}
 }
 

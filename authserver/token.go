@@ -92,7 +92,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, nil, e
 	}
 	// From here on, refusals return the authenticated client too.
-	jkt, e := s.checkDPoP(r)
+	jkt, e := s.checkDPoP(r, client)
 	if e != nil {
 		return nil, client, e
 	}
@@ -149,8 +149,19 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 // DPoP and the request has one, for POST to the token endpoint's URL
 // under the issuer (never the Host header), and returns the proof key's
 // thumbprint to bind the token to; "" (a Bearer token) without a proof.
-func (s *Server) checkDPoP(r *http.Request) (string, *Error) {
+// A client that requires DPoP (RFC 9449 section 5.2,
+// dpop_bound_access_tokens) is refused without a proof, and refused on a
+// server that does not accept DPoP, rather than getting a Bearer token.
+func (s *Server) checkDPoP(r *http.Request, client *store.Client) (string, *Error) {
 	proofs := r.Header.Values("DPoP")
+	if client.RequireDPoP && s.cfg.DPoP == nil {
+		return "", &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "dpop_unsupported",
+			Description: "the client requires DPoP, which this server does not accept"}
+	}
+	if client.RequireDPoP && len(proofs) == 0 {
+		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Reason: "dpop_required",
+			Description: "the client requires DPoP: the token request needs a DPoP proof"}
+	}
 	if s.cfg.DPoP == nil || len(proofs) == 0 {
 		return "", nil
 	}

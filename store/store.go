@@ -79,6 +79,10 @@ type Client struct {
 	// clients have neither.
 	JWKS    []byte
 	JWKSURI string
+	// RequireDPoP, when set, makes the token endpoint refuse the client's
+	// token requests that carry no DPoP proof (RFC 9449): its tokens are
+	// always sender-constrained. False: a proof is optional.
+	RequireDPoP bool
 
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -30,6 +30,9 @@ func printClient(w io.Writer, j authserver.ClientInfo) {
 	if j.JWKSURI != "" {
 		fmt.Fprintf(tw, "jwks_uri:\t%s\n", j.JWKSURI)
 	}
+	if j.DPoPBoundAccessTokens {
+		fmt.Fprintf(tw, "require_dpop:\ttrue\n")
+	}
 	fmt.Fprintf(tw, "name:\t%s\n", j.Name)
 	fmt.Fprintf(tw, "audiences:\t%s\n", strings.Join(j.Audiences, " "))
 	fmt.Fprintf(tw, "scopes:\t%s\n", strings.Join(j.Scopes, " "))
@@ -120,6 +123,7 @@ var clientFlags = map[string]string{
 	"client_id": "--id", "name": "--name", "audiences": "--audience", "scopes": "--scope",
 	"token_ttl_seconds": "--ttl", "rate_limit_per_second": "--rate-limit", "rate_limit_burst": "--burst",
 	"profile": "--profile", "token_endpoint_auth_method": "--auth-method", "jwks": "--jwks", "jwks_uri": "--jwks-uri",
+	"dpop_bound_access_tokens": "--require-dpop",
 }
 
 // clientFieldErrors says every problem authserver.ValidateClient found
@@ -189,6 +193,7 @@ func clientCreate(env *Env) *cobra.Command {
 		ttl                           time.Duration
 		rate                          float64
 		burst                         int
+		requireDPoP                   bool
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -208,7 +213,7 @@ func clientCreate(env *Env) *cobra.Command {
 			cl := &store.Client{
 				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
-				AuthMethod: authMethod, JWKSURI: jwksURI,
+				AuthMethod: authMethod, JWKSURI: jwksURI, RequireDPoP: requireDPoP,
 			}
 			if jwksFile != "" {
 				if cl.JWKS, err = readJWKSFile(jwksFile); err != nil {
@@ -252,6 +257,7 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.StringVar(&authMethod, "auth-method", "", "how the client authenticates at the token endpoint: client_secret_basic, client_secret_post or private_key_jwt (default: its secret, either way)")
 	fs.StringVar(&jwksFile, "jwks", "", "private_key_jwt: the JWK Set `FILE` of the client's public keys")
 	fs.StringVar(&jwksURI, "jwks-uri", "", "private_key_jwt: the https `URL` of the client's JWK Set")
+	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's token requests without a DPoP proof (RFC 9449), so that its tokens are always DPoP-bound (the server needs --dpop)")
 	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
 	cc.flags(c)
 	refuseZero(c, map[string]string{

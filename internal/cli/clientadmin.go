@@ -228,6 +228,9 @@ func createRequest(in authserver.ClientInfo) map[string]any {
 	if in.JWKSURI != "" {
 		m["jwks_uri"] = in.JWKSURI
 	}
+	if in.DPoPBoundAccessTokens {
+		m["dpop_bound_access_tokens"] = true
+	}
 	return m
 }
 

@@ -11,9 +11,10 @@ import (
 	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
-// undoSchema3 takes a database of schema 3 back to schema 2 (before client
-// authentication methods).
+// undoSchema3 takes a database of the latest schema back to schema 2
+// (before client authentication methods).
 var undoSchema3 = []string{
+	undoSchema4[0],
 	`ALTER TABLE clients DROP COLUMN auth_method`,
 	`ALTER TABLE clients DROP COLUMN jwks`,
 	`ALTER TABLE clients DROP COLUMN jwks_uri`,

@@ -475,6 +475,11 @@ var migrations = []migration{
 		`ALTER TABLE clients ADD COLUMN jwks {{blob}}`,
 		`ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT ''`,
 	}},
+	// Clients that must prove possession of a key with DPoP (RFC 9449):
+	// existing clients keep false (a proof is optional, as before).
+	{4, []string{
+		`ALTER TABLE clients ADD COLUMN require_dpop BOOLEAN NOT NULL DEFAULT FALSE`,
+	}},
 }
 
 // migrate applies the missing migrations, one transaction each, under the
@@ -565,7 +570,7 @@ func jsonText(v any) (string, error) {
 
 const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
 	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
-	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri`
+	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri, require_dpop`
 
 // clientArgs returns the column values of c in clientColumns order.
 func clientArgs(c *store.Client) ([]any, error) {
@@ -587,7 +592,7 @@ func clientArgs(c *store.Client) ([]any, error) {
 	return []any{c.ID, c.Name, c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm,
 		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
 		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt),
-		c.AuthMethod, c.JWKS, c.JWKSURI}, nil
+		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequireDPoP}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -598,7 +603,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	var aud, sc, md string
 	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
 		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
-		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI)
+		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequireDPoP)
 	if err != nil {
 		return nil, err
 	}
@@ -632,7 +637,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create client: %w", err)
 		}
@@ -708,7 +713,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 			prev_secret_hash = ?, prev_secret_algorithm = ?, prev_secret_expires_at = ?, audiences = ?, scopes = ?,
 			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
 			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ?, auth_method = ?, jwks = ?,
-			jwks_uri = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			jwks_uri = ?, require_dpop = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
 		out = c

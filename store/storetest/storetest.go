@@ -69,6 +69,7 @@ func RunClients(t *testing.T, newStore func(t *testing.T) store.Clients) {
 		{"ClientConcurrentUpdates", testClientConcurrentUpdates},
 		{"ClientValidation", testClientValidation},
 		{"ClientAuthMethods", testClientAuthMethods},
+		{"ClientRequireDPoP", testClientRequireDPoP},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -147,6 +148,41 @@ func noSecret(c *store.Client) {
 	c.AuthMethod = store.AuthMethodPrivateKeyJWT
 	c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm = nil, "", nil, ""
 	c.PreviousSecretExpiresAt = time.Time{}
+}
+
+// testClientRequireDPoP stores a client that requires DPoP beside one
+// that does not, and turns the requirement off and on again: a backend
+// that drops the field fails the round trip.
+func testClientRequireDPoP(t *testing.T, s store.Clients) {
+	ctx := t.Context()
+	bound := fullClient("bound")
+	bound.RequireDPoP = true
+	plain := fullClient("plain")
+	for _, c := range []*store.Client{bound, plain} {
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatalf("CreateClient(%s) = %v", c.ID, err)
+		}
+		got, err := s.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("GetClient(%s) = %v", c.ID, err)
+		}
+		diff(t, "GetClient("+c.ID+")", got, c)
+	}
+	for _, require := range []bool{false, true} {
+		got, err := s.UpdateClient(ctx, "bound", func(c *store.Client) error {
+			c.RequireDPoP = require
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateClient(bound, RequireDPoP=%t) = %v", require, err)
+		}
+		if got.RequireDPoP != require {
+			t.Errorf("UpdateClient(bound, RequireDPoP=%t).RequireDPoP = %t; want %t", require, got.RequireDPoP, require)
+		}
+		if got, err = s.GetClient(ctx, "bound"); err != nil || got.RequireDPoP != require {
+			t.Errorf("GetClient(bound).RequireDPoP = %t, %v after setting %t; want %t", got != nil && got.RequireDPoP, err, require, require)
+		}
+	}
 }
 
 // testClientAuthMethods stores private_key_jwt clients (keys by value and
