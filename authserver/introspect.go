@@ -199,6 +199,12 @@ type introspection struct {
 	IssuedAt  int64  `json:"iat"`
 	JTI       string `json:"jti"`
 	TokenType string `json:"token_type"`
+	// Cnf is the token's confirmation claim, as the token carries it
+	// (RFC 7800; RFC 9449 section 6.2's jkt, RFC 8705 section 3.2's
+	// x5t#S256), so that a resource server that introspects checks the
+	// same binding as one that validates the JWT; absent for a Bearer
+	// token.
+	Cnf any `json:"cnf,omitempty"`
 }
 
 // handleIntrospect is POST /oauth/introspect (RFC 7662). The caller
@@ -236,6 +242,14 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	resp := introspection{
 		Active: true, Scope: ti.scope, ClientID: ti.clientID, Subject: c.Subject, Issuer: c.Issuer,
 		ExpiresAt: c.ExpiresAt.Unix(), IssuedAt: c.IssuedAt.Unix(), JTI: c.ID, TokenType: "Bearer",
+	}
+	if cnf, ok := c.Raw["cnf"]; ok {
+		resp.Cnf = cnf
+		if m, _ := cnf.(map[string]any); m != nil {
+			if jkt, _ := m["jkt"].(string); jkt != "" {
+				resp.TokenType = "DPoP" // RFC 9449 section 6.2
+			}
+		}
 	}
 	if len(c.Audience) == 1 {
 		resp.Audience = c.Audience[0]
