@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -158,7 +159,7 @@ func (s *Server) adminAuthorized(w http.ResponseWriter, r *http.Request) bool {
 		slog.String("remote_addr", s.clientAddr(r)))
 	d, lerr := s.limiter.Take(ctx, "authfail:admin:"+s.addrKey(r), s.failures, 1)
 	if lerr != nil {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failed admin request", slog.String("error", lerr.Error()))
+		s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: recording a failed admin request", logattr.Error(lerr))
 	}
 	if lerr == nil && !d.Allowed {
 		w.Header().Set("Retry-After", strconv.Itoa(ceilSeconds(d.RetryAfter)))
@@ -187,7 +188,7 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		writeJSON(w, http.StatusConflict, errorBody("conflict", "a client with this id already exists"))
 	default:
-		s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: admin request failed", slog.String("error", err.Error()))
+		s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: admin request failed", logattr.Error(err))
 		writeJSON(w, http.StatusInternalServerError, errorBody(CodeServerError, "internal error"))
 	}
 }
@@ -369,7 +370,7 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", slog.String("kid", kid))
+	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", logattr.String("kid", kid))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/internal/jws"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
@@ -165,9 +166,9 @@ func (a *ClientAssertions) Authenticate(ctx context.Context, assertionType, asse
 	c, err := a.authenticate(ctx, assertionType, assertion, clientID, lookup)
 	var ae *AssertionError
 	if errors.As(err, &ae) {
-		attrs := []slog.Attr{slog.String("reason", ae.Reason), slog.String("detail", ae.Detail)}
+		attrs := []slog.Attr{slog.String("reason", ae.Reason), logattr.String("detail", ae.Detail)}
 		if ae.ClientID != "" {
-			attrs = append(attrs, slog.String("client_id", ae.ClientID))
+			attrs = append(attrs, logattr.String("client_id", ae.ClientID))
 		}
 		a.logger().LogAttrs(ctx, slog.LevelInfo, "authserver: client assertion refused", attrs...)
 	}

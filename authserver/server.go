@@ -16,6 +16,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -434,7 +435,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	problem := ""
 	if p, ok := s.cfg.Clients.(pinger); ok {
 		if err := p.Ping(ctx); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: store not ready", slog.String("error", err.Error()))
+			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: store not ready", logattr.Error(err))
 			problem = "store unreachable"
 		}
 	}
@@ -443,7 +444,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	if problem == "" && s.cfg.Ready != nil {
 		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: not ready", slog.String("error", err.Error()))
+			s.log.LogAttrs(ctx, slog.LevelWarn, "authserver: not ready", logattr.Error(err))
 			problem = "not ready"
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
 	"github.com/m2mkit/m2m/store"
@@ -59,8 +60,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "authserver: token issued",
-			slog.String("client_id", client.ID), slog.String("audience", iss.audience),
-			slog.String("scope", iss.scope), slog.String("kid", iss.kid))
+			logattr.String("client_id", client.ID), logattr.String("audience", iss.audience),
+			logattr.String("scope", iss.scope), slog.String("kid", iss.kid))
 	}
 }
 
@@ -328,7 +329,7 @@ func (s *Server) clientAddr(r *http.Request) string {
 
 func (s *Server) unavailable(r *http.Request, what string, err error) *Error {
 	s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: token request failed",
-		slog.String("component", what), slog.String("error", err.Error()))
+		slog.String("component", what), logattr.Error(err))
 	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Reason: what + "_error",
 		Description: "the token service is temporarily unavailable", RetryAfter: time.Second}
 }
@@ -395,7 +396,7 @@ func (s *Server) checkRecord(r *http.Request, c *store.Client) *Error {
 	for _, sc := range c.Scopes {
 		if !m2m.ValidScopeToken(sc) {
 			s.log.LogAttrs(r.Context(), slog.LevelError, "authserver: client record has a malformed scope; no token issued",
-				slog.String("client_id", c.ID))
+				logattr.String("client_id", c.ID))
 			return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Reason: "bad_client_record",
 				Description: "the client's record is invalid; ask the operator"}
 		}
@@ -548,7 +549,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 // little to recover a secret), and its length.
 func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
 	if known || s.clients.known(id) {
-		return slog.String("client_id", truncate(id, 64))
+		return slog.String("client_id", logattr.Clean(id, 64))
 	}
 	sum := sha256.Sum256([]byte(id))
 	return slog.Group("client_id_unknown", slog.String("sha256", hex.EncodeToString(sum[:4])), slog.Int("len", len(id)))
@@ -564,11 +565,4 @@ func publicReason(reason string) string {
 		return "invalid_client"
 	}
 	return reason
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

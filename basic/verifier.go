@@ -12,6 +12,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/ratelimit"
 )
 
@@ -278,7 +279,7 @@ func (v *Verifier) fail(ctx context.Context, keys []string) error {
 
 func (v *Verifier) logError(ctx context.Context, msg string, err error) {
 	if v.Logger != nil {
-		v.Logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
+		v.Logger.LogAttrs(ctx, slog.LevelError, msg, logattr.Error(err))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
+	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/ratelimit"
 )
 
@@ -222,7 +223,7 @@ func (h *LoginHandler) checkPassword(ctx context.Context, thr *ratelimit.Throttl
 	}
 	if ok {
 		if err := thr.Succeed(ctx, seen); err != nil && h.Logger != nil {
-			h.Logger.LogAttrs(ctx, slog.LevelError, "jwtauth: recording a login failed", slog.String("error", err.Error()))
+			h.Logger.LogAttrs(ctx, slog.LevelError, "jwtauth: recording a login failed", logattr.Error(err))
 		}
 		return true, nil
 	}
@@ -318,6 +319,6 @@ func (h *LoginHandler) refuse(w http.ResponseWriter, r *http.Request, err error)
 func (h *LoginHandler) logError(r *http.Request, err error) {
 	if h.Logger != nil {
 		h.Logger.LogAttrs(r.Context(), slog.LevelError, "jwtauth: login failed",
-			slog.String("error", err.Error()), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
+			logattr.Error(err), slog.String("remote_addr", h.TrustedProxies.ClientAddr(r).String()))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -167,6 +168,9 @@ func revokeRun(env *Env, o *revokeOptions) error {
 		where       string
 	)
 	if o.redisURL != "" {
+		// The driver's messages go to standard error as records of one
+		// format, the password masked, as m2m serve writes them.
+		defer routeRedisLogs(newServeLogger(env.Stderr, logFormatAuto, slog.LevelInfo), o.redisURL)()
 		rc, err := redisstore.Config{Lazy: true}.Open(ctx, o.redisURL)
 		if err != nil {
 			return Usage("--redis: %v", redact.Error(err, o.redisURL))

@@ -96,15 +96,24 @@ func captureLibraryLogs(logger *slog.Logger, redisURL string) (restore func()) {
 	prevDefault := slog.Default()
 	w, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
 	slog.SetDefault(logger)
-	redisLog.once.Do(func() { redis.SetLogger(redisLogAdapter{}) })
-	prevRedis := redisLog.cur.Swap(&redisLogger{log: logger, url: redisURL})
+	restoreRedis := routeRedisLogs(logger, redisURL)
 	return func() {
-		redisLog.cur.Store(prevRedis)
+		restoreRedis()
 		slog.SetDefault(prevDefault)
 		log.SetOutput(w)
 		log.SetFlags(flags)
 		log.SetPrefix(prefix)
 	}
+}
+
+// routeRedisLogs sends the Redis driver's messages through logger, with
+// any credential of redisURL masked, until restore is called: every
+// command that opens Redis calls it first, so that the driver never prints
+// its own "redis: <date> pool.go:..." lines to standard error.
+func routeRedisLogs(logger *slog.Logger, redisURL string) (restore func()) {
+	redisLog.once.Do(func() { redis.SetLogger(redisLogAdapter{}) })
+	prev := redisLog.cur.Swap(&redisLogger{log: logger, url: redisURL})
+	return func() { redisLog.cur.Store(prev) }
 }
 
 // secretSettings are the settings whose values may carry a credential

@@ -87,3 +87,18 @@ func visible(r rune) bool {
 	return r != '\\' && unicode.IsGraphic(r) && !unicode.IsControl(r) && !unicode.Is(unicode.Cf, r) &&
 		!unicode.Is(unicode.Zl, r) && !unicode.Is(unicode.Zp, r)
 }
+
+// MaxErrLen is the bound, in bytes of the input, of an error message
+// passed to [Error]: longer than [MaxLen] because an error wraps its
+// causes, still short enough that a caller-fed part cannot flood a log.
+const MaxErrLen = 512
+
+// Error returns the attribute error=Clean(err.Error(), MaxErrLen), for an
+// error whose message may quote caller input (a user name, a store key, a
+// header value). A nil err gives error="<nil>".
+func Error(err error) slog.Attr {
+	if err == nil {
+		return slog.String("error", "<nil>")
+	}
+	return slog.String("error", Clean(err.Error(), MaxErrLen))
+}

@@ -1,6 +1,7 @@
 package logattr
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -56,4 +57,25 @@ func FuzzClean(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestError(t *testing.T) {
+	long := errors.New("store: user \"" + strings.Repeat("x", 2*MaxErrLen) + "\" not found")
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nil", nil, "<nil>"},
+		{"plain", errors.New("redis: connection refused"), "redis: connection refused"},
+		{"newline escaped", errors.New("user \"a\nlevel=ERROR\""), `user "a\nlevel=ERROR"`},
+		{"bounded", long, long.Error()[:MaxErrLen] + Ellipsis},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Error(tc.err)
+			if a.Key != "error" || a.Value.String() != tc.want {
+				t.Errorf("Error(%v) = %s=%q, want error=%q", tc.err, a.Key, a.Value.String(), tc.want)
+			}
+		})
+	}
 }
