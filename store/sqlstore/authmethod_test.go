@@ -1,8 +1,6 @@
 package sqlstore_test
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -28,68 +26,19 @@ const testJWKS = `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1
 // client keeping its secret method (""), and that a private_key_jwt
 // client then round-trips, on SQLite and on PostgreSQL.
 func TestAuthMethodMigration(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		url    func(t *testing.T) string
-		driver string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "m2m.db") }, "sqlite"},
-		{"postgres", func(t *testing.T) string { return postgresURL(t) }, "pgx"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := t.Context()
-			u := tc.url(t)
-			s, err := sqlstore.Open(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			kept := &store.Client{ID: "kept", SecretHash: []byte{1, 2, 3}, SecretAlgorithm: "sha256"}
-			if err := s.CreateClient(ctx, kept); err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-
-			dsn := u
-			if tc.driver == "sqlite" {
-				dsn = u[len("sqlite://"):]
-			}
-			db, err := sql.Open(tc.driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, stmt := range undoSchema3 {
-				if _, err := db.ExecContext(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			db.Close()
-
-			s, err = sqlstore.Open(ctx, u)
-			if err != nil {
-				t.Fatalf("Open(schema 2 database) = %v", err)
-			}
-			defer s.Close()
-			if v, err := s.SchemaVersion(ctx); err != nil || v != sqlstore.LatestSchema {
-				t.Errorf("SchemaVersion() after upgrade = %d, %v; want %d", v, err, sqlstore.LatestSchema)
-			}
-			got, err := s.GetClient(ctx, "kept")
-			if err != nil {
-				t.Fatalf("GetClient(kept) after upgrade = %v", err)
-			}
-			if diff := cmp.Diff(kept, got); diff != "" {
-				t.Errorf("GetClient(kept) after upgrade: (-want +got)\n%s", diff)
-			}
-			pk := &store.Client{ID: "signer", AuthMethod: store.AuthMethodPrivateKeyJWT, JWKS: []byte(testJWKS)}
-			if err := s.CreateClient(ctx, pk); err != nil {
-				t.Fatalf("CreateClient(private_key_jwt) after upgrade = %v", err)
-			}
-			got, err = s.GetClient(ctx, "signer")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(pk, got); diff != "" {
-				t.Errorf("GetClient(signer): (-want +got)\n%s", diff)
-			}
-		})
-	}
+	kept := &store.Client{ID: "kept", SecretHash: []byte{1, 2, 3}, SecretAlgorithm: "sha256"}
+	testUpgrade(t, kept, undoSchema3, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		pk := &store.Client{ID: "signer", AuthMethod: store.AuthMethodPrivateKeyJWT, JWKS: []byte(testJWKS)}
+		if err := s.CreateClient(ctx, pk); err != nil {
+			t.Fatalf("CreateClient(private_key_jwt) after upgrade = %v", err)
+		}
+		got, err := s.GetClient(ctx, "signer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(pk, got); diff != "" {
+			t.Errorf("GetClient(signer): (-want +got)\n%s", diff)
+		}
+	})
 }
