@@ -20,9 +20,10 @@ const (
 	// MaxIssuerBytes bounds a policy's issuer and jwks_uri.
 	MaxIssuerBytes = 2048
 	// MaxTrustJWKSBytes and MaxTrustJWKSKeys bound a JWK Set given by
-	// value: an issuer publishes more keys than a client (a cluster with
-	// several API servers, a rotation in progress).
-	MaxTrustJWKSBytes = 64 << 10
+	// value: an issuer may publish more keys than a client (a cluster
+	// with several API servers, a rotation in progress); the size leaves
+	// room for the rest of an admin API request.
+	MaxTrustJWKSBytes = 32 << 10
 	MaxTrustJWKSKeys  = 32
 	// MaxPatternBytes bounds the subject pattern and each claim pattern.
 	MaxPatternBytes = 1024
