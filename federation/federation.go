@@ -74,6 +74,22 @@ type PolicySource interface {
 	ListTrustPolicies(ctx context.Context) ([]*store.TrustPolicy, error)
 }
 
+// StaticPolicies is a fixed list of policies, a [PolicySource] for
+// tests and examples.
+type StaticPolicies []*store.TrustPolicy
+
+var _ PolicySource = StaticPolicies(nil)
+
+// ListTrustPolicies returns copies of the policies, ordered by name.
+func (s StaticPolicies) ListTrustPolicies(context.Context) ([]*store.TrustPolicy, error) {
+	out := make([]*store.TrustPolicy, len(s))
+	for i, p := range s {
+		out[i] = p.Clone()
+	}
+	slices.SortFunc(out, func(a, b *store.TrustPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
 // ClientSource looks up registered clients; every [store.Clients] is
 // one. It returns an error wrapping [store.ErrNotFound] for an unknown id.
 type ClientSource interface {

@@ -281,3 +281,32 @@ func TestNewRefusesBadConfig(t *testing.T) {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// FuzzVerify: no token, however made, panics or is accepted unless it is
+// the issuer's.
+func FuzzVerify(f *testing.F) {
+	iss := federationtest.NewIssuer(f)
+	p := basePolicy(iss)
+	p.JWKS = iss.JWKS() // no fetches while fuzzing
+	v, err := federation.New(federation.Config{Policies: federation.StaticPolicies{p}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	iss.SetNow(time.Now)
+	good := iss.Token(good())
+	f.Add(good)
+	f.Add(good[:len(good)-2])
+	f.Add("e30.e30.")
+	f.Add("eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOjF9.AAAA")
+	f.Fuzz(func(t *testing.T, token string) {
+		m, err := v.Verify(context.Background(), token, []string{"x"})
+		// (Another spelling of the same ECDSA signature is the same token.)
+		if err == nil && !strings.HasPrefix(token, good[:strings.LastIndex(good, ".")+1]) {
+			t.Errorf("Verify accepted a token the issuer did not sign: %+v", m)
+		}
+		var rf *federation.Refusal
+		if err != nil && !errors.As(err, &rf) {
+			t.Errorf("Verify = %v; want a *Refusal", err)
+		}
+	})
+}

@@ -51,14 +51,22 @@ type Issuer struct {
 // NewIssuer starts an issuer with one key; it is closed when t ends.
 func NewIssuer(t testing.TB) *Issuer {
 	t.Helper()
-	i := &Issuer{handlers: map[string]http.HandlerFunc{}, fetches: map[string]int{}, maxAge: -1}
-	i.Server = httptest.NewTLSServer(http.HandlerFunc(i.serve))
-	t.Cleanup(i.Server.Close)
-	i.URL = i.Server.URL
-	i.Rotate()
-	i.published = 1
+	i := Start()
+	t.Cleanup(i.Close)
 	return i
 }
+
+// Start starts an issuer with one key; call Close when done.
+func Start() *Issuer {
+	i := &Issuer{handlers: map[string]http.HandlerFunc{}, fetches: map[string]int{}, maxAge: -1}
+	i.Server = httptest.NewTLSServer(http.HandlerFunc(i.serve))
+	i.URL = i.Server.URL
+	i.Rotate()
+	return i
+}
+
+// Close stops the issuer.
+func (i *Issuer) Close() { i.Server.Close() }
 
 // SetNow sets the clock of the default iat and exp of tokens; nil means
 // time.Now.
