@@ -415,7 +415,9 @@ var ruleRank = map[Rule]int{
 // maxShown bounds a caller-controlled value in a refusal's detail.
 const maxShown = 96
 
-func shown(s string) string { return fmt.Sprintf("%q", logattr.Clean(s, maxShown)) }
+// shown quotes a caller-controlled value for a detail: bounded, with
+// control and invisible characters escaped (logattr.Clean).
+func shown(s string) string { return `"` + logattr.Clean(s, maxShown) + `"` }
 
 func (v *Verifier) evaluate(ctx context.Context, token string, audiences []string, all bool) (*Report, error) {
 	r := &Report{}
