@@ -74,4 +74,3 @@ func TestTrustTestOutput(t *testing.T) {
 		})
 	}
 }
-
