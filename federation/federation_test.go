@@ -77,6 +77,11 @@ func basePolicy(iss *federationtest.Issuer) *store.TrustPolicy {
 
 func newFixture(t *testing.T, mod func(*federation.Config), policies ...*store.TrustPolicy) *fixture {
 	t.Helper()
+	return newFixtureTB(t, mod, policies...)
+}
+
+func newFixtureTB(t testing.TB, mod func(*federation.Config), policies ...*store.TrustPolicy) *fixture {
+	t.Helper()
 	f := &fixture{iss: federationtest.NewIssuer(t), policies: &policyList{}, clock: newClock()}
 	f.iss.SetNow(f.clock.Now)
 	if len(policies) == 0 {

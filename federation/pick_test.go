@@ -1,8 +1,11 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -108,5 +111,28 @@ func TestExplain(t *testing.T) {
 	}
 	if r.Match != nil || r.Refusal == nil || r.Refusal.Policy != "c-wrong-claim" || r.Refusal.Rule != federation.RuleClaim {
 		t.Errorf("Explain = match %v, refusal %v; want refusal claim by c-wrong-claim", r.Match, r.Refusal)
+	}
+}
+
+// TestRefusalLogging: a refusal logs its rule, policy, claim and detail,
+// with caller-controlled values escaped, and never the token.
+func TestRefusalLogging(t *testing.T) {
+	f := newFixture(t, nil)
+	tok := f.iss.Token(with(good(), "sub", "repo:acme/other\nlevel=ERROR msg=forged"))
+	_, err := f.v.Verify(context.Background(), tok, nil)
+	rf := refusal(t, err)
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("refused", "refusal", rf)
+	line := buf.String()
+	for _, want := range []string{"refusal.rule=subject", "refusal.policy=ci", `\\nlevel=ERROR`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q lacks %q", line, want)
+		}
+	}
+	if strings.Count(line, "\n") != 1 || strings.Contains(line, tok) {
+		t.Errorf("log line %q: want one line without the token", line)
+	}
+	if msg := rf.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "federation: token refused (subject) by policy ci: ") {
+		t.Errorf("Error() = %q", msg)
 	}
 }
