@@ -127,10 +127,12 @@ func create(t testing.TB, tmpl, parent *x509.Certificate, pub, signer any) *x509
 	return c
 }
 
-// NewCA makes a CA certificate named cn.
+// NewCA makes a CA certificate named cn, valid from 2000 to 2100 so
+// that tests with a fixed clock can use it.
 func NewCA(t testing.TB, cn string) *Cert {
 	k := newKey(t)
-	tmpl := template(t, Options{Subject: pkix.Name{CommonName: cn}, NoExtKeyUsage: true})
+	tmpl := template(t, Options{Subject: pkix.Name{CommonName: cn}, NoExtKeyUsage: true,
+		NotBefore: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)})
 	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	return &Cert{Cert: create(t, tmpl, tmpl, &k.PublicKey, k), Key: k}
