@@ -60,9 +60,17 @@ type ClientInfo struct {
 	// DPoPBoundAccessTokens is RFC 9449 section 5.2's client metadata:
 	// true when the token endpoint refuses the client's requests without
 	// a DPoP proof, so that its tokens are always DPoP-bound.
-	DPoPBoundAccessTokens bool      `json:"dpop_bound_access_tokens,omitempty"`
-	CreatedAt             time.Time `json:"created_at"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
+	// QuotaHourly and QuotaDaily cap the tokens issued in a clock hour
+	// and a UTC day (0: none); QuotaMode is enforce or monitor.
+	QuotaHourly int64  `json:"quota_hourly,omitempty"`
+	QuotaDaily  int64  `json:"quota_daily,omitempty"`
+	QuotaMode   string `json:"quota_mode,omitempty"`
+	// SecretCreatedAt is when the current secret was made (absent when
+	// unknown or for a client without a secret).
+	SecretCreatedAt *time.Time `json:"secret_created_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -76,7 +84,12 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
 		TokenEndpointAuthMethod: c.AuthMethod, JWKS: json.RawMessage(c.JWKS), JWKSURI: c.JWKSURI,
 		DPoPBoundAccessTokens: c.RequireDPoP,
-		CreatedAt:             c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		QuotaHourly:           c.QuotaHourly, QuotaDaily: c.QuotaDaily, QuotaMode: c.QuotaMode,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+	if !c.SecretCreatedAt.IsZero() {
+		t := c.SecretCreatedAt.UTC()
+		j.SecretCreatedAt = &t
 	}
 	if j.Audiences == nil {
 		j.Audiences = []string{}
@@ -100,6 +113,7 @@ func (j *ClientInfo) Client() *store.Client {
 		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
 		AuthMethod: j.TokenEndpointAuthMethod, JWKS: jwksBytes(j.JWKS), JWKSURI: j.JWKSURI,
 		RequireDPoP: j.DPoPBoundAccessTokens,
+		QuotaHourly: j.QuotaHourly, QuotaDaily: j.QuotaDaily, QuotaMode: j.QuotaMode,
 	}
 }
 
@@ -140,6 +154,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
+	mux.Handle("PATCH /admin/clients/{id}", h(s.adminUpdate))
+	mux.Handle("GET /admin/clients/{id}/usage", h(s.adminUsage))
+	mux.Handle("GET /admin/audit", h(s.adminAudit))
 }
 
 // adminAuthorized checks the Bearer admin token in constant time. The
@@ -248,10 +265,15 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) error {
 	if len(problems) > 0 {
 		return errors.Join(problems...)
 	}
+	if in.SecretCreatedAt != nil {
+		problems = append(problems, &store.FieldError{Field: "secret_created_at", Problem: "is set by the server"})
+		return errors.Join(problems...)
+	}
 	secret, err := CreateClient(r.Context(), s.cfg.Clients, c, s.cfg.Now)
 	if err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditClientCreated, c.ID, "")
 	writeJSON(w, http.StatusCreated, NewClientInfo(c, secret, s.now()))
 	return nil
 }
@@ -301,6 +323,7 @@ func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.clients.forget(id)
+	s.auditAdmin(r, AuditClientDeleted, id, "")
 	writeJSON(w, http.StatusOK, map[string]any{"client_id": id, "deleted": true})
 	return nil
 }
@@ -318,6 +341,11 @@ func (s *Server) adminSetDisabled(w http.ResponseWriter, r *http.Request, disabl
 		return err
 	}
 	s.clients.forget(id)
+	code := AuditClientEnabled
+	if disabled {
+		code = AuditClientDisabled
+	}
+	s.auditAdmin(r, code, id, "")
 	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
 	return nil
 }
@@ -347,6 +375,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.clients.forget(id)
+	s.auditAdmin(r, AuditClientSecretRotated, id, "")
 	c, err := s.cfg.Clients.GetClient(r.Context(), id)
 	if err != nil {
 		return err
@@ -371,6 +400,7 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", logattr.String("kid", kid))
+	s.auditAdmin(r, AuditKeyRevoked, "", kid)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())
@@ -385,6 +415,7 @@ func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.KeyRotator.Rotate(r.Context()); err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditKeyRotated, "", "")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())

@@ -164,8 +164,33 @@ func (c *Client) Validate() error {
 			break
 		}
 	}
+	c.validateQuota(bad)
 	c.validateAuthMethod(bad)
 	return errors.Join(errs...)
+}
+
+// MaxQuota bounds QuotaHourly and QuotaDaily.
+const MaxQuota = 1_000_000_000
+
+// Quota modes (Client.QuotaMode).
+const (
+	QuotaEnforce = "enforce"
+	QuotaMonitor = "monitor"
+)
+
+// validateQuota checks QuotaHourly, QuotaDaily and QuotaMode.
+func (c *Client) validateQuota(bad func(field, format string, args ...any)) {
+	if c.QuotaHourly < 0 || c.QuotaHourly > MaxQuota {
+		bad("quota_hourly", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	if c.QuotaDaily < 0 || c.QuotaDaily > MaxQuota {
+		bad("quota_daily", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	switch c.QuotaMode {
+	case "", QuotaEnforce, QuotaMonitor:
+	default:
+		bad("quota_mode", `must be "enforce" or "monitor"`)
+	}
 }
 
 // validateAuthMethod checks AuthMethod, JWKS and JWKSURI.

@@ -32,6 +32,12 @@ type Store struct {
 	// first is stored.
 	settings map[string]string
 	swept    time.Time // last sweep of expired revocations
+	// usage, uses and audit hold store.Usage and store.Audit data
+	// (usage.go); nil until the first is stored.
+	usage    map[usageKey]int64
+	uses     map[string]store.SecretUse
+	audit    []store.AuditEvent
+	auditSeq int64
 	closed   bool
 }
 

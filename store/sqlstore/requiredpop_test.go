@@ -9,10 +9,10 @@ import (
 
 // undoSchema4 takes a database of schema 4 back to schema 3 (before
 // clients that require DPoP).
-var undoSchema4 = []string{
+var undoSchema4 = append(undoUsageSchema[:len(undoUsageSchema):len(undoUsageSchema)],
 	`ALTER TABLE clients DROP COLUMN require_dpop`,
 	`DELETE FROM schema_migrations WHERE version >= 4`,
-}
+)
 
 // TestRequireDPoPMigration opens a database of schema 3 holding a client,
 // checks that Open adds the require_dpop column with the client keeping
