@@ -626,6 +626,17 @@ func (s *Server) setupUsage() {
 			for _, sink := range cfg.AuditSinks {
 				s.audit.sinks = append(s.audit.sinks, newSinkQueue(sink, cfg.AuditSinkQueue, s.log))
 			}
+			a := s.audit
+			s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "m2m_audit_events_dropped_total",
+				Help: "Audit events dropped: the store's queue or a sink's queue was full, or a sink kept failing.",
+			}, func() float64 {
+				n := a.dropped.Load()
+				for _, q := range a.sinks {
+					n += q.dropped.Load()
+				}
+				return float64(n)
+			}))
 		}
 	}
 }
