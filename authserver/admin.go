@@ -63,14 +63,11 @@ type ClientInfo struct {
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
 	// QuotaHourly and QuotaDaily cap the tokens issued in a clock hour
 	// and a UTC day (0: none); QuotaMode is enforce or monitor.
-	QuotaHourly int64  `json:"quota_hourly,omitempty"`
-	QuotaDaily  int64  `json:"quota_daily,omitempty"`
-	QuotaMode   string `json:"quota_mode,omitempty"`
-	// SecretCreatedAt is when the current secret was made (absent when
-	// unknown or for a client without a secret).
-	SecretCreatedAt *time.Time `json:"secret_created_at,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	QuotaHourly int64     `json:"quota_hourly,omitempty"`
+	QuotaDaily  int64     `json:"quota_daily,omitempty"`
+	QuotaMode   string    `json:"quota_mode,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -86,10 +83,6 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		DPoPBoundAccessTokens: c.RequireDPoP,
 		QuotaHourly:           c.QuotaHourly, QuotaDaily: c.QuotaDaily, QuotaMode: c.QuotaMode,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
-	}
-	if !c.SecretCreatedAt.IsZero() {
-		t := c.SecretCreatedAt.UTC()
-		j.SecretCreatedAt = &t
 	}
 	if j.Audiences == nil {
 		j.Audiences = []string{}
@@ -263,10 +256,6 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) error {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
-		return errors.Join(problems...)
-	}
-	if in.SecretCreatedAt != nil {
-		problems = append(problems, &store.FieldError{Field: "secret_created_at", Problem: "is set by the server"})
 		return errors.Join(problems...)
 	}
 	secret, err := CreateClient(r.Context(), s.cfg.Clients, c, s.cfg.Now)
