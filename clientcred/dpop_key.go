@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -25,7 +26,8 @@ const maxDPoPKeyFile = 64 << 10
 // ("BEGIN PRIVATE KEY"). When the file does not exist it generates an
 // ES256 key and writes it there as PKCS#8 PEM, readable by its owner
 // only (mode 0600), atomically: two processes starting together end up
-// with the same key.
+// with the same key. A key file that group or others may read is refused
+// (outside Windows).
 func LoadDPoPKey(path string) (*DPoPKey, error) {
 	data, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -62,6 +64,16 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	if fi.Mode().IsRegular() && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s is accessible by group or others (mode %04o); run: chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxDPoPKeyFile+1))
 	if err != nil {
 		return nil, err

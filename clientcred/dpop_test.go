@@ -232,4 +232,10 @@ func TestLoadDPoPKeyCreates(t *testing.T) {
 	if _, err := clientcred.LoadDPoPKey(filepath.Join(t.TempDir(), "no", "such", "dir", "k.pem")); err == nil || errors.Is(err, os.ErrExist) {
 		t.Errorf("LoadDPoPKey in a missing directory = %v; want an error", err)
 	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clientcred.LoadDPoPKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("LoadDPoPKey(a key file others may read) = %v; want a chmod 600 error", err)
+	}
 }

@@ -91,7 +91,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			r.Header["Authorization"] = []string{tok.authorization()}
 			if tok.dpop != nil {
-				proof, err := tok.dpop.proof(r.Method, r.URL.String(), tok.AccessToken, time.Now())
+				method := r.Method
+				if method == "" {
+					method = http.MethodGet
+				}
+				proof, err := tok.dpop.proof(method, r.URL.String(), tok.AccessToken, time.Now())
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package httpauth_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,4 +84,19 @@ func TestMultiAndHeaderChallenger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A verifier that accepts two schemes offers both challenges, and one
+// that needs a nonce adds it to its refusal as a header.
+func ExampleMultiChallenger() {
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{popStub{}}}
+	api := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Pop nonce")
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Values("WWW-Authenticate"), w.Header().Get("DPoP-Nonce"))
+	// Output:
+	// 401 [DPoP algs="ES256", error="use_dpop_nonce" Bearer] n-1
 }
