@@ -408,14 +408,11 @@ func (a *AccessTokens) CheckToken(r *http.Request, token string) (*m2m.Principal
 // Verify implements [m2m.Verifier] for "Authorization: Bearer <token>"
 // and, with Config.DPoP, "Authorization: DPoP <token>" with its proof.
 func (a *AccessTokens) Verify(r *http.Request) (*m2m.Principal, error) {
-	if a.cfg.DPoP != nil {
-		token, err := httpauth.Credentials(r, "DPoP", m2m.SchemeDPoP)
-		if !errors.Is(err, m2m.ErrNoCredentials) {
-			if err != nil {
-				return nil, err
-			}
-			return a.verifyDPoP(r, token)
+	if token, ok, err := a.dpopCredentials(r); ok {
+		if err != nil {
+			return nil, err
 		}
+		return a.verifyDPoP(r, token, nil)
 	}
 	return a.auth.Verify(r)
 }

@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -64,12 +65,26 @@ func asDPoP(err error) error {
 	return &c
 }
 
+// dpopCredentials returns the token of "Authorization: DPoP <token>";
+// ok is false when DPoP is off or the request has no such header.
+func (a *AccessTokens) dpopCredentials(r *http.Request) (token string, ok bool, err error) {
+	if a.cfg.DPoP == nil {
+		return "", false, nil
+	}
+	token, err = httpauth.Credentials(r, "DPoP", m2m.SchemeDPoP)
+	if errors.Is(err, m2m.ErrNoCredentials) {
+		return "", false, nil
+	}
+	return token, true, err
+}
+
 // verifyDPoP verifies a token sent as "Authorization: DPoP <token>" and
 // its proof (RFC 9449 section 7.1): the token as a bearer token would be,
-// bound to a key by cnf.jkt and by nothing else, then the proof for r's
-// method and public URL, made with that key for that token, then the
-// client and scope policy.
-func (a *AccessTokens) verifyDPoP(r *http.Request, token string) (*m2m.Principal, error) {
+// bound to a key by cnf.jkt and by nothing else, then check (the
+// revocation checks of RevocableTokens; nil for none), then the proof
+// for r's method and public URL, made with that key for that token, then
+// the client and scope policy.
+func (a *AccessTokens) verifyDPoP(r *http.Request, token string, check func(context.Context, *VerifiedToken) error) (*m2m.Principal, error) {
 	ctx := r.Context()
 	vt, err := a.verifyToken(ctx, token)
 	if err != nil {
@@ -78,6 +93,11 @@ func (a *AccessTokens) verifyDPoP(r *http.Request, token string) (*m2m.Principal
 	jkt, err := boundJKT(vt.Claims)
 	if err != nil {
 		return nil, err
+	}
+	if check != nil {
+		if err := check(ctx, vt); err != nil {
+			return nil, asDPoP(err)
+		}
 	}
 	url, err := a.requestURL(r)
 	if err != nil {

@@ -1,6 +1,7 @@
 package jwtauth_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -287,6 +288,63 @@ func TestAccessTokensDPoPConfig(t *testing.T) {
 			_, err := jwtauth.NewAccessTokens(cfg)
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("NewAccessTokens = %v; want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// revokedJTIs is a store.Revocations holding a fixed set.
+type revokedJTIs map[string]bool
+
+func (r revokedJTIs) RevokeToken(context.Context, string, time.Time) error { return nil }
+func (r revokedJTIs) IsRevoked(_ context.Context, jti string) (bool, error) {
+	return r[jti], nil
+}
+
+// TestRevocableTokensDPoP: RevocableTokens over an AccessTokens with DPoP
+// accepts a DPoP-bound token with its proof, refuses it once revoked
+// (under the DPoP scheme), and offers both challenges.
+func TestRevocableTokensDPoP(t *testing.T) {
+	const url = "https://api.example.com/v1/things"
+	clock := func() time.Time { return dpopNow }
+	tokens, err := jwtauth.NewAccessTokens(jwtauth.Config{
+		Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"},
+		Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "ec1"))),
+		Now:  clock, DPoP: &jwtauth.DPoPVerifier{Replay: &replay.Memory{Now: clock}, Now: clock},
+		PublicURL: "https://api.example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := jwtauth.NewRevocableTokens(tokens, jwtauth.RevocationConfig{Revocations: revokedJTIs{"gone": true}, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &httpauth.Middleware{Verifiers: []m2m.Verifier{rt}}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	good, revoked := boundToken(t, "jti", "kept"), boundToken(t, "jti", "gone")
+	for _, tc := range []struct {
+		name, token, jti string
+		status           int
+		body             string
+	}{
+		{"not revoked", good, "rev-1-abcdefghijkl", 200, ""},
+		{"revoked", revoked, "rev-2-abcdefghijkl", 401, "revoked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/v1/things", nil)
+			r.Header.Set("Authorization", "DPoP "+tc.token)
+			r.Header.Set("DPoP", apiProof(t, tc.jti, "GET", url, tc.token))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.status || !strings.Contains(w.Body.String(), tc.body) {
+				t.Fatalf("GET = %d %s; want %d %q", w.Code, w.Body, tc.status, tc.body)
+			}
+			if tc.status == 401 {
+				want := `DPoP algs="ES256 ES384 ES512 EdDSA PS256 RS256", error="invalid_token", error_description="the token has been revoked"|Bearer`
+				if got := strings.Join(w.Header().Values("WWW-Authenticate"), "|"); got != want {
+					t.Errorf("WWW-Authenticate = %q; want %q", got, want)
+				}
 			}
 		})
 	}
