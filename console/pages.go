@@ -28,10 +28,23 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"join": strings.Join,
-	"path": url.PathEscape,
-	"age":  age,
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join":   strings.Join,
+	"path":   url.PathEscape,
+	"age":    age,
+	"plural": plural,
+}
+
+// duration is d as a form shows it: 24h, 30m, 1h30m.
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // age is a duration as an operator reads it: "3 days", "5 hours", "12 minutes".
@@ -145,10 +158,9 @@ func nonNil(s []string) []string {
 
 // clientView is a client's page.
 type clientView struct {
-	Client   authserver.ClientInfo
-	Now      time.Time
-	Grace    string
-	GraceMax string
+	Client authserver.ClientInfo
+	Now    time.Time
+	Grace  string
 }
 
 func (c *Console) clientPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -157,7 +169,7 @@ func (c *Console) clientPage(w http.ResponseWriter, r *http.Request, s *session)
 	if err := c.call(r, "GET", clientPath(id, ""), nil, &ci); err != nil {
 		return err
 	}
-	cv := &clientView{Client: ci, Now: c.now(), Grace: authserver.DefaultSecretGrace.String(), GraceMax: authserver.MaxSecretGrace.String()}
+	cv := &clientView{Client: ci, Now: c.now(), Grace: duration(authserver.DefaultSecretGrace)}
 	c.render(w, r, http.StatusOK, "client.html", c.view(s, "Client "+ci.Name, "clients", cv))
 	return nil
 }
