@@ -180,8 +180,15 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/clients/{id}/disable", c.action(c.setDisabled(true)))
 	mux.Handle("POST /console/clients/{id}/enable", c.action(c.setDisabled(false)))
 	mux.Handle("POST /console/clients/{id}/rotate-secret", c.action(c.rotateSecret))
+	mux.Handle("POST /console/clients/{id}/quotas", c.action(c.updateQuotas))
 	mux.Handle("GET /console/clients/{id}/delete", c.page(c.deletePage))
 	mux.Handle("POST /console/clients/{id}/delete", c.action(c.deleteClient))
+
+	mux.Handle("GET /console/trust", c.page(c.trustPage))
+	mux.Handle("POST /console/trust", c.action(c.createTrustPolicy))
+	mux.Handle("GET /console/trust/{name}/delete", c.page(c.deleteTrustPage))
+	mux.Handle("POST /console/trust/{name}/delete", c.action(c.deleteTrustPolicy))
+	mux.Handle("GET /console/audit", c.page(c.auditPage))
 
 	mux.Handle("GET /console/keys", c.page(c.keysPage))
 	mux.Handle("POST /console/keys/rotate", c.action(c.rotateKey))

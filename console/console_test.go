@@ -331,6 +331,10 @@ func TestActionsRefuseForgedForms(t *testing.T) {
 		{"/console/clients/" + id + "/disable", nil},
 		{"/console/clients/" + id + "/rotate-secret", url.Values{"grace": {"0s"}}},
 		{"/console/clients/" + id + "/delete", nil},
+		{"/console/clients/" + id + "/enable", nil},
+		{"/console/clients/" + id + "/quotas", url.Values{"quota_hourly": {"1"}, "quota_daily": {"1"}, "quota_mode": {"enforce"}}},
+		{"/console/trust", url.Values{"name": {"forged"}, "issuer": {"https://issuer.example.test"}, "audience": {"a"}, "subject": {"*"}, "client_id": {victim.ID}}},
+		{"/console/trust/forged/delete", nil},
 		{"/console/keys/rotate", nil},
 		{"/console/signout", nil},
 	}

@@ -13,7 +13,7 @@ import (
 
 // pageFiles are the page templates; each is parsed with layout.html.
 var pageFiles = []string{"signin.html", "error.html", "clients.html", "newclient.html", "secret.html",
-	"client.html", "delete.html", "keys.html"}
+	"client.html", "delete.html", "keys.html", "trust.html", "deletetrust.html", "audit.html"}
 
 var funcs = template.FuncMap{
 	"time": func(t time.Time) string {
@@ -85,10 +85,16 @@ func parsePages() (map[string]*template.Template, error) {
 // clientPath is the admin API path of client id's resource.
 func clientPath(id, rest string) string { return "/admin/clients/" + url.PathEscape(id) + rest }
 
-// clientRow is one row of the clients table.
+// clientRow is one row of the clients table; Usage is nil when the
+// server records none.
 type clientRow struct {
 	authserver.ClientInfo
+	Usage *clientUsage
 }
+
+// maxUsageRows bounds the clients whose usage the clients table reads
+// (one admin API call each); the rest show their name and status only.
+const maxUsageRows = 200
 
 func (c *Console) clientsPage(w http.ResponseWriter, r *http.Request, s *session) error {
 	var list struct {
@@ -97,12 +103,33 @@ func (c *Console) clientsPage(w http.ResponseWriter, r *http.Request, s *session
 	if err := c.call(r, "GET", "/admin/clients", nil, &list); err != nil {
 		return err
 	}
-	rows := make([]clientRow, 0, len(list.Clients))
-	for _, ci := range list.Clients {
-		rows = append(rows, clientRow{ClientInfo: ci})
+	cv := &clientsView{Rows: make([]clientRow, 0, len(list.Clients)), Usage: true}
+	for i, ci := range list.Clients {
+		row := clientRow{ClientInfo: ci}
+		if cv.Usage && i < maxUsageRows {
+			u, err := c.usage(r, ci.ClientID)
+			if err != nil && !isNotFound(err) { // a client deleted meanwhile has no usage
+				return err
+			}
+			cv.Usage = u != nil || err != nil
+			row.Usage = u
+		}
+		cv.Rows = append(cv.Rows, row)
 	}
-	c.render(w, r, http.StatusOK, "clients.html", c.view(s, "Clients", "clients", rows))
+	c.render(w, r, http.StatusOK, "clients.html", c.view(s, "Clients", "clients", cv))
 	return nil
+}
+
+// clientsView is the clients table; Usage is false when the server
+// records no usage.
+type clientsView struct {
+	Rows  []clientRow
+	Usage bool
+}
+
+func isNotFound(err error) bool {
+	ae, ok := err.(*apiError)
+	return ok && ae.Status == http.StatusNotFound
 }
 
 // clientForm is the New client form's values and problems.
@@ -161,6 +188,9 @@ type clientView struct {
 	Client authserver.ClientInfo
 	Now    time.Time
 	Grace  string
+	Usage  *clientUsage // nil: the server records no usage
+	Charts []chart
+	Quota  quotaForm
 }
 
 func (c *Console) clientPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -170,6 +200,13 @@ func (c *Console) clientPage(w http.ResponseWriter, r *http.Request, s *session)
 		return err
 	}
 	cv := &clientView{Client: ci, Now: c.now(), Grace: duration(authserver.DefaultSecretGrace)}
+	u, err := c.usage(r, id)
+	if err != nil {
+		return err
+	}
+	if u != nil {
+		cv.Usage, cv.Charts, cv.Quota = u, usageCharts(u), newQuotaForm(u.Quota)
+	}
 	c.render(w, r, http.StatusOK, "client.html", c.view(s, "Client "+ci.Name, "clients", cv))
 	return nil
 }
