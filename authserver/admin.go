@@ -161,6 +161,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/enable", h(func(w http.ResponseWriter, r *http.Request) error { return s.adminSetDisabled(w, r, false) }))
 	mux.Handle("POST /admin/clients/{id}/rotate-secret", h(s.adminRotate))
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
+	mux.Handle("GET /admin/keys", h(s.adminListKeys))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
 	s.trustPolicyRoutes(mux, h)

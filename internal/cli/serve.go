@@ -28,6 +28,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/console"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -539,9 +540,10 @@ func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.close()
-	listeners := []listener{{ln, d.srv.Handler()}}
+	// The web console is served wherever the admin API is.
+	listeners := []listener{{ln, d.console.Wrap(d.srv.Handler())}}
 	if adminLn != nil {
-		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
+		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.console.Wrap(d.srv.AdminHandler())}}
 	}
 	logger.Info("m2m: issuer", "issuer", issuer)
 	if adminLn != nil {
@@ -603,6 +605,7 @@ type served struct {
 	st      *sqlstore.Store
 	kr      *keyring.Keyring
 	srv     *authserver.Server
+	console *console.Console
 	closers []func() error
 }
 
@@ -733,6 +736,11 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		AuditSinks: o.auditSinks(&d.closers),
 		Logger:     logger,
 	})
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.console, err = console.New(console.Config{Admin: d.srv.AdminHandler(),
+		AdminToken: m2m.Secret(base64.RawURLEncoding.EncodeToString(adminKey.Current)), Logger: logger})
 	if err != nil {
 		return nil, Rejected(err)
 	}
