@@ -60,9 +60,19 @@ type ClientInfo struct {
 	// DPoPBoundAccessTokens is RFC 9449 section 5.2's client metadata:
 	// true when the token endpoint refuses the client's requests without
 	// a DPoP proof, so that its tokens are always DPoP-bound.
-	DPoPBoundAccessTokens bool      `json:"dpop_bound_access_tokens,omitempty"`
-	CreatedAt             time.Time `json:"created_at"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
+	// The certificate name of a tls_client_auth client (RFC 8705 section
+	// 2.1.2: exactly one of them), and whether the client's tokens are
+	// bound to its certificate when it authenticates otherwise (section
+	// 3.4).
+	TLSClientAuthSubjectDN                string    `json:"tls_client_auth_subject_dn,omitempty"`
+	TLSClientAuthSANDNS                   string    `json:"tls_client_auth_san_dns,omitempty"`
+	TLSClientAuthSANURI                   string    `json:"tls_client_auth_san_uri,omitempty"`
+	TLSClientAuthSANIP                    string    `json:"tls_client_auth_san_ip,omitempty"`
+	TLSClientAuthSANEmail                 string    `json:"tls_client_auth_san_email,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool      `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	CreatedAt                             time.Time `json:"created_at"`
+	UpdatedAt                             time.Time `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -75,8 +85,11 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
 		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
 		TokenEndpointAuthMethod: c.AuthMethod, JWKS: json.RawMessage(c.JWKS), JWKSURI: c.JWKSURI,
-		DPoPBoundAccessTokens: c.RequireDPoP,
-		CreatedAt:             c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		DPoPBoundAccessTokens:  c.RequireDPoP,
+		TLSClientAuthSubjectDN: c.TLSSubject, TLSClientAuthSANDNS: c.TLSSANDNS, TLSClientAuthSANURI: c.TLSSANURI,
+		TLSClientAuthSANIP: c.TLSSANIP, TLSClientAuthSANEmail: c.TLSSANEmail,
+		TLSClientCertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
+		CreatedAt:                             c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 	if j.Audiences == nil {
 		j.Audiences = []string{}
@@ -100,6 +113,9 @@ func (j *ClientInfo) Client() *store.Client {
 		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
 		AuthMethod: j.TokenEndpointAuthMethod, JWKS: jwksBytes(j.JWKS), JWKSURI: j.JWKSURI,
 		RequireDPoP: j.DPoPBoundAccessTokens,
+		TLSSubject:  j.TLSClientAuthSubjectDN, TLSSANDNS: j.TLSClientAuthSANDNS, TLSSANURI: j.TLSClientAuthSANURI,
+		TLSSANIP: j.TLSClientAuthSANIP, TLSSANEmail: j.TLSClientAuthSANEmail,
+		TLSClientCertificateBoundAccessTokens: j.TLSClientCertificateBoundAccessTokens,
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/m2mkit/m2m"
@@ -97,6 +98,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, client, e
 	}
+	x5t, e := s.certificateBinding(r, client)
+	if e != nil {
+		return nil, client, e
+	}
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -131,7 +136,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		ttl = client.TokenTTL
 	}
 	ttl = min(ttl, s.maxTokenTTL)
-	payload, err := s.claims(profile, client.ID, aud, scope, jkt, now, ttl)
+	payload, err := s.claims(profile, client.ID, aud, scope, jkt, x5t, now, ttl)
 	if err != nil {
 		return nil, client, s.unavailable(r, "claims", err)
 	}
@@ -210,6 +215,9 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if tr.AuthMethod == authPKJWT {
 		return s.authenticateAssertion(r, tr)
 	}
+	if tr.AuthMethod == authTLS && s.cfg.MutualTLS != nil {
+		return s.authenticateCertificate(r, tr)
+	}
 	basic := tr.AuthMethod == authBasic
 	if tr.AuthMethod == authNone || tr.ClientID == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
@@ -221,36 +229,16 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if err != nil {
 		return nil, s.unavailable(r, "store", err)
 	}
-	idKey := "authfail:client:" + addr + " " + tr.ClientID
-	// Hold idKey's lock from the check to the recorded failure: the check
-	// only peeks, so concurrent wrong secrets would otherwise all pass it
-	// before the first failure is counted.
-	unlock := s.guesses.Lock(idKey)
-	defer unlock()
-	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
-	if err != nil {
-		return nil, s.unavailable(r, "limiter", err)
-	}
-	if !d.Allowed {
-		s.metrics.rateLimited.WithLabelValues("failures").Inc()
-		return nil, throttled(d.RetryAfter)
-	}
-	if compareHook != nil {
-		compareHook()
-	}
-	if !secretMatches(client, tr.ClientSecret, now) {
-		_, err := s.limiter.Take(ctx, idKey, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
+	passed, e := s.throttledCheck(r, addr, tr.ClientID, func() bool {
+		if compareHook != nil {
+			compareHook()
 		}
-		da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
-		}
-		if !da.Allowed {
-			s.metrics.rateLimited.WithLabelValues("failures").Inc()
-			return nil, throttled(da.RetryAfter)
-		}
+		return secretMatches(client, tr.ClientSecret, now)
+	})
+	if e != nil {
+		return nil, e
+	}
+	if !passed {
 		reason := "bad_secret"
 		switch {
 		case client == nil:
@@ -271,6 +259,45 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 		return nil, errClientDisabled()
 	}
 	return client, nil
+}
+
+// throttledCheck runs check, the comparison of a client's credential,
+// under the failure throttle of client id and address: it is refused 429
+// without running check when the id has failed too often from addr, and
+// a failed check is counted per id and per address (an address over its
+// budget gets 429 instead of its 401). It returns whether check passed,
+// or the error to answer.
+func (s *Server) throttledCheck(r *http.Request, addr, clientID string, check func() bool) (bool, *Error) {
+	ctx := r.Context()
+	idKey := "authfail:client:" + addr + " " + clientID
+	// Hold idKey's lock from the check to the recorded failure: the check
+	// only peeks, so concurrent wrong secrets would otherwise all pass it
+	// before the first failure is counted.
+	unlock := s.guesses.Lock(idKey)
+	defer unlock()
+	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(d.RetryAfter)
+	}
+	if check() {
+		return true, nil
+	}
+	if _, err := s.limiter.Take(ctx, idKey, s.failures, 1); err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !da.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(da.RetryAfter)
+	}
+	return false, nil
 }
 
 func errClientDisabled() *Error {
@@ -419,7 +446,7 @@ func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
 
 // claims builds the JWT claims set of profile by hand: it is on the hot
 // path and its shape is fixed.
-func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt string, now time.Time, ttl time.Duration) ([]byte, error) {
+func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
@@ -458,9 +485,20 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt strin
 		b = append(b, `,"client_id":`...)
 		b = appendJSONString(b, clientID)
 	}
-	if jkt != "" {
+	switch {
+	case jkt != "" && x5t != "":
 		b = append(b, `,"cnf":{"jkt":`...)
 		b = appendJSONString(b, jkt)
+		b = append(b, `,"x5t#S256":`...)
+		b = appendJSONString(b, x5t)
+		b = append(b, '}')
+	case jkt != "":
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, jkt)
+		b = append(b, '}')
+	case x5t != "":
+		b = append(b, `,"cnf":{"x5t#S256":`...)
+		b = appendJSONString(b, x5t)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
@@ -562,6 +600,9 @@ func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
 func publicReason(reason string) string {
 	switch reason {
 	case "unknown_client", "bad_secret", "wrong_auth_method":
+		return "invalid_client"
+	}
+	if strings.HasPrefix(reason, "certificate_") {
 		return "invalid_client"
 	}
 	return reason

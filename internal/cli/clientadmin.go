@@ -254,6 +254,18 @@ func createRequest(in authserver.ClientInfo) map[string]any {
 	if in.DPoPBoundAccessTokens {
 		m["dpop_bound_access_tokens"] = true
 	}
+	for k, v := range map[string]string{
+		"tls_client_auth_subject_dn": in.TLSClientAuthSubjectDN, "tls_client_auth_san_dns": in.TLSClientAuthSANDNS,
+		"tls_client_auth_san_uri": in.TLSClientAuthSANURI, "tls_client_auth_san_ip": in.TLSClientAuthSANIP,
+		"tls_client_auth_san_email": in.TLSClientAuthSANEmail,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if in.TLSClientCertificateBoundAccessTokens {
+		m["tls_client_certificate_bound_access_tokens"] = true
+	}
 	return m
 }
 

@@ -501,7 +501,21 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL
 		)`,
 	}},
+	// Mutual-TLS clients (RFC 8705): the certificate name of a
+	// tls_client_auth client, and per-client certificate binding; existing
+	// clients keep none and false.
+	{6, []string{
+		`ALTER TABLE clients ADD COLUMN tls_subject TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_dns TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_uri TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_ip TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_email TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_bound_tokens BOOLEAN NOT NULL DEFAULT FALSE`,
+	}},
 }
+
+// schemaVersion is the version of the newest migration.
+var schemaVersion = migrations[len(migrations)-1].version
 
 // migrate applies the missing migrations, one transaction each, under the
 // write lock (SQLite) or an advisory lock (PostgreSQL), so that two
@@ -519,8 +533,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
 				return err
 			}
-			if latest > len(migrations) {
-				return fmt.Errorf("database schema version %d is newer than this program's (%d)", latest, len(migrations))
+			if latest > schemaVersion {
+				return fmt.Errorf("database schema version %d is newer than this program's (%d)", latest, schemaVersion)
 			}
 			if latest >= m.version {
 				return nil
@@ -591,7 +605,8 @@ func jsonText(v any) (string, error) {
 
 const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
 	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
-	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri, require_dpop`
+	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri, require_dpop,
+	tls_subject, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email, tls_bound_tokens`
 
 // clientArgs returns the column values of c in clientColumns order.
 func clientArgs(c *store.Client) ([]any, error) {
@@ -613,7 +628,8 @@ func clientArgs(c *store.Client) ([]any, error) {
 	return []any{c.ID, c.Name, c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm,
 		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
 		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt),
-		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequireDPoP}, nil
+		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequireDPoP,
+		c.TLSSubject, c.TLSSANDNS, c.TLSSANURI, c.TLSSANIP, c.TLSSANEmail, c.TLSClientCertificateBoundAccessTokens}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -624,7 +640,8 @@ func scanClient(r scanner) (*store.Client, error) {
 	var aud, sc, md string
 	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
 		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
-		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequireDPoP)
+		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequireDPoP,
+		&c.TLSSubject, &c.TLSSANDNS, &c.TLSSANURI, &c.TLSSANIP, &c.TLSSANEmail, &c.TLSClientCertificateBoundAccessTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -658,7 +675,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create client: %w", err)
 		}
@@ -734,7 +751,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 			prev_secret_hash = ?, prev_secret_algorithm = ?, prev_secret_expires_at = ?, audiences = ?, scopes = ?,
 			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
 			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ?, auth_method = ?, jwks = ?,
-			jwks_uri = ?, require_dpop = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			jwks_uri = ?, require_dpop = ?, tls_subject = ?, tls_san_dns = ?, tls_san_uri = ?, tls_san_ip = ?,
+			tls_san_email = ?, tls_bound_tokens = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
 		out = c
