@@ -157,7 +157,7 @@ or with --server through its admin API. A trust policy accepts a token from an e
 match it, as the client it names. Patterns match exactly, except that '*' matches any run of
 characters, '/' and ':' included. See docs/trust-policies.md.`,
 	}
-	root.AddCommand(trustCreate(env), trustList(env), trustShow(env), trustDelete(env))
+	root.AddCommand(trustCreate(env), trustList(env), trustShow(env), trustDelete(env), trustTestCmd(env))
 	return root
 }
 
