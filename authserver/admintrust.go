@@ -192,6 +192,7 @@ func (s *Server) adminCreatePolicy(w http.ResponseWriter, r *http.Request, polic
 	if err := CreateTrustPolicy(r.Context(), policies, s.cfg.Clients, p, s.cfg.Now); err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditTrustPolicyCreated, p.ClientID, p.Name)
 	writeJSON(w, http.StatusCreated, NewTrustPolicyInfo(p))
 	return nil
 }
@@ -229,6 +230,7 @@ func (s *Server) adminReplacePolicy(w http.ResponseWriter, r *http.Request, poli
 	if err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditTrustPolicyUpdated, p.ClientID, p.Name)
 	writeJSON(w, http.StatusOK, NewTrustPolicyInfo(p))
 	return nil
 }
@@ -238,9 +240,15 @@ func (s *Server) adminDeletePolicy(w http.ResponseWriter, r *http.Request, polic
 	if err != nil {
 		return err
 	}
+	// Read first, for the audit event's client.
+	p, err := policies.GetTrustPolicy(r.Context(), name)
+	if err != nil {
+		return err
+	}
 	if err := policies.DeleteTrustPolicy(r.Context(), name); err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditTrustPolicyDeleted, p.ClientID, name)
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "deleted": true})
 	return nil
 }

@@ -37,6 +37,7 @@ func (a storeAdmin) createPolicy(ctx context.Context, p *store.TrustPolicy) (aut
 	if err := authserver.CreateTrustPolicy(ctx, a.st, a.st, p, nil); err != nil {
 		return authserver.TrustPolicyInfo{}, err
 	}
+	a.auditPolicy(ctx, authserver.AuditTrustPolicyCreated, p.ClientID, p.Name)
 	return authserver.NewTrustPolicyInfo(p), nil
 }
 
@@ -61,7 +62,21 @@ func (a storeAdmin) getPolicy(ctx context.Context, name string) (authserver.Trus
 }
 
 func (a storeAdmin) deletePolicy(ctx context.Context, name string) error {
-	return a.st.DeleteTrustPolicy(ctx, name)
+	p, err := a.st.GetTrustPolicy(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := a.st.DeleteTrustPolicy(ctx, name); err != nil {
+		return err
+	}
+	a.auditPolicy(ctx, authserver.AuditTrustPolicyDeleted, p.ClientID, name)
+	return nil
+}
+
+// auditPolicy records a trust policy change made on the database, as the
+// admin API records its own; a failure to record does not undo it.
+func (a storeAdmin) auditPolicy(ctx context.Context, code, clientID, name string) {
+	_ = a.st.AppendAudit(ctx, []store.AuditEvent{{Time: time.Now(), Code: code, Actor: cliActor(), ClientID: clientID, Target: name, Count: 1}})
 }
 
 func (a *httpAdmin) createPolicy(ctx context.Context, p *store.TrustPolicy) (authserver.TrustPolicyInfo, error) {
