@@ -133,7 +133,7 @@ type Config struct {
 	// FetchTimeout bounds one fetch; zero means [DefaultFetchTimeout].
 	FetchTimeout time.Duration
 	// MaxDocumentBytes caps a fetched document and a policy's JWK Set;
-	// zero means [DefaultMaxDocumentBytes].
+	// zero means [DefaultMaxDocumentBytes]; at most [jwk.DefaultMaxSetBytes].
 	MaxDocumentBytes int64
 	// MinRefetchInterval is the least time between fetches caused by
 	// unknown kids or failures; zero means [DefaultMinRefetchInterval].
@@ -185,8 +185,8 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.FetchTimeout < 0 {
 		problems = append(problems, "negative FetchTimeout")
 	}
-	if cfg.MaxDocumentBytes < 0 {
-		problems = append(problems, "negative MaxDocumentBytes")
+	if cfg.MaxDocumentBytes < 0 || cfg.MaxDocumentBytes > jwk.DefaultMaxSetBytes {
+		problems = append(problems, fmt.Sprintf("MaxDocumentBytes must be 0 (the default, %d) to %d", DefaultMaxDocumentBytes, jwk.DefaultMaxSetBytes))
 	}
 	if cfg.MinRefetchInterval < 0 {
 		problems = append(problems, "negative MinRefetchInterval")
