@@ -156,6 +156,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
+	s.trustPolicyRoutes(mux, h)
 }
 
 // adminAuthorized checks the Bearer admin token in constant time. The

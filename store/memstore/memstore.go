@@ -31,8 +31,11 @@ type Store struct {
 	// settings holds store.Settings values (settings.go); nil until the
 	// first is stored.
 	settings map[string]string
-	swept    time.Time // last sweep of expired revocations
-	closed   bool
+	// trust holds trust policies by name (trust.go); nil until the first
+	// is stored.
+	trust  map[string]*store.TrustPolicy
+	swept  time.Time // last sweep of expired revocations
+	closed bool
 }
 
 var _ store.Store = (*Store)(nil)

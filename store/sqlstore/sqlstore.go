@@ -480,6 +480,27 @@ var migrations = []migration{
 	{4, []string{
 		`ALTER TABLE clients ADD COLUMN require_dpop BOOLEAN NOT NULL DEFAULT FALSE`,
 	}},
+	// Trust policies (trust.go): external workload identities that
+	// authenticate as a client. Lists and maps are JSON text, durations
+	// nanoseconds, as for clients.
+	{5, []string{
+		`CREATE TABLE trust_policies (
+			name TEXT PRIMARY KEY,
+			issuer TEXT NOT NULL,
+			jwks_uri TEXT NOT NULL,
+			jwks {{blob}},
+			audiences TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			claims TEXT NOT NULL,
+			client_id TEXT NOT NULL,
+			scopes TEXT NOT NULL,
+			max_ttl BIGINT NOT NULL,
+			single_use BOOLEAN NOT NULL,
+			preset TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+	}},
 	// Mutual-TLS clients (RFC 8705): the certificate name of a
 	// tls_client_auth client, and per-client certificate binding; existing
 	// clients keep none and false.
