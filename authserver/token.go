@@ -33,6 +33,7 @@ type issued struct {
 	profile  jwtauth.Profile
 	rate     *ratelimit.Decision
 	jkt      string // the DPoP key thumbprint the token is bound to; "" for Bearer
+	quota    string // the quota exceeded in monitor mode (QuotaHeader), or ""
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +58,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeToken(w, iss)
+	if s.usage != nil {
+		now := s.now()
+		s.usage.issued(client, previousSecretID(client, tr, now), now)
+	}
 	s.metrics.issued.WithLabelValues(string(iss.profile)).Inc()
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -119,6 +124,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
 			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
 	}
+	quota, e := s.checkQuota(r, client, now)
+	if e != nil {
+		return nil, client, e
+	}
 	aud, e := audience(client, tr)
 	if e != nil {
 		return nil, client, e
@@ -148,7 +157,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if err != nil {
 		return nil, client, s.unavailable(r, "signer", err)
 	}
-	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt}, client, nil
+	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}, client, nil
 }
 
 // checkDPoP verifies the request's DPoP proof, when the server accepts
@@ -540,6 +549,9 @@ func ceilUnix(t time.Time) int64 {
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
 	setRateHeaders(h, iss.rate)
+	if iss.quota != "" {
+		h.Set(QuotaHeader, iss.quota)
+	}
 	h["Content-Type"] = []string{"application/json"}
 	h["Cache-Control"] = []string{"no-store"}
 	h["Pragma"] = []string{"no-cache"}
@@ -577,6 +589,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 		attrs = append(attrs, s.clientIDAttr(clientID, e.knownClient))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+	s.countRefusal(r, clientID, e)
 }
 
 // clientIDAttr is how a refusal's log shows the client id a caller
