@@ -527,13 +527,33 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// The rate-limit headers, in the canonical form http.Header.Set would
+// give them (what goes on the wire), so that they are stored without
+// canonicalizing (and allocating) the key on every response.
+const (
+	hdrRateLimit     = "X-Ratelimit-Limit"
+	hdrRateRemaining = "X-Ratelimit-Remaining"
+	hdrRateReset     = "X-Ratelimit-Reset"
+)
+
+// setRateHeaders sets the X-RateLimit-* headers of d (none when d is nil).
+// The three values share one string and one slice backing array.
 func setRateHeaders(h http.Header, d *ratelimit.Decision) {
 	if d == nil {
 		return
 	}
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
+	n1 := len(b)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	n2 := len(b)
+	b = strconv.AppendInt(b, ceilUnix(d.Reset), 10)
+	all := string(b)
+	vals := [3]string{all[:n1], all[n1:n2], all[n2:]}
+	backing := vals[:]
+	h[hdrRateLimit] = backing[0:1:1]
+	h[hdrRateRemaining] = backing[1:2:2]
+	h[hdrRateReset] = backing[2:3:3]
 }
 
 func ceilUnix(t time.Time) int64 {
@@ -544,16 +564,17 @@ func ceilUnix(t time.Time) int64 {
 	return u
 }
 
-// writeToken writes the RFC 6749 section 5.1 response.
+// tokenHeaders are the fixed headers of a token response.
+var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Content-Length"}
+
+// writeToken writes the RFC 6749 section 5.1 response. Its headers share
+// one slice backing array: one allocation for four values.
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
 	setRateHeaders(h, iss.rate)
 	if iss.quota != "" {
 		h.Set(QuotaHeader, iss.quota)
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
 	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
 	b = append(b, `{"access_token":"`...)
 	b = append(b, iss.token...)
@@ -568,7 +589,11 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 		b = appendJSONString(b, iss.scope)
 	}
 	b = append(b, "}\n"...)
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	vals := make([]string, len(tokenHeaders))
+	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", strconv.Itoa(len(b))
+	for i, k := range tokenHeaders {
+		h[k] = vals[i : i+1 : i+1]
+	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
