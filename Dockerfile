@@ -1,6 +1,7 @@
 # The m2m token server in a static, non-root image.
 #
-#   docker build --build-arg VERSION=$(git describe --tags --always --dirty) -t m2m .
+#   docker build --build-arg VERSION=$(git describe --tags --always --dirty) \
+#     --build-arg REVISION=$(git rev-parse HEAD) -t m2m .
 #   docker run -d -p 8443:8443 -v m2m-data:/data -v /etc/m2m/tls:/tls:ro \
 #     -e M2M_ISSUER=https://auth.example.com m2m
 #
@@ -34,13 +35,15 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# VERSION is stamped into the binary: m2m --version, the start log and the
-# m2m_build_info metric show it.
+# VERSION and REVISION are stamped into the binary: m2m --version, the
+# start log and the m2m_build_info metric show them. Go cannot record the
+# revision itself here because .git is not in the build context.
 ARG VERSION=devel
+ARG REVISION=
 # A static binary (modernc.org/sqlite is pure Go), without the builder's
 # paths; -buildvcs=false because .git is not in the build context.
 RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
-      -ldflags "-s -w -X github.com/m2mkit/m2m/internal/version.Version=${VERSION}" \
+      -ldflags "-s -w -X github.com/m2mkit/m2m/internal/version.Version=${VERSION} -X github.com/m2mkit/m2m/internal/version.Commit=${REVISION}" \
       -o /out/m2m ./cmd/m2m
 # The image's file system, with its modes (COPY keeps them): a user and
 # group for uid/gid 65532, /tmp (1777, for SQLite's temporary files), an

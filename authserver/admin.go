@@ -150,6 +150,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("PATCH /admin/clients/{id}", h(s.adminUpdate))
 	mux.Handle("GET /admin/clients/{id}/usage", h(s.adminUsage))
 	mux.Handle("GET /admin/audit", h(s.adminAudit))
+	s.trustPolicyRoutes(mux, h)
 }
 
 // adminAuthorized checks the Bearer admin token in constant time. The

@@ -123,8 +123,9 @@ type Config struct {
 	// because others failed from the same address; failures are only
 	// counted per address and answered 429 past FailureLimit. nil: no admin API (/admin/ answers 404). With
 	// it, /admin/clients manages clients (list, create, show, disable,
-	// enable, rotate-secret, delete) and POST /admin/keys/rotate rotates
-	// the signing key through KeyRotator.
+	// enable, rotate-secret, delete), /admin/trust-policies manages trust
+	// policies (when Clients implements store.TrustPolicies; else 501) and
+	// POST /admin/keys/rotate rotates the signing key through KeyRotator.
 	AdminTokenHash []byte
 	// Revocations records revoked tokens by jti for POST /oauth/revoke and
 	// POST /oauth/introspect (nil: Clients when it implements

@@ -1,5 +1,5 @@
 // Package store is the storage vocabulary of the m2m token server: the
-// records it keeps ([Client], [SigningKey], revocations) and the small
+// records it keeps ([Client], [SigningKey], revocations, [TrustPolicy]) and the small
 // interfaces backends implement. Backends live in sqlstore (SQLite by
 // default, PostgreSQL) and redisstore; package storetest is the conformance
 // suite every backend's tests run.
@@ -185,6 +185,7 @@ type Store interface {
 	Settings
 	Usage
 	Audit
+	TrustPolicies
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

@@ -28,6 +28,10 @@ import (
 )
 
 const (
+	// MinMaskable is the length under which a credential found in a
+	// connection string is not masked by replacement in free text: see
+	// [Text].
+	MinMaskable = 4
 	// Mask replaces a credential inside a URL or connection string.
 	Mask = "xxxxx"
 	// Withheld replaces what could not be parsed.
@@ -296,14 +300,25 @@ func scanKeywords(s string) (string, []string) {
 // Text returns text (an error message, a log line) with every credential
 // of the connection string dsn masked wherever it appears, and dsn itself
 // replaced by its masked form. When dsn cannot be parsed, the credentials
-// are unknown and the whole text is withheld.
+// are unknown and the whole text is withheld. A credential shorter than
+// [MinMaskable] bytes cannot be masked by replacement without mangling
+// every word that contains it (a one-letter password would rewrite every
+// occurrence of that letter), so text that contains one is withheld too.
 func Text(text, dsn string) string {
 	masked, found := scan(dsn)
 	if found == nil {
 		return Withheld
 	}
+	// The connection string itself is replaced by its masked form, which
+	// is put in last so that the masks are not scanned.
+	const hole = "\x00"
 	if dsn != "" {
-		text = strings.ReplaceAll(text, dsn, masked)
+		text = strings.ReplaceAll(text, dsn, hole)
+	}
+	for _, f := range found {
+		if f != "" && len(f) < MinMaskable && strings.Contains(text, f) {
+			return Withheld
+		}
 	}
 	// Longest first, so that a secret containing another is replaced whole.
 	found = slices.DeleteFunc(found, func(s string) bool { return s == "" })
@@ -311,7 +326,7 @@ func Text(text, dsn string) string {
 	for _, f := range found {
 		text = strings.ReplaceAll(text, f, Mask)
 	}
-	return text
+	return strings.ReplaceAll(text, hole, masked)
 }
 
 // Error returns err with its text passed through [Text] for dsn; errors.Is
@@ -322,7 +337,7 @@ func Error(err error, dsn string) error {
 	}
 	text := Text(err.Error(), dsn)
 	if text == Withheld {
-		text = "error text withheld: the connection string it may echo could not be parsed"
+		text = "error text withheld: it may echo a credential of the connection string that cannot be masked"
 	}
 	return &redactedError{err: err, text: text}
 }

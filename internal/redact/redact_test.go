@@ -175,3 +175,35 @@ func FuzzURL(f *testing.F) {
 		}
 	})
 }
+
+// TestTextShortCredential: a credential too short to replace without
+// rewriting unrelated words withholds the text instead of mangling it,
+// and a text that does not contain it is left alone.
+func TestTextShortCredential(t *testing.T) {
+	tests := []struct {
+		name, text, dsn, want string
+	}{
+		{"one-letter password in text", "dial tcp: connection refused by a", "redis://u:a@cache:6379", Withheld},
+		{"three-letter password in text", "auth failed for abc", "postgres://app:abc@db/x", Withheld},
+		{"short password absent from text", "connection refused", "redis://u:a@cache:6379", "connection refused"},
+		{"long password masked in place", "auth failed: s3cret-pw", "redis://u:s3cret-pw@cache:6379", "auth failed: " + Mask},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Text(tt.text, tt.dsn); got != tt.want {
+				t.Errorf("Text(%q, %q) = %q; want %q", tt.text, tt.dsn, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTextShortCredentialOnlyInDSN: the connection string itself is
+// replaced whole by its masked form, so a short password that appears only
+// inside it does not withhold the text.
+func TestTextShortCredentialOnlyInDSN(t *testing.T) {
+	dsn := "redis://u:q@cache:6379"
+	got := Text("dial "+dsn+": refused", dsn)
+	if want := "dial " + URL(dsn) + ": refused"; got != want {
+		t.Errorf("Text = %q; want %q", got, want)
+	}
+}

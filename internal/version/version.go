@@ -24,9 +24,19 @@ func String() string {
 	return "devel"
 }
 
-// Revision returns the VCS revision the binary was built from (with
-// "+dirty" when the tree had changes), or "" when Go recorded none.
+// Commit is the VCS revision, set at build time where Go cannot record it
+// (a container build without .git in its context):
+//
+//	-ldflags "-X github.com/m2mkit/m2m/internal/version.Commit=$(git rev-parse HEAD)"
+var Commit = ""
+
+// Revision returns the VCS revision the binary was built from: [Commit]
+// when set, else the one Go recorded (with "+dirty" when the tree had
+// changes), or "" when there is none.
 func Revision() string {
+	if Commit != "" {
+		return Commit
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""

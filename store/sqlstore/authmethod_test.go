@@ -11,7 +11,7 @@ import (
 
 // undoSchema3 takes a database of the latest schema back to schema 2
 // (before client authentication methods).
-var undoSchema3 = append(undoSchema4[:len(undoSchema4)-1:len(undoSchema4)-1],
+var undoSchema3 = append(undoSteps(undoSchema4),
 	`ALTER TABLE clients DROP COLUMN auth_method`,
 	`ALTER TABLE clients DROP COLUMN jwks`,
 	`ALTER TABLE clients DROP COLUMN jwks_uri`,

@@ -7,9 +7,9 @@ import (
 	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
-// undoSchema4 takes a database of schema 4 back to schema 3 (before
-// clients that require DPoP).
-var undoSchema4 = append(undoUsageSchema[:len(undoUsageSchema):len(undoUsageSchema)],
+// undoSchema4 takes a database of the latest schema back to schema 3
+// (before clients that require DPoP).
+var undoSchema4 = append(undoSteps(undoSchema5),
 	`ALTER TABLE clients DROP COLUMN require_dpop`,
 	`DELETE FROM schema_migrations WHERE version >= 4`,
 )

@@ -482,6 +482,27 @@ var migrations = []migration{
 	{4, []string{
 		`ALTER TABLE clients ADD COLUMN require_dpop BOOLEAN NOT NULL DEFAULT FALSE`,
 	}},
+	// Trust policies (trust.go): external workload identities that
+	// authenticate as a client. Lists and maps are JSON text, durations
+	// nanoseconds, as for clients.
+	{5, []string{
+		`CREATE TABLE trust_policies (
+			name TEXT PRIMARY KEY,
+			issuer TEXT NOT NULL,
+			jwks_uri TEXT NOT NULL,
+			jwks {{blob}},
+			audiences TEXT NOT NULL,
+			subject TEXT NOT NULL,
+			claims TEXT NOT NULL,
+			client_id TEXT NOT NULL,
+			scopes TEXT NOT NULL,
+			max_ttl BIGINT NOT NULL,
+			single_use BOOLEAN NOT NULL,
+			preset TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			updated_at BIGINT NOT NULL
+		)`,
+	}},
 	// Usage telemetry, quotas and the audit log (usage.go): per-client
 	// quotas (existing clients have none), when the current secret was
 	// made (existing clients: unknown, 0), hourly usage counters summed

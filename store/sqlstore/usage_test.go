@@ -8,7 +8,8 @@ import (
 	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
-// undoUsageSchema takes a database back from the usage migration.
+// undoUsageSchema takes a database of the latest schema back to the one
+// before the usage migration.
 var undoUsageSchema = []string{
 	`DROP TABLE audit_events`,
 	`DROP TABLE usage_clients`,
@@ -17,6 +18,7 @@ var undoUsageSchema = []string{
 	`ALTER TABLE clients DROP COLUMN quota_daily`,
 	`ALTER TABLE clients DROP COLUMN quota_mode`,
 	`ALTER TABLE clients DROP COLUMN secret_created_at`,
+	`DELETE FROM schema_migrations WHERE version >= 7`,
 }
 
 // TestUsageMigration opens a database from before the usage migration
@@ -25,8 +27,7 @@ var undoUsageSchema = []string{
 // on PostgreSQL.
 func TestUsageMigration(t *testing.T) {
 	kept := &store.Client{ID: "kept", SecretHash: []byte{1, 2, 3}, SecretAlgorithm: "sha256"}
-	undo := append(undoUsageSchema[:len(undoUsageSchema):len(undoUsageSchema)], `DELETE FROM schema_migrations WHERE version >= 5`)
-	testUpgrade(t, kept, undo, func(t *testing.T, s *sqlstore.Store) {
+	testUpgrade(t, kept, undoUsageSchema, func(t *testing.T, s *sqlstore.Store) {
 		ctx := t.Context()
 		q := &store.Client{ID: "quota", SecretHash: []byte{4}, SecretAlgorithm: "sha256", QuotaHourly: 5, QuotaMode: store.QuotaMonitor,
 			SecretCreatedAt: time.Unix(1_800_000_000, 0).UTC()}

@@ -3,7 +3,7 @@
 // [Run] with a constructor for a fresh, empty store, and must pass every
 // case, including the concurrent-writer ones. A backend that implements
 // only part of [store.Store] runs [RunClients], [RunKeys],
-// [RunRevocations] or [RunSettings].
+// [RunRevocations], [RunSettings] or [RunTrustPolicies].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	RunUsage(t, func(t *testing.T) store.Usage { return newStore(t) })
 	RunAudit(t, func(t *testing.T) store.Audit { return newStore(t) })
+	RunTrustPolicies(t, func(t *testing.T) store.TrustPolicies { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
