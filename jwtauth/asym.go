@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
@@ -227,7 +228,7 @@ func (a *AccessTokens) verifyToken(ctx context.Context, token string) (*Verified
 	}
 	var digest [32]byte
 	if a.cache != nil {
-		digest = sha256.Sum256([]byte(token))
+		digest = tokenDigest(token)
 		if vt := a.cache.get(digest); vt != nil {
 			if a.stillValid(ctx, vt) {
 				return vt, nil
@@ -243,6 +244,14 @@ func (a *AccessTokens) verifyToken(ctx context.Context, token string) (*Verified
 		a.cache.put(digest, vt, a.validator.now())
 	}
 	return vt, nil
+}
+
+// tokenDigest is the SHA-256 of token (the verification cache's key, and
+// DPoP's ath), computed over the string's bytes in place: a []byte
+// conversion would copy (and allocate) the whole token on every cached
+// verification. sha256.Sum256 only reads its argument.
+func tokenDigest(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
 func (a *AccessTokens) checked(vt *VerifiedToken) (*VerifiedToken, error) {

@@ -9,10 +9,10 @@ import (
 
 // undoSchema5 takes a database of the latest schema back to schema 4
 // (before trust policies).
-var undoSchema5 = []string{
+var undoSchema5 = append(undoSteps(undoSchema6),
 	`DROP TABLE trust_policies`,
 	`DELETE FROM schema_migrations WHERE version >= 5`,
-}
+)
 
 // TestTrustPoliciesMigration opens a database of schema 4 holding a
 // client, checks that Open adds the trust_policies table, empty, and
