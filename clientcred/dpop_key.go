@@ -18,13 +18,12 @@ import (
 // about 3 KiB.
 const maxDPoPKeyFile = 64 << 10
 
-// LoadDPoPKey reads a DPoP key from a file holding a private JWK (EC
-// P-256, P-384 or P-521, OKP Ed25519, or RSA) or a PKCS#8 PEM private key
-// ("BEGIN PRIVATE KEY"). When the file does not exist it generates an
-// ES256 key and writes it there as PKCS#8 PEM, readable by its owner
-// only (mode 0600), atomically: two processes starting together end up
-// with the same key. A key file that group or others may read is refused
-// (outside Windows).
+// LoadDPoPKey reads a DPoP key from a file, in a form [ParseDPoPKey]
+// reads (a private JWK or a PEM private key). When the file does not
+// exist it generates an ES256 key and writes it there as PKCS#8 PEM,
+// readable by its owner only (mode 0600), atomically: two processes
+// starting together end up with the same key. A key file that group or
+// others may read is refused (outside Windows).
 func LoadDPoPKey(path string) (*DPoPKey, error) {
 	data, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
