@@ -115,14 +115,28 @@ func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 
 // Challenges returns the WWW-Authenticate challenges for a refusal with
 // err: those of each verifier that implements [MultiChallenger], one for
-// each other verifier that implements [Challenger], in order.
+// each other verifier that implements [Challenger], in order, each
+// distinct challenge once (two verifiers of one scheme, such as a
+// certificate-bound and a DPoP verifier of the same tokens, may offer the
+// same Bearer challenge).
 func (m *Middleware) Challenges(err error) []Challenge {
 	var cs []Challenge
+	add := func(c Challenge) {
+		s := c.String()
+		for _, d := range cs {
+			if d.String() == s {
+				return
+			}
+		}
+		cs = append(cs, c)
+	}
 	for _, v := range m.Verifiers {
 		if mc, ok := v.(MultiChallenger); ok {
-			cs = append(cs, mc.Challenges(err)...)
+			for _, c := range mc.Challenges(err) {
+				add(c)
+			}
 		} else if c, ok := v.(Challenger); ok {
-			cs = append(cs, c.Challenge(err))
+			add(c.Challenge(err))
 		}
 	}
 	return cs
