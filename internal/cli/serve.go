@@ -680,6 +680,11 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	if err != nil {
 		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
 	}
+	traced, stopTracing, err := setupTracing(ctx, logger)
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.closers = append(d.closers, stopTracing)
 	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
 	for aud, p := range o.audienceProfiles {
 		audienceProfiles[aud] = jwtauth.Profile(p)
@@ -690,7 +695,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions, DPoP: dpop,
-		Logger: logger,
+		Logger: logger, Trace: traced,
 	})
 	if err != nil {
 		return nil, Rejected(err)
