@@ -126,8 +126,9 @@ type Config struct {
 	// because others failed from the same address; failures are only
 	// counted per address and answered 429 past FailureLimit. nil: no admin API (/admin/ answers 404). With
 	// it, /admin/clients manages clients (list, create, show, disable,
-	// enable, rotate-secret, delete) and POST /admin/keys/rotate rotates
-	// the signing key through KeyRotator.
+	// enable, rotate-secret, delete), /admin/trust-policies manages trust
+	// policies (when Clients implements store.TrustPolicies; else 501) and
+	// POST /admin/keys/rotate rotates the signing key through KeyRotator.
 	AdminTokenHash []byte
 	// Revocations records revoked tokens by jti for POST /oauth/revoke and
 	// POST /oauth/introspect (nil: Clients when it implements
@@ -160,6 +161,42 @@ type Config struct {
 	// Replay cache must be shared by the replicas (redisstore), and so
 	// must the secret of its Nonces, if any. nil: DPoP headers are ignored.
 	DPoP *jwtauth.DPoPVerifier
+	// MutualTLS, when set, accepts client authentication with client
+	// certificates (tls_client_auth, self_signed_tls_client_auth) and
+	// binds tokens to certificates (cnf.x5t#S256, RFC 8705); see
+	// [MutualTLS]. nil: client certificates are ignored, and a client
+	// registered for either is refused.
+	MutualTLS *MutualTLS
+	// Usage is where per-client usage counts are flushed and read (nil:
+	// Clients when it implements store.Usage, else none is kept, unless
+	// SkipUsage). The token endpoint only counts in memory;
+	// [Server.Run] flushes every UsageFlushInterval (0:
+	// DefaultUsageFlushInterval).
+	Usage              store.Usage
+	UsageFlushInterval time.Duration
+	// SkipUsage turns usage telemetry off (and with it quotas, which
+	// count from it unless QuotaCounter is set).
+	SkipUsage bool
+	// QuotaCounter counts requests against client quotas across replicas
+	// (nil: counted from the usage telemetry; replicas sharing Redis
+	// should use redisstore's, which is exact).
+	QuotaCounter QuotaCounter
+	// MetricsPerClient adds the per-client series
+	// m2m_client_token_requests_total{client_id,outcome} to /metrics
+	// (false: none; one series per client and outcome).
+	MetricsPerClient bool
+	// Audit is where audit events are stored (nil: Clients when it
+	// implements store.Audit, else none, unless SkipAudit).
+	// AuditRetention is how long they are kept (0:
+	// DefaultAuditRetention). AuditSinks receive every event as well,
+	// each through a queue of AuditSinkQueue events (0:
+	// DefaultAuditSinkQueue) fed by [Server.Run].
+	Audit          store.Audit
+	AuditRetention time.Duration
+	AuditSinks     []AuditSink
+	AuditSinkQueue int
+	// SkipAudit turns the audit log off.
+	SkipAudit bool
 	// Logger receives one line per refusal (Info, with client_id and
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
@@ -202,6 +239,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("authserver: DPoP: %w", err))
 		}
 	}
+	if c.MutualTLS != nil {
+		if err := c.MutualTLS.Certificates.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("authserver: MutualTLS: %w", err))
+		}
+	}
 	if c.TokenTTL < 0 || c.MaxTokenTTL < 0 {
 		errs = append(errs, errors.New("authserver: negative token lifetime"))
 	}
@@ -216,6 +258,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, errors.New("authserver: rate limit is not a finite number"))
 			break
 		}
+	}
+	if c.UsageFlushInterval < 0 || c.AuditRetention < 0 || c.AuditSinkQueue < 0 {
+		errs = append(errs, errors.New("authserver: negative UsageFlushInterval, AuditRetention or AuditSinkQueue"))
 	}
 	if c.ClientAssertionMaxLifetime < 0 || c.ClientAssertionMaxLifetime > MaxAssertionLifetimeLimit {
 		errs = append(errs, fmt.Errorf("authserver: ClientAssertionMaxLifetime must be 0 (the default, %s) to %s", DefaultMaxAssertionLifetime, MaxAssertionLifetimeLimit))
@@ -251,6 +296,9 @@ type Server struct {
 	adminMux    *http.ServeMux
 	revocations store.Revocations
 	assertions  *ClientAssertions
+	usage       *usageRecorder // nil: no usage telemetry
+	quota       QuotaCounter   // nil: quotas are not applied
+	audit       *auditor       // nil: no audit log
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
@@ -321,6 +369,7 @@ func New(cfg Config) (*Server, error) {
 	if s.revocations == nil {
 		s.revocations, _ = cfg.Clients.(store.Revocations)
 	}
+	s.setupUsage()
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
 	s.metadata = s.mergeMetadata(s.buildMetadata())
 
@@ -384,15 +433,16 @@ func (s *Server) endpoint(path string) string {
 // one grant type, the client authentication methods the token endpoint
 // accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	TokenEndpointAuthSigningAlgValues []string `json:"token_endpoint_auth_signing_alg_values_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
-	DPoPSigningAlgValues              []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	Issuer                                string   `json:"issuer"`
+	TokenEndpoint                         string   `json:"token_endpoint"`
+	JWKSURI                               string   `json:"jwks_uri"`
+	GrantTypesSupported                   []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValues     []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	ResponseTypesSupported                []string `json:"response_types_supported"`
+	AccessTokenSigningAlgValues           []string `json:"access_token_signing_alg_values_supported"`
+	DPoPSigningAlgValues                  []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 func (s *Server) buildMetadata() []byte {
@@ -417,6 +467,7 @@ func (s *Server) buildMetadata() []byte {
 			doc.DPoPSigningAlgValues = jwtauth.DefaultDPoPAlgorithms
 		}
 	}
+	s.mutualTLSMetadata(&doc)
 	b, _ := json.Marshal(doc)
 	return b
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -34,6 +35,7 @@ type issued struct {
 	profile  jwtauth.Profile
 	rate     *ratelimit.Decision
 	jkt      string // the DPoP key thumbprint the token is bound to; "" for Bearer
+	quota    string // the quota exceeded in monitor mode (QuotaHeader), or ""
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +71,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		traceIssued(r, client)
 	}
 	s.writeToken(w, iss)
+	if s.usage != nil {
+		now := s.now()
+		s.usage.issued(client, previousSecretID(client, tr, now), now)
+	}
 	s.metrics.issued.WithLabelValues(string(iss.profile)).Inc()
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -110,6 +116,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, client, e
 	}
+	x5t, e := s.certificateBinding(r, client)
+	if e != nil {
+		return nil, client, e
+	}
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -126,6 +136,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		s.metrics.rateLimited.WithLabelValues("client").Inc()
 		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
 			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
+	}
+	quota, e := s.checkQuota(r, client, now)
+	if e != nil {
+		return nil, client, e
 	}
 	aud, e := audience(client, tr)
 	if e != nil {
@@ -144,7 +158,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		ttl = client.TokenTTL
 	}
 	ttl = min(ttl, s.maxTokenTTL)
-	payload, err := s.claims(profile, client.ID, aud, scope, jkt, now, ttl)
+	payload, err := s.claims(profile, client.ID, aud, scope, jkt, x5t, now, ttl)
 	if err != nil {
 		return nil, client, s.unavailable(r, "claims", err)
 	}
@@ -156,7 +170,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if err != nil {
 		return nil, client, s.unavailable(r, "signer", err)
 	}
-	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt}, client, nil
+	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}, client, nil
 }
 
 // checkDPoP verifies the request's DPoP proof, when the server accepts
@@ -223,6 +237,9 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if tr.AuthMethod == authPKJWT {
 		return s.authenticateAssertion(r, tr)
 	}
+	if tr.AuthMethod == authTLS && s.cfg.MutualTLS != nil {
+		return s.authenticateCertificate(r, tr)
+	}
 	basic := tr.AuthMethod == authBasic
 	if tr.AuthMethod == authNone || tr.ClientID == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
@@ -234,36 +251,16 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if err != nil {
 		return nil, s.unavailable(r, "store", err)
 	}
-	idKey := "authfail:client:" + addr + " " + tr.ClientID
-	// Hold idKey's lock from the check to the recorded failure: the check
-	// only peeks, so concurrent wrong secrets would otherwise all pass it
-	// before the first failure is counted.
-	unlock := s.guesses.Lock(idKey)
-	defer unlock()
-	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
-	if err != nil {
-		return nil, s.unavailable(r, "limiter", err)
-	}
-	if !d.Allowed {
-		s.metrics.rateLimited.WithLabelValues("failures").Inc()
-		return nil, throttled(d.RetryAfter)
-	}
-	if compareHook != nil {
-		compareHook()
-	}
-	if !secretMatches(client, tr.ClientSecret, now) {
-		_, err := s.limiter.Take(ctx, idKey, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
+	passed, e := s.throttledCheck(r, addr, tr.ClientID, func() bool {
+		if compareHook != nil {
+			compareHook()
 		}
-		da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
-		}
-		if !da.Allowed {
-			s.metrics.rateLimited.WithLabelValues("failures").Inc()
-			return nil, throttled(da.RetryAfter)
-		}
+		return secretMatches(client, tr.ClientSecret, now)
+	})
+	if e != nil {
+		return nil, e
+	}
+	if !passed {
 		reason := "bad_secret"
 		switch {
 		case client == nil:
@@ -284,6 +281,45 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 		return nil, errClientDisabled()
 	}
 	return client, nil
+}
+
+// throttledCheck runs check, the comparison of a client's credential,
+// under the failure throttle of client id and address: it is refused 429
+// without running check when the id has failed too often from addr, and
+// a failed check is counted per id and per address (an address over its
+// budget gets 429 instead of its 401). It returns whether check passed,
+// or the error to answer.
+func (s *Server) throttledCheck(r *http.Request, addr, clientID string, check func() bool) (bool, *Error) {
+	ctx := r.Context()
+	idKey := "authfail:client:" + addr + " " + clientID
+	// Hold idKey's lock from the check to the recorded failure: the check
+	// only peeks, so concurrent wrong secrets would otherwise all pass it
+	// before the first failure is counted.
+	unlock := s.guesses.Lock(idKey)
+	defer unlock()
+	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(d.RetryAfter)
+	}
+	if check() {
+		return true, nil
+	}
+	if _, err := s.limiter.Take(ctx, idKey, s.failures, 1); err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !da.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(da.RetryAfter)
+	}
+	return false, nil
 }
 
 func errClientDisabled() *Error {
@@ -432,7 +468,7 @@ func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
 
 // claims builds the JWT claims set of profile by hand: it is on the hot
 // path and its shape is fixed.
-func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt string, now time.Time, ttl time.Duration) ([]byte, error) {
+func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
@@ -471,9 +507,20 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt strin
 		b = append(b, `,"client_id":`...)
 		b = appendJSONString(b, clientID)
 	}
-	if jkt != "" {
+	switch {
+	case jkt != "" && x5t != "":
 		b = append(b, `,"cnf":{"jkt":`...)
 		b = appendJSONString(b, jkt)
+		b = append(b, `,"x5t#S256":`...)
+		b = appendJSONString(b, x5t)
+		b = append(b, '}')
+	case jkt != "":
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, jkt)
+		b = append(b, '}')
+	case x5t != "":
+		b = append(b, `,"cnf":{"x5t#S256":`...)
+		b = appendJSONString(b, x5t)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
@@ -539,6 +586,9 @@ var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Conte
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
 	setRateHeaders(h, iss.rate)
+	if iss.quota != "" {
+		h.Set(QuotaHeader, iss.quota)
+	}
 	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
 	b = append(b, `{"access_token":"`...)
 	b = append(b, iss.token...)
@@ -580,6 +630,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 		attrs = append(attrs, s.clientIDAttr(clientID, e.knownClient))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+	s.countRefusal(r, clientID, e)
 }
 
 // clientIDAttr is how a refusal's log shows the client id a caller
@@ -603,6 +654,9 @@ func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
 func publicReason(reason string) string {
 	switch reason {
 	case "unknown_client", "bad_secret", "wrong_auth_method":
+		return "invalid_client"
+	}
+	if strings.HasPrefix(reason, "certificate_") {
 		return "invalid_client"
 	}
 	return reason

@@ -65,6 +65,20 @@ const (
 	AuthMethodClientSecretBasic = "client_secret_basic"
 	AuthMethodClientSecretPost  = "client_secret_post"
 	AuthMethodPrivateKeyJWT     = "private_key_jwt"
+	// AuthMethodTLSClientAuth is mutual TLS with a certificate from a CA
+	// the server trusts, whose subject or subject alternative name is
+	// registered (RFC 8705 section 2.1).
+	AuthMethodTLSClientAuth = "tls_client_auth"
+	// AuthMethodSelfSignedTLSClientAuth is mutual TLS with a certificate
+	// whose public key is in the client's registered JWK Set (RFC 8705
+	// section 2.2), self-signed or not.
+	AuthMethodSelfSignedTLSClientAuth = "self_signed_tls_client_auth"
+)
+
+// Bounds of the certificate names of a tls_client_auth client.
+const (
+	MaxTLSSubjectBytes = 1024
+	MaxTLSSANBytes     = 2048
 )
 
 // FieldError is one problem [Client.Validate] found. Field is the
@@ -73,18 +87,39 @@ const (
 // profile, metadata, token_endpoint_auth_method, jwks, jwks_uri); Problem says what is wrong without repeating the
 // value.
 type FieldError struct {
+	// Record is the kind of record: "" for a client, "trust policy" for a
+	// [TrustPolicy].
+	Record  string
 	Field   string
 	Problem string
 }
 
-func (e *FieldError) Error() string { return "store: client " + e.Field + ": " + e.Problem }
+func (e *FieldError) Error() string {
+	r := e.Record
+	if r == "" {
+		r = "client"
+	}
+	return "store: " + r + " " + e.Field + ": " + e.Problem
+}
 
 // Unwrap returns [ErrInvalid].
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // UsesSecret reports whether the client authenticates with a secret
 // (its AuthMethod is "", client_secret_basic or client_secret_post).
-func (c *Client) UsesSecret() bool { return c.AuthMethod != AuthMethodPrivateKeyJWT }
+func (c *Client) UsesSecret() bool {
+	switch c.AuthMethod {
+	case "", AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
+		return true
+	}
+	return false
+}
+
+// UsesMutualTLS reports whether the client authenticates with a client
+// certificate (tls_client_auth or self_signed_tls_client_auth).
+func (c *Client) UsesMutualTLS() bool {
+	return c.AuthMethod == AuthMethodTLSClientAuth || c.AuthMethod == AuthMethodSelfSignedTLSClientAuth
+}
 
 // ValidClientID reports whether id is a valid client id: 1 to
 // [MaxClientIDBytes] of A-Z a-z 0-9 - . _ ~.
@@ -118,26 +153,8 @@ func (c *Client) Validate() error {
 	if len(c.Name) > MaxClientNameBytes || !printableUTF8(c.Name) {
 		bad("name", "must be at most %d bytes of UTF-8 without control characters", MaxClientNameBytes)
 	}
-	if len(c.Audiences) > MaxAudiences {
-		bad("audiences", "at most %d audiences", MaxAudiences)
-	}
-	for i, a := range c.Audiences {
-		if a == "" || len(a) > MaxAudienceBytes || !visibleASCII(a) {
-			bad("audiences", "audience %d must be 1 to %d bytes of printable ASCII without spaces", i, MaxAudienceBytes)
-		} else if indexOf(c.Audiences[:i], a) >= 0 {
-			bad("audiences", "audience %d is repeated", i)
-		}
-	}
-	if len(c.Scopes) > MaxScopes {
-		bad("scopes", "at most %d scopes", MaxScopes)
-	}
-	for i, s := range c.Scopes {
-		if !m2m.ValidScopeToken(s) {
-			bad("scopes", "scope %d is not an RFC 6749 scope token (1 to %d characters of printable ASCII other than space, '\"' and '\\')", i, m2m.MaxScopeTokenBytes)
-		} else if indexOf(c.Scopes[:i], s) >= 0 {
-			bad("scopes", "scope %d is repeated", i)
-		}
-	}
+	validateAudiences(c.Audiences, bad)
+	validateScopes(c.Scopes, bad)
 	if c.TokenTTL < 0 || c.TokenTTL > MaxClientTokenTTL || c.TokenTTL > 0 && c.TokenTTL < time.Second {
 		bad("token_ttl_seconds", "must be 0 (the server's default) or 1 to %d seconds", int64(MaxClientTokenTTL/time.Second))
 	}
@@ -164,21 +181,87 @@ func (c *Client) Validate() error {
 			break
 		}
 	}
+	c.validateQuota(bad)
 	c.validateAuthMethod(bad)
 	return errors.Join(errs...)
 }
 
+// validateAudiences checks a list of audiences: at most MaxAudiences,
+// each 1 to MaxAudienceBytes of visible ASCII, none repeated.
+func validateAudiences(list []string, bad func(field, format string, args ...any)) {
+	if len(list) > MaxAudiences {
+		bad("audiences", "at most %d audiences", MaxAudiences)
+	}
+	for i, a := range list {
+		if a == "" || len(a) > MaxAudienceBytes || !visibleASCII(a) {
+			bad("audiences", "audience %d must be 1 to %d bytes of printable ASCII without spaces", i, MaxAudienceBytes)
+		} else if indexOf(list[:i], a) >= 0 {
+			bad("audiences", "audience %d is repeated", i)
+		}
+	}
+}
+
+// validateScopes checks a list of scopes: at most MaxScopes RFC 6749
+// scope tokens, none repeated.
+func validateScopes(list []string, bad func(field, format string, args ...any)) {
+	if len(list) > MaxScopes {
+		bad("scopes", "at most %d scopes", MaxScopes)
+	}
+	for i, s := range list {
+		if !m2m.ValidScopeToken(s) {
+			bad("scopes", "scope %d is not an RFC 6749 scope token (1 to %d characters of printable ASCII other than space, '\"' and '\\')", i, m2m.MaxScopeTokenBytes)
+		} else if indexOf(list[:i], s) >= 0 {
+			bad("scopes", "scope %d is repeated", i)
+		}
+	}
+}
+
+// MaxQuota bounds QuotaHourly and QuotaDaily.
+const MaxQuota = 1_000_000_000
+
+// Quota modes (Client.QuotaMode).
+const (
+	QuotaEnforce = "enforce"
+	QuotaMonitor = "monitor"
+)
+
+// validateQuota checks QuotaHourly, QuotaDaily and QuotaMode.
+func (c *Client) validateQuota(bad func(field, format string, args ...any)) {
+	if c.QuotaHourly < 0 || c.QuotaHourly > MaxQuota {
+		bad("quota_hourly", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	if c.QuotaDaily < 0 || c.QuotaDaily > MaxQuota {
+		bad("quota_daily", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	switch c.QuotaMode {
+	case "", QuotaEnforce, QuotaMonitor:
+	default:
+		bad("quota_mode", `must be "enforce" or "monitor"`)
+	}
+}
+
 // validateAuthMethod checks AuthMethod, JWKS and JWKSURI.
 func (c *Client) validateAuthMethod(bad func(field, format string, args ...any)) {
+	if c.AuthMethod != AuthMethodTLSClientAuth {
+		for _, f := range c.tlsNames() {
+			if f.value != "" {
+				bad(f.field, "only a tls_client_auth client has a certificate subject or subject alternative name")
+			}
+		}
+	}
 	switch c.AuthMethod {
 	case "", AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
 		if c.JWKS != nil || c.JWKSURI != "" {
-			bad("jwks", "only a private_key_jwt client has a JWK Set or a jwks_uri")
+			bad("jwks", "only a private_key_jwt or self_signed_tls_client_auth client has a JWK Set, only a private_key_jwt client a jwks_uri")
 		}
+		return
+	case AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth:
+		c.validateMutualTLS(bad)
 		return
 	case AuthMethodPrivateKeyJWT:
 	default:
-		bad("token_endpoint_auth_method", `must be "", %q, %q or %q`, AuthMethodClientSecretBasic, AuthMethodClientSecretPost, AuthMethodPrivateKeyJWT)
+		bad("token_endpoint_auth_method", `must be "", %q, %q, %q, %q or %q`, AuthMethodClientSecretBasic, AuthMethodClientSecretPost,
+			AuthMethodPrivateKeyJWT, AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth)
 		return
 	}
 	if len(c.SecretHash) > 0 || len(c.PreviousSecretHash) > 0 {
@@ -208,8 +291,15 @@ func (c *Client) validateAuthMethod(bad func(field, format string, args ...any))
 // usable (no entry silently skipped), and a distinct kid on each key when
 // there are several, so that an assertion's kid names exactly one key.
 func ValidateClientJWKS(doc []byte) error {
-	if len(doc) > MaxClientJWKSBytes {
-		return fmt.Errorf("store: the JWK Set is larger than %d bytes", MaxClientJWKSBytes)
+	return validateJWKS(doc, MaxClientJWKSBytes, MaxClientJWKSKeys)
+}
+
+// validateJWKS checks a JWK Set document of public signature keys, at
+// most maxBytes and maxKeys keys, each with a distinct kid when there are
+// several.
+func validateJWKS(doc []byte, maxBytes, maxKeys int) error {
+	if len(doc) > maxBytes {
+		return fmt.Errorf("store: the JWK Set is larger than %d bytes", maxBytes)
 	}
 	set, err := jwk.ParseSet(doc)
 	if err != nil {
@@ -218,8 +308,8 @@ func ValidateClientJWKS(doc []byte) error {
 	if set.Skipped > 0 {
 		return fmt.Errorf("store: %d key(s) of the JWK Set cannot verify signatures (symmetric, for encryption, unsupported or RSA under 2048 bits)", set.Skipped)
 	}
-	if set.Len() > MaxClientJWKSKeys {
-		return fmt.Errorf("store: the JWK Set has %d keys, at most %d", set.Len(), MaxClientJWKSKeys)
+	if set.Len() > maxKeys {
+		return fmt.Errorf("store: the JWK Set has %d keys, at most %d", set.Len(), maxKeys)
 	}
 	if keys := set.Keys(); len(keys) > 1 {
 		seen := map[string]bool{}
@@ -313,12 +403,18 @@ func printableUTF8(s string) bool {
 // the database by hand) can still be disabled, rotated or repaired. Every
 // backend's UpdateClient calls it.
 func ValidateUpdate(before, after *Client) error {
-	err := after.Validate()
+	return newProblems(after.Validate(), before.Validate)
+}
+
+// newProblems returns the field errors of err (the validation of an
+// updated record) that before (the validation of the record before the
+// update, run only when err is not nil) does not report.
+func newProblems(err error, before func() error) error {
 	if err == nil {
 		return nil
 	}
 	old := map[FieldError]bool{}
-	for _, e := range FieldErrors(before.Validate()) {
+	for _, e := range FieldErrors(before()) {
 		old[*e] = true
 	}
 	var errs []error

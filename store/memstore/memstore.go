@@ -31,7 +31,16 @@ type Store struct {
 	// settings holds store.Settings values (settings.go); nil until the
 	// first is stored.
 	settings map[string]string
-	swept    time.Time // last sweep of expired revocations
+	// trust holds trust policies by name (trust.go); nil until the first
+	// is stored.
+	trust map[string]*store.TrustPolicy
+	swept time.Time // last sweep of expired revocations
+	// usage, uses and audit hold store.Usage and store.Audit data
+	// (usage.go); nil until the first is stored.
+	usage    map[usageKey]int64
+	uses     map[string]store.SecretUse
+	audit    []store.AuditEvent
+	auditSeq int64
 	closed   bool
 }
 

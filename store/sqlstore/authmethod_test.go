@@ -11,13 +11,12 @@ import (
 
 // undoSchema3 takes a database of the latest schema back to schema 2
 // (before client authentication methods).
-var undoSchema3 = []string{
-	undoSchema4[0],
+var undoSchema3 = append(undoSteps(undoSchema4),
 	`ALTER TABLE clients DROP COLUMN auth_method`,
 	`ALTER TABLE clients DROP COLUMN jwks`,
 	`ALTER TABLE clients DROP COLUMN jwks_uri`,
 	`DELETE FROM schema_migrations WHERE version >= 3`,
-}
+)
 
 const testJWKS = `{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
 

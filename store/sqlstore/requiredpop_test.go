@@ -7,12 +7,12 @@ import (
 	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
-// undoSchema4 takes a database of schema 4 back to schema 3 (before
-// clients that require DPoP).
-var undoSchema4 = []string{
+// undoSchema4 takes a database of the latest schema back to schema 3
+// (before clients that require DPoP).
+var undoSchema4 = append(undoSteps(undoSchema5),
 	`ALTER TABLE clients DROP COLUMN require_dpop`,
 	`DELETE FROM schema_migrations WHERE version >= 4`,
-}
+)
 
 // TestRequireDPoPMigration opens a database of schema 3 holding a client,
 // checks that Open adds the require_dpop column with the client keeping

@@ -68,3 +68,11 @@ func testUpgrade(t *testing.T, kept *store.Client, undo []string, check func(t *
 		})
 	}
 }
+
+// undoSteps returns the statements of undo, an undoSchemaN list, without
+// its last (the deletion of the schema_migrations rows), for the next
+// older undo list to start with: each undoes the latest schema down to
+// its own.
+func undoSteps(undo []string) []string {
+	return append([]string{}, undo[:len(undo)-1]...)
+}
