@@ -20,6 +20,7 @@ import (
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/internal/tracing"
+	"github.com/m2mkit/m2m/internal/vcache"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -304,6 +305,10 @@ type Server struct {
 	guesses ratelimit.KeyLocks
 	// tracer makes the token endpoint's spans; nil without Config.Trace.
 	tracer trace.Tracer
+	// own reads back the server's own tokens; introspected remembers
+	// those it verified (see ownToken).
+	own          *jwtauth.Validator
+	introspected *vcache.Cache[*tokenInfo]
 }
 
 // New checks cfg and returns a Server.
@@ -346,6 +351,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Trace {
 		s.tracer = tracing.Tracer()
 	}
+	s.own, s.introspected = s.ownTokens(), newIntrospectionCache()
 	ttl := cfg.ClientCacheTTL
 	if ttl == 0 {
 		ttl = DefaultClientCacheTTL
