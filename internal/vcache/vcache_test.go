@@ -23,7 +23,7 @@ func TestCacheBound(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	c := New(2*shards, func(exp time.Time) time.Time { return exp })
 	key := func(i byte) [32]byte { return [32]byte{0: 0, 1: i} } // all in shard 0
-	c.Put(key(1), now.Add(-time.Second), now) // expired
+	c.Put(key(1), now.Add(-time.Second), now)                    // expired
 	c.Put(key(2), now.Add(time.Hour), now)
 	c.Put(key(3), now.Add(time.Hour), now)
 	if _, ok := c.Get(key(1)); ok {
