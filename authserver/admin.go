@@ -65,14 +65,19 @@ type ClientInfo struct {
 	// 2.1.2: exactly one of them), and whether the client's tokens are
 	// bound to its certificate when it authenticates otherwise (section
 	// 3.4).
-	TLSClientAuthSubjectDN                string    `json:"tls_client_auth_subject_dn,omitempty"`
-	TLSClientAuthSANDNS                   string    `json:"tls_client_auth_san_dns,omitempty"`
-	TLSClientAuthSANURI                   string    `json:"tls_client_auth_san_uri,omitempty"`
-	TLSClientAuthSANIP                    string    `json:"tls_client_auth_san_ip,omitempty"`
-	TLSClientAuthSANEmail                 string    `json:"tls_client_auth_san_email,omitempty"`
-	TLSClientCertificateBoundAccessTokens bool      `json:"tls_client_certificate_bound_access_tokens,omitempty"`
-	CreatedAt                             time.Time `json:"created_at"`
-	UpdatedAt                             time.Time `json:"updated_at"`
+	TLSClientAuthSubjectDN                string `json:"tls_client_auth_subject_dn,omitempty"`
+	TLSClientAuthSANDNS                   string `json:"tls_client_auth_san_dns,omitempty"`
+	TLSClientAuthSANURI                   string `json:"tls_client_auth_san_uri,omitempty"`
+	TLSClientAuthSANIP                    string `json:"tls_client_auth_san_ip,omitempty"`
+	TLSClientAuthSANEmail                 string `json:"tls_client_auth_san_email,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
+	// QuotaHourly and QuotaDaily cap the tokens issued in a clock hour
+	// and a UTC day (0: none); QuotaMode is enforce or monitor.
+	QuotaHourly int64     `json:"quota_hourly,omitempty"`
+	QuotaDaily  int64     `json:"quota_daily,omitempty"`
+	QuotaMode   string    `json:"quota_mode,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // NewClientInfo describes c; secret is the freshly generated secret, or "".
@@ -89,7 +94,8 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		TLSClientAuthSubjectDN: c.TLSSubject, TLSClientAuthSANDNS: c.TLSSANDNS, TLSClientAuthSANURI: c.TLSSANURI,
 		TLSClientAuthSANIP: c.TLSSANIP, TLSClientAuthSANEmail: c.TLSSANEmail,
 		TLSClientCertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
-		CreatedAt:                             c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+		QuotaHourly:                           c.QuotaHourly, QuotaDaily: c.QuotaDaily, QuotaMode: c.QuotaMode,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 	if j.Audiences == nil {
 		j.Audiences = []string{}
@@ -116,6 +122,7 @@ func (j *ClientInfo) Client() *store.Client {
 		TLSSubject:  j.TLSClientAuthSubjectDN, TLSSANDNS: j.TLSClientAuthSANDNS, TLSSANURI: j.TLSClientAuthSANURI,
 		TLSSANIP: j.TLSClientAuthSANIP, TLSSANEmail: j.TLSClientAuthSANEmail,
 		TLSClientCertificateBoundAccessTokens: j.TLSClientCertificateBoundAccessTokens,
+		QuotaHourly:                           j.QuotaHourly, QuotaDaily: j.QuotaDaily, QuotaMode: j.QuotaMode,
 	}
 }
 
@@ -154,9 +161,13 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/enable", h(func(w http.ResponseWriter, r *http.Request) error { return s.adminSetDisabled(w, r, false) }))
 	mux.Handle("POST /admin/clients/{id}/rotate-secret", h(s.adminRotate))
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
+	mux.Handle("GET /admin/keys", h(s.adminListKeys))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
 	s.trustPolicyRoutes(mux, h)
+	mux.Handle("PATCH /admin/clients/{id}", h(s.adminUpdate))
+	mux.Handle("GET /admin/clients/{id}/usage", h(s.adminUsage))
+	mux.Handle("GET /admin/audit", h(s.adminAudit))
 }
 
 // adminAuthorized checks the Bearer admin token in constant time. The
@@ -269,6 +280,7 @@ func (s *Server) adminCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditClientCreated, c.ID, "")
 	writeJSON(w, http.StatusCreated, NewClientInfo(c, secret, s.now()))
 	return nil
 }
@@ -318,6 +330,7 @@ func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.clients.forget(id)
+	s.auditAdmin(r, AuditClientDeleted, id, "")
 	writeJSON(w, http.StatusOK, map[string]any{"client_id": id, "deleted": true})
 	return nil
 }
@@ -335,6 +348,11 @@ func (s *Server) adminSetDisabled(w http.ResponseWriter, r *http.Request, disabl
 		return err
 	}
 	s.clients.forget(id)
+	code := AuditClientEnabled
+	if disabled {
+		code = AuditClientDisabled
+	}
+	s.auditAdmin(r, code, id, "")
 	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
 	return nil
 }
@@ -364,6 +382,7 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.clients.forget(id)
+	s.auditAdmin(r, AuditClientSecretRotated, id, "")
 	c, err := s.cfg.Clients.GetClient(r.Context(), id)
 	if err != nil {
 		return err
@@ -388,6 +407,7 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelWarn, "authserver: signing key revoked", logattr.String("kid", kid))
+	s.auditAdmin(r, AuditKeyRevoked, "", kid)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())
@@ -402,6 +422,7 @@ func (s *Server) adminRotateKey(w http.ResponseWriter, r *http.Request) error {
 	if err := s.cfg.KeyRotator.Rotate(r.Context()); err != nil {
 		return err
 	}
+	s.auditAdmin(r, AuditKeyRotated, "", "")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(s.cfg.Signer.JWKS())

@@ -94,6 +94,9 @@ func CreateClient(ctx context.Context, clients store.Clients, c *store.Client, n
 		c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
 	}
 	c.CreatedAt, c.UpdatedAt = t, t
+	if c.UsesSecret() {
+		c.SecretCreatedAt = t
+	}
 	if err := clients.CreateClient(ctx, c); err != nil {
 		return "", fmt.Errorf("authserver: creating client: %w", err)
 	}
@@ -147,7 +150,7 @@ func RotateSecret(ctx context.Context, clients store.Clients, id string, grace t
 			c.PreviousSecretHash, c.PreviousSecretAlgorithm, c.PreviousSecretExpiresAt = nil, "", time.Time{}
 		}
 		c.SecretHash, c.SecretAlgorithm = HashSecret(secret), SecretAlgorithmSHA256
-		c.UpdatedAt = t
+		c.UpdatedAt, c.SecretCreatedAt = t, t
 		return nil
 	})
 	if err != nil {

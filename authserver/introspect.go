@@ -321,6 +321,8 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		s.refuseLifecycle(w, r, lr, start, s.unavailable(r, "revocations", err))
 		return
 	}
+	s.recordAudit(ctx, store.AuditEvent{Code: AuditTokenRevoked, Actor: "client:" + lr.ClientID, ClientID: lr.ClientID,
+		Target: ti.claims.ID, RemoteAddr: s.clientAddr(r)}, false)
 	s.revoked(w, r, lr, "revoked")
 }
 

@@ -15,6 +15,7 @@ func (s *Server) adminRevokeTokens(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	s.clients.forget(id)
+	s.auditAdmin(r, AuditTokensRevokedForClient, id, "")
 	writeJSON(w, http.StatusOK, NewClientInfo(c, "", s.now()))
 	return nil
 }

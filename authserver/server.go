@@ -175,6 +175,36 @@ type Config struct {
 	// client_credentials, with private_key_jwt assertions from registered
 	// clients.
 	Federation *federation.Verifier
+	// Usage is where per-client usage counts are flushed and read (nil:
+	// Clients when it implements store.Usage, else none is kept, unless
+	// SkipUsage). The token endpoint only counts in memory;
+	// [Server.Run] flushes every UsageFlushInterval (0:
+	// DefaultUsageFlushInterval).
+	Usage              store.Usage
+	UsageFlushInterval time.Duration
+	// SkipUsage turns usage telemetry off (and with it quotas, which
+	// count from it unless QuotaCounter is set).
+	SkipUsage bool
+	// QuotaCounter counts requests against client quotas across replicas
+	// (nil: counted from the usage telemetry; replicas sharing Redis
+	// should use redisstore's, which is exact).
+	QuotaCounter QuotaCounter
+	// MetricsPerClient adds the per-client series
+	// m2m_client_token_requests_total{client_id,outcome} to /metrics
+	// (false: none; one series per client and outcome).
+	MetricsPerClient bool
+	// Audit is where audit events are stored (nil: Clients when it
+	// implements store.Audit, else none, unless SkipAudit).
+	// AuditRetention is how long they are kept (0:
+	// DefaultAuditRetention). AuditSinks receive every event as well,
+	// each through a queue of AuditSinkQueue events (0:
+	// DefaultAuditSinkQueue) fed by [Server.Run].
+	Audit          store.Audit
+	AuditRetention time.Duration
+	AuditSinks     []AuditSink
+	AuditSinkQueue int
+	// SkipAudit turns the audit log off.
+	SkipAudit bool
 	// Logger receives one line per refusal (Info, with client_id and
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
@@ -231,6 +261,9 @@ func (c *Config) Validate() error {
 			break
 		}
 	}
+	if c.UsageFlushInterval < 0 || c.AuditRetention < 0 || c.AuditSinkQueue < 0 {
+		errs = append(errs, errors.New("authserver: negative UsageFlushInterval, AuditRetention or AuditSinkQueue"))
+	}
 	if c.ClientAssertionMaxLifetime < 0 || c.ClientAssertionMaxLifetime > MaxAssertionLifetimeLimit {
 		errs = append(errs, fmt.Errorf("authserver: ClientAssertionMaxLifetime must be 0 (the default, %s) to %s", DefaultMaxAssertionLifetime, MaxAssertionLifetimeLimit))
 	}
@@ -265,6 +298,9 @@ type Server struct {
 	adminMux    *http.ServeMux
 	revocations store.Revocations
 	assertions  *ClientAssertions
+	usage       *usageRecorder // nil: no usage telemetry
+	quota       QuotaCounter   // nil: quotas are not applied
+	audit       *auditor       // nil: no audit log
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
@@ -330,6 +366,7 @@ func New(cfg Config) (*Server, error) {
 	if s.revocations == nil {
 		s.revocations, _ = cfg.Clients.(store.Revocations)
 	}
+	s.setupUsage()
 	s.basicChall = httpauth.Challenge{Scheme: "Basic", Params: []httpauth.Param{{Name: "realm", Value: s.realm}, {Name: "charset", Value: "UTF-8"}}}.String()
 	s.metadata = s.mergeMetadata(s.buildMetadata())
 

@@ -37,6 +37,7 @@ type issued struct {
 	// issuedTokenType is the RFC 8693 issued_token_type of a token
 	// exchange; "" for other grants.
 	issuedTokenType string
+	quota           string // the quota exceeded in monitor mode (QuotaHeader), or ""
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +62,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeToken(w, iss)
+	if s.usage != nil {
+		now := s.now()
+		s.usage.issued(client, previousSecretID(client, tr, now), now)
+	}
 	s.metrics.issued.WithLabelValues(string(iss.profile)).Inc()
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
@@ -138,6 +143,10 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
 			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
 	}
+	quota, e := s.checkQuota(r, client, now)
+	if e != nil {
+		return nil, client, e
+	}
 	aud, e := audience(client, tr)
 	if e != nil {
 		return nil, client, e
@@ -185,7 +194,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if err != nil {
 		return nil, client, s.unavailable(r, "signer", err)
 	}
-	iss := &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt}
+	iss := &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}
 	if via == viaTokenExchange {
 		iss.issuedTokenType = TokenTypeAccessToken
 	}
@@ -560,13 +569,33 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// The rate-limit headers, in the canonical form http.Header.Set would
+// give them (what goes on the wire), so that they are stored without
+// canonicalizing (and allocating) the key on every response.
+const (
+	hdrRateLimit     = "X-Ratelimit-Limit"
+	hdrRateRemaining = "X-Ratelimit-Remaining"
+	hdrRateReset     = "X-Ratelimit-Reset"
+)
+
+// setRateHeaders sets the X-RateLimit-* headers of d (none when d is nil).
+// The three values share one string and one slice backing array.
 func setRateHeaders(h http.Header, d *ratelimit.Decision) {
 	if d == nil {
 		return
 	}
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
+	n1 := len(b)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	n2 := len(b)
+	b = strconv.AppendInt(b, ceilUnix(d.Reset), 10)
+	all := string(b)
+	vals := [3]string{all[:n1], all[n1:n2], all[n2:]}
+	backing := vals[:]
+	h[hdrRateLimit] = backing[0:1:1]
+	h[hdrRateRemaining] = backing[1:2:2]
+	h[hdrRateReset] = backing[2:3:3]
 }
 
 func ceilUnix(t time.Time) int64 {
@@ -577,13 +606,17 @@ func ceilUnix(t time.Time) int64 {
 	return u
 }
 
-// writeToken writes the RFC 6749 section 5.1 response.
+// tokenHeaders are the fixed headers of a token response.
+var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Content-Length"}
+
+// writeToken writes the RFC 6749 section 5.1 response. Its headers share
+// one slice backing array: one allocation for four values.
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
 	setRateHeaders(h, iss.rate)
-	h["Content-Type"] = []string{"application/json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
+	if iss.quota != "" {
+		h.Set(QuotaHeader, iss.quota)
+	}
 	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
 	b = append(b, `{"access_token":"`...)
 	b = append(b, iss.token...)
@@ -602,7 +635,11 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 		b = appendJSONString(b, iss.issuedTokenType)
 	}
 	b = append(b, "}\n"...)
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	vals := make([]string, len(tokenHeaders))
+	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", strconv.Itoa(len(b))
+	for i, k := range tokenHeaders {
+		h[k] = vals[i : i+1 : i+1]
+	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
@@ -622,6 +659,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string,
 		attrs = append(attrs, s.clientIDAttr(clientID, e.knownClient))
 	}
 	s.log.LogAttrs(r.Context(), level, "authserver: token refused", attrs...)
+	s.countRefusal(r, clientID, e)
 }
 
 // clientIDAttr is how a refusal's log shows the client id a caller

@@ -113,6 +113,12 @@ type Config struct {
 	// EndpointParams are extra token request parameters (for example
 	// Auth0's "organization").
 	EndpointParams url.Values
+	// DPoP, when set, binds the tokens to this key (RFC 9449): each token
+	// request carries a DPoP proof and must be answered with token_type
+	// DPoP, and [Transport] sends each request with a proof. A refusal
+	// asking for a server nonce (use_dpop_nonce) is retried once with it.
+	// Nil: Bearer tokens.
+	DPoP *DPoPKey
 
 	// HTTPClient makes the token (and discovery) requests; nil means
 	// http.DefaultClient. It must not itself use a [Transport] of this

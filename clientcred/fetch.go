@@ -33,6 +33,7 @@ type Token struct {
 	refreshAt time.Time // background refresh starts after this
 	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
 	authz     string    // the Authorization header value, built once
+	dpop      *DPoPKey  // the key the token is bound to; nil for Bearer
 }
 
 // authorization returns the Authorization header value for t.
@@ -67,6 +68,7 @@ type attemptError struct {
 	retryable bool
 	status    int
 	header    http.Header
+	nonce     bool // a DPoP use_dpop_nonce refusal with a new nonce
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
@@ -124,9 +126,26 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	tok, err := s.attemptAt(ctx, tokenURL)
+	var ae *attemptError
+	if s.cfg.DPoP != nil && errors.As(err, &ae) && ae.nonce {
+		// RFC 9449 section 8: retry once with the nonce the server sent.
+		return s.attemptAt(ctx, tokenURL)
+	}
+	return tok, err
+}
+
+func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, error) {
 	req, assertion, err := s.tokenRequest(ctx, tokenURL)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.DPoP != nil {
+		proof, err := s.cfg.DPoP.proof(http.MethodPost, tokenURL, "", s.cfg.now())
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("DPoP", proof)
 	}
 	// Never follow a redirect with the client secret in the body: a 3xx
 	// is answered as a refusal.
@@ -144,12 +163,15 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	if len(body) > maxTokenResponse {
 		return nil, fmt.Errorf("clientcred: token response larger than %d bytes", maxTokenResponse)
 	}
+	newNonce := s.cfg.DPoP != nil && s.cfg.DPoP.noteNonce(req, resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		re := s.scrubbedRefusal(resp.StatusCode, body, assertion)
 		return nil, &attemptError{
-			err:       s.scrubbedRefusal(resp.StatusCode, body, assertion),
+			err:       re,
 			retryable: retryableStatus(resp.StatusCode, true),
 			status:    resp.StatusCode,
 			header:    resp.Header,
+			nonce:     newNonce && resp.StatusCode == http.StatusBadRequest && re.ErrorCode == "use_dpop_nonce",
 		}
 	}
 	return s.parseToken(body)
@@ -282,6 +304,12 @@ func (s *TokenSource) parseToken(body []byte) (*Token, error) {
 	if r.TokenType == "" {
 		r.TokenType = "Bearer"
 	}
+	if s.cfg.DPoP != nil && !strings.EqualFold(r.TokenType, "DPoP") {
+		// The server ignored the proof: the token is not bound, and
+		// sending it with proofs would fail at the API (or succeed as a
+		// bearer token the client did not ask for).
+		return nil, fmt.Errorf("clientcred: the token endpoint answered a DPoP token request with token_type %.20q, not DPoP (does the server accept DPoP?)", r.TokenType)
+	}
 	life := DefaultLifetime
 	if len(r.ExpiresIn) > 0 && string(r.ExpiresIn) != "null" {
 		// A number, or a numeric string as some servers send.
@@ -292,7 +320,11 @@ func (s *TokenSource) parseToken(body []byte) (*Token, error) {
 		}
 		life = time.Duration(f * float64(time.Second))
 	}
-	return s.newToken(r.AccessToken, r.TokenType, r.Scope, s.cfg.now(), life), nil
+	tok := s.newToken(r.AccessToken, r.TokenType, r.Scope, s.cfg.now(), life)
+	if s.cfg.DPoP != nil {
+		tok.TokenType, tok.authz, tok.dpop = "DPoP", "DPoP "+r.AccessToken, s.cfg.DPoP
+	}
+	return tok, nil
 }
 
 // newToken sets the token's expiry and its jittered refresh time.

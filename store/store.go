@@ -104,6 +104,17 @@ type Client struct {
 	// came over, when it presented one. The tokens of the two mutual-TLS
 	// methods are always bound.
 	TLSClientCertificateBoundAccessTokens bool
+	// QuotaHourly and QuotaDaily cap the tokens issued to the client in
+	// a clock hour and a UTC day, across every replica (0: no quota).
+	// QuotaMode says what happens past a quota: [QuotaEnforce] (also
+	// meant by "") refuses with 429 until the window resets,
+	// [QuotaMonitor] lets the request through and only reports it.
+	QuotaHourly int64
+	QuotaDaily  int64
+	QuotaMode   string
+	// SecretCreatedAt is when the client's current secret was made (at
+	// creation or the last rotation); zero when unknown.
+	SecretCreatedAt time.Time
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -193,6 +204,8 @@ type Store interface {
 	Revocations
 	Settings
 	TrustPolicies
+	Usage
+	Audit
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

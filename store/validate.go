@@ -181,6 +181,7 @@ func (c *Client) Validate() error {
 			break
 		}
 	}
+	c.validateQuota(bad)
 	c.validateAuthMethod(bad)
 	return errors.Join(errs...)
 }
@@ -212,6 +213,30 @@ func validateScopes(list []string, bad func(field, format string, args ...any)) 
 		} else if indexOf(list[:i], s) >= 0 {
 			bad("scopes", "scope %d is repeated", i)
 		}
+	}
+}
+
+// MaxQuota bounds QuotaHourly and QuotaDaily.
+const MaxQuota = 1_000_000_000
+
+// Quota modes (Client.QuotaMode).
+const (
+	QuotaEnforce = "enforce"
+	QuotaMonitor = "monitor"
+)
+
+// validateQuota checks QuotaHourly, QuotaDaily and QuotaMode.
+func (c *Client) validateQuota(bad func(field, format string, args ...any)) {
+	if c.QuotaHourly < 0 || c.QuotaHourly > MaxQuota {
+		bad("quota_hourly", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	if c.QuotaDaily < 0 || c.QuotaDaily > MaxQuota {
+		bad("quota_daily", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	switch c.QuotaMode {
+	case "", QuotaEnforce, QuotaMonitor:
+	default:
+		bad("quota_mode", `must be "enforce" or "monitor"`)
 	}
 }
 

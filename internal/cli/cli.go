@@ -97,6 +97,7 @@ func commands(env *Env) []*cobra.Command {
 		cmdKey(env),
 		cmdRevoke(env),
 		cmdIssuer(env),
+		cmdAudit(env),
 		// Clients of a token server.
 		cmdToken(env),
 		cmdRequest(env),

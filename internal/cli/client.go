@@ -60,6 +60,13 @@ func printClient(w io.Writer, j authserver.ClientInfo) {
 	if j.PreviousSecretExpiresAt != nil {
 		fmt.Fprintf(tw, "previous secret valid until:\t%s\n", j.PreviousSecretExpiresAt.Format(time.RFC3339))
 	}
+	if j.QuotaHourly > 0 || j.QuotaDaily > 0 {
+		mode := j.QuotaMode
+		if mode == "" {
+			mode = store.QuotaEnforce
+		}
+		fmt.Fprintf(tw, "quota:\t%s per hour, %s per day (%s)\n", limitText(j.QuotaHourly), limitText(j.QuotaDaily), mode)
+	}
 	tw.Flush()
 }
 
@@ -131,6 +138,7 @@ func (cc *clientCmd) show(j authserver.ClientInfo) error {
 // clientFlags names the flag that sets each client field of the admin
 // API (store.FieldError.Field).
 var clientFlags = map[string]string{
+	"quota_hourly": "--quota-hourly", "quota_daily": "--quota-daily", "quota_mode": "--quota-mode",
 	"client_id": "--id", "name": "--name", "audiences": "--audience", "scopes": "--scope",
 	"token_ttl_seconds": "--ttl", "rate_limit_per_second": "--rate-limit", "rate_limit_burst": "--burst",
 	"profile": "--profile", "token_endpoint_auth_method": "--auth-method", "jwks": "--jwks", "jwks_uri": "--jwks-uri",
@@ -194,7 +202,7 @@ client within ` + authserver.DefaultClientCacheTTL.String() + ` (its client cach
 	}
 	root.AddCommand(clientCreate(env), clientList(env), clientShow(env), clientRotate(env),
 		clientSetDisabled(env, "disable", true), clientSetDisabled(env, "enable", false), clientDelete(env),
-		clientRevokeTokens(env))
+		clientRevokeTokens(env), clientUpdate(env), clientUsage(env))
 	return root
 }
 
@@ -211,6 +219,7 @@ func clientCreate(env *Env) *cobra.Command {
 		tlsSubject, tlsDNS, tlsURI    string
 		tlsIP, tlsEmail               string
 		requireCert                   bool
+		quota                         quotaFlags
 	)
 	c := &cobra.Command{
 		Use:   "create --name N --audience A [--audience ...] [--scope \"a b\"] [--ttl 1h]",
@@ -233,6 +242,10 @@ func clientCreate(env *Env) *cobra.Command {
 				AuthMethod: authMethod, JWKSURI: jwksURI, RequireDPoP: requireDPoP,
 				TLSSubject: tlsSubject, TLSSANDNS: tlsDNS, TLSSANURI: tlsURI, TLSSANIP: tlsIP, TLSSANEmail: tlsEmail,
 				TLSClientCertificateBoundAccessTokens: requireCert,
+				QuotaHourly:                           quota.hourly, QuotaDaily: quota.daily,
+			}
+			if quota.hourly > 0 || quota.daily > 0 || c.Flags().Changed("quota-mode") {
+				cl.QuotaMode = quota.mode
 			}
 			if jwksFile != "" {
 				if cl.JWKS, err = readJWKSFile(jwksFile); err != nil {
@@ -287,8 +300,10 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.BoolVar(&requireCert, "require-certificate", false, "refuse the client's token requests without a client certificate and bind its tokens to it (RFC 8705); always so for the two mutual-TLS methods (the server needs --client-ca)")
 	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's token requests without a DPoP proof (RFC 9449), so that its tokens are always DPoP-bound (the server needs --dpop)")
 	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
+	quota.add(fs, false)
 	cc.flags(c)
 	refuseZero(c, map[string]string{
+		"quota-mode":       "give enforce or monitor",
 		"ttl":              "leave it out for the server's default lifetime, or give a positive one",
 		"rate-limit":       "leave it out for the server's default rate, or give a positive one (disable the client to stop its tokens)",
 		"burst":            "leave it out for the rate's default burst, or give a positive one",
@@ -484,6 +499,7 @@ func (a storeAdmin) revokeTokens(ctx context.Context, id string) (authserver.Cli
 	if err != nil {
 		return authserver.ClientInfo{}, err
 	}
+	a.audit(ctx, authserver.AuditTokensRevokedForClient, id)
 	return authserver.NewClientInfo(c, "", time.Now()), nil
 }
 

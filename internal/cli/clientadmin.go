@@ -48,6 +48,7 @@ func (a storeAdmin) create(ctx context.Context, c *store.Client) (authserver.Cli
 	if err != nil {
 		return authserver.ClientInfo{}, err
 	}
+	a.audit(ctx, authserver.AuditClientCreated, c.ID)
 	return authserver.NewClientInfo(c, secret, time.Now()), nil
 }
 
@@ -76,6 +77,7 @@ func (a storeAdmin) rotate(ctx context.Context, id string, grace time.Duration) 
 	if err != nil {
 		return authserver.ClientInfo{}, err
 	}
+	a.audit(ctx, authserver.AuditClientSecretRotated, id)
 	info, err := a.get(ctx, id)
 	info.ClientSecret = secret
 	return info, err
@@ -89,10 +91,21 @@ func (a storeAdmin) setDisabled(ctx context.Context, id string, disabled bool) (
 	if err != nil {
 		return authserver.ClientInfo{}, err
 	}
+	code := authserver.AuditClientEnabled
+	if disabled {
+		code = authserver.AuditClientDisabled
+	}
+	a.audit(ctx, code, id)
 	return authserver.NewClientInfo(c, "", time.Now()), nil
 }
 
-func (a storeAdmin) delete(ctx context.Context, id string) error { return a.st.DeleteClient(ctx, id) }
+func (a storeAdmin) delete(ctx context.Context, id string) error {
+	if err := a.st.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	a.audit(ctx, authserver.AuditClientDeleted, id)
+	return nil
+}
 
 // adminTokenFileUsage is the help of --admin-token-file.
 const adminTokenFileUsage = "with --server: `PATH` of the admin token file m2m serve wrote (default DATA/" + dataAdminFile +
@@ -159,6 +172,7 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set(authserver.ActorHeader, cliActor())
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -242,6 +256,15 @@ func createRequest(in authserver.ClientInfo) map[string]any {
 	}
 	if in.TLSClientCertificateBoundAccessTokens {
 		m["tls_client_certificate_bound_access_tokens"] = true
+	}
+	if in.QuotaHourly > 0 {
+		m["quota_hourly"] = in.QuotaHourly
+	}
+	if in.QuotaDaily > 0 {
+		m["quota_daily"] = in.QuotaDaily
+	}
+	if in.QuotaMode != "" {
+		m["quota_mode"] = in.QuotaMode
 	}
 	return m
 }

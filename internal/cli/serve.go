@@ -28,6 +28,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/console"
 	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
@@ -153,6 +154,10 @@ type serveOptions struct {
 	dpop, dpopNonce                            bool
 	config, adminAddr                          string
 	trustedProxies                             string
+	// Usage telemetry and the audit log.
+	metricsPerClient        bool
+	auditRetention          time.Duration
+	auditFile, auditWebhook string
 
 	// sources says where each setting came from (flag, env, file;
 	// absent: default), for the start log.
@@ -262,6 +267,10 @@ default.`,
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", logFormatAuto, "format of every line serve writes (on standard error): json, text, or auto (text on a terminal, else json)")
+	fs.BoolVar(&o.metricsPerClient, "metrics-per-client", false, "add per-client series to /metrics (m2m_client_token_requests_total by client_id and outcome; one series per client and outcome)")
+	fs.DurationVar(&o.auditRetention, "audit-retention", authserver.DefaultAuditRetention, "how long audit events are kept in the database")
+	fs.StringVar(&o.auditFile, "audit-file", "", "also append every audit event to this `FILE` as JSON lines (mode 0600)")
+	fs.StringVar(&o.auditWebhook, "audit-webhook", "", "also POST audit events to this http(s) `URL` as JSON lines (retried with backoff; a slow webhook loses events, counted in m2m_audit_events_dropped_total, and never slows the token endpoint)")
 	fs.StringVar(&o.config, configFlag, "", "YAML file of settings, one key per flag name (flags and M2M_* variables override it)")
 	documentSettings(fs)
 	collectFlagErrors(fs, &o.flagErrs)
@@ -324,6 +333,14 @@ func (o *serveOptions) validate() []error {
 	}
 	if o.tokenTTL <= 0 || o.tokenTTL > keyring.DefaultMaxTokenTTL {
 		bad("--token-ttl %v: want more than 0 and at most %v", o.tokenTTL, keyring.DefaultMaxTokenTTL)
+	}
+	if o.auditRetention <= 0 {
+		bad("--audit-retention %v: want more than 0", o.auditRetention)
+	}
+	if o.auditWebhook != "" {
+		if u, err := url.Parse(o.auditWebhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("--audit-webhook %q: want an http(s) URL", redact.URL(o.auditWebhook))
+		}
 	}
 	if o.rotateEvery < 0 {
 		bad("--rotate-every %v: want 0 (rotate only on demand) or more", o.rotateEvery)
@@ -524,9 +541,10 @@ func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 		return err
 	}
 	defer d.close()
-	listeners := []listener{{ln, d.srv.Handler()}}
+	// The web console is served wherever the admin API is.
+	listeners := []listener{{ln, d.console.Wrap(d.srv.Handler())}}
 	if adminLn != nil {
-		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
+		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.console.Wrap(d.srv.AdminHandler())}}
 	}
 	logger.Info("m2m: issuer", "issuer", issuer)
 	if adminLn != nil {
@@ -588,6 +606,7 @@ type served struct {
 	st      *sqlstore.Store
 	kr      *keyring.Keyring
 	srv     *authserver.Server
+	console *console.Console
 	closers []func() error
 }
 
@@ -657,6 +676,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	}
 	var (
 		limiter     ratelimit.Limiter
+		quota       authserver.QuotaCounter
 		revocations store.Revocations
 		// assertions remembers private_key_jwt assertion ids across
 		// replicas (nil: in memory, one process).
@@ -676,6 +696,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		}
 		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
+		quota = &redisstore.QuotaCounter{Client: rc, Prefix: o.redisPrefix + "quota:"}
 		assertions = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "assertion:", Logger: logger}
 		proofs = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "dpop:", Logger: logger}
 	}
@@ -717,8 +738,15 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
 		AdminTokenHash: adminHash, KeyRotator: kr,
 		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions, DPoP: dpop,
-		Logger: logger,
+		QuotaCounter: quota, MetricsPerClient: o.metricsPerClient, AuditRetention: o.auditRetention,
+		AuditSinks: o.auditSinks(&d.closers),
+		Logger:     logger,
 	})
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.console, err = console.New(console.Config{Admin: d.srv.AdminHandler(),
+		AdminToken: m2m.Secret(base64.RawURLEncoding.EncodeToString(adminKey.Current)), Logger: logger})
 	if err != nil {
 		return nil, Rejected(err)
 	}
@@ -806,6 +834,11 @@ func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []liste
 	if d.cas != nil {
 		go d.cas.Run(kctx)
 	}
+	usageDone := make(chan struct{})
+	go func() {
+		defer close(usageDone)
+		_ = d.srv.Run(kctx) // flushes usage and audit events, once more when stopped
+	}()
 	served := make(chan error, len(listeners))
 	var servers []*http.Server
 	for _, l := range listeners {
@@ -851,6 +884,7 @@ func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []liste
 	}
 	stopKeys()
 	<-keysDone
+	<-usageDone
 	if failed != nil {
 		return Rejected(failed)
 	}
@@ -885,4 +919,19 @@ func federationVerifier(st store.Clients, logger *slog.Logger) (*federation.Veri
 		return nil, nil
 	}
 	return federation.New(federation.Config{Policies: tp, Clients: st, Logger: logger})
+}
+
+// auditSinks returns the sinks of --audit-file and --audit-webhook,
+// adding what must be closed to closers.
+func (o *serveOptions) auditSinks(closers *[]func() error) []authserver.AuditSink {
+	var sinks []authserver.AuditSink
+	if o.auditFile != "" {
+		f := &authserver.FileAuditSink{Path: o.auditFile}
+		*closers = append(*closers, f.Close)
+		sinks = append(sinks, f)
+	}
+	if o.auditWebhook != "" {
+		sinks = append(sinks, &authserver.WebhookAuditSink{URL: o.auditWebhook})
+	}
+	return sinks
 }

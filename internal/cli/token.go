@@ -23,6 +23,7 @@ type clientCredFlags struct {
 	tokenURL, issuer, domain, audience string
 	scopes                             []string
 	credsFile, auth                    string
+	dpopKey                            string
 	retries                            int
 	timeout                            time.Duration
 	// assertion, when set ("m2m token"), may replace the secret with a
@@ -40,6 +41,7 @@ func (f *clientCredFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.auth, "auth", "post", "client authentication: post (form body), basic (HTTP Basic) or json (JSON body)")
 	fs.IntVar(&f.retries, "retries", 3, "retries of a token request after 429, 5xx or a connection error")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
+	fs.StringVar(&f.dpopKey, "dpop-key", "", "bind the token to the DPoP key (RFC 9449) in `FILE`, a private JWK or PKCS#8 PEM key; an ES256 key is created there (mode 0600) when it does not exist")
 }
 
 // maxCredentialsFile caps --credentials-file.
@@ -102,6 +104,13 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 			return c, Usage("%s", cliAssertionConfigErrors(err, f.tokenURL, f.issuer))
 		}
 		return c, Usage("%s", cliConfigErrors(err, f.credsFile, f.tokenURL, f.issuer))
+	}
+	if f.dpopKey != "" {
+		key, err := clientcred.LoadDPoPKey(f.dpopKey)
+		if err != nil {
+			return c, Rejected(fmt.Errorf("--dpop-key: %w", err))
+		}
+		c.DPoP = key
 	}
 	return c, nil
 }
@@ -205,9 +214,11 @@ func cmdToken(env *Env) *cobra.Command {
 			"to a client, as a client assertion or with --grant jwt-bearer|token-exchange.\n" +
 			"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
 			"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
-			"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
+			"\"expires_in\", \"scope\"}. With --dpop-key the token is bound to that key\n" +
+			"(token_type DPoP). Exit 1 when the server refuses, 2 on a usage error.",
 		Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
 			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json\n" +
+			"  m2m token --credentials-file creds.json --issuer https://auth.example.com --audience https://api.example.com --dpop-key dpop-key.pem\n" +
 			"  m2m token --client-id cl_... --private-key worker.pem --issuer https://auth.example.com --audience https://api.example.com\n" +
 			"  m2m token --assertion-from github-actions --assertion-audience https://auth.example.com --issuer https://auth.example.com --audience https://api.example.com",
 		Args: cobra.NoArgs,
@@ -260,7 +271,7 @@ func cmdToken(env *Env) *cobra.Command {
 	a.add(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	zero := map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
-		"auth": "", "timeout": "give a positive duration"}
+		"auth": "", "timeout": "give a positive duration", "dpop-key": ""}
 	for k, v := range a.zeroReasons() {
 		zero[k] = v
 	}

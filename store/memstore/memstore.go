@@ -33,9 +33,15 @@ type Store struct {
 	settings map[string]string
 	// trust holds trust policies by name (trust.go); nil until the first
 	// is stored.
-	trust  map[string]*store.TrustPolicy
-	swept  time.Time // last sweep of expired revocations
-	closed bool
+	trust map[string]*store.TrustPolicy
+	swept time.Time // last sweep of expired revocations
+	// usage, uses and audit hold store.Usage and store.Audit data
+	// (usage.go); nil until the first is stored.
+	usage    map[usageKey]int64
+	uses     map[string]store.SecretUse
+	audit    []store.AuditEvent
+	auditSeq int64
+	closed   bool
 }
 
 var _ store.Store = (*Store)(nil)

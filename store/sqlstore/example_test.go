@@ -37,7 +37,7 @@ func ExampleOpen() {
 	}
 	v, _ := s.SchemaVersion(ctx)
 	fmt.Println(s.Dialect(), v, c.ID, c.Disabled, c.Audiences)
-	// Output: sqlite 6 billing true [https://api.example/]
+	// Output: sqlite 7 billing true [https://api.example/]
 }
 
 // UpdateKeys is one transaction over the whole key set: replicas that

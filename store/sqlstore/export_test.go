@@ -1,7 +1,7 @@
 package sqlstore
 
 // LatestSchema is the schema version Open brings a database to.
-var LatestSchema = schemaVersion
+var LatestSchema = migrations[len(migrations)-1].version
 
-// Migrations is the number of migrations Open applies to a new database.
-var Migrations = len(migrations)
+// MigrationSteps is the number of migrations (versions may skip numbers).
+var MigrationSteps = len(migrations)

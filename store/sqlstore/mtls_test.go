@@ -10,7 +10,7 @@ import (
 
 // undoSchema6 takes a database of schema 6 back to the schema before
 // mutual-TLS clients.
-var undoSchema6 = []string{
+var undoSchema6 = append(undoSteps(undoUsageSchema),
 	`ALTER TABLE clients DROP COLUMN tls_subject`,
 	`ALTER TABLE clients DROP COLUMN tls_san_dns`,
 	`ALTER TABLE clients DROP COLUMN tls_san_uri`,
@@ -18,7 +18,7 @@ var undoSchema6 = []string{
 	`ALTER TABLE clients DROP COLUMN tls_san_email`,
 	`ALTER TABLE clients DROP COLUMN tls_bound_tokens`,
 	`DELETE FROM schema_migrations WHERE version >= 6`,
-}
+)
 
 // TestMutualTLSMigration opens a database from before mutual-TLS clients
 // holding a client, checks that Open adds the columns with the client

@@ -82,6 +82,7 @@ type dialect struct {
 	driver string
 	blob   string // binary column type
 	max    string // two-argument maximum function
+	serial string // auto-increment integer primary key column type
 	// dollar rewrites ? placeholders to $1, $2, …
 	dollar bool
 	// maxConns bounds the connection pool.
@@ -97,12 +98,12 @@ type dialect struct {
 
 var (
 	sqliteDialect = &dialect{
-		name: "sqlite", driver: "sqlite", blob: "BLOB", max: "MAX",
+		name: "sqlite", driver: "sqlite", blob: "BLOB", max: "MAX", serial: "INTEGER PRIMARY KEY AUTOINCREMENT",
 		maxConns: 4, serialize: true,
 		lock: func(int64) string { return "" },
 	}
 	postgresDialect = &dialect{
-		name: "postgres", driver: "pgx", blob: "BYTEA", max: "GREATEST",
+		name: "postgres", driver: "pgx", blob: "BYTEA", max: "GREATEST", serial: "BIGSERIAL PRIMARY KEY",
 		maxConns: 8, dollar: true, forUpdate: " FOR UPDATE",
 		lock: func(id int64) string { return "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(id, 10) + ")" },
 	}
@@ -414,7 +415,8 @@ func (s *Store) write(ctx context.Context, lock int64, fn func(context.Context, 
 	return nil
 }
 
-// migration is one schema step. Its SQL may use {{blob}}.
+// migration is one schema step. Its SQL may use {{blob}} and {{serial}}
+// (an auto-increment integer primary key).
 type migration struct {
 	version int
 	stmts   []string
@@ -512,6 +514,11 @@ var migrations = []migration{
 		`ALTER TABLE clients ADD COLUMN tls_san_email TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE clients ADD COLUMN tls_bound_tokens BOOLEAN NOT NULL DEFAULT FALSE`,
 	}},
+	// Usage telemetry, quotas and the audit log (usage.go): per-client
+	// quotas (existing clients have none), when the current secret was
+	// made (existing clients: unknown, 0), hourly usage counters summed
+	// across replicas, each client's last use, and the audit events.
+	{7, usageMigration},
 }
 
 // schemaVersion is the version of the newest migration.
@@ -533,14 +540,15 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&latest); err != nil {
 				return err
 			}
-			if latest > schemaVersion {
-				return fmt.Errorf("database schema version %d is newer than this program's (%d)", latest, schemaVersion)
+			if newest := migrations[len(migrations)-1].version; latest > newest {
+				return fmt.Errorf("database schema version %d is newer than this program's (%d)", latest, newest)
 			}
 			if latest >= m.version {
 				return nil
 			}
 			for _, stmt := range m.stmts {
-				if _, err := tx.ExecContext(ctx, strings.ReplaceAll(stmt, "{{blob}}", s.d.blob)); err != nil {
+				stmt = strings.NewReplacer("{{blob}}", s.d.blob, "{{serial}}", s.d.serial).Replace(stmt)
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return err
 				}
 			}
@@ -606,11 +614,12 @@ func jsonText(v any) (string, error) {
 const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
 	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
 	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri, require_dpop,
-	tls_subject, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email, tls_bound_tokens`
+	tls_subject, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email, tls_bound_tokens,
+	quota_hourly, quota_daily, quota_mode, secret_created_at`
 
 // clientArgs returns the column values of c in clientColumns order.
 func clientArgs(c *store.Client) ([]any, error) {
-	if err := checkTimes(c.PreviousSecretExpiresAt, c.RevokedBefore, c.CreatedAt, c.UpdatedAt); err != nil {
+	if err := checkTimes(c.PreviousSecretExpiresAt, c.RevokedBefore, c.CreatedAt, c.UpdatedAt, c.SecretCreatedAt); err != nil {
 		return nil, err
 	}
 	aud, err := jsonText(c.Audiences)
@@ -629,19 +638,21 @@ func clientArgs(c *store.Client) ([]any, error) {
 		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
 		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt),
 		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequireDPoP,
-		c.TLSSubject, c.TLSSANDNS, c.TLSSANURI, c.TLSSANIP, c.TLSSANEmail, c.TLSClientCertificateBoundAccessTokens}, nil
+		c.TLSSubject, c.TLSSANDNS, c.TLSSANURI, c.TLSSANIP, c.TLSSANEmail, c.TLSClientCertificateBoundAccessTokens,
+		c.QuotaHourly, c.QuotaDaily, c.QuotaMode, nanos(c.SecretCreatedAt)}, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanClient(r scanner) (*store.Client, error) {
 	var c store.Client
-	var prevExp, ttl, burst, revoked, created, updated int64
+	var prevExp, ttl, burst, revoked, created, updated, secretCreated int64
 	var aud, sc, md string
 	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
 		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
 		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequireDPoP,
-		&c.TLSSubject, &c.TLSSANDNS, &c.TLSSANURI, &c.TLSSANIP, &c.TLSSANEmail, &c.TLSClientCertificateBoundAccessTokens)
+		&c.TLSSubject, &c.TLSSANDNS, &c.TLSSANURI, &c.TLSSANIP, &c.TLSSANEmail, &c.TLSClientCertificateBoundAccessTokens,
+		&c.QuotaHourly, &c.QuotaDaily, &c.QuotaMode, &secretCreated)
 	if err != nil {
 		return nil, err
 	}
@@ -656,6 +667,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	}
 	c.PreviousSecretExpiresAt, c.RevokedBefore = fromNanos(prevExp), fromNanos(revoked)
 	c.CreatedAt, c.UpdatedAt = fromNanos(created), fromNanos(updated)
+	c.SecretCreatedAt = fromNanos(secretCreated)
 	c.TokenTTL, c.RateLimitBurst = time.Duration(ttl), int(burst)
 	return &c, nil
 }
@@ -675,7 +687,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create client: %w", err)
 		}
@@ -752,7 +764,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
 			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ?, auth_method = ?, jwks = ?,
 			jwks_uri = ?, require_dpop = ?, tls_subject = ?, tls_san_dns = ?, tls_san_uri = ?, tls_san_ip = ?,
-			tls_san_email = ?, tls_bound_tokens = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			tls_san_email = ?, tls_bound_tokens = ?,
+			quota_hourly = ?, quota_daily = ?, quota_mode = ?, secret_created_at = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
 		out = c

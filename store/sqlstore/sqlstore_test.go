@@ -139,8 +139,8 @@ func TestMigrations(t *testing.T) {
 	}
 	defer db.Close()
 	var rows int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != sqlstore.Migrations {
-		t.Errorf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.Migrations)
+	if err := db.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != sqlstore.MigrationSteps {
+		t.Errorf("schema_migrations rows = %d, %v; want %d", rows, err, sqlstore.MigrationSteps)
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {

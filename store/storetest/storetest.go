@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
 	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	RunTrustPolicies(t, func(t *testing.T) store.TrustPolicies { return newStore(t) })
+	RunUsage(t, func(t *testing.T) store.Usage { return newStore(t) })
+	RunAudit(t, func(t *testing.T) store.Audit { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
@@ -132,6 +134,10 @@ func fullClient(id string) *store.Client {
 		Disabled:                true,
 		RevokedBefore:           base.Add(-time.Hour),
 		Metadata:                map[string]string{"owner": "team-billing", "ticket": "OPS-1"},
+		QuotaHourly:             100,
+		QuotaDaily:              1000,
+		QuotaMode:               store.QuotaMonitor,
+		SecretCreatedAt:         base.Add(-time.Minute),
 		CreatedAt:               base,
 		UpdatedAt:               base.Add(time.Second),
 	}
