@@ -122,9 +122,14 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, client, e
 	}
-	x5t, e := s.certificateBinding(r, client)
-	if e != nil {
-		return nil, client, e
+	var x5t string
+	if jkt == "" {
+		// A token is bound one way: a DPoP proof, when the client sent
+		// one, or else the certificate (no API accepts a token that would
+		// need both proofs).
+		if x5t, e = s.certificateBinding(r, client); e != nil {
+			return nil, client, e
+		}
 	}
 	now := s.now()
 	lim := s.rate
@@ -536,12 +541,6 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t 
 		b = appendJSONString(b, clientID)
 	}
 	switch {
-	case jkt != "" && x5t != "":
-		b = append(b, `,"cnf":{"jkt":`...)
-		b = appendJSONString(b, jkt)
-		b = append(b, `,"x5t#S256":`...)
-		b = appendJSONString(b, x5t)
-		b = append(b, '}')
 	case jkt != "":
 		b = append(b, `,"cnf":{"jkt":`...)
 		b = appendJSONString(b, jkt)
