@@ -17,6 +17,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/internal/tracing"
@@ -168,6 +169,16 @@ type Config struct {
 	// [MutualTLS]. nil: client certificates are ignored, and a client
 	// registered for either is refused.
 	MutualTLS *MutualTLS
+	// Federation, when set, lets workloads authenticate with an external
+	// identity token that matches a trust policy (see package federation)
+	// as the policy's client: as a client assertion of the client
+	// credentials grant (an assertion whose iss is not a client id), with
+	// the JWT bearer grant (RFC 7523 section 2.1) or by token exchange
+	// (RFC 8693); the metadata then advertise those grants. Single-use
+	// policies record each token in ClientAssertionReplay. nil: only
+	// client_credentials, with private_key_jwt assertions from registered
+	// clients.
+	Federation *federation.Verifier
 	// Usage is where per-client usage counts are flushed and read (nil:
 	// Clients when it implements store.Usage, else none is kept, unless
 	// SkipUsage). The token endpoint only counts in memory;
@@ -460,7 +471,7 @@ func (s *Server) buildMetadata() []byte {
 		Issuer:                            s.issuer,
 		TokenEndpoint:                     s.endpoint("/oauth/token"),
 		JWKSURI:                           s.endpoint("/.well-known/jwks.json"),
-		GrantTypesSupported:               []string{"client_credentials"},
+		GrantTypesSupported:               s.grantTypes(),
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost, authPKJWT},
 		TokenEndpointAuthSigningAlgValues: s.assertions.algorithms(),
 		// No authorization endpoint: no response type is supported.
@@ -476,6 +487,14 @@ func (s *Server) buildMetadata() []byte {
 	s.mutualTLSMetadata(&doc)
 	b, _ := json.Marshal(doc)
 	return b
+}
+
+// grantTypes are the grant types the token endpoint accepts.
+func (s *Server) grantTypes() []string {
+	if s.cfg.Federation != nil {
+		return []string{"client_credentials", GrantTypeJWTBearer, GrantTypeTokenExchange}
+	}
+	return []string{"client_credentials"}
 }
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
