@@ -116,7 +116,7 @@ func TestBrowser(t *testing.T) {
 	chromium := npmpeer.Chromium(t)
 	npmpeer.Node(t)
 	s := startServe(t)
-	out, err := npmpeer.Run(t, 50*time.Second, []string{
+	out, err := npmpeer.Run(t, 3*time.Minute, []string{
 		"CONSOLE_URL=" + s.adminURL + "/console/",
 		"TOKEN_URL=" + s.publicURL + "/oauth/token",
 		"ADMIN_TOKEN=" + s.adminToken,
