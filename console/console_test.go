@@ -42,14 +42,22 @@ func (c *clock) Add(d time.Duration) {
 // fixture is a token server with its admin API and a console in front of
 // it, all in-process.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	st      *memstore.Store
 	kr      *keyring.Keyring
 	clock   *clock
+	srv     *authserver.Server
 	handler http.Handler
 }
 
-func newFixture(t *testing.T, mod func(*console.Config)) *fixture {
+func newFixture(t testing.TB, mod func(*console.Config)) *fixture {
+	t.Helper()
+	return newFixtureWith(t, nil, mod)
+}
+
+// newFixtureWith is newFixture with the token server's configuration
+// changed by srvMod too.
+func newFixtureWith(t testing.TB, srvMod func(*authserver.Config), mod func(*console.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: memstore.New(), clock: &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}}
 	master := make([]byte, keyring.MinMasterSize)
@@ -59,8 +67,13 @@ func newFixture(t *testing.T, mod func(*console.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := authserver.New(authserver.Config{Issuer: "https://auth.example.test", Clients: f.st, Signer: f.kr,
-		AdminTokenHash: authserver.HashSecret(testAdminToken), KeyRotator: f.kr, Now: f.clock.Now})
+	scfg := authserver.Config{Issuer: "https://auth.example.test", Clients: f.st, Signer: f.kr,
+		AdminTokenHash: authserver.HashSecret(testAdminToken), KeyRotator: f.kr, Now: f.clock.Now}
+	if srvMod != nil {
+		srvMod(&scfg)
+	}
+	srv, err := authserver.New(scfg)
+	f.srv = srv
 	if err != nil {
 		t.Fatal(err)
 	}
