@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -165,8 +164,9 @@ var _ http.Handler = (*Console)(nil)
 
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /console/static/console.css", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, staticFS, "static/console.css")
+	})
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"clients", http.StatusSeeOther)
 	})
@@ -238,7 +238,7 @@ func (c *Console) action(f handlerFunc) http.Handler {
 		}
 		if !validCSRF(s, r.PostForm.Get("csrf")) {
 			c.log.LogAttrs(r.Context(), slog.LevelInfo, "console: form refused", slog.String("reason", "bad_csrf_token"),
-				slog.String("remote_addr", r.RemoteAddr))
+				slog.String("remote_addr", clientAddr(r)))
 			c.render(w, r, http.StatusForbidden, "error.html", &view{Title: "Form expired", CSRF: s.csrf, SignedIn: true,
 				Error: "This form is not from your current session, and nothing was changed. Reload the page and try again."})
 			return

@@ -518,4 +518,9 @@ func TestWrapPassesTheRest(t *testing.T) {
 	if w := f.do(httptest.NewRequest("GET", "/console", nil)); w.Code != http.StatusSeeOther {
 		t.Errorf("GET /console = %d; want a redirect", w.Code)
 	}
+	for path, want := range map[string]int{"/console/static/console.css": 200, "/console/static/": 404, "/console/static/x.css": 404} {
+		if w := f.do(httptest.NewRequest("GET", path, nil)); w.Code != want {
+			t.Errorf("GET %s = %d; want %d", path, w.Code, want)
+		}
+	}
 }
