@@ -136,7 +136,7 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 }
 
 func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, error) {
-	req, err := s.tokenRequest(ctx, tokenURL)
+	req, assertion, err := s.tokenRequest(ctx, tokenURL)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 	}
 	newNonce := s.cfg.DPoP != nil && s.cfg.DPoP.noteNonce(req, resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		re := s.scrubbedRefusal(resp.StatusCode, body)
+		re := s.scrubbedRefusal(resp.StatusCode, body, assertion)
 		return nil, &attemptError{
 			err:       re,
 			retryable: retryableStatus(resp.StatusCode, true),
@@ -182,8 +182,14 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 // it) that echoes the request must not put the secret in an error text or
 // a log. The whole body is masked before it is parsed and cut short, and
 // the parsed fields again (JSON escapes may have hidden the secret).
-func (s *TokenSource) scrubbedRefusal(status int, body []byte) *RetrieveError {
+//
+// An assertion is masked the same way: an external identity token may be
+// accepted more than once.
+func (s *TokenSource) scrubbedRefusal(status int, body []byte, assertion string) *RetrieveError {
 	secret := s.cfg.ClientSecret
+	if assertion != "" {
+		secret = assertion
+	}
 	if secret == "" {
 		return parseErrorBody(status, body)
 	}
@@ -231,8 +237,13 @@ func secretForms(id, secret string) []string {
 	return slices.Compact(forms)
 }
 
-func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, error) {
+// tokenRequest builds the token request, and returns the assertion it
+// carries, if any, for masking in refusals.
+func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, string, error) {
 	c := &s.cfg
+	if c.Assertion != nil {
+		return s.assertionRequest(ctx, tokenURL)
+	}
 	v := url.Values{"grant_type": {"client_credentials"}}
 	if c.Audience != "" {
 		v.Set("audience", c.Audience)
@@ -257,7 +268,7 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		body, ctype = strings.NewReader(string(b)), "application/json"
 	default:
@@ -267,14 +278,14 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, body)
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL))
+		return nil, "", fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL))
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
 	if c.AuthStyle == AuthStyleInHeader {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
-	return req, nil
+	return req, "", nil
 }
 
 func (s *TokenSource) parseToken(body []byte) (*Token, error) {

@@ -55,7 +55,11 @@ func NewTokenSource(c Config) (*TokenSource, error) {
 		return nil, err
 	}
 	s := &TokenSource{cfg: rc, sleep: sleepCtx, jitter: rand.Float64}
-	s.c = sharedCache(cacheKey(&rc))
+	if rc.Assertion != nil {
+		s.c = new(cache) // no secret to tell equal configurations apart by
+	} else {
+		s.c = sharedCache(cacheKey(&rc))
+	}
 	return s, nil
 }
 

@@ -116,7 +116,9 @@ func TestBrowser(t *testing.T) {
 	chromium := npmpeer.Chromium(t)
 	npmpeer.Node(t)
 	s := startServe(t)
-	out, err := npmpeer.Run(t, 3*time.Minute, []string{
+	// A bound against a hang, not a speed check: the script takes seconds
+	// on a quiet machine and can take a minute on a loaded one.
+	out, err := npmpeer.Run(t, 4*time.Minute, []string{
 		"CONSOLE_URL=" + s.adminURL + "/console/",
 		"TOKEN_URL=" + s.publicURL + "/oauth/token",
 		"ADMIN_TOKEN=" + s.adminToken,

@@ -89,7 +89,7 @@ func benchServe(b *testing.B, alg string, withRedis bool) (http.Handler, string)
 	}
 	logger := newServeLogger(io.Discard, logFormatJSON, slog.LevelWarn)
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := o.open(ctx, logger, "http://127.0.0.1:8080")
+	d, err := o.open(ctx, logger, "http://127.0.0.1:8080", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
