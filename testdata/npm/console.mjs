@@ -212,7 +212,7 @@ try {
   // The audit trail names what the console did, and filters by client.
   await page.getByRole("link", { name: "Audit" }).click();
   await page.getByRole("heading", { level: 1, name: "Audit trail" }).waitFor();
-  for (const code of ["client.created", "client.secret_rotated", "client.updated", "client.disabled", "key.rotated"]) {
+  for (const code of ["client.created", "client.secret_rotated", "client.updated", "client.disabled", "key.rotated", "trust_policy.created"]) {
     check(await page.getByRole("cell", { name: code, exact: true }).count() >= 1, "the audit trail shows " + code);
   }
   check(await page.getByRole("cell", { name: "admin-token:console" }).count() >= 5, "audit events name the console as actor");
