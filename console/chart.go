@@ -28,8 +28,9 @@ type bar struct {
 }
 
 type tick struct {
-	X     float64
-	Label string
+	X      float64
+	Label  string
+	Anchor string // the SVG text-anchor: middle, or end near the right edge
 }
 
 // point is one bucket of a chart.
@@ -73,7 +74,11 @@ func newChart(id, title, unit string, points []point) chart {
 		x := chartLeft + float64(i)*slot
 		c.Bars = append(c.Bars, bar{X: round1(x + slot*0.1), Y: round1(c.BaseY - h), W: round1(slot * 0.8), H: round1(h), Label: p.Label, Count: p.Count})
 		if p.Tick != "" {
-			c.Ticks = append(c.Ticks, tick{X: round1(x + slot/2), Label: p.Tick})
+			t := tick{X: round1(x + slot/2), Label: p.Tick, Anchor: "middle"}
+			if t.X > chartWidth-chartRight-16 {
+				t.X, t.Anchor = chartWidth-chartRight, "end"
+			}
+			c.Ticks = append(c.Ticks, t)
 		}
 	}
 	c.Summary = fmt.Sprintf("%s: %d %s in all", title, total, unit)

@@ -97,3 +97,12 @@ func TestAgeAndDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestChartTickAnchors(t *testing.T) {
+	points := make([]point, 24)
+	points[0].Tick, points[23].Tick = "18:00", "17:00"
+	c := newChart("c", "t", "tokens", points)
+	if len(c.Ticks) != 2 || c.Ticks[0].Anchor != "middle" || c.Ticks[1].Anchor != "end" || c.Ticks[1].X > chartWidth-chartRight {
+		t.Errorf("ticks %+v; want the first centred and the last ending inside the chart", c.Ticks)
+	}
+}
