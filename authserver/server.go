@@ -13,11 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/logattr"
+	"github.com/m2mkit/m2m/internal/tracing"
+	"github.com/m2mkit/m2m/internal/vcache"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -209,6 +213,12 @@ type Config struct {
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
 	Logger *slog.Logger
+	// Trace makes an OpenTelemetry span per token request (grant type,
+	// the client id once it names a registered client, outcome, reason,
+	// status; never a secret) through the global tracer provider of
+	// go.opentelemetry.io/otel, as set when New is called. False, the
+	// default, makes none and costs nothing on the token path.
+	Trace bool
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -304,6 +314,12 @@ type Server struct {
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
+	// tracer makes the token endpoint's spans; nil without Config.Trace.
+	tracer trace.Tracer
+	// own reads back the server's own tokens; introspected remembers
+	// those it verified (see ownToken).
+	own          *jwtauth.Validator
+	introspected *vcache.Cache[*tokenInfo]
 }
 
 // New checks cfg and returns a Server.
@@ -343,6 +359,10 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Trace {
+		s.tracer = tracing.Tracer()
+	}
+	s.own, s.introspected = s.ownTokens(), newIntrospectionCache()
 	ttl := cfg.ClientCacheTTL
 	if ttl == 0 {
 		ttl = DefaultClientCacheTTL

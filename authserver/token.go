@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/internal/logattr"
@@ -42,6 +44,11 @@ type issued struct {
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.tracer != nil {
+		var span trace.Span
+		r, span = s.startTokenSpan(r)
+		defer span.End()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		s.refuse(w, r, "", start, &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
@@ -53,6 +60,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "", start, asError(err))
 		return
 	}
+	if s.tracer != nil {
+		traceGrant(r, tr)
+	}
 	iss, client, e := s.issue(r, tr)
 	if e != nil && client != nil {
 		e.knownClient = true
@@ -60,6 +70,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if e != nil {
 		s.refuse(w, r, tr.ClientID, start, e)
 		return
+	}
+	if s.tracer != nil {
+		traceIssued(r, client)
 	}
 	s.writeToken(w, iss)
 	if s.usage != nil {
@@ -645,6 +658,9 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 
 // refuse writes e, counts it and logs it with the client id and reason.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string, start time.Time, e *Error) {
+	if s.tracer != nil {
+		s.traceRefused(r, clientID, e)
+	}
 	setRateHeaders(w.Header(), e.rate)
 	s.writeError(w, e)
 	s.metrics.refused.WithLabelValues(e.Code, publicReason(e.Reason)).Inc()

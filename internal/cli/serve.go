@@ -718,6 +718,11 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	if err != nil {
 		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
 	}
+	traced, stopTracing, err := setupTracing(ctx, logger)
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.closers = append(d.closers, stopTracing)
 	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
 	for aud, p := range o.audienceProfiles {
 		audienceProfiles[aud] = jwtauth.Profile(p)
@@ -740,7 +745,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions, DPoP: dpop,
 		QuotaCounter: quota, MetricsPerClient: o.metricsPerClient, AuditRetention: o.auditRetention,
 		AuditSinks: o.auditSinks(&d.closers),
-		Logger:     logger,
+		Logger:     logger, Trace: traced,
 	})
 	if err != nil {
 		return nil, Rejected(err)
