@@ -194,7 +194,7 @@ func (s *Server) certificateBinding(r *http.Request, client *store.Client) (stri
 	}
 	cert, _, err := s.cfg.MutualTLS.Certificates.Certificate(r)
 	if err != nil || cert == nil {
-		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Reason: "certificate_required",
+		return "", &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Reason: "binding_certificate_missing",
 			Description: "the client's tokens are bound to its certificate: the token request needs a client certificate"}
 	}
 	return httpauth.CertificateThumbprint(cert), nil

@@ -19,7 +19,9 @@ import (
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/testcert"
 	"github.com/m2mkit/m2m/jwk"
+	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
+	"github.com/m2mkit/m2m/replay"
 	"github.com/m2mkit/m2m/store"
 )
 
@@ -270,5 +272,34 @@ func TestIntrospectMutualTLS(t *testing.T) {
 	}
 	if !got.Active || got.TokenType != "Bearer" || got.Cnf["x5t#S256"] != httpauth.CertificateThumbprint(cert.Cert) {
 		t.Errorf("introspection = %d %s; want active, Bearer, cnf.x5t#S256 of the certificate", w.Code, w.Body)
+	}
+}
+
+// TestTokenMutualTLSWithDPoP checks that a token is bound one way: a
+// mutual-TLS client that also sends a DPoP proof gets a DPoP-bound token
+// (cnf.jkt only), which a DPoP-checking API accepts.
+func TestTokenMutualTLSWithDPoP(t *testing.T) {
+	ca := testcert.NewCA(t, "client CA")
+	now := time.Unix(1_800_000_000, 0)
+	cert := ca.Issue(t, testcert.Options{Subject: pkix.Name{CommonName: "worker"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+	f := newFixture(t, func(cfg *authserver.Config, c *store.Client) {
+		cfg.MutualTLS = &authserver.MutualTLS{ClientCAs: ca.Pool}
+		cfg.DPoP = &jwtauth.DPoPVerifier{Replay: &replay.Memory{Now: cfg.Now}, Now: cfg.Now}
+		tlsName("CN=worker")(c)
+	})
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {f.id}}
+	r := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("DPoP", newDPoPClient(t).proof(t, "POST", testIssuer+"/oauth/token", f.clock.Now(), nil))
+	r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert.Cert}}
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, r)
+	tr := decodeResponse(t, w)
+	if w.Code != 200 || tr.TokenType != "DPoP" {
+		t.Fatalf("token request = %d %s; want a DPoP token", w.Code, w.Body)
+	}
+	_, claims := f.signer.verify(t, tr.AccessToken)
+	if cnf, _ := claims["cnf"].(map[string]any); len(cnf) != 1 || cnf["jkt"] == nil {
+		t.Errorf("cnf = %v; want jkt alone", claims["cnf"])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -130,4 +131,24 @@ func FuzzClientCertHeader(f *testing.F) {
 			t.Fatalf("ParseEscapedPEMCert(%q) accepted a document without a PEM block", v)
 		}
 	})
+}
+
+func ExampleClientCertificates() {
+	// Behind nginx at 10.0.0.5:
+	//   proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+	proxies, _ := clientaddr.ParseTrustedProxies("10.0.0.5")
+	certs := &httpauth.ClientCertificates{
+		Header: "X-SSL-Client-Cert", Format: httpauth.CertHeaderEscapedPEM, TrustedProxies: proxies,
+	}
+	client := testcert.SelfSigned(nil, testcert.Options{Subject: pkix.Name{CommonName: "worker"}})
+	for _, peer := range []string{"10.0.0.5:40000", "192.0.2.9:40000"} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = peer
+		r.Header.Set("X-SSL-Client-Cert", url.PathEscape(string(client.PEM())))
+		cert, _, err := certs.Certificate(r)
+		fmt.Println(peer, cert != nil && cert.Subject.CommonName == "worker", err)
+	}
+	// Output:
+	// 10.0.0.5:40000 true <nil>
+	// 192.0.2.9:40000 false <nil>
 }

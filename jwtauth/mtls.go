@@ -1,7 +1,6 @@
 package jwtauth
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -22,14 +21,17 @@ import (
 // its proof of possession is not checked here.
 //
 // Every refusal is a [*m2m.CredentialError] answered 401 with
-// error="invalid_token". Tokens verifies signature, claims and policy
-// (its cache is not used for bound tokens: each request checks the
-// signature again). The zero value refuses every request with a
-// configuration error. A CertificateBoundTokens is safe for concurrent
+// error="invalid_token". Tokens verifies signature, claims and policy,
+// with its verification cache. The zero value refuses every request with
+// a configuration error. A CertificateBoundTokens is safe for concurrent
 // use; do not change its fields while it is in use.
 type CertificateBoundTokens struct {
-	// Tokens verifies the token itself. Required.
+	// Tokens verifies the token itself. Required unless Revocable is set.
 	Tokens *AccessTokens
+	// Revocable, when set, verifies the token with its AccessTokens and
+	// also refuses revoked tokens (see [RevocableTokens]); Tokens is then
+	// not used.
+	Revocable *RevocableTokens
 	// Certificates finds the request's client certificate; nil reads only
 	// TLS connections Go terminates (r.TLS.PeerCertificates).
 	Certificates *httpauth.ClientCertificates
@@ -50,7 +52,8 @@ const CertificateThumbprintClaim = "x5t#S256"
 
 // Verify implements [m2m.Verifier].
 func (b *CertificateBoundTokens) Verify(r *http.Request) (*m2m.Principal, error) {
-	if b.Tokens == nil {
+	tokens := b.tokens()
+	if tokens == nil {
 		return nil, errors.New("jwtauth: CertificateBoundTokens has no Tokens")
 	}
 	if err := b.Certificates.Validate(); err != nil {
@@ -60,11 +63,21 @@ func (b *CertificateBoundTokens) Verify(r *http.Request) (*m2m.Principal, error)
 	if err != nil {
 		return nil, err
 	}
-	vt, err := b.Tokens.verifyAnyBinding(r.Context(), token)
+	// The token as a bearer token would be verified, without the refusal
+	// of a bound one: the binding is checked here.
+	vt, err := tokens.verifyToken(r.Context(), token)
 	if err != nil {
 		return nil, err
 	}
 	if err := b.checkBinding(r, vt.Claims); err != nil {
+		return nil, err
+	}
+	if b.Revocable != nil {
+		if err := b.Revocable.checkRevoked(r.Context(), vt); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tokens.checked(vt); err != nil {
 		return nil, err
 	}
 	p := vt.Principal()
@@ -104,31 +117,19 @@ func (b *CertificateBoundTokens) checkBinding(r *http.Request, c *Claims) error 
 	return nil
 }
 
-// Challenge implements [httpauth.Challenger]: Tokens' RFC 6750 challenge.
-func (b *CertificateBoundTokens) Challenge(err error) httpauth.Challenge {
-	if b.Tokens == nil {
-		return httpauth.BearerChallenge("", err)
+func (b *CertificateBoundTokens) tokens() *AccessTokens {
+	if b.Revocable != nil {
+		return b.Revocable.tokens
 	}
-	return b.Tokens.Challenge(err)
+	return b.Tokens
 }
 
-// verifyAnyBinding is VerifyToken without the refusal of tokens that
-// carry cnf, and without the cache: the caller checks the binding.
-func (a *AccessTokens) verifyAnyBinding(ctx context.Context, token string) (*VerifiedToken, error) {
-	max := a.cfg.MaxTokenBytes
-	if max <= 0 {
-		max = DefaultMaxTokenBytes
+// Challenge implements [httpauth.Challenger]: the RFC 6750 Bearer
+// challenge of Tokens (only Bearer, even when Tokens also accepts DPoP:
+// this verifier reads Bearer tokens alone).
+func (b *CertificateBoundTokens) Challenge(err error) httpauth.Challenge {
+	if t := b.tokens(); t != nil {
+		return t.Challenge(err)
 	}
-	if len(token) > max {
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonTooLarge, "the token is too large")
-	}
-	c, err := a.validator.Verify(ctx, token, a.keys)
-	if err != nil {
-		return nil, err
-	}
-	vt := &VerifiedToken{Claims: c, KeyID: c.KeyID, KeyThumbprint: c.KeyThumbprint}
-	if err := a.readProfile(vt); err != nil {
-		return nil, err
-	}
-	return a.checked(vt)
+	return httpauth.BearerChallenge("", err)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/m2mkit/m2m/internal/testcert"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
+	"github.com/m2mkit/m2m/store/memstore"
 )
 
 func TestCertificateBoundTokens(t *testing.T) {
@@ -101,5 +102,43 @@ func TestCertificateBoundTokens(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer "+plain)
 	if _, err := zero.Verify(r); err == nil {
 		t.Error("zero CertificateBoundTokens.Verify() = nil error")
+	}
+}
+
+// TestCertificateBoundTokensRevocable checks that with Revocable set a
+// revoked certificate-bound token is refused over its own certificate.
+func TestCertificateBoundTokensRevocable(t *testing.T) {
+	cert := testcert.SelfSigned(t, testcert.Options{Subject: pkix.Name{CommonName: "worker"}})
+	now := time.Unix(1700000100, 0)
+	tokens, err := jwtauth.NewAccessTokens(jwtauth.Config{
+		Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{"ES256"},
+		Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, &testKeys.ec.PublicKey, "k1"))),
+		Now:  func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs := memstore.New()
+	revocable, err := jwtauth.NewRevocableTokens(tokens, jwtauth.RevocationConfig{Revocations: revs, CacheTTL: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &jwtauth.CertificateBoundTokens{Revocable: revocable}
+	bound := mint(t, "ES256", "k1", "", testKeys.ec, with(baseClaims(), "cnf", map[string]any{"x5t#S256": httpauth.CertificateThumbprint(cert.Cert)}))
+	check := func() error {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+bound)
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{cert.Cert}}
+		_, err := v.Verify(r)
+		return err
+	}
+	if err := check(); err != nil {
+		t.Fatalf("Verify(bound token over its certificate) = %v", err)
+	}
+	if err := revs.RevokeToken(t.Context(), "j1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(); err == nil {
+		t.Error("Verify(revoked bound token) = nil error; want a refusal")
 	}
 }

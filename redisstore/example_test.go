@@ -100,3 +100,19 @@ func ExampleRevocations() {
 	revoked, err := rev.IsRevoked(ctx, "9b2f0c1e")
 	fmt.Println(revoked, err)
 }
+
+// Replicas that share Redis share each client's quota exactly.
+func ExampleQuotaCounter() {
+	ctx := context.Background()
+	c, err := redisstore.Open(ctx, "redis://127.0.0.1:6379/0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	q := &redisstore.QuotaCounter{Client: c} // authserver.Config.QuotaCounter
+	hour, day, err := q.TakeQuota(ctx, "billing", time.Now())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(hour, day) // the client's requests this hour and today before this one
+}

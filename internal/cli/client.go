@@ -150,7 +150,11 @@ var clientFlags = map[string]string{
 
 // clientFieldErrors says every problem authserver.ValidateClient found
 // with the flag that sets the field.
-func clientFieldErrors(err error) string {
+func clientFieldErrors(err error) string { return fieldErrors(err, clientFlags) }
+
+// fieldErrors says every problem of err (store.FieldError values) with
+// the flag that sets the field, as flags names it.
+func fieldErrors(err error, flags map[string]string) string {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -158,12 +162,12 @@ func clientFieldErrors(err error) string {
 	var msgs []string
 	for _, e := range errs {
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			msgs = append(msgs, clientFieldErrors(errors.Join(j.Unwrap()...)))
+			msgs = append(msgs, fieldErrors(errors.Join(j.Unwrap()...), flags))
 			continue
 		}
 		var fe *store.FieldError
 		if errors.As(e, &fe) {
-			name := clientFlags[fe.Field]
+			name := flags[fe.Field]
 			if name == "" {
 				name = fe.Field
 			}
@@ -248,7 +252,7 @@ func clientCreate(env *Env) *cobra.Command {
 				cl.QuotaMode = quota.mode
 			}
 			if jwksFile != "" {
-				if cl.JWKS, err = readJWKSFile(jwksFile); err != nil {
+				if cl.JWKS, err = readJWKSFile(jwksFile, store.MaxClientJWKSBytes); err != nil {
 					return err
 				}
 			}
@@ -324,20 +328,20 @@ func clientCreate(env *Env) *cobra.Command {
 	return c
 }
 
-// readJWKSFile reads the JWK Set file of a private_key_jwt client: public
-// keys only, at most store.MaxClientJWKSBytes (the store checks the rest).
-func readJWKSFile(path string) ([]byte, error) {
+// readJWKSFile reads the --jwks file (a JWK Set of public keys) of at
+// most max bytes; the store checks the rest.
+func readJWKSFile(path string, max int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, Usage("--jwks: %v", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, store.MaxClientJWKSBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
 	if err != nil {
 		return nil, Usage("--jwks: %v", err)
 	}
-	if len(b) > store.MaxClientJWKSBytes {
-		return nil, Usage("--jwks %s: larger than %d bytes", path, store.MaxClientJWKSBytes)
+	if len(b) > max {
+		return nil, Usage("--jwks %s: larger than %d bytes", path, max)
 	}
 	return b, nil
 }

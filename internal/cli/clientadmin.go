@@ -135,6 +135,24 @@ func adminToken(env *Env, file, data string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(k.Current), nil
 }
 
+// fieldsError is the admin API's 400 answer to a record it refuses,
+// with each problem as a store.FieldError (wrapping store.ErrInvalid),
+// so that the CLI can name the flag of each field.
+type fieldsError struct {
+	err    error
+	fields []store.FieldError
+}
+
+func (e *fieldsError) Error() string { return e.err.Error() }
+
+func (e *fieldsError) Unwrap() []error {
+	errs := make([]error, len(e.fields))
+	for i := range e.fields {
+		errs[i] = &e.fields[i]
+	}
+	return errs
+}
+
 // httpAdmin talks to a server's admin API.
 type httpAdmin struct {
 	base, token string
@@ -194,9 +212,14 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 		var e struct {
 			Error            string `json:"error"`
 			ErrorDescription string `json:"error_description"`
+			Fields           []store.FieldError
 		}
 		json.Unmarshal(b, &e)
-		return fmt.Errorf("%s %s: %s %s: %s", method, path, resp.Status, e.Error, e.ErrorDescription)
+		err := fmt.Errorf("%s %s: %s %s: %s", method, path, resp.Status, e.Error, e.ErrorDescription)
+		if resp.StatusCode == http.StatusBadRequest && len(e.Fields) > 0 {
+			return &fieldsError{err, e.Fields}
+		}
+		return err
 	}
 	if out == nil {
 		return nil

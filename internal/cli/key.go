@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/store"
 )
@@ -156,6 +157,7 @@ func keyRotate(env *Env) *cobra.Command {
 			if err := kr.Rotate(ctx); err != nil {
 				return Rejected(err)
 			}
+			storeAdmin{st}.auditTarget(ctx, authserver.AuditKeyRotated, "")
 			out := []keyJSON{}
 			for _, k := range kr.Keys() {
 				out = append(out, keyJSON{KID: k.ID, Algorithm: k.Algorithm, State: string(k.State), CreatedAt: k.CreatedAt.UTC(),
@@ -243,6 +245,7 @@ unknown kid. Revoking a revoked key changes nothing; an unknown KID exits 1.`,
 				}
 				return Rejected(err)
 			}
+			storeAdmin{st}.auditTarget(ctx, authserver.AuditKeyRevoked, kid)
 			return printStoredKeys(ctx, env, st, asJSON)
 		},
 	}

@@ -52,6 +52,12 @@ func (a storeAdmin) audit(ctx context.Context, code, clientID string) {
 	_ = a.st.AppendAudit(ctx, []store.AuditEvent{{Time: time.Now(), Code: code, Actor: cliActor(), ClientID: clientID, Count: 1}})
 }
 
+// auditTarget records an admin action about something other than a
+// client (a key), done on the database directly.
+func (a storeAdmin) auditTarget(ctx context.Context, code, target string) {
+	_ = a.st.AppendAudit(ctx, []store.AuditEvent{{Time: time.Now(), Code: code, Actor: cliActor(), Target: target, Count: 1}})
+}
+
 // usageAdmin is what client update and client usage need beyond
 // clientAdmin; both admins implement it.
 type usageAdmin interface {

@@ -96,3 +96,19 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFromDER checks that reading a certificate's subject (which a client
+// chooses) never panics, and that a name read compares equal to itself.
+func FuzzFromDER(f *testing.F) {
+	for _, n := range []pkix.Name{{CommonName: "worker", Organization: []string{"Example"}}, {SerialNumber: "7", Country: []string{"DE"}}} {
+		der, _ := asn1.Marshal(n.ToRDNSequence())
+		f.Add(der)
+	}
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		n, err := FromDER(der)
+		if err == nil && !n.Equal(n) {
+			t.Fatalf("FromDER(%x) is not equal to itself", der)
+		}
+	})
+}

@@ -8,7 +8,8 @@ import (
 	"github.com/m2mkit/m2m/store/sqlstore"
 )
 
-// undoUsageSchema takes a database back from the usage migration.
+// undoUsageSchema takes a database of the latest schema back to the one
+// before the usage migration.
 var undoUsageSchema = []string{
 	`DROP TABLE audit_events`,
 	`DROP TABLE usage_clients`,
