@@ -224,8 +224,9 @@ func TestDPoPWithOAuth4WebAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 			resp.Body.Close()
-			if resp.StatusCode != want || (want == 401 && !strings.Contains(resp.Header.Get("WWW-Authenticate"), proofRefused)) {
-				t.Errorf("replica %d: GET /hello = %d %q; want %d", i+1, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), want)
+			challenges := strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
+			if resp.StatusCode != want || (want == 401 && !strings.Contains(challenges, proofRefused)) {
+				t.Errorf("replica %d: GET /hello = %d %q; want %d", i+1, resp.StatusCode, challenges, want)
 			}
 		}
 	})
