@@ -61,6 +61,16 @@ type ClientInfo struct {
 	// true when the token endpoint refuses the client's requests without
 	// a DPoP proof, so that its tokens are always DPoP-bound.
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens,omitempty"`
+	// The certificate name of a tls_client_auth client (RFC 8705 section
+	// 2.1.2: exactly one of them), and whether the client's tokens are
+	// bound to its certificate when it authenticates otherwise (section
+	// 3.4).
+	TLSClientAuthSubjectDN                string `json:"tls_client_auth_subject_dn,omitempty"`
+	TLSClientAuthSANDNS                   string `json:"tls_client_auth_san_dns,omitempty"`
+	TLSClientAuthSANURI                   string `json:"tls_client_auth_san_uri,omitempty"`
+	TLSClientAuthSANIP                    string `json:"tls_client_auth_san_ip,omitempty"`
+	TLSClientAuthSANEmail                 string `json:"tls_client_auth_san_email,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool   `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 	// QuotaHourly and QuotaDaily cap the tokens issued in a clock hour
 	// and a UTC day (0: none); QuotaMode is enforce or monitor.
 	QuotaHourly int64     `json:"quota_hourly,omitempty"`
@@ -80,8 +90,11 @@ func NewClientInfo(c *store.Client, secret string, now time.Time) ClientInfo {
 		RateLimitPerSecond: c.RateLimitPerSecond, RateLimitBurst: c.RateLimitBurst,
 		Profile: c.Profile, Disabled: c.Disabled, Metadata: c.Metadata,
 		TokenEndpointAuthMethod: c.AuthMethod, JWKS: json.RawMessage(c.JWKS), JWKSURI: c.JWKSURI,
-		DPoPBoundAccessTokens: c.RequireDPoP,
-		QuotaHourly:           c.QuotaHourly, QuotaDaily: c.QuotaDaily, QuotaMode: c.QuotaMode,
+		DPoPBoundAccessTokens:  c.RequireDPoP,
+		TLSClientAuthSubjectDN: c.TLSSubject, TLSClientAuthSANDNS: c.TLSSANDNS, TLSClientAuthSANURI: c.TLSSANURI,
+		TLSClientAuthSANIP: c.TLSSANIP, TLSClientAuthSANEmail: c.TLSSANEmail,
+		TLSClientCertificateBoundAccessTokens: c.TLSClientCertificateBoundAccessTokens,
+		QuotaHourly:                           c.QuotaHourly, QuotaDaily: c.QuotaDaily, QuotaMode: c.QuotaMode,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 	if j.Audiences == nil {
@@ -106,7 +119,10 @@ func (j *ClientInfo) Client() *store.Client {
 		Profile: j.Profile, Disabled: j.Disabled, Metadata: j.Metadata,
 		AuthMethod: j.TokenEndpointAuthMethod, JWKS: jwksBytes(j.JWKS), JWKSURI: j.JWKSURI,
 		RequireDPoP: j.DPoPBoundAccessTokens,
-		QuotaHourly: j.QuotaHourly, QuotaDaily: j.QuotaDaily, QuotaMode: j.QuotaMode,
+		TLSSubject:  j.TLSClientAuthSubjectDN, TLSSANDNS: j.TLSClientAuthSANDNS, TLSSANURI: j.TLSClientAuthSANURI,
+		TLSSANIP: j.TLSClientAuthSANIP, TLSSANEmail: j.TLSClientAuthSANEmail,
+		TLSClientCertificateBoundAccessTokens: j.TLSClientCertificateBoundAccessTokens,
+		QuotaHourly:                           j.QuotaHourly, QuotaDaily: j.QuotaDaily, QuotaMode: j.QuotaMode,
 	}
 }
 
@@ -145,12 +161,13 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/clients/{id}/enable", h(func(w http.ResponseWriter, r *http.Request) error { return s.adminSetDisabled(w, r, false) }))
 	mux.Handle("POST /admin/clients/{id}/rotate-secret", h(s.adminRotate))
 	mux.Handle("POST /admin/clients/{id}/revoke-tokens", h(s.adminRevokeTokens))
+	mux.Handle("GET /admin/keys", h(s.adminListKeys))
 	mux.Handle("POST /admin/keys/rotate", h(s.adminRotateKey))
 	mux.Handle("POST /admin/keys/{kid}/revoke", h(s.adminRevokeKey))
+	s.trustPolicyRoutes(mux, h)
 	mux.Handle("PATCH /admin/clients/{id}", h(s.adminUpdate))
 	mux.Handle("GET /admin/clients/{id}/usage", h(s.adminUsage))
 	mux.Handle("GET /admin/audit", h(s.adminAudit))
-	s.trustPolicyRoutes(mux, h)
 }
 
 // adminAuthorized checks the Bearer admin token in constant time. The

@@ -72,18 +72,6 @@ func (j *TrustPolicyInfo) TrustPolicy() *store.TrustPolicy {
 	}
 }
 
-// ErrNoClient is wrapped by the errors of [CreateTrustPolicy] and
-// [ReplaceTrustPolicy] for a policy that maps to a client that does not
-// exist; the error is also a *store.FieldError for client_id, and wraps
-// store.ErrInvalid.
-var ErrNoClient = errors.New("authserver: no such client")
-
-// noClientError is the client_id field error of a policy whose client
-// does not exist.
-type noClientError struct{ store.FieldError }
-
-func (e *noClientError) Unwrap() []error { return []error{&e.FieldError, ErrNoClient} }
-
 // checkPolicy validates p and checks that its client exists in clients,
 // reporting every problem at once.
 func checkPolicy(ctx context.Context, clients store.Clients, p *store.TrustPolicy) error {
@@ -92,7 +80,7 @@ func checkPolicy(ctx context.Context, clients store.Clients, p *store.TrustPolic
 		_, err := clients.GetClient(ctx, p.ClientID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			errs = append(errs, &noClientError{store.FieldError{Record: "trust policy", Field: "client_id", Problem: "no client has this id"}})
+			errs = append(errs, &store.FieldError{Record: "trust policy", Field: "client_id", Problem: "no client has this id"})
 		case err != nil:
 			return fmt.Errorf("authserver: looking up the policy's client: %w", err)
 		}
@@ -102,8 +90,8 @@ func checkPolicy(ctx context.Context, clients store.Clients, p *store.TrustPolic
 
 // CreateTrustPolicy stores p after checking it (every problem at once, as
 // *store.FieldError values wrapping store.ErrInvalid) and checking that
-// the client it maps to exists in clients (else a client_id field error
-// that also wraps [ErrNoClient]). It sets CreatedAt and UpdatedAt to now
+// the client it maps to exists in clients (else a client_id field
+// error). It sets CreatedAt and UpdatedAt to now
 // (nil: time.Now). The admin API and the CLI create policies with it.
 func CreateTrustPolicy(ctx context.Context, policies store.TrustPolicies, clients store.Clients, p *store.TrustPolicy, now func() time.Time) error {
 	if err := checkPolicy(ctx, clients, p); err != nil {
@@ -252,10 +240,15 @@ func (s *Server) adminDeletePolicy(w http.ResponseWriter, r *http.Request, polic
 	if err != nil {
 		return err
 	}
+	// Read first, for the audit event's client.
+	p, err := policies.GetTrustPolicy(r.Context(), name)
+	if err != nil {
+		return err
+	}
 	if err := policies.DeleteTrustPolicy(r.Context(), name); err != nil {
 		return err
 	}
-	s.auditAdmin(r, AuditTrustPolicyDeleted, "", name)
+	s.auditAdmin(r, AuditTrustPolicyDeleted, p.ClientID, name)
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "deleted": true})
 	return nil
 }

@@ -110,6 +110,23 @@ func TestAdminTrustPolicies(t *testing.T) {
 	if _, err := a.st.GetTrustPolicy(t.Context(), "another"); err == nil {
 		t.Errorf("the deleted policy is still stored")
 	}
+
+	// Each change is an audit event naming the policy and its client.
+	a.srv.FlushUsage(t.Context())
+	w = a.do("GET", "/admin/audit?limit=10", trustAdminToken, "")
+	var audit authserver.AuditList
+	if err := json.Unmarshal(w.Body.Bytes(), &audit); err != nil || w.Code != 200 {
+		t.Fatalf("GET /admin/audit = %d %s", w.Code, w.Body)
+	}
+	var got3 []string
+	for _, e := range audit.Events {
+		got3 = append(got3, e.Code+" "+e.Target+" "+e.ClientID+" "+e.Actor)
+	}
+	want3 := []string{"trust_policy.deleted another deployer admin-token", "trust_policy.created another deployer admin-token",
+		"trust_policy.updated deploy deployer admin-token", "trust_policy.created deploy deployer admin-token"}
+	if !slices.Equal(got3, want3) {
+		t.Errorf("audit events = %q; want %q", got3, want3)
+	}
 }
 
 func TestAdminTrustPolicyRefusals(t *testing.T) {

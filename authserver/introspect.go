@@ -362,6 +362,9 @@ func RevokeClientTokens(ctx context.Context, clients store.Clients, id string, n
 // the RFC 8414 metadata.
 func (s *Server) lifecycleMetadata(doc map[string]any) {
 	methods := []string{authBasic, authPost, authPKJWT}
+	if s.cfg.MutualTLS != nil {
+		methods = append(methods, store.AuthMethodTLSClientAuth, store.AuthMethodSelfSignedTLSClientAuth)
+	}
 	doc["introspection_endpoint"] = s.endpoint("/oauth/introspect")
 	doc["introspection_endpoint_auth_methods_supported"] = methods
 	if s.revocations != nil {

@@ -32,6 +32,9 @@ const (
 	authBasic = "client_secret_basic"
 	authPost  = "client_secret_post"
 	authPKJWT = "private_key_jwt"
+	// authTLS is a client id alone in the body: the client authenticates
+	// with its certificate (tls_client_auth or self_signed_tls_client_auth).
+	authTLS = "tls_client_auth"
 )
 
 // TokenRequest is a parsed client credentials token request.
@@ -40,8 +43,10 @@ type TokenRequest struct {
 	ClientID     string
 	ClientSecret string
 	// AuthMethod is "client_secret_basic", "client_secret_post",
-	// "private_key_jwt", or "" when the request carries no client
-	// credentials.
+	// "private_key_jwt", "tls_client_auth" for a client_id in the body
+	// without a client_secret (the client id of a mutual-TLS client, RFC
+	// 8705 section 2, whichever of its two methods), or "" when the
+	// request carries no client credentials.
 	AuthMethod string
 	// ClientAssertion and ClientAssertionType are the JWT client
 	// assertion of a private_key_jwt request (RFC 7523 section 2.2), from
@@ -229,6 +234,9 @@ func (tr *TokenRequest) credentials(r *http.Request, params map[string]string) e
 	}
 	if hasBodyID || hasBodySecret {
 		tr.ClientID, tr.ClientSecret, tr.AuthMethod = bodyID, bodySecret, authPost
+		if !hasBodySecret {
+			tr.AuthMethod = authTLS
+		}
 	}
 	return nil
 }

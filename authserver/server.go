@@ -158,6 +158,12 @@ type Config struct {
 	// Replay cache must be shared by the replicas (redisstore), and so
 	// must the secret of its Nonces, if any. nil: DPoP headers are ignored.
 	DPoP *jwtauth.DPoPVerifier
+	// MutualTLS, when set, accepts client authentication with client
+	// certificates (tls_client_auth, self_signed_tls_client_auth) and
+	// binds tokens to certificates (cnf.x5t#S256, RFC 8705); see
+	// [MutualTLS]. nil: client certificates are ignored, and a client
+	// registered for either is refused.
+	MutualTLS *MutualTLS
 	// Usage is where per-client usage counts are flushed and read (nil:
 	// Clients when it implements store.Usage, else none is kept, unless
 	// SkipUsage). The token endpoint only counts in memory;
@@ -222,6 +228,11 @@ func (c *Config) Validate() error {
 	if c.DPoP != nil {
 		if err := c.DPoP.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("authserver: DPoP: %w", err))
+		}
+	}
+	if c.MutualTLS != nil {
+		if err := c.MutualTLS.Certificates.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("authserver: MutualTLS: %w", err))
 		}
 	}
 	if c.TokenTTL < 0 || c.MaxTokenTTL < 0 {
@@ -408,15 +419,16 @@ func (s *Server) endpoint(path string) string {
 // one grant type, the client authentication methods the token endpoint
 // accepts, and no response type (there is no authorization endpoint).
 type metadataDoc struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri"`
-	GrantTypesSupported               []string `json:"grant_types_supported"`
-	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	TokenEndpointAuthSigningAlgValues []string `json:"token_endpoint_auth_signing_alg_values_supported"`
-	ResponseTypesSupported            []string `json:"response_types_supported"`
-	AccessTokenSigningAlgValues       []string `json:"access_token_signing_alg_values_supported"`
-	DPoPSigningAlgValues              []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	Issuer                                string   `json:"issuer"`
+	TokenEndpoint                         string   `json:"token_endpoint"`
+	JWKSURI                               string   `json:"jwks_uri"`
+	GrantTypesSupported                   []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported     []string `json:"token_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValues     []string `json:"token_endpoint_auth_signing_alg_values_supported"`
+	ResponseTypesSupported                []string `json:"response_types_supported"`
+	AccessTokenSigningAlgValues           []string `json:"access_token_signing_alg_values_supported"`
+	DPoPSigningAlgValues                  []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	TLSClientCertificateBoundAccessTokens bool     `json:"tls_client_certificate_bound_access_tokens,omitempty"`
 }
 
 func (s *Server) buildMetadata() []byte {
@@ -441,6 +453,7 @@ func (s *Server) buildMetadata() []byte {
 			doc.DPoPSigningAlgValues = jwtauth.DefaultDPoPAlgorithms
 		}
 	}
+	s.mutualTLSMetadata(&doc)
 	b, _ := json.Marshal(doc)
 	return b
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/m2mkit/m2m"
@@ -102,6 +103,15 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e != nil {
 		return nil, client, e
 	}
+	var x5t string
+	if jkt == "" {
+		// A token is bound one way: a DPoP proof, when the client sent
+		// one, or else the certificate (no API accepts a token that would
+		// need both proofs).
+		if x5t, e = s.certificateBinding(r, client); e != nil {
+			return nil, client, e
+		}
+	}
 	now := s.now()
 	lim := s.rate
 	if client.RateLimitPerSecond > 0 {
@@ -140,7 +150,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		ttl = client.TokenTTL
 	}
 	ttl = min(ttl, s.maxTokenTTL)
-	payload, err := s.claims(profile, client.ID, aud, scope, jkt, now, ttl)
+	payload, err := s.claims(profile, client.ID, aud, scope, jkt, x5t, now, ttl)
 	if err != nil {
 		return nil, client, s.unavailable(r, "claims", err)
 	}
@@ -219,6 +229,9 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if tr.AuthMethod == authPKJWT {
 		return s.authenticateAssertion(r, tr)
 	}
+	if tr.AuthMethod == authTLS && s.cfg.MutualTLS != nil {
+		return s.authenticateCertificate(r, tr)
+	}
 	basic := tr.AuthMethod == authBasic
 	if tr.AuthMethod == authNone || tr.ClientID == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidClient, Reason: "missing_credentials",
@@ -230,36 +243,16 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 	if err != nil {
 		return nil, s.unavailable(r, "store", err)
 	}
-	idKey := "authfail:client:" + addr + " " + tr.ClientID
-	// Hold idKey's lock from the check to the recorded failure: the check
-	// only peeks, so concurrent wrong secrets would otherwise all pass it
-	// before the first failure is counted.
-	unlock := s.guesses.Lock(idKey)
-	defer unlock()
-	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
-	if err != nil {
-		return nil, s.unavailable(r, "limiter", err)
-	}
-	if !d.Allowed {
-		s.metrics.rateLimited.WithLabelValues("failures").Inc()
-		return nil, throttled(d.RetryAfter)
-	}
-	if compareHook != nil {
-		compareHook()
-	}
-	if !secretMatches(client, tr.ClientSecret, now) {
-		_, err := s.limiter.Take(ctx, idKey, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
+	passed, e := s.throttledCheck(r, addr, tr.ClientID, func() bool {
+		if compareHook != nil {
+			compareHook()
 		}
-		da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
-		if err != nil {
-			return nil, s.unavailable(r, "limiter", err)
-		}
-		if !da.Allowed {
-			s.metrics.rateLimited.WithLabelValues("failures").Inc()
-			return nil, throttled(da.RetryAfter)
-		}
+		return secretMatches(client, tr.ClientSecret, now)
+	})
+	if e != nil {
+		return nil, e
+	}
+	if !passed {
 		reason := "bad_secret"
 		switch {
 		case client == nil:
@@ -280,6 +273,45 @@ func (s *Server) authenticate(r *http.Request, tr *TokenRequest) (*store.Client,
 		return nil, errClientDisabled()
 	}
 	return client, nil
+}
+
+// throttledCheck runs check, the comparison of a client's credential,
+// under the failure throttle of client id and address: it is refused 429
+// without running check when the id has failed too often from addr, and
+// a failed check is counted per id and per address (an address over its
+// budget gets 429 instead of its 401). It returns whether check passed,
+// or the error to answer.
+func (s *Server) throttledCheck(r *http.Request, addr, clientID string, check func() bool) (bool, *Error) {
+	ctx := r.Context()
+	idKey := "authfail:client:" + addr + " " + clientID
+	// Hold idKey's lock from the check to the recorded failure: the check
+	// only peeks, so concurrent wrong secrets would otherwise all pass it
+	// before the first failure is counted.
+	unlock := s.guesses.Lock(idKey)
+	defer unlock()
+	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !d.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(d.RetryAfter)
+	}
+	if check() {
+		return true, nil
+	}
+	if _, err := s.limiter.Take(ctx, idKey, s.failures, 1); err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	da, err := s.limiter.Take(ctx, "authfail:addr:"+addr, s.failures, 1)
+	if err != nil {
+		return false, s.unavailable(r, "limiter", err)
+	}
+	if !da.Allowed {
+		s.metrics.rateLimited.WithLabelValues("failures").Inc()
+		return false, throttled(da.RetryAfter)
+	}
+	return false, nil
 }
 
 func errClientDisabled() *Error {
@@ -428,7 +460,7 @@ func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
 
 // claims builds the JWT claims set of profile by hand: it is on the hot
 // path and its shape is fixed.
-func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt string, now time.Time, ttl time.Duration) ([]byte, error) {
+func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
@@ -467,9 +499,14 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt strin
 		b = append(b, `,"client_id":`...)
 		b = appendJSONString(b, clientID)
 	}
-	if jkt != "" {
+	switch {
+	case jkt != "":
 		b = append(b, `,"cnf":{"jkt":`...)
 		b = appendJSONString(b, jkt)
+		b = append(b, '}')
+	case x5t != "":
+		b = append(b, `,"cnf":{"x5t#S256":`...)
+		b = appendJSONString(b, x5t)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
@@ -490,13 +527,33 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// The rate-limit headers, in the canonical form http.Header.Set would
+// give them (what goes on the wire), so that they are stored without
+// canonicalizing (and allocating) the key on every response.
+const (
+	hdrRateLimit     = "X-Ratelimit-Limit"
+	hdrRateRemaining = "X-Ratelimit-Remaining"
+	hdrRateReset     = "X-Ratelimit-Reset"
+)
+
+// setRateHeaders sets the X-RateLimit-* headers of d (none when d is nil).
+// The three values share one string and one slice backing array.
 func setRateHeaders(h http.Header, d *ratelimit.Decision) {
 	if d == nil {
 		return
 	}
-	h.Set("X-RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilUnix(d.Reset), 10))
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(d.Limit), 10)
+	n1 := len(b)
+	b = strconv.AppendInt(b, int64(d.Remaining), 10)
+	n2 := len(b)
+	b = strconv.AppendInt(b, ceilUnix(d.Reset), 10)
+	all := string(b)
+	vals := [3]string{all[:n1], all[n1:n2], all[n2:]}
+	backing := vals[:]
+	h[hdrRateLimit] = backing[0:1:1]
+	h[hdrRateRemaining] = backing[1:2:2]
+	h[hdrRateReset] = backing[2:3:3]
 }
 
 func ceilUnix(t time.Time) int64 {
@@ -507,16 +564,17 @@ func ceilUnix(t time.Time) int64 {
 	return u
 }
 
-// writeToken writes the RFC 6749 section 5.1 response.
+// tokenHeaders are the fixed headers of a token response.
+var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Content-Length"}
+
+// writeToken writes the RFC 6749 section 5.1 response. Its headers share
+// one slice backing array: one allocation for four values.
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
 	setRateHeaders(h, iss.rate)
 	if iss.quota != "" {
 		h.Set(QuotaHeader, iss.quota)
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
 	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
 	b = append(b, `{"access_token":"`...)
 	b = append(b, iss.token...)
@@ -531,7 +589,11 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 		b = appendJSONString(b, iss.scope)
 	}
 	b = append(b, "}\n"...)
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	vals := make([]string, len(tokenHeaders))
+	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", strconv.Itoa(len(b))
+	for i, k := range tokenHeaders {
+		h[k] = vals[i : i+1 : i+1]
+	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 }
@@ -575,6 +637,9 @@ func (s *Server) clientIDAttr(id string, known bool) slog.Attr {
 func publicReason(reason string) string {
 	switch reason {
 	case "unknown_client", "bad_secret", "wrong_auth_method":
+		return "invalid_client"
+	}
+	if strings.HasPrefix(reason, "certificate_") {
 		return "invalid_client"
 	}
 	return reason

@@ -25,3 +25,22 @@ func ExampleTrustedProxies_ClientAddr() {
 	// 2001:db8:1:2::7 2001:db8:1:2::/64
 	// 198.51.100.1 198.51.100.1
 }
+
+// Behind a TLS-terminating proxy, the origin a client called comes from
+// the proxy's X-Forwarded-Proto and X-Forwarded-Host, and only from it.
+func ExampleTrustedProxies_ForwardedOrigin() {
+	proxies, err := clientaddr.ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		panic(err)
+	}
+	r := httptest.NewRequest("GET", "http://10.0.0.7:8080/orders", nil)
+	r.Header.Set("X-Forwarded-Proto", "https")
+	r.Header.Set("X-Forwarded-Host", "api.example.com")
+	r.RemoteAddr = "10.0.0.5:40000"
+	fmt.Println(proxies.ForwardedOrigin(r))
+	r.RemoteAddr = "198.51.100.1:40000"
+	fmt.Println(proxies.ForwardedOrigin(r))
+	// Output:
+	// https://api.example.com true
+	//  false
+}

@@ -46,6 +46,8 @@ var (
 	ErrMissingAudience     = errors.New("clientcred: missing audience (set Audience or " + EnvAudience + ", or SkipAudience)")
 	ErrMissingEndpoint     = errors.New("clientcred: missing endpoint (set TokenURL, Issuer or Domain, or " + EnvTokenURL + ", " + EnvIssuer + " or " + EnvDomain + ")")
 	ErrConflictingEndpoint = errors.New("clientcred: give only one of TokenURL, Issuer and Domain")
+	// ErrConflictingCredentials: a client secret and an Assertion.
+	ErrConflictingCredentials = errors.New("clientcred: give a client secret or an Assertion, not both")
 )
 
 // AuthStyle says how the client authenticates to the token endpoint.
@@ -91,11 +93,32 @@ type Config struct {
 	Domain   string
 
 	// AuthStyle selects client authentication; the zero value sends the
-	// credentials in the form body.
+	// credentials in the form body. It is not used with Assertion.
 	AuthStyle AuthStyle
+
+	// Assertion, when set, replaces the client secret: each token request
+	// carries a signed JWT from it (see [AssertionSource]), sent as
+	// AssertionGrant says, and the form body is used. ClientSecret (and
+	// M2M_CLIENT_SECRET) must then be empty; ClientID is required only
+	// for a [*PrivateKeyAssertion]. Sources with an Assertion do not share
+	// a token cache with other sources.
+	Assertion AssertionSource
+	// AssertionGrant says how Assertion is sent; the zero value is
+	// [AssertionClientAuth], the client credentials grant with a client
+	// assertion.
+	AssertionGrant AssertionGrant
+	// SubjectTokenType is the subject_token_type of a token exchange
+	// ([AssertionTokenExchange]); "" means [TokenTypeJWT].
+	SubjectTokenType string
 	// EndpointParams are extra token request parameters (for example
 	// Auth0's "organization").
 	EndpointParams url.Values
+	// DPoP, when set, binds the tokens to this key (RFC 9449): each token
+	// request carries a DPoP proof and must be answered with token_type
+	// DPoP, and [Transport] sends each request with a proof. A refusal
+	// asking for a server nonce (use_dpop_nonce) is retried once with it.
+	// Nil: Bearer tokens.
+	DPoP *DPoPKey
 
 	// HTTPClient makes the token (and discovery) requests; nil means
 	// http.DefaultClient. It must not itself use a [Transport] of this
@@ -151,7 +174,7 @@ func (c Config) Resolve() (Config, error) {
 		}
 	}
 	env(&c.ClientID, EnvClientID)
-	if c.ClientSecret == "" {
+	if c.ClientSecret == "" && c.Assertion == nil {
 		if v, ok := look(EnvClientSecret); ok {
 			c.ClientSecret = v
 		}
@@ -163,11 +186,23 @@ func (c Config) Resolve() (Config, error) {
 		env(&c.Domain, EnvDomain)
 	}
 	var errs []error
-	if c.ClientID == "" {
+	_, signs := c.Assertion.(*PrivateKeyAssertion)
+	if c.ClientID == "" && (c.Assertion == nil || signs) {
 		errs = append(errs, ErrMissingClientID)
 	}
-	if c.ClientSecret == "" {
+	switch {
+	case c.Assertion != nil && c.ClientSecret != "":
+		errs = append(errs, ErrConflictingCredentials)
+	case c.Assertion == nil && c.ClientSecret == "":
 		errs = append(errs, ErrMissingClientSecret)
+	}
+	if c.AssertionGrant < AssertionClientAuth || c.AssertionGrant > AssertionTokenExchange {
+		errs = append(errs, fmt.Errorf("clientcred: unknown AssertionGrant %d", c.AssertionGrant))
+	}
+	switch c.SubjectTokenType {
+	case "", TokenTypeJWT, TokenTypeIDToken, TokenTypeAccessToken:
+	default:
+		errs = append(errs, fmt.Errorf("clientcred: SubjectTokenType %q: want %s, %s or %s", c.SubjectTokenType, TokenTypeJWT, TokenTypeIDToken, TokenTypeAccessToken))
 	}
 	if c.Audience == "" && !c.SkipAudience {
 		errs = append(errs, ErrMissingAudience)

@@ -33,6 +33,7 @@ type Token struct {
 	refreshAt time.Time // background refresh starts after this
 	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
 	authz     string    // the Authorization header value, built once
+	dpop      *DPoPKey  // the key the token is bound to; nil for Bearer
 }
 
 // authorization returns the Authorization header value for t.
@@ -67,6 +68,7 @@ type attemptError struct {
 	retryable bool
 	status    int
 	header    http.Header
+	nonce     bool // a DPoP use_dpop_nonce refusal with a new nonce
 }
 
 func (e *attemptError) Error() string { return e.err.Error() }
@@ -124,9 +126,26 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := s.tokenRequest(ctx, tokenURL)
+	tok, err := s.attemptAt(ctx, tokenURL)
+	var ae *attemptError
+	if s.cfg.DPoP != nil && errors.As(err, &ae) && ae.nonce {
+		// RFC 9449 section 8: retry once with the nonce the server sent.
+		return s.attemptAt(ctx, tokenURL)
+	}
+	return tok, err
+}
+
+func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, error) {
+	req, assertion, err := s.tokenRequest(ctx, tokenURL)
 	if err != nil {
 		return nil, err
+	}
+	if s.cfg.DPoP != nil {
+		proof, err := s.cfg.DPoP.proof(http.MethodPost, tokenURL, "", s.cfg.now())
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("DPoP", proof)
 	}
 	// Never follow a redirect with the client secret in the body: a 3xx
 	// is answered as a refusal.
@@ -144,12 +163,15 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 	if len(body) > maxTokenResponse {
 		return nil, fmt.Errorf("clientcred: token response larger than %d bytes", maxTokenResponse)
 	}
+	newNonce := s.cfg.DPoP != nil && s.cfg.DPoP.noteNonce(req, resp.Header)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		re := s.scrubbedRefusal(resp.StatusCode, body, assertion)
 		return nil, &attemptError{
-			err:       s.scrubbedRefusal(resp.StatusCode, body),
+			err:       re,
 			retryable: retryableStatus(resp.StatusCode, true),
 			status:    resp.StatusCode,
 			header:    resp.Header,
+			nonce:     newNonce && resp.StatusCode == http.StatusBadRequest && re.ErrorCode == "use_dpop_nonce",
 		}
 	}
 	return s.parseToken(body)
@@ -160,8 +182,14 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 // it) that echoes the request must not put the secret in an error text or
 // a log. The whole body is masked before it is parsed and cut short, and
 // the parsed fields again (JSON escapes may have hidden the secret).
-func (s *TokenSource) scrubbedRefusal(status int, body []byte) *RetrieveError {
+//
+// An assertion is masked the same way: an external identity token may be
+// accepted more than once.
+func (s *TokenSource) scrubbedRefusal(status int, body []byte, assertion string) *RetrieveError {
 	secret := s.cfg.ClientSecret
+	if assertion != "" {
+		secret = assertion
+	}
 	if secret == "" {
 		return parseErrorBody(status, body)
 	}
@@ -209,8 +237,13 @@ func secretForms(id, secret string) []string {
 	return slices.Compact(forms)
 }
 
-func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, error) {
+// tokenRequest builds the token request, and returns the assertion it
+// carries, if any, for masking in refusals.
+func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.Request, string, error) {
 	c := &s.cfg
+	if c.Assertion != nil {
+		return s.assertionRequest(ctx, tokenURL)
+	}
 	v := url.Values{"grant_type": {"client_credentials"}}
 	if c.Audience != "" {
 		v.Set("audience", c.Audience)
@@ -235,7 +268,7 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		body, ctype = strings.NewReader(string(b)), "application/json"
 	default:
@@ -245,14 +278,14 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, body)
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL))
+		return nil, "", fmt.Errorf("clientcred: token request: %w", redact.Error(err, tokenURL))
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
 	if c.AuthStyle == AuthStyleInHeader {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
-	return req, nil
+	return req, "", nil
 }
 
 func (s *TokenSource) parseToken(body []byte) (*Token, error) {
@@ -271,6 +304,12 @@ func (s *TokenSource) parseToken(body []byte) (*Token, error) {
 	if r.TokenType == "" {
 		r.TokenType = "Bearer"
 	}
+	if s.cfg.DPoP != nil && !strings.EqualFold(r.TokenType, "DPoP") {
+		// The server ignored the proof: the token is not bound, and
+		// sending it with proofs would fail at the API (or succeed as a
+		// bearer token the client did not ask for).
+		return nil, fmt.Errorf("clientcred: the token endpoint answered a DPoP token request with token_type %.20q, not DPoP (does the server accept DPoP?)", r.TokenType)
+	}
 	life := DefaultLifetime
 	if len(r.ExpiresIn) > 0 && string(r.ExpiresIn) != "null" {
 		// A number, or a numeric string as some servers send.
@@ -281,7 +320,11 @@ func (s *TokenSource) parseToken(body []byte) (*Token, error) {
 		}
 		life = time.Duration(f * float64(time.Second))
 	}
-	return s.newToken(r.AccessToken, r.TokenType, r.Scope, s.cfg.now(), life), nil
+	tok := s.newToken(r.AccessToken, r.TokenType, r.Scope, s.cfg.now(), life)
+	if s.cfg.DPoP != nil {
+		tok.TokenType, tok.authz, tok.dpop = "DPoP", "DPoP "+r.AccessToken, s.cfg.DPoP
+	}
+	return tok, nil
 }
 
 // newToken sets the token's expiry and its jittered refresh time.

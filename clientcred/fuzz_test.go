@@ -2,6 +2,7 @@ package clientcred
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +42,24 @@ func FuzzRetryAfter(f *testing.F) {
 		h.Set("X-RateLimit-Reset", reset)
 		if d, _, ok := retryAfter(h, now); ok && d < 0 {
 			t.Fatalf("retryAfter(%q, %q) = %v; want >= 0", ra, reset, d)
+		}
+	})
+}
+
+// FuzzAskedForNonce: any WWW-Authenticate value is read without a panic.
+func FuzzAskedForNonce(f *testing.F) {
+	for _, s := range []string{
+		`DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`,
+		`DPoP algs="ES256 PS256", Bearer`, `Bearer error="invalid_token"`, `DPoP error=use_dpop_nonce`, ``, `,,=`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{}
+		h.Set("WWW-Authenticate", v)
+		got := askedForNonce(h)
+		if got && !strings.Contains(v, "use_dpop_nonce") {
+			t.Fatalf("askedForNonce(%q) = true", v)
 		}
 	})
 }

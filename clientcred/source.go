@@ -55,7 +55,11 @@ func NewTokenSource(c Config) (*TokenSource, error) {
 		return nil, err
 	}
 	s := &TokenSource{cfg: rc, sleep: sleepCtx, jitter: rand.Float64}
-	s.c = sharedCache(cacheKey(&rc))
+	if rc.Assertion != nil {
+		s.c = new(cache) // no secret to tell equal configurations apart by
+	} else {
+		s.c = sharedCache(cacheKey(&rc))
+	}
 	return s, nil
 }
 
@@ -63,7 +67,11 @@ func cacheKey(c *Config) string {
 	secret := sha256.Sum256([]byte(c.ClientSecret))
 	scopes := append([]string(nil), c.Scopes...)
 	slices.Sort(scopes) // the same set of scopes in another order is the same token
-	return strings.Join([]string{c.endpointKey(), c.ClientID, hex.EncodeToString(secret[:]), c.Audience, strings.Join(scopes, " ")}, "\x00")
+	dpop := ""
+	if c.DPoP != nil {
+		dpop = "dpop " + c.DPoP.Thumbprint()
+	}
+	return strings.Join([]string{c.endpointKey(), c.ClientID, hex.EncodeToString(secret[:]), c.Audience, strings.Join(scopes, " "), dpop}, "\x00")
 }
 
 var registry = struct {

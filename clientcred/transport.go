@@ -62,10 +62,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		policy = t.Retry.withDefaults()
 	}
 	deadline := time.Now().Add(policy.MaxElapsed)
-	retried401 := false
+	retried401, retriedNonce := false, false
 	for n := 1; ; n++ {
 		attempt := req
-		if n > 1 || retried401 {
+		if n > 1 || retried401 || retriedNonce {
 			// The first attempt handed req.Body to the base transport,
 			// which closed it: replay a new copy.
 			attempt = req.Clone(ctx)
@@ -90,6 +90,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return errNilToken
 			}
 			r.Header["Authorization"] = []string{tok.authorization()}
+			if tok.dpop != nil {
+				method := r.Method
+				if method == "" {
+					method = http.MethodGet
+				}
+				proof, err := tok.dpop.proof(method, r.URL.String(), tok.AccessToken, time.Now())
+				if err != nil {
+					return err
+				}
+				r.Header.Set("DPoP", proof)
+			}
 			return nil
 		}}
 		resp, err := ot.RoundTrip(attempt)
@@ -105,6 +116,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				}
 			}
 			return nil, err
+		}
+		if tok.dpop != nil && tok.dpop.noteNonce(attempt, resp.Header) && resp.StatusCode == http.StatusUnauthorized &&
+			replayable && !retriedNonce && askedForNonce(resp.Header) {
+			// RFC 9449 section 9: the same token again, with the
+			// API's nonce in a new proof.
+			discard(resp)
+			retriedNonce = true
+			n--
+			continue
 		}
 		if resp.StatusCode == http.StatusUnauthorized && replayable && !retried401 {
 			discard(resp)

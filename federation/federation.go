@@ -133,7 +133,7 @@ type Config struct {
 	// FetchTimeout bounds one fetch; zero means [DefaultFetchTimeout].
 	FetchTimeout time.Duration
 	// MaxDocumentBytes caps a fetched document and a policy's JWK Set;
-	// zero means [DefaultMaxDocumentBytes].
+	// zero means [DefaultMaxDocumentBytes]; at most [jwk.DefaultMaxSetBytes].
 	MaxDocumentBytes int64
 	// MinRefetchInterval is the least time between fetches caused by
 	// unknown kids or failures; zero means [DefaultMinRefetchInterval].
@@ -185,8 +185,8 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.FetchTimeout < 0 {
 		problems = append(problems, "negative FetchTimeout")
 	}
-	if cfg.MaxDocumentBytes < 0 {
-		problems = append(problems, "negative MaxDocumentBytes")
+	if cfg.MaxDocumentBytes < 0 || cfg.MaxDocumentBytes > jwk.DefaultMaxSetBytes {
+		problems = append(problems, fmt.Sprintf("MaxDocumentBytes must be 0 (the default, %d) to %d", DefaultMaxDocumentBytes, jwk.DefaultMaxSetBytes))
 	}
 	if cfg.MinRefetchInterval < 0 {
 		problems = append(problems, "negative MinRefetchInterval")
@@ -412,6 +412,9 @@ var ruleRank = map[Rule]int{
 	RuleClaim: 5, RuleExpiry: 6, RuleLifetime: 7,
 }
 
+// maxKeysDetail bounds the fetch error in a keys refusal's detail.
+const maxKeysDetail = 400
+
 // maxShown bounds a caller-controlled value in a refusal's detail.
 const maxShown = 96
 
@@ -509,7 +512,7 @@ func (v *Verifier) evaluate(ctx context.Context, token string, audiences []strin
 func (v *Verifier) verifySignature(ctx context.Context, token string, p *store.TrustPolicy) (*jwtauth.Claims, Rule, string) {
 	ks, err := v.keySource(p)
 	if err != nil {
-		return nil, RuleKeys, err.Error()
+		return nil, RuleKeys, logattr.Clean(err.Error(), maxKeysDetail)
 	}
 	c, err := v.validator(p.Issuer).VerifySignature(ctx, token, jwtauth.PublicKeys(ks))
 	if err != nil {
@@ -520,7 +523,9 @@ func (v *Verifier) verifySignature(ctx context.Context, token string, p *store.T
 		if ctx.Err() != nil {
 			return nil, RuleKeys, "the request ended while the issuer's keys were fetched"
 		}
-		return nil, RuleKeys, "the issuer's keys could not be fetched: " + strings.TrimPrefix(err.Error(), "jwtauth: looking up the key: ")
+		// The error may quote a URL of the issuer's discovery document.
+		return nil, RuleKeys, "the issuer's keys could not be fetched: " +
+			logattr.Clean(strings.TrimPrefix(err.Error(), "jwtauth: looking up the key: "), maxKeysDetail)
 	}
 	return c, "", ""
 }

@@ -272,11 +272,12 @@ func TestPolicyChangesSeenWithinTTL(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	_, err := federation.New(federation.Config{Algorithms: []string{"HS256", "none"}, Client: &http.Client{Transport: roundTripperFunc(nil)}})
+	_, err := federation.New(federation.Config{Algorithms: []string{"HS256", "none"}, Client: &http.Client{Transport: roundTripperFunc(nil)},
+		MaxDocumentBytes: 1 << 30, FetchTimeout: -1})
 	if err == nil {
 		t.Fatal("New = nil; want an error")
 	}
-	for _, want := range []string{"no Policies", `"HS256"`, `"none"`, "Client.Transport"} {
+	for _, want := range []string{"no Policies", `"HS256"`, `"none"`, "Client.Transport", "MaxDocumentBytes", "FetchTimeout"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New = %v; want it to mention %s", err, want)
 		}

@@ -90,12 +90,18 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 	})
 }
 
-// Refuse logs err and writes the refusal for r: OnError's response when
+// Refuse logs err, lets each verifier that is a [HeaderChallenger] set
+// its response headers, and writes the refusal for r: OnError's response when
 // set, otherwise [WriteRefusal] with the challenges of m's verifiers (a
 // bare Bearer challenge when none of them is a [Challenger], since RFC
 // 7235 requires at least one on a 401).
 func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 	m.log(r, err)
+	for _, v := range m.Verifiers {
+		if hc, ok := v.(HeaderChallenger); ok {
+			hc.ChallengeHeader(r, err, w.Header())
+		}
+	}
 	if m.OnError != nil {
 		m.OnError(w, r, err)
 		return
@@ -108,11 +114,14 @@ func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // Challenges returns the WWW-Authenticate challenges for a refusal with
-// err: one per verifier that implements [Challenger], in order.
+// err: those of each verifier that implements [MultiChallenger], one for
+// each other verifier that implements [Challenger], in order.
 func (m *Middleware) Challenges(err error) []Challenge {
 	var cs []Challenge
 	for _, v := range m.Verifiers {
-		if c, ok := v.(Challenger); ok {
+		if mc, ok := v.(MultiChallenger); ok {
+			cs = append(cs, mc.Challenges(err)...)
+		} else if c, ok := v.(Challenger); ok {
 			cs = append(cs, c.Challenge(err))
 		}
 	}
@@ -272,9 +281,13 @@ func requireScope(scopes []string, refuse func(w http.ResponseWriter, r *http.Re
 				return
 			}
 			if !p.HasScope(scopes...) {
+				scheme := "Bearer"
+				if p.Scheme == m2m.SchemeDPoP {
+					scheme = "DPoP" // RFC 9449 section 7.1: the token's own scheme
+				}
 				refuse(w, r, &m2m.CredentialError{Scheme: p.Scheme, Reason: m2m.ReasonInsufficientScope,
 					Description: "the credential lacks a required scope: " + want},
-					Challenge{Scheme: "Bearer", Params: []Param{
+					Challenge{Scheme: scheme, Params: []Param{
 						{"error", string(m2m.ReasonInsufficientScope)}, {"scope", want},
 					}})
 				return

@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/jws"
 	"github.com/m2mkit/m2m/jwk"
@@ -68,6 +70,28 @@ type Config struct {
 	Realm string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	// DPoP, when set, also accepts DPoP-bound tokens sent as
+	// "Authorization: DPoP <token>" with a DPoP proof (RFC 9449 section
+	// 7): the token as above, then the proof through DPoP (replay, nonce,
+	// htm, htu), its ath against the token and its key against the
+	// token's cnf.jkt. Refusals then offer a DPoP challenge beside the
+	// Bearer one. Nil: the DPoP scheme is not accepted (such a request
+	// carries no credential of this verifier). A bound token sent as
+	// Bearer is refused either way. See [AccessTokens.Verify].
+	DPoP *DPoPVerifier
+	// PublicURL is the base URL clients call this API at, such as
+	// "https://api.example.com" or "https://example.com/prefix": a
+	// request's URL, for a proof's htu, is PublicURL joined with the
+	// request's escaped path. With DPoP, PublicURL or TrustedProxies is
+	// required; PublicURL wins when both are set.
+	PublicURL string
+	// TrustedProxies, when PublicURL is empty, are the proxies whose
+	// X-Forwarded-Proto and X-Forwarded-Host headers give the public
+	// origin of a DPoP request ([clientaddr.TrustedProxies.ForwardedOrigin]);
+	// a DPoP request from any other peer, or without those headers, is
+	// refused. The Host header is never read.
+	TrustedProxies clientaddr.TrustedProxies
 }
 
 // AccessTokens verifies JWT access tokens signed with public keys, such
@@ -114,6 +138,7 @@ func NewAccessTokens(c Config) (*AccessTokens, error) {
 	if c.Profile != "" && !c.Profile.Valid() {
 		problems = append(problems, fmt.Sprintf("unknown Profile %q", c.Profile))
 	}
+	problems = append(problems, c.dpopProblems()...)
 	if len(problems) > 0 {
 		return nil, errors.New("jwtauth: invalid Config: " + strings.Join(problems, "; "))
 	}
@@ -176,6 +201,24 @@ func (vt *VerifiedToken) Principal() *m2m.Principal {
 // It returns a [*m2m.CredentialError] for a refused token and another
 // error for a technical failure (the key set cannot be fetched).
 func (a *AccessTokens) VerifyToken(ctx context.Context, token string) (*VerifiedToken, error) {
+	vt, err := a.verifyToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	// A sender-constrained token (cnf: DPoP's jkt, mTLS's x5t#S256) is
+	// good only with its proof of possession, which a bearer token does
+	// not bring: accepting it as one would undo the binding (RFC 9449
+	// section 7.1, RFC 8705 section 3). Fail closed.
+	if _, bound := vt.Claims.Raw["cnf"]; bound {
+		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonBadCredentials,
+			"the token is bound to a key (cnf) and is not accepted as a bearer token")
+	}
+	return a.checked(vt)
+}
+
+// verifyToken is VerifyToken without the cnf refusal and the client and
+// scope policy.
+func (a *AccessTokens) verifyToken(ctx context.Context, token string) (*VerifiedToken, error) {
 	max := a.cfg.MaxTokenBytes
 	if max <= 0 {
 		max = DefaultMaxTokenBytes
@@ -185,10 +228,10 @@ func (a *AccessTokens) VerifyToken(ctx context.Context, token string) (*Verified
 	}
 	var digest [32]byte
 	if a.cache != nil {
-		digest = sha256.Sum256([]byte(token))
+		digest = tokenDigest(token)
 		if vt := a.cache.get(digest); vt != nil {
 			if a.stillValid(ctx, vt) {
-				return a.checked(vt)
+				return vt, nil
 			}
 			a.cache.remove(digest)
 		}
@@ -200,7 +243,15 @@ func (a *AccessTokens) VerifyToken(ctx context.Context, token string) (*Verified
 	if a.cache != nil {
 		a.cache.put(digest, vt, a.validator.now())
 	}
-	return a.checked(vt)
+	return vt, nil
+}
+
+// tokenDigest is the SHA-256 of token (the verification cache's key, and
+// DPoP's ath), computed over the string's bytes in place: a []byte
+// conversion would copy (and allocate) the whole token on every cached
+// verification. sha256.Sum256 only reads its argument.
+func tokenDigest(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
 func (a *AccessTokens) checked(vt *VerifiedToken) (*VerifiedToken, error) {
@@ -233,14 +284,6 @@ func (a *AccessTokens) verify(ctx context.Context, token string) (*VerifiedToken
 	c, err := a.validator.Verify(ctx, token, a.keys)
 	if err != nil {
 		return nil, err
-	}
-	// A sender-constrained token (cnf: DPoP's jkt, mTLS's x5t#S256) is
-	// good only with its proof of possession, which AccessTokens does not
-	// check: accepting it as a bearer token would undo the binding
-	// (RFC 9449 section 7.1, RFC 8705 section 3). Fail closed.
-	if _, bound := c.Raw["cnf"]; bound {
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonBadCredentials,
-			"the token is bound to a key (cnf) and is not accepted as a bearer token")
 	}
 	vt := &VerifiedToken{Claims: c, KeyID: c.KeyID, KeyThumbprint: c.KeyThumbprint}
 	if err := a.readProfile(vt); err != nil {
@@ -371,8 +414,15 @@ func (a *AccessTokens) CheckToken(r *http.Request, token string) (*m2m.Principal
 	return vt.Principal(), nil
 }
 
-// Verify implements [m2m.Verifier] for "Authorization: Bearer <token>".
+// Verify implements [m2m.Verifier] for "Authorization: Bearer <token>"
+// and, with Config.DPoP, "Authorization: DPoP <token>" with its proof.
 func (a *AccessTokens) Verify(r *http.Request) (*m2m.Principal, error) {
+	if token, ok, err := a.dpopCredentials(r); ok {
+		if err != nil {
+			return nil, err
+		}
+		return a.verifyDPoP(r, token, nil)
+	}
 	return a.auth.Verify(r)
 }
 
@@ -380,7 +430,7 @@ func (a *AccessTokens) Verify(r *http.Request) (*m2m.Principal, error) {
 func (a *AccessTokens) Challenge(err error) httpauth.Challenge {
 	c := a.auth.Challenge(err)
 	var ce *m2m.CredentialError
-	if errors.As(err, &ce) && ce.Reason == m2m.ReasonInsufficientScope {
+	if errors.As(err, &ce) && ce.Reason == m2m.ReasonInsufficientScope && ce.Scheme == m2m.SchemeBearer {
 		// RFC 6750 section 3.1: insufficient_scope, with the scope needed.
 		for i, p := range c.Params {
 			if p.Name == "error" {

@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
+	"math/big"
 	"testing"
 	"time"
 
@@ -97,6 +99,27 @@ func BenchmarkAccessTokens(b *testing.B) {
 			}
 			reportCPU(b, start)
 		})
+		if a.name == "ES256" {
+			// The floor of the floor: SHA-256 of the signing input and
+			// crypto/ecdsa.Verify with r and s already decoded.
+			b.Run(a.name+"/bare-ecdsa-verify", func(b *testing.B) {
+				t, err := jws.Parse(tok, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, s := new(big.Int).SetBytes(t.Signature[:32]), new(big.Int).SetBytes(t.Signature[32:])
+				pub := a.pub.(*ecdsa.PublicKey)
+				b.ReportAllocs()
+				start := cpuTime()
+				for b.Loop() {
+					h := sha256.Sum256([]byte(t.SigningInput))
+					if !ecdsa.Verify(pub, h[:], r, s) {
+						b.Fatal("ecdsa.Verify = false")
+					}
+				}
+				reportCPU(b, start)
+			})
+		}
 	}
 }
 
@@ -104,3 +127,45 @@ var (
 	_ *ecdsa.PublicKey
 	_ *rsa.PublicKey
 )
+
+// TestVerifyCachedNoAllocation checks that verifying a token seen before
+// (a cache hit: digest, lookup, time claims, key still published)
+// allocates nothing, for every public-key algorithm.
+func TestVerifyCachedNoAllocation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under -race")
+	}
+	k := testKeys
+	now := time.Unix(1700000100, 0)
+	for _, a := range []struct {
+		name      string
+		priv, pub any
+	}{
+		{"ES256", k.ec, &k.ec.PublicKey},
+		{"EdDSA", k.ed, k.ed.Public().(ed25519.PublicKey)},
+		{"RS256", k.rsa, &k.rsa.PublicKey},
+	} {
+		t.Run(a.name, func(t *testing.T) {
+			tok := mint(t, a.name, "k1", "", a.priv, baseClaims())
+			at, err := jwtauth.NewAccessTokens(jwtauth.Config{
+				Issuer: testIss, Audiences: []string{testAud}, Algorithms: []string{a.name},
+				Keys: jwk.NewStaticKeySet(jwk.NewSet(pubKey(t, a.pub, "k1"))), Now: func() time.Time { return now },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := at.VerifyToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			n := testing.AllocsPerRun(100, func() {
+				if _, err := at.VerifyToken(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if n != 0 {
+				t.Errorf("cached VerifyToken: %v allocations; want 0", n)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -235,7 +234,7 @@ func (v *DPoPVerifier) Verify(ctx context.Context, req DPoPRequest) (*DPoPProof,
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256([]byte(req.AccessToken))
+		sum := tokenDigest(req.AccessToken)
 		var enc [43]byte
 		base64.RawURLEncoding.Encode(enc[:], sum[:])
 		if subtle.ConstantTimeCompare([]byte(ath), enc[:]) != 1 {

@@ -106,27 +106,35 @@ func (r *RevocableTokens) VerifyToken(ctx context.Context, token string) (*Verif
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkRevoked(ctx, vt); err != nil {
+		return nil, err
+	}
+	return vt, nil
+}
+
+// checkRevoked refuses a verified token that is revoked.
+func (r *RevocableTokens) checkRevoked(ctx context.Context, vt *VerifiedToken) error {
 	if vt.Claims.ID == "" {
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonMissingClaim, "the token has no jti and cannot be checked for revocation")
+		return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonMissingClaim, "the token has no jti and cannot be checked for revocation")
 	}
 	now := r.now()
 	if r.cfg.Clients != nil && vt.ClientID != "" {
 		before, gone, err := r.revokedBefore(ctx, vt.ClientID, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if gone || (!before.IsZero() && vt.Claims.IssuedAt.Before(before)) {
-			return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonRevoked, "the token has been revoked")
+			return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonRevoked, "the token has been revoked")
 		}
 	}
 	revoked, err := r.isRevoked(ctx, vt.Claims.ID, vt.Claims.ExpiresAt, now)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if revoked {
-		return nil, m2m.Invalid(m2m.SchemeBearer, m2m.ReasonRevoked, "the token has been revoked")
+		return m2m.Invalid(m2m.SchemeBearer, m2m.ReasonRevoked, "the token has been revoked")
 	}
-	return vt, nil
+	return nil
 }
 
 func (r *RevocableTokens) isRevoked(ctx context.Context, jti string, exp, now time.Time) (bool, error) {
@@ -194,12 +202,33 @@ func (r *RevocableTokens) CheckToken(req *http.Request, token string) (*m2m.Prin
 	return vt.Principal(), nil
 }
 
-// Verify implements [m2m.Verifier] for "Authorization: Bearer <token>".
+// Verify implements [m2m.Verifier] for "Authorization: Bearer <token>"
+// and, when the AccessTokens has Config.DPoP, "Authorization: DPoP
+// <token>" with its proof (as [AccessTokens.Verify], with the revocation
+// checks before the proof's).
 func (r *RevocableTokens) Verify(req *http.Request) (*m2m.Principal, error) {
+	if token, ok, err := r.tokens.dpopCredentials(req); ok {
+		if err != nil {
+			return nil, err
+		}
+		return r.tokens.verifyDPoP(req, token, r.checkRevoked)
+	}
 	return r.auth.Verify(req)
 }
 
 // Challenge implements [httpauth.Challenger], as [AccessTokens.Challenge].
 func (r *RevocableTokens) Challenge(err error) httpauth.Challenge {
 	return r.tokens.Challenge(err)
+}
+
+// Challenges implements [httpauth.MultiChallenger], as
+// [AccessTokens.Challenges].
+func (r *RevocableTokens) Challenges(err error) []httpauth.Challenge {
+	return r.tokens.Challenges(err)
+}
+
+// ChallengeHeader implements [httpauth.HeaderChallenger], as
+// [AccessTokens.ChallengeHeader].
+func (r *RevocableTokens) ChallengeHeader(req *http.Request, err error, h http.Header) {
+	r.tokens.ChallengeHeader(req, err, h)
 }

@@ -84,6 +84,26 @@ type Client struct {
 	// always sender-constrained. False: a proof is optional.
 	RequireDPoP bool
 
+	// TLSSubject, TLSSANDNS, TLSSANURI, TLSSANIP and TLSSANEmail name the
+	// certificate of a [AuthMethodTLSClientAuth] client (RFC 8705 section
+	// 2.1.2: tls_client_auth_subject_dn, _san_dns, _san_uri, _san_ip,
+	// _san_email): such a client has exactly one of them, other clients
+	// none. TLSSubject is an RFC 4514 string, compared with the
+	// certificate's subject RDN by RDN, attribute types by OID and values
+	// exactly; a SAN matches when the certificate lists it among its
+	// subject alternative names of that kind (DNS names without regard to
+	// case, IP addresses as addresses).
+	TLSSubject  string
+	TLSSANDNS   string
+	TLSSANURI   string
+	TLSSANIP    string
+	TLSSANEmail string
+	// TLSClientCertificateBoundAccessTokens (RFC 8705 section 3.4), when
+	// set, binds the tokens of a client that authenticates otherwise (a
+	// secret, private_key_jwt) to the client certificate its token request
+	// came over, when it presented one. The tokens of the two mutual-TLS
+	// methods are always bound.
+	TLSClientCertificateBoundAccessTokens bool
 	// QuotaHourly and QuotaDaily cap the tokens issued to the client in
 	// a clock hour and a UTC day, across every replica (0: no quota).
 	// QuotaMode says what happens past a quota: [QuotaEnforce] (also
@@ -183,9 +203,9 @@ type Store interface {
 	Keys
 	Revocations
 	Settings
+	TrustPolicies
 	Usage
 	Audit
-	TrustPolicies
 	// Ping reports whether the backend is reachable (for /readyz).
 	Ping(ctx context.Context) error
 	Close() error

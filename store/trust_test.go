@@ -85,6 +85,15 @@ func TestTrustPolicyValidate(t *testing.T) {
 		{"claim name with space", func(p *store.TrustPolicy) { p.Claims = map[string]string{"a b": "x"} }, "claims"},
 		{"claim sub", func(p *store.TrustPolicy) { p.Claims = map[string]string{"sub": "x"} }, "claims"},
 		{"claim aud", func(p *store.TrustPolicy) { p.Claims = map[string]string{"aud": "x"} }, "claims"},
+		{"claim pointer to sub", func(p *store.TrustPolicy) { p.Claims = map[string]string{"/sub": "x"} }, "claims"},
+		{"claim pointer bad escape", func(p *store.TrustPolicy) { p.Claims = map[string]string{"/a~2b": "x"} }, "claims"},
+		{"claim pointer too deep", func(p *store.TrustPolicy) {
+			p.Claims = map[string]string{strings.Repeat("/a", store.MaxClaimDepth+1): "x"}
+		}, "claims"},
+		{"claim pointer", func(p *store.TrustPolicy) {
+			p.Claims = map[string]string{"/kubernetes.io/serviceaccount/name": "worker", "/a~1b~0c": "x"}
+		}, ""},
+		{"claim URL name", func(p *store.TrustPolicy) { p.Claims = map[string]string{"https://example.com/role": "admin"} }, ""},
 		{"claim pattern empty", func(p *store.TrustPolicy) { p.Claims = map[string]string{"ref": ""} }, "claims"},
 		{"claim pattern control", func(p *store.TrustPolicy) { p.Claims = map[string]string{"ref": "a\x1b"} }, "claims"},
 		{"too many claims", func(p *store.TrustPolicy) {

@@ -31,6 +31,10 @@ const (
 	// conditions.
 	MaxTrustClaims    = 32
 	MaxClaimNameBytes = 128
+	// MaxClaimDepth bounds the members of a claim name that is a JSON
+	// Pointer (RFC 6901) into nested objects, such as
+	// /kubernetes.io/namespace.
+	MaxClaimDepth = 16
 	// MaxTrustPolicyTTL bounds a policy's MaxTTL; a positive MaxTTL is
 	// at least one second.
 	MaxTrustPolicyTTL = 24 * time.Hour
@@ -64,8 +68,9 @@ var ruledClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat"}
 // distinct kids and JWKSURI an URL of the same form as the issuer; at
 // least one audience; a subject pattern that is not only '*' (it would
 // accept every token of the issuer); claim names of printable ASCII
-// without '=' other than the claims the policy checks otherwise (iss, sub,
-// aud, exp, nbf, iat), with non-empty patterns; a valid client id; RFC
+// without '=' (a top-level claim, or a JSON Pointer into nested objects
+// when it starts with '/') other than the claims the policy checks
+// otherwise (iss, sub, aud, exp, nbf, iat), with non-empty patterns; a valid client id; RFC
 // 6749 scope tokens; a MaxTTL of 0 or one second to [MaxTrustPolicyTTL];
 // and a known preset or none. It checks form and bounds only: whether the
 // client exists is for the caller to check.
@@ -109,7 +114,9 @@ func (p *TrustPolicy) Validate() error {
 		switch {
 		case name == "" || len(name) > MaxClaimNameBytes || !visibleASCII(name) || strings.Contains(name, "="):
 			bad("claims", "claim names must be 1 to %d bytes of printable ASCII without spaces or '='", MaxClaimNameBytes)
-		case indexOf(ruledClaims, name) >= 0:
+		case strings.HasPrefix(name, "/") && !validClaimPointer(name):
+			bad("claims", "claim %s is not a JSON Pointer (RFC 6901: '~' only as ~0 or ~1) of at most %d members", name, MaxClaimDepth)
+		case indexOf(ruledClaims, strings.TrimPrefix(name, "/")) >= 0:
 			bad("claims", "claim %s has its own rule (issuer, audiences, subject or the token's lifetime)", name)
 		case !validPattern(p.Claims[name]):
 			bad("claims", "the pattern of claim %s must be 1 to %d bytes of UTF-8 without control characters", name, MaxPatternBytes)
@@ -128,6 +135,24 @@ func (p *TrustPolicy) Validate() error {
 		bad("preset", `must be "", %q, %q, %q or %q`, PresetGitHubActions, PresetGitLab, PresetKubernetes, PresetSPIFFE)
 	}
 	return errors.Join(errs...)
+}
+
+// validClaimPointer reports whether name, which starts with '/', is a
+// JSON Pointer (RFC 6901) of at most MaxClaimDepth reference tokens, each
+// '~' escaped as ~0 or ~1.
+func validClaimPointer(name string) bool {
+	segs := strings.Split(name[1:], "/")
+	if len(segs) > MaxClaimDepth {
+		return false
+	}
+	for _, seg := range segs {
+		for i := 0; i < len(seg); i++ {
+			if seg[i] == '~' && (i+1 == len(seg) || seg[i+1] != '0' && seg[i+1] != '1') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ValidateTrustPolicyUpdate reports the problems of after, the result of

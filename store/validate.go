@@ -65,6 +65,20 @@ const (
 	AuthMethodClientSecretBasic = "client_secret_basic"
 	AuthMethodClientSecretPost  = "client_secret_post"
 	AuthMethodPrivateKeyJWT     = "private_key_jwt"
+	// AuthMethodTLSClientAuth is mutual TLS with a certificate from a CA
+	// the server trusts, whose subject or subject alternative name is
+	// registered (RFC 8705 section 2.1).
+	AuthMethodTLSClientAuth = "tls_client_auth"
+	// AuthMethodSelfSignedTLSClientAuth is mutual TLS with a certificate
+	// whose public key is in the client's registered JWK Set (RFC 8705
+	// section 2.2), self-signed or not.
+	AuthMethodSelfSignedTLSClientAuth = "self_signed_tls_client_auth"
+)
+
+// Bounds of the certificate names of a tls_client_auth client.
+const (
+	MaxTLSSubjectBytes = 1024
+	MaxTLSSANBytes     = 2048
 )
 
 // FieldError is one problem [Client.Validate] found. Field is the
@@ -93,7 +107,19 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // UsesSecret reports whether the client authenticates with a secret
 // (its AuthMethod is "", client_secret_basic or client_secret_post).
-func (c *Client) UsesSecret() bool { return c.AuthMethod != AuthMethodPrivateKeyJWT }
+func (c *Client) UsesSecret() bool {
+	switch c.AuthMethod {
+	case "", AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
+		return true
+	}
+	return false
+}
+
+// UsesMutualTLS reports whether the client authenticates with a client
+// certificate (tls_client_auth or self_signed_tls_client_auth).
+func (c *Client) UsesMutualTLS() bool {
+	return c.AuthMethod == AuthMethodTLSClientAuth || c.AuthMethod == AuthMethodSelfSignedTLSClientAuth
+}
 
 // ValidClientID reports whether id is a valid client id: 1 to
 // [MaxClientIDBytes] of A-Z a-z 0-9 - . _ ~.
@@ -160,30 +186,6 @@ func (c *Client) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MaxQuota bounds QuotaHourly and QuotaDaily.
-const MaxQuota = 1_000_000_000
-
-// Quota modes (Client.QuotaMode).
-const (
-	QuotaEnforce = "enforce"
-	QuotaMonitor = "monitor"
-)
-
-// validateQuota checks QuotaHourly, QuotaDaily and QuotaMode.
-func (c *Client) validateQuota(bad func(field, format string, args ...any)) {
-	if c.QuotaHourly < 0 || c.QuotaHourly > MaxQuota {
-		bad("quota_hourly", "must be 0 (no quota) to %d", MaxQuota)
-	}
-	if c.QuotaDaily < 0 || c.QuotaDaily > MaxQuota {
-		bad("quota_daily", "must be 0 (no quota) to %d", MaxQuota)
-	}
-	switch c.QuotaMode {
-	case "", QuotaEnforce, QuotaMonitor:
-	default:
-		bad("quota_mode", `must be "enforce" or "monitor"`)
-	}
-}
-
 // validateAudiences checks a list of audiences: at most MaxAudiences,
 // each 1 to MaxAudienceBytes of visible ASCII, none repeated.
 func validateAudiences(list []string, bad func(field, format string, args ...any)) {
@@ -214,17 +216,52 @@ func validateScopes(list []string, bad func(field, format string, args ...any)) 
 	}
 }
 
+// MaxQuota bounds QuotaHourly and QuotaDaily.
+const MaxQuota = 1_000_000_000
+
+// Quota modes (Client.QuotaMode).
+const (
+	QuotaEnforce = "enforce"
+	QuotaMonitor = "monitor"
+)
+
+// validateQuota checks QuotaHourly, QuotaDaily and QuotaMode.
+func (c *Client) validateQuota(bad func(field, format string, args ...any)) {
+	if c.QuotaHourly < 0 || c.QuotaHourly > MaxQuota {
+		bad("quota_hourly", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	if c.QuotaDaily < 0 || c.QuotaDaily > MaxQuota {
+		bad("quota_daily", "must be 0 (no quota) to %d", MaxQuota)
+	}
+	switch c.QuotaMode {
+	case "", QuotaEnforce, QuotaMonitor:
+	default:
+		bad("quota_mode", `must be "enforce" or "monitor"`)
+	}
+}
+
 // validateAuthMethod checks AuthMethod, JWKS and JWKSURI.
 func (c *Client) validateAuthMethod(bad func(field, format string, args ...any)) {
+	if c.AuthMethod != AuthMethodTLSClientAuth {
+		for _, f := range c.tlsNames() {
+			if f.value != "" {
+				bad(f.field, "only a tls_client_auth client has a certificate subject or subject alternative name")
+			}
+		}
+	}
 	switch c.AuthMethod {
 	case "", AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
 		if c.JWKS != nil || c.JWKSURI != "" {
-			bad("jwks", "only a private_key_jwt client has a JWK Set or a jwks_uri")
+			bad("jwks", "only a private_key_jwt or self_signed_tls_client_auth client has a JWK Set, only a private_key_jwt client a jwks_uri")
 		}
+		return
+	case AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth:
+		c.validateMutualTLS(bad)
 		return
 	case AuthMethodPrivateKeyJWT:
 	default:
-		bad("token_endpoint_auth_method", `must be "", %q, %q or %q`, AuthMethodClientSecretBasic, AuthMethodClientSecretPost, AuthMethodPrivateKeyJWT)
+		bad("token_endpoint_auth_method", `must be "", %q, %q, %q, %q or %q`, AuthMethodClientSecretBasic, AuthMethodClientSecretPost,
+			AuthMethodPrivateKeyJWT, AuthMethodTLSClientAuth, AuthMethodSelfSignedTLSClientAuth)
 		return
 	}
 	if len(c.SecretHash) > 0 || len(c.PreviousSecretHash) > 0 {

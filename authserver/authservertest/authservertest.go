@@ -36,6 +36,9 @@ type Options struct {
 	RateLimit ratelimit.Limit
 	// Now is the clock of the server and its keyring (nil: time.Now).
 	Now func() time.Time
+	// DPoP, when set, makes the token endpoint accept DPoP proofs and
+	// bind tokens to their keys (authserver.Config.DPoP).
+	DPoP *jwtauth.DPoPVerifier
 }
 
 // Server is a running token server. Its fields are for reading.
@@ -81,7 +84,7 @@ func NewServer(t testing.TB, opts *Options) *Server {
 	}
 	s.Auth, err = authserver.New(authserver.Config{Issuer: s.URL, Clients: st, Signer: kr, SigningAlgorithms: []string{alg},
 		Profile: opts.Profile, TokenTTL: opts.TokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
-		RateLimit: opts.RateLimit, Now: opts.Now})
+		RateLimit: opts.RateLimit, Now: opts.Now, DPoP: opts.DPoP})
 	if err != nil {
 		cancel()
 		t.Fatalf("authservertest: %v", err)

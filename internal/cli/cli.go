@@ -94,6 +94,7 @@ func commands(env *Env) []*cobra.Command {
 		// The token server and its administration.
 		cmdServe(env),
 		cmdClient(env),
+		cmdTrust(env),
 		cmdKey(env),
 		cmdRevoke(env),
 		cmdIssuer(env),

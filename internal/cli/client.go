@@ -33,6 +33,17 @@ func printClient(w io.Writer, j authserver.ClientInfo) {
 	if j.DPoPBoundAccessTokens {
 		fmt.Fprintf(tw, "require_dpop:\ttrue\n")
 	}
+	for _, f := range []struct{ name, value string }{
+		{"tls_subject", j.TLSClientAuthSubjectDN}, {"tls_san_dns", j.TLSClientAuthSANDNS}, {"tls_san_uri", j.TLSClientAuthSANURI},
+		{"tls_san_ip", j.TLSClientAuthSANIP}, {"tls_san_email", j.TLSClientAuthSANEmail},
+	} {
+		if f.value != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", f.name, f.value)
+		}
+	}
+	if j.TLSClientCertificateBoundAccessTokens {
+		fmt.Fprintf(tw, "require_certificate:\ttrue\n")
+	}
 	fmt.Fprintf(tw, "name:\t%s\n", j.Name)
 	fmt.Fprintf(tw, "audiences:\t%s\n", strings.Join(j.Audiences, " "))
 	fmt.Fprintf(tw, "scopes:\t%s\n", strings.Join(j.Scopes, " "))
@@ -131,12 +142,19 @@ var clientFlags = map[string]string{
 	"client_id": "--id", "name": "--name", "audiences": "--audience", "scopes": "--scope",
 	"token_ttl_seconds": "--ttl", "rate_limit_per_second": "--rate-limit", "rate_limit_burst": "--burst",
 	"profile": "--profile", "token_endpoint_auth_method": "--auth-method", "jwks": "--jwks", "jwks_uri": "--jwks-uri",
-	"dpop_bound_access_tokens": "--require-dpop",
+	"dpop_bound_access_tokens":   "--require-dpop",
+	"tls_client_auth_subject_dn": "--tls-subject", "tls_client_auth_san_dns": "--tls-san-dns", "tls_client_auth_san_uri": "--tls-san-uri",
+	"tls_client_auth_san_ip": "--tls-san-ip", "tls_client_auth_san_email": "--tls-san-email",
+	"tls_client_certificate_bound_access_tokens": "--require-certificate",
 }
 
 // clientFieldErrors says every problem authserver.ValidateClient found
 // with the flag that sets the field.
-func clientFieldErrors(err error) string {
+func clientFieldErrors(err error) string { return fieldErrors(err, clientFlags) }
+
+// fieldErrors says every problem of err (store.FieldError values) with
+// the flag that sets the field, as flags names it.
+func fieldErrors(err error, flags map[string]string) string {
 	errs := []error{err}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
@@ -144,12 +162,12 @@ func clientFieldErrors(err error) string {
 	var msgs []string
 	for _, e := range errs {
 		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			msgs = append(msgs, clientFieldErrors(errors.Join(j.Unwrap()...)))
+			msgs = append(msgs, fieldErrors(errors.Join(j.Unwrap()...), flags))
 			continue
 		}
 		var fe *store.FieldError
 		if errors.As(e, &fe) {
-			name := clientFlags[fe.Field]
+			name := flags[fe.Field]
 			if name == "" {
 				name = fe.Field
 			}
@@ -202,6 +220,9 @@ func clientCreate(env *Env) *cobra.Command {
 		rate                          float64
 		burst                         int
 		requireDPoP                   bool
+		tlsSubject, tlsDNS, tlsURI    string
+		tlsIP, tlsEmail               string
+		requireCert                   bool
 		quota                         quotaFlags
 	)
 	c := &cobra.Command{
@@ -223,18 +244,23 @@ func clientCreate(env *Env) *cobra.Command {
 				ID: id, Name: name, Audiences: audiences, Scopes: scopeList,
 				TokenTTL: ttl, RateLimitPerSecond: rate, RateLimitBurst: burst, Profile: profile,
 				AuthMethod: authMethod, JWKSURI: jwksURI, RequireDPoP: requireDPoP,
-				QuotaHourly: quota.hourly, QuotaDaily: quota.daily,
+				TLSSubject: tlsSubject, TLSSANDNS: tlsDNS, TLSSANURI: tlsURI, TLSSANIP: tlsIP, TLSSANEmail: tlsEmail,
+				TLSClientCertificateBoundAccessTokens: requireCert,
+				QuotaHourly:                           quota.hourly, QuotaDaily: quota.daily,
 			}
 			if quota.hourly > 0 || quota.daily > 0 || c.Flags().Changed("quota-mode") {
 				cl.QuotaMode = quota.mode
 			}
 			if jwksFile != "" {
-				if cl.JWKS, err = readJWKSFile(jwksFile); err != nil {
+				if cl.JWKS, err = readJWKSFile(jwksFile, store.MaxClientJWKSBytes); err != nil {
 					return err
 				}
 			}
 			if authMethod == store.AuthMethodPrivateKeyJWT && credsFile != "" {
 				return Usage("--credentials-file: a private_key_jwt client has no secret to write (it signs assertions with its private key)")
+			}
+			if cl.UsesMutualTLS() && credsFile != "" {
+				return Usage("--credentials-file: a %s client has no secret to write (it authenticates with its certificate)", authMethod)
 			}
 			// The admin API's and the store's checks, said with the flags:
 			// the same client is refused the same way on every path.
@@ -267,9 +293,15 @@ func clientCreate(env *Env) *cobra.Command {
 	fs.IntVar(&burst, "burst", 0, "token bucket size with --rate-limit (0: the rate, at least 1)")
 	fs.StringVar(&profile, "profile", "", "token profile for this client: rfc9068 or auth0 (default: the server's)")
 	fs.StringVar(&id, "id", "", "client id (default: 128 random bits)")
-	fs.StringVar(&authMethod, "auth-method", "", "how the client authenticates at the token endpoint: client_secret_basic, client_secret_post or private_key_jwt (default: its secret, either way)")
-	fs.StringVar(&jwksFile, "jwks", "", "private_key_jwt: the JWK Set `FILE` of the client's public keys")
+	fs.StringVar(&authMethod, "auth-method", "", "how the client authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth or self_signed_tls_client_auth (default: its secret, either way)")
+	fs.StringVar(&jwksFile, "jwks", "", "private_key_jwt, self_signed_tls_client_auth: the JWK Set `FILE` of the client's public keys")
 	fs.StringVar(&jwksURI, "jwks-uri", "", "private_key_jwt: the https `URL` of the client's JWK Set")
+	fs.StringVar(&tlsSubject, "tls-subject", "", "tls_client_auth: the subject `DN` of the client's certificate, as an RFC 4514 string such as 'CN=worker,O=Example'")
+	fs.StringVar(&tlsDNS, "tls-san-dns", "", "tls_client_auth: a DNS `NAME` among the certificate's subject alternative names (instead of --tls-subject)")
+	fs.StringVar(&tlsURI, "tls-san-uri", "", "tls_client_auth: a `URI` among the certificate's subject alternative names, such as a SPIFFE ID (instead of --tls-subject)")
+	fs.StringVar(&tlsIP, "tls-san-ip", "", "tls_client_auth: an IP `ADDRESS` among the certificate's subject alternative names (instead of --tls-subject)")
+	fs.StringVar(&tlsEmail, "tls-san-email", "", "tls_client_auth: an email `ADDRESS` among the certificate's subject alternative names (instead of --tls-subject)")
+	fs.BoolVar(&requireCert, "require-certificate", false, "refuse the client's token requests without a client certificate and bind its tokens to it (RFC 8705); always so for the two mutual-TLS methods (the server needs --client-ca)")
 	fs.BoolVar(&requireDPoP, "require-dpop", false, "refuse the client's token requests without a DPoP proof (RFC 9449), so that its tokens are always DPoP-bound (the server needs --dpop)")
 	fs.StringVar(&credsFile, "credentials-file", "", "write client_id and client_secret to the new file `PATH` (mode 0600), as m2m token --credentials-file reads them, instead of printing the secret")
 	quota.add(fs, false)
@@ -287,24 +319,29 @@ func clientCreate(env *Env) *cobra.Command {
 		"auth-method":      "leave it out for a client that authenticates with its secret",
 		"jwks":             "",
 		"jwks-uri":         "",
+		"tls-subject":      "",
+		"tls-san-dns":      "",
+		"tls-san-uri":      "",
+		"tls-san-ip":       "",
+		"tls-san-email":    "",
 	})
 	return c
 }
 
-// readJWKSFile reads the JWK Set file of a private_key_jwt client: public
-// keys only, at most store.MaxClientJWKSBytes (the store checks the rest).
-func readJWKSFile(path string) ([]byte, error) {
+// readJWKSFile reads the --jwks file (a JWK Set of public keys) of at
+// most max bytes; the store checks the rest.
+func readJWKSFile(path string, max int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, Usage("--jwks: %v", err)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, store.MaxClientJWKSBytes+1))
+	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
 	if err != nil {
 		return nil, Usage("--jwks: %v", err)
 	}
-	if len(b) > store.MaxClientJWKSBytes {
-		return nil, Usage("--jwks %s: larger than %d bytes", path, store.MaxClientJWKSBytes)
+	if len(b) > max {
+		return nil, Usage("--jwks %s: larger than %d bytes", path, max)
 	}
 	return b, nil
 }

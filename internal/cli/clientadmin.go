@@ -135,6 +135,24 @@ func adminToken(env *Env, file, data string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(k.Current), nil
 }
 
+// fieldsError is the admin API's 400 answer to a record it refuses,
+// with each problem as a store.FieldError (wrapping store.ErrInvalid),
+// so that the CLI can name the flag of each field.
+type fieldsError struct {
+	err    error
+	fields []store.FieldError
+}
+
+func (e *fieldsError) Error() string { return e.err.Error() }
+
+func (e *fieldsError) Unwrap() []error {
+	errs := make([]error, len(e.fields))
+	for i := range e.fields {
+		errs[i] = &e.fields[i]
+	}
+	return errs
+}
+
 // httpAdmin talks to a server's admin API.
 type httpAdmin struct {
 	base, token string
@@ -194,9 +212,14 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 		var e struct {
 			Error            string `json:"error"`
 			ErrorDescription string `json:"error_description"`
+			Fields           []store.FieldError
 		}
 		json.Unmarshal(b, &e)
-		return fmt.Errorf("%s %s: %s %s: %s", method, path, resp.Status, e.Error, e.ErrorDescription)
+		err := fmt.Errorf("%s %s: %s %s: %s", method, path, resp.Status, e.Error, e.ErrorDescription)
+		if resp.StatusCode == http.StatusBadRequest && len(e.Fields) > 0 {
+			return &fieldsError{err, e.Fields}
+		}
+		return err
 	}
 	if out == nil {
 		return nil
@@ -244,6 +267,18 @@ func createRequest(in authserver.ClientInfo) map[string]any {
 	}
 	if in.DPoPBoundAccessTokens {
 		m["dpop_bound_access_tokens"] = true
+	}
+	for k, v := range map[string]string{
+		"tls_client_auth_subject_dn": in.TLSClientAuthSubjectDN, "tls_client_auth_san_dns": in.TLSClientAuthSANDNS,
+		"tls_client_auth_san_uri": in.TLSClientAuthSANURI, "tls_client_auth_san_ip": in.TLSClientAuthSANIP,
+		"tls_client_auth_san_email": in.TLSClientAuthSANEmail,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if in.TLSClientCertificateBoundAccessTokens {
+		m["tls_client_certificate_bound_access_tokens"] = true
 	}
 	if in.QuotaHourly > 0 {
 		m["quota_hourly"] = in.QuotaHourly

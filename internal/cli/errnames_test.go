@@ -10,6 +10,7 @@ import (
 
 	"github.com/m2mkit/m2m/clientcred"
 	"github.com/m2mkit/m2m/dynamic"
+	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/keyring"
 	"github.com/m2mkit/m2m/rolling"
@@ -24,7 +25,7 @@ func goFieldNames() map[string]bool {
 	names := map[string]bool{}
 	for _, v := range []any{clientcred.Config{}, clientcred.RetryPolicy{}, jwtauth.Validator{}, jwtauth.DeviceTokens{},
 		dynamic.Sealed{}, dynamic.Compat{}, rolling.Config{}, rolling.M2MToken{}, scoped.Issuer{}, scoped.Verifier{},
-		djangosign.Signer{}, keyring.Config{}, store.Client{}} {
+		djangosign.Signer{}, keyring.Config{}, store.Client{}, store.TrustPolicy{}, federation.PresetArgs{}} {
 		t := reflect.TypeOf(v)
 		for i := range t.NumField() {
 			if f := t.Field(i); f.IsExported() {
@@ -99,6 +100,14 @@ func TestErrorsNameFlags(t *testing.T) {
 		{map[string]string{"M2M_SECRET": "short"}, "dynamic encode", "M2M_SECRET"},
 		{nil, "revoke", "--token"},
 		{nil, "revoke --jti x", "--until"},
+		{nil, "trust create", "--name"},
+		{nil, "trust create --name n", "--audience"},
+		{nil, "trust create --name n --audience a", "--client"},
+		{nil, "trust create --name n --audience a --client c", "--issuer"},
+		{nil, "trust create --name n --audience a --client c --issuer https://i.example", "--subject"},
+		{nil, "trust create --name n --audience a --client c --preset kubernetes --namespace a --service-account b", "--issuer"},
+		{nil, "trust create --name n --audience a --client c --issuer https://i.example --subject s --data " + filepath.Join(dir, "none"), "--data"},
+		{nil, "trust list --server http://127.0.0.1:1 --data " + filepath.Join(dir, "none"), "M2M_ADMIN_TOKEN"},
 	} {
 		t.Run(tc.args+" "+tc.want, func(t *testing.T) {
 			code, _, stderr := run(t, tc.env, "", strings.Fields(tc.args)...)

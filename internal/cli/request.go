@@ -31,7 +31,10 @@ func cmdRequest(env *Env) *cobra.Command {
 			"-i, the status line and headers first). -H 'Name: value' adds a header;\n" +
 			"--data k=v (repeatable) sends a form body, or query parameters for GET,\n" +
 			"HEAD and DELETE; --json-body sends JSON. A 401 is retried once with a new\n" +
-			"token; 429 and 503 are retried with backoff. Exit 0 for a 2xx answer, 1\n" +
+			"token; 429 and 503 are retried with backoff. With --dpop-key the token is\n" +
+			"bound to that key and sent as \"Authorization: DPoP <token>\" with a DPoP\n" +
+			"proof for the request (a use_dpop_nonce answer is retried once with the\n" +
+			"server's nonce). Exit 0 for a 2xx answer, 1\n" +
 			"otherwise, 2 on a usage error.",
 		Example: "  m2m request GET https://api.example.com/v1/items --data limit=10\n" +
 			"  m2m request POST https://api.example.com/v1/items --json-body '{\"name\":\"x\"}' -H 'X-Request-Id: 1'",
@@ -54,8 +57,8 @@ func cmdRequest(env *Env) *cobra.Command {
 				if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
 					return Usage("-H %q: want 'Name: value'", h)
 				}
-				if strings.EqualFold(name, "Authorization") {
-					return Usage("-H Authorization: the token is added by m2m")
+				if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "DPoP") {
+					return Usage("-H %s: the token and its proof are added by m2m", name)
 				}
 				opts = append(opts, clientcred.Header(name, strings.TrimSpace(value)))
 			}
@@ -129,7 +132,7 @@ func cmdRequest(env *Env) *cobra.Command {
 	fl.StringVar(&jsonBody, "json-body", "", "JSON request body")
 	fl.BoolVarP(&include, "include", "i", false, "print the status line and headers before the body")
 	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
-		"auth": "", "timeout": "give a positive duration"})
+		"auth": "", "timeout": "give a positive duration", "dpop-key": ""})
 	refuseZero(c, map[string]string{"json-body": "leave it out to send no body", "data": "", "header": ""})
 	return c
 }

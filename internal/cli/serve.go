@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/console"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -146,6 +148,7 @@ type serveOptions struct {
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
+	clientCA                                   string
 	insecureHTTP                               bool
 	dpop, dpopNonce                            bool
 	config, adminAddr                          string
@@ -246,6 +249,7 @@ default.`,
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
+	fs.StringVar(&o.clientCA, "client-ca", "", "with --tls-cert: request client certificates and accept mutual-TLS clients (RFC 8705; tls_client_auth certificates must chain to a CA in this PEM `FILE`, reloaded on change and on SIGHUP) and certificate-bound tokens")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
 	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) at the token endpoint: a request with a valid proof gets a token bound to its key (cnf.jkt, token_type DPoP); one without still gets a Bearer token")
@@ -369,6 +373,8 @@ func (o *serveOptions) validate() []error {
 		bad("--tls-cert and --tls-key: give both or neither")
 	case o.tlsCert != "" && o.insecureHTTP:
 		bad("--insecure-http: contradicts --tls-cert (HTTPS); give one of them")
+	case o.clientCA != "" && o.tlsCert == "":
+		bad("--client-ca: mutual TLS needs the server to speak TLS; give --tls-cert and --tls-key")
 	case o.tlsCert == "" && !o.insecureHTTP:
 		if checkListenAddr(o.addr) == nil && !isLoopback(o.addr) {
 			bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
@@ -496,9 +502,16 @@ func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 			return Rejected(fmt.Errorf("--tls-cert, --tls-key: %w", err))
 		}
 	}
+	var cas *clientCAs
+	if o.clientCA != "" {
+		var err error
+		if cas, err = newClientCAs(o.clientCA, logger); err != nil {
+			return Rejected(fmt.Errorf("--client-ca: %w", err))
+		}
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	stopSignals := handleSignals(ctx, env, logger, stop, certs)
+	stopSignals := handleSignals(ctx, env, logger, stop, certs, cas)
 	defer stopSignals()
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -522,14 +535,15 @@ func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 		issuer = scheme + "://" + dialable(ln.Addr().String())
 	}
 
-	d, err := o.open(ctx, logger, issuer)
+	d, err := o.open(ctx, logger, issuer, cas)
 	if err != nil {
 		return err
 	}
 	defer d.close()
-	listeners := []listener{{ln, d.srv.Handler()}}
+	// The web console is served wherever the admin API is.
+	listeners := []listener{{ln, d.console.Wrap(d.srv.Handler())}}
 	if adminLn != nil {
-		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.srv.AdminHandler()}}
+		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.console.Wrap(d.srv.AdminHandler())}}
 	}
 	logger.Info("m2m: issuer", "issuer", issuer)
 	if adminLn != nil {
@@ -549,7 +563,7 @@ type listener struct {
 // handleSignals stops serve (calls stop) on os.Interrupt or SIGTERM and
 // reloads the TLS certificate (when there is one) on SIGHUP, until ctx
 // is done. It returns the function that stops listening for signals.
-func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs *tlsreload.Reloader) func() {
+func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func(), certs *tlsreload.Reloader, cas *clientCAs) func() {
 	sigs := env.Signals
 	unnotify := func() {}
 	if sigs == nil {
@@ -566,6 +580,9 @@ func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func
 				if sig != syscall.SIGHUP {
 					stop()
 					return
+				}
+				if cas != nil {
+					_ = cas.Reload() // a refusal is logged; the previous CAs stay
 				}
 				if certs == nil {
 					logger.Info("m2m: SIGHUP: no TLS certificate to reload")
@@ -584,9 +601,11 @@ func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func
 
 // served is what the open step makes: the server and what it holds open.
 type served struct {
+	cas     *clientCAs // --client-ca; nil without mutual TLS
 	st      *sqlstore.Store
 	kr      *keyring.Keyring
 	srv     *authserver.Server
+	console *console.Console
 	closers []func() error
 }
 
@@ -599,8 +618,8 @@ func (d *served) close() {
 // open opens the database (creating the data directory, database, master
 // secret and admin token on first start), the signing keys and Redis, and
 // builds the server.
-func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer string) (_ *served, err error) {
-	d := &served{}
+func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer string, cas *clientCAs) (_ *served, err error) {
+	d := &served{cas: cas}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -702,7 +721,12 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	for aud, p := range o.audienceProfiles {
 		audienceProfiles[aud] = jwtauth.Profile(p)
 	}
+	var mtls *authserver.MutualTLS
+	if cas != nil {
+		mtls = &authserver.MutualTLS{ClientCAs: cas.Pool}
+	}
 	d.srv, err = authserver.New(authserver.Config{
+		MutualTLS:      mtls,
 		TrustedProxies: proxies,
 		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
 		Profile: jwtauth.Profile(o.profile), AudienceProfiles: audienceProfiles, TokenTTL: o.tokenTTL, MaxTokenTTL: keyring.DefaultMaxTokenTTL,
@@ -712,6 +736,11 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		AuditSinks: o.auditSinks(&d.closers),
 		Logger:     logger,
 	})
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.console, err = console.New(console.Config{Admin: d.srv.AdminHandler(),
+		AdminToken: m2m.Secret(base64.RawURLEncoding.EncodeToString(adminKey.Current)), Logger: logger})
 	if err != nil {
 		return nil, Rejected(err)
 	}
@@ -796,6 +825,9 @@ func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []liste
 	if certs != nil {
 		go certs.Run(kctx)
 	}
+	if d.cas != nil {
+		go d.cas.Run(kctx)
+	}
 	usageDone := make(chan struct{})
 	go func() {
 		defer close(usageDone)
@@ -816,6 +848,12 @@ func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []liste
 		servers = append(servers, hs)
 		if certs != nil {
 			hs.TLSConfig = tlsreload.Config(certs)
+			if d.cas != nil {
+				// Request, do not verify: a self_signed_tls_client_auth
+				// certificate must reach the token endpoint, which checks
+				// every certificate itself (authserver.MutualTLS).
+				hs.TLSConfig.ClientAuth = tls.RequestClientCert
+			}
 			go func() { served <- hs.ServeTLS(l.ln, "", "") }()
 		} else {
 			go func() { served <- hs.Serve(l.ln) }()

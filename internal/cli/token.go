@@ -23,8 +23,12 @@ type clientCredFlags struct {
 	tokenURL, issuer, domain, audience string
 	scopes                             []string
 	credsFile, auth                    string
+	dpopKey                            string
 	retries                            int
 	timeout                            time.Duration
+	// assertion, when set ("m2m token"), may replace the secret with a
+	// signed JWT.
+	assertion *assertionFlags
 }
 
 func (f *clientCredFlags) add(fs *pflag.FlagSet) {
@@ -37,6 +41,7 @@ func (f *clientCredFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.auth, "auth", "post", "client authentication: post (form body), basic (HTTP Basic) or json (JSON body)")
 	fs.IntVar(&f.retries, "retries", 3, "retries of a token request after 429, 5xx or a connection error")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
+	fs.StringVar(&f.dpopKey, "dpop-key", "", "bind the token to the DPoP key (RFC 9449) in `FILE`, a private JWK or PKCS#8 PEM key; an ES256 key is created there (mode 0600) when it does not exist")
 }
 
 // maxCredentialsFile caps --credentials-file.
@@ -73,6 +78,11 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 	}
 	c.Retry = clientcred.RetryPolicy{MaxAttempts: f.retries + 1, MaxElapsed: f.timeout}
 	c.FetchTimeout = f.timeout
+	if f.assertion != nil {
+		if err := f.assertion.apply(&c, f.credsFile); err != nil {
+			return c, err
+		}
+	}
 	if f.credsFile != "" {
 		// It holds a secret: checked as a secret file (private, size
 		// capped), with the fix in the error.
@@ -90,7 +100,17 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		c.ClientID, c.ClientSecret = creds.ClientID, creds.ClientSecret
 	}
 	if _, err := c.Resolve(); err != nil {
+		if c.Assertion != nil {
+			return c, Usage("%s", cliAssertionConfigErrors(err, f.tokenURL, f.issuer))
+		}
 		return c, Usage("%s", cliConfigErrors(err, f.credsFile, f.tokenURL, f.issuer))
+	}
+	if f.dpopKey != "" {
+		key, err := clientcred.LoadDPoPKey(f.dpopKey)
+		if err != nil {
+			return c, Rejected(fmt.Errorf("--dpop-key: %w", err))
+		}
+		c.DPoP = key
 	}
 	return c, nil
 }
@@ -140,6 +160,14 @@ func cliConfigErrors(err error, credsFile, tokenURL, issuer string) string {
 	return strings.Join(msgs, "; ")
 }
 
+// cliAssertionConfigErrors is cliConfigErrors for a configuration with an
+// assertion instead of a secret: the client id comes from --client-id.
+func cliAssertionConfigErrors(err error, tokenURL, issuer string) string {
+	msg := cliConfigErrors(err, "", tokenURL, issuer)
+	return strings.ReplaceAll(msg, "no client id: set "+clientcred.EnvClientID+" and "+clientcred.EnvClientSecret+", or give --credentials-file PATH",
+		"no client id: give --client-id or set "+clientcred.EnvClientID)
+}
+
 // tokenFailure reports a failed token request: a message, or with --json
 // {"error", "error_description", "status", "retry_after"}; exit 1.
 func tokenFailure(env *Env, err error, asJSON bool) error {
@@ -168,8 +196,10 @@ func tokenFailure(env *Env, err error, asJSON bool) error {
 func cmdToken(env *Env) *cobra.Command {
 	var (
 		f      clientCredFlags
+		a      assertionFlags
 		asJSON bool
 	)
+	f.assertion = &a
 	c := &cobra.Command{
 		Use:   "token",
 		Short: "Get an access token with the client credentials grant and print it",
@@ -178,13 +208,36 @@ func cmdToken(env *Env) *cobra.Command {
 			"--token-url, or discovered from --issuer, or an Auth0 --domain (or\n" +
 			"$M2M_TOKEN_URL, $M2M_ISSUER, $M2M_DOMAIN); the client id and secret come from\n" +
 			"$M2M_CLIENT_ID and $M2M_CLIENT_SECRET or --credentials-file, never from flags.\n" +
+			"With no secret at all: --private-key FILE signs a private_key_jwt client\n" +
+			"assertion for --client-id; --assertion-file FILE or --assertion-from\n" +
+			"github-actions presents an external identity token that a trust policy maps\n" +
+			"to a client, as a client assertion or with --grant jwt-bearer|token-exchange.\n" +
 			"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
 			"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
-			"\"expires_in\", \"scope\"}. Exit 1 when the server refuses, 2 on a usage error.",
+			"\"expires_in\", \"scope\"}. With --dpop-key the token is bound to that key\n" +
+			"(token_type DPoP). Exit 1 when the server refuses, 2 on a usage error.",
 		Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
-			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json",
+			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json\n" +
+			"  m2m token --credentials-file creds.json --issuer https://auth.example.com --audience https://api.example.com --dpop-key dpop-key.pem\n" +
+			"  m2m token --client-id cl_... --private-key worker.pem --issuer https://auth.example.com --audience https://api.example.com\n" +
+			"  m2m token --assertion-from github-actions --assertion-audience https://auth.example.com --issuer https://auth.example.com --audience https://api.example.com",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.printJWKS {
+				if a.privateKey == "" {
+					return Usage("--print-jwks needs --private-key")
+				}
+				k, err := a.key()
+				if err != nil {
+					return err
+				}
+				b, err := k.PublicJWKS()
+				if err != nil {
+					return Rejected(err)
+				}
+				fmt.Fprintln(env.Stdout, string(b))
+				return nil
+			}
 			cfg, err := f.config(env)
 			if err != nil {
 				return err
@@ -215,8 +268,13 @@ func cmdToken(env *Env) *cobra.Command {
 		},
 	}
 	f.add(c.Flags())
+	a.add(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
-	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
-		"auth": "", "timeout": "give a positive duration"})
+	zero := map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
+		"auth": "", "timeout": "give a positive duration", "dpop-key": ""}
+	for k, v := range a.zeroReasons() {
+		zero[k] = v
+	}
+	refuseZero(c, zero)
 	return c
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -51,11 +50,7 @@ func trustTestCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			policies, ok := any(st).(federation.PolicySource)
-			if !ok {
-				return Rejected(errors.New("this database has no trust policies"))
-			}
-			v, err := federation.New(federation.Config{Policies: policies, Clients: st})
+			v, err := federation.New(federation.Config{Policies: st, Clients: st})
 			if err != nil {
 				return Rejected(err)
 			}

@@ -74,6 +74,8 @@ func zeroArgs(path string) []string {
 	switch {
 	case strings.HasPrefix(path, "m2m client ") && !strings.HasSuffix(path, " create") && !strings.HasSuffix(path, " list"):
 		return []string{"some-client"}
+	case path == "m2m trust show" || path == "m2m trust delete":
+		return []string{"some-policy"}
 	case path == "m2m key revoke" || path == "m2m issuer set":
 		return []string{"k1"}
 	case path == "m2m request":

@@ -30,37 +30,31 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/m2mkit/m2m/internal/cli"
+	"github.com/m2mkit/m2m/scripts/internal/loadgen"
 )
 
 const (
-	maxDuration    = 5 * time.Minute
-	maxConcurrency = 256
+	maxDuration    = loadgen.MaxDuration
+	maxConcurrency = loadgen.MaxConnections
 	audience       = "https://api.example.test"
 )
 
@@ -79,7 +73,9 @@ func main() {
 	flag.Parse()
 	switch *child {
 	case "trivial":
-		runTrivial(*childCert, *childKey)
+		if err := loadgen.ServeTrivial(*childCert, *childKey); err != nil {
+			fatal("%v", err)
+		}
 		return
 	case "m2m":
 		os.Exit(cli.Main(flag.Args(), os.Stdin, os.Stdout, os.Stderr))
@@ -125,51 +121,10 @@ func fatal(format string, args ...any) {
 	os.Exit(1)
 }
 
-// trivialBody is what the ceiling handler returns: the shape and about the
-// size of a token response.
-var trivialBody = []byte(`{"access_token":"` + strings.Repeat("x", 480) + `","token_type":"Bearer","expires_in":3600}` + "\n")
-
-func runTrivial(certFile, keyFile string) {
-	var cfg *tls.Config
-	if certFile != "" || keyFile != "" {
-		var err error
-		if cfg, err = serverTLSConfig(certFile, keyFile); err != nil {
-			fatal("%v", err)
-		}
-	}
-	ln, err := listen()
-	if err != nil {
-		fatal("%v", err)
-	}
-	scheme := "http"
-	if cfg != nil {
-		scheme = "https"
-	}
-	// The record m2m serve writes when it listens, which start waits for.
-	slog.New(slog.NewJSONHandler(os.Stderr, nil)).Info("m2m: listening", "url", scheme+"://"+ln.Addr().String())
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, io.LimitReader(r.Body, 8<<10))
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(trivialBody)
-	})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, TLSConfig: cfg}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if cfg != nil {
-		go srv.ServeTLS(ln, "", "")
-	} else {
-		go srv.Serve(ln)
-	}
-	<-ctx.Done()
-	srv.Shutdown(context.Background())
-}
-
-// target is a server child under test.
+// target is a server child under test and the form it is sent.
 type target struct {
-	name string
-	cmd  *exec.Cmd
-	url  string
+	*loadgen.Proc
+	url  string // the token endpoint
 	body string // the form body to POST
 }
 
@@ -178,86 +133,18 @@ func start(name string, args ...string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, args...)
-	cmd.Stdout = io.Discard
-	out, err := cmd.StderrPipe() // the log, where the listening record is
+	p, err := loadgen.Start(name, self, args...)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := cli.ListeningURL(sc.Text()); ok {
-				found <- u
-			}
-		}
-		close(found)
-	}()
-	select {
-	case u, ok := <-found:
-		if !ok {
-			cmd.Wait()
-			return nil, fmt.Errorf("%s exited before listening", name)
-		}
-		if !strings.HasPrefix(u, "http://127.0.0.1:") && !strings.HasPrefix(u, "https://127.0.0.1:") {
-			cmd.Process.Kill()
-			return nil, fmt.Errorf("%s listens on %s, not loopback", name, u)
-		}
-		return &target{name: name, cmd: cmd, url: u}, nil
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		return nil, fmt.Errorf("%s did not start", name)
-	}
-}
-
-func (t *target) stop() {
-	t.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { t.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		t.cmd.Process.Kill()
-		<-done
-	}
-}
-
-// rss returns the child's resident set size and peak in MiB.
-func (t *target) rss() (cur, peak float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = kb / 1024
-		case "VmHWM:":
-			peak = kb / 1024
-		}
-	}
-	return cur, peak
+	return &target{Proc: p, url: p.URL}, nil
 }
 
 type result struct {
+	loadgen.Result
 	shape       string
 	target      string
 	concurrency int
-	requests    int
-	errors      int
-	rps         float64
-	p50, p99    time.Duration
-	cpuPerReq   time.Duration
-	rss, peak   float64
 }
 
 // pair is the trivial handler and the m2m server of one scheme, and the
@@ -287,8 +174,8 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 		if err != nil {
 			return err
 		}
-		defer p.m2m.stop()
-		defer p.trivial.stop()
+		defer p.m2m.Stop()
+		defer p.trivial.Stop()
 		pairs[sh.tls] = p
 	}
 
@@ -296,7 +183,7 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 	// suite): the handshake's cost depends on them.
 	tlsInfo := ""
 	if p := pairs[true]; p != nil {
-		if tlsInfo, err = probeTLS(p.m2m.url, p.roots); err != nil {
+		if tlsInfo, err = loadgen.ProbeTLS(p.m2m.url, p.roots); err != nil {
 			return err
 		}
 		tlsInfo = "; TLS: " + tlsInfo
@@ -310,7 +197,7 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 	for _, n := range levels {
 		// Alternate shapes and servers in rounds; each slice has a short
 		// warm-up of its own (new connections), the first a full one.
-		acc := map[key]*sample{}
+		acc := map[key]*loadgen.Sample{}
 		for r := range rounds {
 			wu := 200 * time.Millisecond
 			if r == 0 {
@@ -325,19 +212,19 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 					}
 					k := key{sh.name, t}
 					if acc[k] == nil {
-						acc[k] = &sample{}
+						acc[k] = &loadgen.Sample{}
 					}
-					acc[k].add(sm)
+					acc[k].Add(sm)
 				}
 			}
 		}
 		for _, sh := range shapes {
 			p := pairs[sh.tls]
 			for _, t := range []*target{p.trivial, p.m2m} {
-				r := acc[key{sh.name, t}].result(sh.name, t.name, n, duration)
+				r := result{Result: acc[key{sh.name, t}].Result(), shape: sh.name, target: t.Name, concurrency: n}
 				results = append(results, r)
 				fmt.Fprintf(os.Stderr, "load: %s %s c=%d: %.0f req/s p50 %v p99 %v cpu/req %v errors %d rss %.1f MiB (peak %.1f)\n",
-					r.shape, r.target, n, r.rps, r.p50, r.p99, r.cpuPerReq, r.errors, r.rss, r.peak)
+					r.shape, r.target, n, r.RPS, r.P50, r.P99, r.CPUPerReq, r.Errors, r.RSS, r.Peak)
 			}
 		}
 	}
@@ -347,15 +234,15 @@ func run(levels []int, shapes []shape, duration, warmup time.Duration, alg strin
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for i, r := range results {
 		pct := "100%"
-		if r.target == "m2m" && i > 0 && results[i-1].rps > 0 {
-			pct = fmt.Sprintf("%.0f%%", 100*r.rps/results[i-1].rps)
+		if r.target == "m2m" && i > 0 && results[i-1].RPS > 0 {
+			pct = fmt.Sprintf("%.0f%%", 100*r.RPS/results[i-1].RPS)
 		}
 		name := "trivial net/http (fixed JSON)"
 		if r.target == "m2m" {
 			name = "m2m serve, POST /oauth/token (" + alg + ")"
 		}
-		fmt.Printf("| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %.1f (%.1f) | %s |\n", r.shape, name, r.concurrency, r.requests, r.errors,
-			r.rps, fmtDur(r.p50), fmtDur(r.p99), fmtMicros(r.cpuPerReq), r.rss, r.peak, pct)
+		fmt.Printf("| %s | %s | %d | %d | %d | %.0f | %s | %s | %s | %.1f (%.1f) | %s |\n", r.shape, name, r.concurrency, r.Requests, r.Errors,
+			r.RPS, fmtDur(r.P50), fmtDur(r.P99), fmtMicros(r.CPUPerReq), r.RSS, r.Peak, pct)
 	}
 	return nil
 }
@@ -392,7 +279,7 @@ func startPair(dir string, useTLS bool, alg string) (*pair, error) {
 	serveArgs := []string{"-child", "m2m", "--", "serve", "--addr", "127.0.0.1:0", "--data", data, "--algorithm", alg, "--log-level", "warn"}
 	p := &pair{}
 	if useTLS {
-		certFile, keyFile, roots, err := makeCert(dir)
+		certFile, keyFile, roots, err := loadgen.MakeCert(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -406,13 +293,13 @@ func startPair(dir string, useTLS bool, alg string) (*pair, error) {
 	}
 	m2m, err := start("m2m", serveArgs...)
 	if err != nil {
-		trivial.stop()
+		trivial.Stop()
 		return nil, err
 	}
 	p.trivial, p.m2m = trivial, m2m
 	trivial.body, m2m.body = body, body
-	trivial.url += "/oauth/token"
-	m2m.url += "/oauth/token"
+	trivial.url = trivial.URL + "/oauth/token"
+	m2m.url = m2m.URL + "/oauth/token"
 	return p, nil
 }
 
@@ -425,137 +312,21 @@ func fmtMicros(d time.Duration) string {
 	return fmt.Sprintf("%.0f µs", float64(d)/1e3)
 }
 
-// sample is what one or more measuring slices recorded.
-type sample struct {
-	lat       []time.Duration
-	errors    int
-	cpu       time.Duration // server CPU time over the measured windows; negative when unreadable
-	cpuReqs   int           // requests (answered or failed) in those windows
-	rss, peak float64
-}
-
-func (s *sample) add(o *sample) {
-	s.lat = append(s.lat, o.lat...)
-	s.errors += o.errors
-	if s.cpu >= 0 && o.cpu >= 0 {
-		s.cpu += o.cpu
-	} else {
-		s.cpu = -1
-	}
-	s.cpuReqs += o.cpuReqs
-	s.rss, s.peak = max(s.rss, o.rss), max(s.peak, o.peak)
-}
-
-func (s *sample) result(sh, name string, n int, duration time.Duration) result {
-	slices.Sort(s.lat)
-	r := result{shape: sh, target: name, concurrency: n, requests: len(s.lat), errors: s.errors,
-		rps: float64(len(s.lat)) / duration.Seconds(), rss: s.rss, peak: s.peak, cpuPerReq: -1}
-	if len(s.lat) > 0 {
-		r.p50 = s.lat[len(s.lat)*50/100]
-		r.p99 = s.lat[min(len(s.lat)-1, len(s.lat)*99/100)]
-	}
-	if s.cpu >= 0 && s.cpuReqs > 0 {
-		r.cpuPerReq = s.cpu / time.Duration(s.cpuReqs)
-	}
-	return r
-}
-
 // measure drives t with n workers over shape sh: warm-up, then a measured
 // window, over which it also reads the server's CPU time.
-func measure(ctx context.Context, t *target, sh shape, roots *x509.CertPool, n int, duration, warmup time.Duration) (*sample, error) {
-	tr := &http.Transport{MaxIdleConns: n, MaxIdleConnsPerHost: n, MaxConnsPerHost: n, IdleConnTimeout: time.Minute,
-		DisableKeepAlives: !sh.keepalive, TLSHandshakeTimeout: 10 * time.Second}
+func measure(ctx context.Context, t *target, sh shape, roots *x509.CertPool, n int, duration, warmup time.Duration) (*loadgen.Sample, error) {
+	req := loadgen.Request{Method: http.MethodPost, URLs: []string{t.url},
+		Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: t.body}
+	o := loadgen.Options{Connections: n, Duration: duration, Warmup: warmup, PIDs: []int{t.Cmd.Process.Pid}, NoKeepAlive: !sh.keepalive}
 	if sh.tls {
-		// Trust the throwaway certificate only. No session cache: without
-		// keep-alive every request pays a full handshake.
-		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		o.Roots = roots
 	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		out      = &sample{}
-		firstErr error
-	)
-	start := time.Now()
-	measureFrom := start.Add(warmup)
-	end := measureFrom.Add(duration)
-	pid := t.cmd.Process.Pid
-	cpu0 := make(chan time.Duration, 1)
-	timer := time.AfterFunc(warmup, func() {
-		c, err := cpuTime(pid)
-		if err != nil {
-			c = -1
-		}
-		cpu0 <- c
-	})
-	defer timer.Stop()
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lat := make([]time.Duration, 0, 1<<14)
-			bad := 0
-			var werr error
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if t0.After(end) {
-					break
-				}
-				err := post(client, t.url, t.body)
-				d := time.Since(t0)
-				if t0.Before(measureFrom) {
-					continue
-				}
-				if err != nil {
-					bad++
-					if werr == nil {
-						werr = err
-					}
-					continue
-				}
-				lat = append(lat, d)
-			}
-			mu.Lock()
-			out.lat = append(out.lat, lat...)
-			out.errors += bad
-			if firstErr == nil {
-				firstErr = werr
-			}
-			mu.Unlock()
-		}()
+	out, err := loadgen.Drive(ctx, req, o)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	if out.FirstErr != nil {
+		fmt.Fprintf(os.Stderr, "load: %s %s c=%d: first error: %v\n", sh.name, t.Name, n, out.FirstErr)
 	}
-	cpu1, err := cpuTime(pid)
-	if c0 := <-cpu0; err != nil || c0 < 0 {
-		out.cpu = -1
-	} else {
-		out.cpu = cpu1 - c0
-	}
-	out.cpuReqs = len(out.lat) + out.errors
-	if firstErr != nil {
-		fmt.Fprintf(os.Stderr, "load: %s %s c=%d: first error: %v\n", sh.name, t.name, n, firstErr)
-	}
-	out.rss, out.peak = t.rss()
 	return out, nil
-}
-
-func post(c *http.Client, u, body string) error {
-	resp, err := c.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return errors.New(resp.Status)
-	}
-	return nil
 }

@@ -503,12 +503,26 @@ var migrations = []migration{
 			updated_at BIGINT NOT NULL
 		)`,
 	}},
+	// Mutual-TLS clients (RFC 8705): the certificate name of a
+	// tls_client_auth client, and per-client certificate binding; existing
+	// clients keep none and false.
+	{6, []string{
+		`ALTER TABLE clients ADD COLUMN tls_subject TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_dns TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_uri TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_ip TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_san_email TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN tls_bound_tokens BOOLEAN NOT NULL DEFAULT FALSE`,
+	}},
 	// Usage telemetry, quotas and the audit log (usage.go): per-client
 	// quotas (existing clients have none), when the current secret was
 	// made (existing clients: unknown, 0), hourly usage counters summed
 	// across replicas, each client's last use, and the audit events.
 	{7, usageMigration},
 }
+
+// schemaVersion is the version of the newest migration.
+var schemaVersion = migrations[len(migrations)-1].version
 
 // migrate applies the missing migrations, one transaction each, under the
 // write lock (SQLite) or an advisory lock (PostgreSQL), so that two
@@ -600,6 +614,7 @@ func jsonText(v any) (string, error) {
 const clientColumns = `id, name, secret_hash, secret_algorithm, prev_secret_hash, prev_secret_algorithm,
 	prev_secret_expires_at, audiences, scopes, token_ttl, rate_limit_per_second, rate_limit_burst,
 	profile, disabled, revoked_before, metadata, created_at, updated_at, auth_method, jwks, jwks_uri, require_dpop,
+	tls_subject, tls_san_dns, tls_san_uri, tls_san_ip, tls_san_email, tls_bound_tokens,
 	quota_hourly, quota_daily, quota_mode, secret_created_at`
 
 // clientArgs returns the column values of c in clientColumns order.
@@ -623,6 +638,7 @@ func clientArgs(c *store.Client) ([]any, error) {
 		nanos(c.PreviousSecretExpiresAt), aud, sc, int64(c.TokenTTL), c.RateLimitPerSecond, int64(c.RateLimitBurst),
 		c.Profile, c.Disabled, nanos(c.RevokedBefore), md, nanos(c.CreatedAt), nanos(c.UpdatedAt),
 		c.AuthMethod, c.JWKS, c.JWKSURI, c.RequireDPoP,
+		c.TLSSubject, c.TLSSANDNS, c.TLSSANURI, c.TLSSANIP, c.TLSSANEmail, c.TLSClientCertificateBoundAccessTokens,
 		c.QuotaHourly, c.QuotaDaily, c.QuotaMode, nanos(c.SecretCreatedAt)}, nil
 }
 
@@ -635,6 +651,7 @@ func scanClient(r scanner) (*store.Client, error) {
 	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &c.SecretAlgorithm, &c.PreviousSecretHash, &c.PreviousSecretAlgorithm,
 		&prevExp, &aud, &sc, &ttl, &c.RateLimitPerSecond, &burst,
 		&c.Profile, &c.Disabled, &revoked, &md, &created, &updated, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &c.RequireDPoP,
+		&c.TLSSubject, &c.TLSSANDNS, &c.TLSSANURI, &c.TLSSANIP, &c.TLSSANEmail, &c.TLSClientCertificateBoundAccessTokens,
 		&c.QuotaHourly, &c.QuotaDaily, &c.QuotaMode, &secretCreated)
 	if err != nil {
 		return nil, err
@@ -670,7 +687,7 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO clients (`+clientColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), args...)
 		if err != nil {
 			return fmt.Errorf("sqlstore: create client: %w", err)
 		}
@@ -746,8 +763,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 			prev_secret_hash = ?, prev_secret_algorithm = ?, prev_secret_expires_at = ?, audiences = ?, scopes = ?,
 			token_ttl = ?, rate_limit_per_second = ?, rate_limit_burst = ?, profile = ?, disabled = ?,
 			revoked_before = ?, metadata = ?, created_at = ?, updated_at = ?, auth_method = ?, jwks = ?,
-			jwks_uri = ?, require_dpop = ?, quota_hourly = ?, quota_daily = ?, quota_mode = ?,
-			secret_created_at = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
+			jwks_uri = ?, require_dpop = ?, tls_subject = ?, tls_san_dns = ?, tls_san_uri = ?, tls_san_ip = ?,
+			tls_san_email = ?, tls_bound_tokens = ?,
+			quota_hourly = ?, quota_daily = ?, quota_mode = ?, secret_created_at = ? WHERE id = ?`), append(args[1:], id)...); err != nil {
 			return fmt.Errorf("sqlstore: update client: %w", err)
 		}
 		out = c

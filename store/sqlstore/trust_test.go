@@ -9,7 +9,7 @@ import (
 
 // undoSchema5 takes a database of the latest schema back to schema 4
 // (before trust policies).
-var undoSchema5 = append(undoSteps(undoUsageSchema),
+var undoSchema5 = append(undoSteps(undoSchema6),
 	`DROP TABLE trust_policies`,
 	`DELETE FROM schema_migrations WHERE version >= 5`,
 )

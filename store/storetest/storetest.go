@@ -51,9 +51,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunKeys(t, func(t *testing.T) store.Keys { return newStore(t) })
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
 	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
+	RunTrustPolicies(t, func(t *testing.T) store.TrustPolicies { return newStore(t) })
 	RunUsage(t, func(t *testing.T) store.Usage { return newStore(t) })
 	RunAudit(t, func(t *testing.T) store.Audit { return newStore(t) })
-	RunTrustPolicies(t, func(t *testing.T) store.TrustPolicies { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })
 }
 
@@ -73,6 +73,7 @@ func RunClients(t *testing.T, newStore func(t *testing.T) store.Clients) {
 		{"ClientValidation", testClientValidation},
 		{"ClientAuthMethods", testClientAuthMethods},
 		{"ClientRequireDPoP", testClientRequireDPoP},
+		{"ClientMutualTLS", testClientMutualTLS},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
@@ -155,6 +156,61 @@ func noSecret(c *store.Client) {
 	c.AuthMethod = store.AuthMethodPrivateKeyJWT
 	c.SecretHash, c.SecretAlgorithm, c.PreviousSecretHash, c.PreviousSecretAlgorithm = nil, "", nil, ""
 	c.PreviousSecretExpiresAt = time.Time{}
+}
+
+// testClientMutualTLS stores tls_client_auth clients with each kind of
+// certificate name, a self_signed_tls_client_auth client with its keys
+// and a secret client with certificate-bound tokens, then moves the
+// subject client to a SAN: a backend that drops a field fails the round
+// trip.
+func testClientMutualTLS(t *testing.T, s store.Clients) {
+	ctx := t.Context()
+	tls := func(id string, set func(c *store.Client)) *store.Client {
+		c := fullClient(id)
+		noSecret(c)
+		c.AuthMethod = store.AuthMethodTLSClientAuth
+		c.TLSClientCertificateBoundAccessTokens = true
+		set(c)
+		return c
+	}
+	selfSigned := fullClient("self-signed")
+	noSecret(selfSigned)
+	selfSigned.AuthMethod, selfSigned.JWKS = store.AuthMethodSelfSignedTLSClientAuth, []byte(publicJWKS)
+	bound := fullClient("bound-secret")
+	bound.TLSClientCertificateBoundAccessTokens = true
+	for _, c := range []*store.Client{
+		tls("subject", func(c *store.Client) { c.TLSSubject = `CN=worker\, one+OU=ops,O=Example,C=DE` }),
+		tls("dns", func(c *store.Client) { c.TLSSANDNS = "worker.example" }),
+		tls("uri", func(c *store.Client) { c.TLSSANURI = "spiffe://example.org/ns/prod/sa/worker" }),
+		tls("ip", func(c *store.Client) { c.TLSSANIP = "2001:db8::7" }),
+		tls("email", func(c *store.Client) { c.TLSSANEmail = "worker@example.org" }),
+		selfSigned, bound,
+	} {
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatalf("CreateClient(%s) = %v", c.ID, err)
+		}
+		got, err := s.GetClient(ctx, c.ID)
+		if err != nil {
+			t.Fatalf("GetClient(%s) = %v", c.ID, err)
+		}
+		diff(t, "GetClient("+c.ID+")", got, c)
+	}
+	if _, err := s.UpdateClient(ctx, "subject", func(c *store.Client) error {
+		c.TLSSANDNS = "worker.example"
+		return nil
+	}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("UpdateClient(subject, adding a second certificate name) = %v; want ErrInvalid", err)
+	}
+	got, err := s.UpdateClient(ctx, "subject", func(c *store.Client) error {
+		c.TLSSubject, c.TLSSANURI, c.TLSClientCertificateBoundAccessTokens = "", "spiffe://example.org/w", false
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateClient(subject to a URI) = %v", err)
+	}
+	if got, err = s.GetClient(ctx, "subject"); err != nil || got.TLSSubject != "" || got.TLSSANURI != "spiffe://example.org/w" || got.TLSClientCertificateBoundAccessTokens {
+		t.Errorf("GetClient(subject) after update = %+v, %v; want only the URI, unbound", got, err)
+	}
 }
 
 // testClientRequireDPoP stores a client that requires DPoP beside one

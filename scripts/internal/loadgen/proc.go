@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTick = 10 * time.Millisecond
 
-// cpuTime returns the user plus system CPU time the process pid has used
+// CPUTime returns the user plus system CPU time the process pid has used
 // so far, all threads, from /proc/PID/stat.
-func cpuTime(pid int) (time.Duration, error) {
+func CPUTime(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -29,17 +29,17 @@ func cpuTime(pid int) (time.Duration, error) {
 func parseStat(s string) (time.Duration, error) {
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("load: /proc stat: no command name")
+		return 0, fmt.Errorf("loadgen: /proc stat: no command name")
 	}
 	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
 	if len(f) < 13 {
-		return 0, fmt.Errorf("load: /proc stat: %d fields after the command name, want at least 13", len(f))
+		return 0, fmt.Errorf("loadgen: /proc stat: %d fields after the command name, want at least 13", len(f))
 	}
 	var ticks int64
 	for _, v := range f[11:13] {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("load: /proc stat: bad CPU time %q", v)
+			return 0, fmt.Errorf("loadgen: /proc stat: bad CPU time %q", v)
 		}
 		ticks += n
 	}

@@ -1,4 +1,8 @@
-package main
+// Package loadgen is the loopback load generator shared by scripts/load and
+// scripts/bench: child server processes, the trivial handler, a keep-alive
+// HTTP driver (or wrk when installed), latency percentiles, and the
+// server's CPU time and peak RSS read from /proc.
+package loadgen
 
 import (
 	"crypto/ecdsa"
@@ -15,60 +19,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
-// shape is one way of reaching the servers: plain HTTP or TLS, with
-// connections reused (keep-alive) or a new connection, so for TLS a full
-// handshake, per request.
-type shape struct {
-	name      string
-	tls       bool
-	keepalive bool
-}
-
-// shapeNames lists every shape -shapes accepts, in its canonical spelling.
-var shapeNames = []string{"http", "http-nokeepalive", "https", "https-nokeepalive"}
-
-// parseShapes reads the comma-separated -shapes list: known names only,
-// each at most once.
-func parseShapes(s string) ([]shape, error) {
-	var out []shape
-	seen := map[string]bool{}
-	for _, f := range strings.Split(s, ",") {
-		name := strings.TrimSpace(f)
-		scheme, rest, _ := strings.Cut(name, "-")
-		sh := shape{name: name, tls: scheme == "https", keepalive: rest == ""}
-		if (scheme != "http" && scheme != "https") || (rest != "" && rest != "nokeepalive") {
-			return nil, fmt.Errorf("-shapes %q: unknown shape %q (want %s)", s, name, strings.Join(shapeNames, ", "))
-		}
-		if seen[name] {
-			return nil, fmt.Errorf("-shapes %q: %q given twice", s, name)
-		}
-		seen[name] = true
-		out = append(out, sh)
-	}
-	return out, nil
-}
-
-// shapeOf is the single shape the -tls and -keepalive flags name.
-func shapeOf(useTLS, keepalive bool) shape {
-	name := "http"
-	if useTLS {
-		name = "https"
-	}
-	if !keepalive {
-		name += "-nokeepalive"
-	}
-	return shape{name: name, tls: useTLS, keepalive: keepalive}
-}
-
-// makeCert writes a throwaway self-signed ECDSA P-256 certificate for
+// MakeCert writes a throwaway self-signed ECDSA P-256 certificate for
 // 127.0.0.1, valid for a day, to dir (cert.pem, and key.pem with mode
 // 0600) and returns the two paths and the pool a client trusts it with:
 // that certificate only.
-func makeCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
+func MakeCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", "", nil, err
@@ -122,10 +80,10 @@ func writeNew(path string, b []byte, perm os.FileMode) error {
 	return errors.Join(werr, f.Close())
 }
 
-// serverTLSConfig is the trivial handler's TLS configuration: the same as
+// ServerTLSConfig is the trivial handler's TLS configuration: the same as
 // m2m serve's (TLS 1.2 and later, Go's default cipher suites and curves),
 // with the same certificate.
-func serverTLSConfig(certFile, keyFile string) (*tls.Config, error) {
+func ServerTLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, err
@@ -133,9 +91,9 @@ func serverTLSConfig(certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
-// probeTLS makes one connection to the https:// URL u with the client
+// ProbeTLS makes one connection to the https:// URL u with the client
 // settings of the measurements and says what it negotiated.
-func probeTLS(u string, roots *x509.CertPool) (string, error) {
+func ProbeTLS(u string, roots *x509.CertPool) (string, error) {
 	pu, err := url.Parse(u)
 	if err != nil {
 		return "", err
