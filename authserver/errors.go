@@ -17,6 +17,7 @@ const (
 	CodeInvalidClient        = "invalid_client"
 	CodeUnauthorizedClient   = "unauthorized_client"
 	CodeUnsupportedGrantType = "unsupported_grant_type"
+	CodeInvalidGrant         = "invalid_grant" // an external token refused (RFC 7523, RFC 8693)
 	CodeInvalidScope         = "invalid_scope"
 	CodeInvalidTarget        = "invalid_target"    // RFC 8707
 	CodeAccessDenied         = "access_denied"     // audience not granted (Auth0)

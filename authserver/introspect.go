@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/vcache"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/store"
@@ -129,11 +130,25 @@ func (s *Server) publicKeys() *jwk.Set {
 // with slightly different clocks agree); callers compare exp exactly.
 // Any refusal is errForeign, or for a token expired beyond the leeway, a
 // refusal with reason expired.
+//
+// A token verified before is remembered (by its SHA-256, up to
+// DefaultIntrospectionCacheSize tokens): presented again, as resource
+// servers that introspect on every request do, it costs a hash, a map
+// lookup, the time checks and the check that its key is still published,
+// not a signature verification. Revocation is not cached: callers check
+// it on every request.
 func (s *Server) ownToken(ctx context.Context, token string) (*tokenInfo, error) {
 	if len(token) > MaxIntrospectedTokenBytes {
 		return nil, errForeign
 	}
-	c, err := s.ownTokens().Verify(ctx, token, jwtauth.PublicKeys(jwk.NewStaticKeySet(s.publicKeys())))
+	digest := vcache.Digest(token)
+	if ti, ok := s.introspected.Get(digest); ok {
+		if s.own.ValidateClaims(ti.claims) == nil && s.publicKeys().Has(ti.claims.KeyID, ti.claims.KeyThumbprint) {
+			return ti, nil
+		}
+		s.introspected.Remove(digest)
+	}
+	c, err := s.own.Verify(ctx, token, jwtauth.PublicKeys(jwk.NewStaticKeySet(s.publicKeys())))
 	if err != nil {
 		if m2m.ReasonOf(err) == m2m.ReasonExpired {
 			return nil, err
@@ -153,7 +168,16 @@ func (s *Server) ownToken(ctx context.Context, token string) (*tokenInfo, error)
 	if ti.clientID == "" || c.ID == "" {
 		return nil, errForeign
 	}
+	s.introspected.Put(digest, ti, s.now())
 	return ti, nil
+}
+
+// DefaultIntrospectionCacheSize is how many verified tokens the
+// introspection and revocation endpoints remember.
+const DefaultIntrospectionCacheSize = 10000
+
+func newIntrospectionCache() *vcache.Cache[*tokenInfo] {
+	return vcache.New(DefaultIntrospectionCacheSize, func(ti *tokenInfo) time.Time { return ti.claims.ExpiresAt })
 }
 
 // revokedReason says why ti is no longer valid at now, or "" when it is:

@@ -82,7 +82,13 @@ func TestIntrospect(t *testing.T) {
 	tokA := l.token(t, l.idA, l.secA)
 	tokZ := l.token(t, l.idAuth0, l.secAuth0)
 
+	if authserver.IntrospectionCached(l.srv.Auth, tokA) {
+		t.Fatal("a token is remembered as verified before any introspection")
+	}
 	body := l.introspect(t, tokA)
+	if !authserver.IntrospectionCached(l.srv.Auth, tokA) {
+		t.Error("an introspected token is not remembered as verified")
+	}
 	for k, want := range map[string]any{
 		"active": true, "client_id": l.idA, "sub": l.idA, "aud": "https://api.a", "iss": l.srv.URL,
 		"scope": "read write", "token_type": "Bearer",
@@ -120,6 +126,9 @@ func TestIntrospect(t *testing.T) {
 			if body := l.introspect(t, tok); len(body) != 1 || body["active"] != false {
 				t.Errorf("introspect(%s) = %v; want exactly {active: false}", name, body)
 			}
+			if authserver.IntrospectionCached(l.srv.Auth, tok) {
+				t.Errorf("introspect(%s) remembered it as verified", name)
+			}
 		})
 	}
 
@@ -129,6 +138,32 @@ func TestIntrospect(t *testing.T) {
 		l.clock.Add(authserver.DefaultTokenTTL)
 		if body := l.introspect(t, tok); body["active"] != false {
 			t.Errorf("introspect(token at exp) = %v; want inactive", body)
+		}
+	})
+	// A token introspected before is remembered as verified; the checks
+	// that can change still run on every introspection.
+	t.Run("cached then expired", func(t *testing.T) {
+		l := newLifecycle(t)
+		tok := l.token(t, l.idA, l.secA)
+		if body := l.introspect(t, tok); body["active"] != true {
+			t.Fatalf("introspect(token) = %v; want active", body)
+		}
+		l.clock.Add(authserver.DefaultTokenTTL)
+		if body := l.introspect(t, tok); body["active"] != false {
+			t.Errorf("introspect(cached token at exp) = %v; want inactive", body)
+		}
+	})
+	t.Run("cached then revoked", func(t *testing.T) {
+		l := newLifecycle(t)
+		tok := l.token(t, l.idA, l.secA)
+		if body := l.introspect(t, tok); body["active"] != true {
+			t.Fatalf("introspect(token) = %v; want active", body)
+		}
+		if code, body := l.call(t, "/oauth/revoke", l.idA, l.secA, url.Values{"token": {tok}}); code != http.StatusOK {
+			t.Fatalf("revoke = %d %v", code, body)
+		}
+		if body := l.introspect(t, tok); body["active"] != false {
+			t.Errorf("introspect(cached token, revoked) = %v; want inactive", body)
 		}
 	})
 	t.Run("client_revoked", func(t *testing.T) {

@@ -24,6 +24,11 @@ const (
 	maxClientSecretBytes = 512
 	maxScopeBytes        = 2048
 	maxAudienceBytes     = 1024
+	// maxExternalTokenBytes caps an external token (assertion,
+	// subject_token): federation.DefaultMaxTokenBytes, which the body
+	// limit may cut shorter.
+	maxExternalTokenBytes = 16 << 10
+	maxTokenTypeBytes     = 128
 )
 
 // Client authentication methods (RFC 7591 names).
@@ -58,6 +63,17 @@ type TokenRequest struct {
 	ScopeSet bool
 	Audience string // from "audience" (Auth0)
 	Resource string // from "resource" (RFC 8707)
+
+	// Assertion is the JWT of the JWT bearer grant (RFC 7523 section 2.1).
+	Assertion string
+	// SubjectToken, SubjectTokenType, RequestedTokenType and
+	// ActorToken are the token exchange parameters (RFC 8693 section
+	// 2.1); ActorTokenSet reports whether actor_token or
+	// actor_token_type was sent at all.
+	SubjectToken       string
+	SubjectTokenType   string
+	RequestedTokenType string
+	ActorTokenSet      bool
 }
 
 // requestParams are the parameters the token endpoint reads; any other
@@ -66,6 +82,8 @@ var requestParams = map[string]bool{
 	"grant_type": true, "client_id": true, "client_secret": true,
 	"scope": true, "audience": true, "resource": true,
 	"client_assertion": true, "client_assertion_type": true,
+	"assertion": true, "subject_token": true, "subject_token_type": true,
+	"requested_token_type": true, "actor_token": true, "actor_token_type": true,
 }
 
 // ParseTokenRequest reads the token request in r: a POST body of at most
@@ -111,7 +129,15 @@ func ParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, error) {
 		GrantType: params["grant_type"],
 		Audience:  params["audience"],
 		Resource:  params["resource"],
+
+		Assertion:          params["assertion"],
+		SubjectToken:       params["subject_token"],
+		SubjectTokenType:   params["subject_token_type"],
+		RequestedTokenType: params["requested_token_type"],
 	}
+	_, actor := params["actor_token"]
+	_, actorType := params["actor_token_type"]
+	tr.ActorTokenSet = actor || actorType
 	tr.Scope, tr.ScopeSet = params["scope"]
 	if err := tr.credentials(r, params); err != nil {
 		return nil, err
@@ -124,6 +150,10 @@ func ParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, error) {
 		return nil, errInvalidRequest("too_large", "scope too long")
 	case len(tr.Audience) > maxAudienceBytes || len(tr.Resource) > maxAudienceBytes:
 		return nil, errInvalidRequest("too_large", "audience too long")
+	case len(tr.Assertion) > maxExternalTokenBytes || len(tr.SubjectToken) > maxExternalTokenBytes:
+		return nil, errInvalidRequest("too_large", "assertion or subject_token too long")
+	case len(tr.SubjectTokenType) > maxTokenTypeBytes || len(tr.RequestedTokenType) > maxTokenTypeBytes:
+		return nil, errInvalidRequest("too_large", "token type too long")
 	}
 	return tr, nil
 }

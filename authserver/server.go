@@ -13,10 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
+	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/logattr"
+	"github.com/m2mkit/m2m/internal/tracing"
+	"github.com/m2mkit/m2m/internal/vcache"
 	"github.com/m2mkit/m2m/jwk"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -164,6 +169,16 @@ type Config struct {
 	// [MutualTLS]. nil: client certificates are ignored, and a client
 	// registered for either is refused.
 	MutualTLS *MutualTLS
+	// Federation, when set, lets workloads authenticate with an external
+	// identity token that matches a trust policy (see package federation)
+	// as the policy's client: as a client assertion of the client
+	// credentials grant (an assertion whose iss is not a client id), with
+	// the JWT bearer grant (RFC 7523 section 2.1) or by token exchange
+	// (RFC 8693); the metadata then advertise those grants. Single-use
+	// policies record each token in ClientAssertionReplay. nil: only
+	// client_credentials, with private_key_jwt assertions from registered
+	// clients.
+	Federation *federation.Verifier
 	// Usage is where per-client usage counts are flushed and read (nil:
 	// Clients when it implements store.Usage, else none is kept, unless
 	// SkipUsage). The token endpoint only counts in memory;
@@ -198,6 +213,12 @@ type Config struct {
 	// reason) and per issued token (Debug). nil: discard. Secrets are
 	// never logged.
 	Logger *slog.Logger
+	// Trace makes an OpenTelemetry span per token request (grant type,
+	// the client id once it names a registered client, outcome, reason,
+	// status; never a secret) through the global tracer provider of
+	// go.opentelemetry.io/otel, as set when New is called. False, the
+	// default, makes none and costs nothing on the token path.
+	Trace bool
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
@@ -293,6 +314,12 @@ type Server struct {
 	// guesses serializes, per client id and address, the failure check,
 	// the secret comparison and the recording of a failure.
 	guesses ratelimit.KeyLocks
+	// tracer makes the token endpoint's spans; nil without Config.Trace.
+	tracer trace.Tracer
+	// own reads back the server's own tokens; introspected remembers
+	// those it verified (see ownToken).
+	own          *jwtauth.Validator
+	introspected *vcache.Cache[*tokenInfo]
 }
 
 // New checks cfg and returns a Server.
@@ -332,6 +359,10 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Trace {
+		s.tracer = tracing.Tracer()
+	}
+	s.own, s.introspected = s.ownTokens(), newIntrospectionCache()
 	ttl := cfg.ClientCacheTTL
 	if ttl == 0 {
 		ttl = DefaultClientCacheTTL
@@ -440,7 +471,7 @@ func (s *Server) buildMetadata() []byte {
 		Issuer:                            s.issuer,
 		TokenEndpoint:                     s.endpoint("/oauth/token"),
 		JWKSURI:                           s.endpoint("/.well-known/jwks.json"),
-		GrantTypesSupported:               []string{"client_credentials"},
+		GrantTypesSupported:               s.grantTypes(),
 		TokenEndpointAuthMethodsSupported: []string{authBasic, authPost, authPKJWT},
 		TokenEndpointAuthSigningAlgValues: s.assertions.algorithms(),
 		// No authorization endpoint: no response type is supported.
@@ -456,6 +487,14 @@ func (s *Server) buildMetadata() []byte {
 	s.mutualTLSMetadata(&doc)
 	b, _ := json.Marshal(doc)
 	return b
+}
+
+// grantTypes are the grant types the token endpoint accepts.
+func (s *Server) grantTypes() []string {
+	if s.cfg.Federation != nil {
+		return []string{"client_credentials", GrantTypeJWTBearer, GrantTypeTokenExchange}
+	}
+	return []string{"client_credentials"}
 }
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {

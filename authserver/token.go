@@ -16,7 +16,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -33,11 +36,19 @@ type issued struct {
 	profile  jwtauth.Profile
 	rate     *ratelimit.Decision
 	jkt      string // the DPoP key thumbprint the token is bound to; "" for Bearer
-	quota    string // the quota exceeded in monitor mode (QuotaHeader), or ""
+	// issuedTokenType is the RFC 8693 issued_token_type of a token
+	// exchange; "" for other grants.
+	issuedTokenType string
+	quota           string // the quota exceeded in monitor mode (QuotaHeader), or ""
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.tracer != nil {
+		var span trace.Span
+		r, span = s.startTokenSpan(r)
+		defer span.End()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		s.refuse(w, r, "", start, &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
@@ -49,6 +60,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "", start, asError(err))
 		return
 	}
+	if s.tracer != nil {
+		traceGrant(r, tr)
+	}
 	iss, client, e := s.issue(r, tr)
 	if e != nil && client != nil {
 		e.knownClient = true
@@ -56,6 +70,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if e != nil {
 		s.refuse(w, r, tr.ClientID, start, e)
 		return
+	}
+	if s.tracer != nil {
+		traceIssued(r, client)
 	}
 	s.writeToken(w, iss)
 	if s.usage != nil {
@@ -90,13 +107,28 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	case "":
 		return nil, nil, errInvalidRequest("missing_grant_type", "grant_type is required")
 	case "client_credentials":
+	case GrantTypeJWTBearer, GrantTypeTokenExchange:
+		if s.cfg.Federation == nil {
+			return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
+				Description: "only grant_type=client_credentials is supported (no trust policies are configured)"}
+		}
 	default:
 		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
-			Description: "only grant_type=client_credentials is supported"}
+			Description: "unsupported grant_type"}
 	}
-	client, e := s.authenticate(r, tr)
+	var (
+		client *store.Client
+		e      *Error
+		fed    *federation.Match // the external identity, for the federated grants
+	)
+	via := s.federatedVia(tr)
+	if via != "" {
+		client, fed, e = s.federatedClient(r, tr, via)
+	} else {
+		client, e = s.authenticate(r, tr)
+	}
 	if e != nil {
-		return nil, nil, e
+		return nil, client, e
 	}
 	// From here on, refusals return the authenticated client too.
 	jkt, e := s.checkDPoP(r, client)
@@ -140,7 +172,12 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if e := s.checkRecord(r, client); e != nil {
 		return nil, client, e
 	}
-	scope, e := grantScope(client, tr)
+	var scope string
+	if fed != nil {
+		scope, e = federatedScope(client, fed.Policy, tr)
+	} else {
+		scope, e = grantScope(client, tr)
+	}
 	if e != nil {
 		return nil, client, e
 	}
@@ -150,9 +187,22 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		ttl = client.TokenTTL
 	}
 	ttl = min(ttl, s.maxTokenTTL)
+	if fed != nil {
+		if ttl, e = federatedTTL(ttl, fed, now); e != nil {
+			return nil, client, e
+		}
+		if fed.Policy.SingleUse {
+			if e := s.firstUse(r, fed, via); e != nil {
+				return nil, client, e
+			}
+		}
+	}
 	payload, err := s.claims(profile, client.ID, aud, scope, jkt, x5t, now, ttl)
 	if err != nil {
 		return nil, client, s.unavailable(r, "claims", err)
+	}
+	if fed != nil {
+		payload = withActor(payload, fed)
 	}
 	typ := "at+jwt"
 	if profile == jwtauth.ProfileAuth0 {
@@ -162,7 +212,11 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	if err != nil {
 		return nil, client, s.unavailable(r, "signer", err)
 	}
-	return &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}, client, nil
+	iss := &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}
+	if via == viaTokenExchange {
+		iss.issuedTokenType = TokenTypeAccessToken
+	}
+	return iss, client, nil
 }
 
 // checkDPoP verifies the request's DPoP proof, when the server accepts
@@ -588,6 +642,10 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 		b = append(b, `,"scope":`...)
 		b = appendJSONString(b, iss.scope)
 	}
+	if iss.issuedTokenType != "" {
+		b = append(b, `,"issued_token_type":`...)
+		b = appendJSONString(b, iss.issuedTokenType)
+	}
 	b = append(b, "}\n"...)
 	vals := make([]string, len(tokenHeaders))
 	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", strconv.Itoa(len(b))
@@ -600,6 +658,9 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 
 // refuse writes e, counts it and logs it with the client id and reason.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, clientID string, start time.Time, e *Error) {
+	if s.tracer != nil {
+		s.traceRefused(r, clientID, e)
+	}
 	setRateHeaders(w.Header(), e.rate)
 	s.writeError(w, e)
 	s.metrics.refused.WithLabelValues(e.Code, publicReason(e.Reason)).Inc()

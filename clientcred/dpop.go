@@ -3,10 +3,8 @@ package clientcred
 import (
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -62,31 +60,21 @@ func GenerateDPoPKey() (*DPoPKey, error) {
 // NewDPoPKey returns the DPoP key of a private key: an *ecdsa.PrivateKey
 // on P-256, P-384 or P-521 (proofs ES256, ES384, ES512), an
 // ed25519.PrivateKey (EdDSA) or an *rsa.PrivateKey of at least 2048 bits
-// (PS256).
+// (RS256), checked as [NewPrivateKey] checks it.
 func NewDPoPKey(private crypto.Signer) (*DPoPKey, error) {
-	var alg string
-	switch k := private.(type) {
-	case *ecdsa.PrivateKey:
-		switch k.Curve {
-		case elliptic.P256():
-			alg = "ES256"
-		case elliptic.P384():
-			alg = "ES384"
-		case elliptic.P521():
-			alg = "ES512"
-		default:
-			return nil, errors.New("clientcred: DPoP key: unsupported elliptic curve")
-		}
-	case ed25519.PrivateKey:
-		alg = "EdDSA"
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < 2048 {
-			return nil, errors.New("clientcred: DPoP key: RSA key shorter than 2048 bits")
-		}
-		alg = "PS256"
-	default:
-		return nil, fmt.Errorf("clientcred: DPoP key: unsupported key type %T", private)
+	pk, err := newPrivateKey(private, "", "")
+	if err != nil {
+		return nil, err
 	}
+	return newDPoPKey(private, pk.Algorithm)
+}
+
+// dpopAlgorithms are the proof algorithms a key file may ask for with
+// its JWK "alg": those servers accept by default (jwtauth's
+// DefaultDPoPAlgorithms).
+var dpopAlgorithms = []string{"ES256", "ES384", "ES512", "EdDSA", "PS256", "RS256"}
+
+func newDPoPKey(private crypto.Signer, alg string) (*DPoPKey, error) {
 	pub, err := jwk.FromPublic(private.Public(), "", "")
 	if err != nil {
 		return nil, fmt.Errorf("clientcred: DPoP key: %w", err)

@@ -1,8 +1,6 @@
 package clientcred
 
 import (
-	"bytes"
-	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -11,8 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
-
-	jose "github.com/go-jose/go-jose/v4"
+	"slices"
 
 	"github.com/m2mkit/m2m/secretfile"
 )
@@ -21,13 +18,12 @@ import (
 // about 3 KiB.
 const maxDPoPKeyFile = 64 << 10
 
-// LoadDPoPKey reads a DPoP key from a file holding a private JWK (EC
-// P-256, P-384 or P-521, OKP Ed25519, or RSA) or a PKCS#8 PEM private key
-// ("BEGIN PRIVATE KEY"). When the file does not exist it generates an
-// ES256 key and writes it there as PKCS#8 PEM, readable by its owner
-// only (mode 0600), atomically: two processes starting together end up
-// with the same key. A key file that group or others may read is refused
-// (outside Windows).
+// LoadDPoPKey reads a DPoP key from a file, in a form [ParseDPoPKey]
+// reads (a private JWK or a PEM private key). When the file does not
+// exist it generates an ES256 key and writes it there as PKCS#8 PEM,
+// readable by its owner only (mode 0600), atomically: two processes
+// starting together end up with the same key. A key file that group or
+// others may read is refused (outside Windows).
 func LoadDPoPKey(path string) (*DPoPKey, error) {
 	data, err := readKeyFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -84,38 +80,23 @@ func readKeyFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// ParseDPoPKey reads a DPoP key from a private JWK or a PKCS#8 PEM
-// private key. The error never quotes the key material.
+// ParseDPoPKey reads a DPoP key as [ParsePrivateKey] reads a private key
+// (PKCS #8, SEC 1 or PKCS #1 PEM, a private JWK, or a JWK Set of one). A
+// JWK's "alg" is used when it is a DPoP algorithm (ES256, ES384, ES512,
+// EdDSA, PS256, RS256); otherwise the key type's default. The error never
+// quotes the key material.
 func ParseDPoPKey(data []byte) (*DPoPKey, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) > maxDPoPKeyFile {
-		return nil, errors.New("clientcred: DPoP key: too large")
-	}
-	if bytes.HasPrefix(data, []byte("{")) {
-		var k jose.JSONWebKey
-		if err := k.UnmarshalJSON(data); err != nil {
-			return nil, errors.New("clientcred: DPoP key: not a valid JWK")
-		}
-		if k.IsPublic() {
-			return nil, errors.New("clientcred: DPoP key: the JWK is a public key; a private key is needed")
-		}
-		s, ok := k.Key.(crypto.Signer)
-		if !ok {
-			return nil, errors.New("clientcred: DPoP key: the JWK is not an asymmetric private key")
-		}
-		return NewDPoPKey(s)
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, errors.New("clientcred: DPoP key: want a private JWK or a PKCS#8 PEM private key (BEGIN PRIVATE KEY)")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	pk, err := ParsePrivateKey(data)
 	if err != nil {
-		return nil, errors.New("clientcred: DPoP key: not a valid PKCS#8 private key")
+		return nil, err
 	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, errors.New("clientcred: DPoP key: unsupported private key type")
+	alg := pk.Algorithm
+	if !slices.Contains(dpopAlgorithms, alg) {
+		def, err := newPrivateKey(pk.signer, "", "")
+		if err != nil {
+			return nil, err
+		}
+		alg = def.Algorithm
 	}
-	return NewDPoPKey(s)
+	return newDPoPKey(pk.signer, alg)
 }

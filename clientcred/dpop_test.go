@@ -2,6 +2,7 @@ package clientcred_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -20,6 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/authserver/authservertest"
@@ -170,6 +173,13 @@ func TestParseDPoPKey(t *testing.T) {
 		}
 		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	}
+	rsaJWK := func(alg string) []byte {
+		b, err := json.Marshal(jose.JSONWebKey{Key: rsaKey, Algorithm: alg, Use: "sig"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	ecJWK := func() []byte {
 		b, _ := os.ReadFile("testdata/dpop-ec-private.jwk")
 		return b
@@ -182,13 +192,16 @@ func TestParseDPoPKey(t *testing.T) {
 		{"PKCS#8 P-256", "ES256", pkcs8(ec), ""},
 		{"PKCS#8 P-384", "ES384", pkcs8(ec384), ""},
 		{"PKCS#8 Ed25519", "EdDSA", pkcs8(ed), ""},
-		{"PKCS#8 RSA", "PS256", pkcs8(rsaKey), ""},
+		{"PKCS#8 RSA", "RS256", pkcs8(rsaKey), ""},
+		{"RSA JWK asking for PS256", "PS256", rsaJWK("PS256"), ""},
+		{"RSA JWK asking for RS512", "RS256", rsaJWK("RS512"), ""},
 		{"private JWK", "ES256", ecJWK, ""},
 		{"public JWK", "", []byte(`{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}`), "public key"},
-		{"symmetric JWK", "", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}`), "not an asymmetric private key"},
-		{"SEC1 PEM", "", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: []byte{1}}), "PKCS#8"},
-		{"garbage", "", []byte("hello"), "PKCS#8"},
-		{"broken JWK", "", []byte(`{"kty":`), "not a valid JWK"},
+		{"symmetric JWK", "", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}`), "unsupported JWK key type"},
+		{"SEC1 PEM", "", pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: []byte{1}}), "private key"},
+		{"garbage", "", []byte("hello"), "no PEM private key"},
+		{"broken JWK", "", []byte(`{"kty":`), "malformed"},
+		{"encryption JWK", "", []byte(`{"kty":"EC","use":"enc","crv":"P-256","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM","d":"870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE"}`), "use"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +222,14 @@ func TestParseDPoPKey(t *testing.T) {
 				t.Fatalf("Proof() = %v", err)
 			}
 		})
+	}
+}
+
+func TestNewDPoPKeyRefusesBrokenKeys(t *testing.T) {
+	for _, k := range []crypto.Signer{&rsa.PrivateKey{}, (*ecdsa.PrivateKey)(nil), ed25519.PrivateKey{1, 2}} {
+		if _, err := clientcred.NewDPoPKey(k); err == nil {
+			t.Errorf("NewDPoPKey(%T) = nil error; want a refusal", k)
+		}
 	}
 }
 

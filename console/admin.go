@@ -7,14 +7,14 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/m2mkit/m2m/authserver"
 )
 
-// ActorHeader names who made an admin change in the audit trail; the
-// console sends ActorConsole in it with every admin API call.
-const (
-	ActorHeader  = "X-M2M-Actor"
-	ActorConsole = "console"
-)
+// actorConsole is what the console sends in authserver.ActorHeader with
+// every admin API call: audit events of its changes name the actor
+// "admin-token:console".
+const actorConsole = "console"
 
 // maxAdminAnswer caps an admin API answer the console reads.
 const maxAdminAnswer = 8 << 20
@@ -98,7 +98,7 @@ func (c *Console) call(r *http.Request, method, path string, in, out any) error 
 	req.Host = r.Host
 	req.TLS = r.TLS
 	req.Header.Set("Authorization", "Bearer "+string(c.token))
-	req.Header.Set(ActorHeader, ActorConsole)
+	req.Header.Set(authserver.ActorHeader, actorConsole)
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")

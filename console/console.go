@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,9 +57,10 @@ type Config struct {
 	// MaxSessions bounds the sessions held at once (0: DefaultMaxSessions);
 	// past it, signing in ends the least recently used session.
 	MaxSessions int
-	// SignInLimit throttles failed sign-ins per client address (zero:
-	// ratelimit.DefaultFailureLimit): past it, sign-ins from that address
-	// are answered 429 without looking at the token.
+	// SignInLimit budgets failed sign-ins per client address (zero:
+	// ratelimit.DefaultFailureLimit): past it, further failures from that
+	// address are answered 429 with Retry-After. The right token is never
+	// refused (see the sign-in page's documentation in docs/console.md).
 	SignInLimit ratelimit.Limit
 	// SecureCookie makes the session cookie Secure on every answer; false
 	// makes it Secure when the request came over TLS (set it behind a
@@ -164,8 +164,9 @@ var _ http.Handler = (*Console)(nil)
 
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /console/static/console.css", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, staticFS, "static/console.css")
+	})
 	mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"clients", http.StatusSeeOther)
 	})
@@ -237,7 +238,7 @@ func (c *Console) action(f handlerFunc) http.Handler {
 		}
 		if !validCSRF(s, r.PostForm.Get("csrf")) {
 			c.log.LogAttrs(r.Context(), slog.LevelInfo, "console: form refused", slog.String("reason", "bad_csrf_token"),
-				slog.String("remote_addr", r.RemoteAddr))
+				slog.String("remote_addr", clientAddr(r)))
 			c.render(w, r, http.StatusForbidden, "error.html", &view{Title: "Form expired", CSRF: s.csrf, SignedIn: true,
 				Error: "This form is not from your current session, and nothing was changed. Reload the page and try again."})
 			return
@@ -342,19 +343,16 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "signin.html", &view{Title: "Sign in"})
 }
 
-// signIn checks the admin token in constant time, after the per-address
-// throttle, and starts a session.
+// signIn checks the admin token in constant time and starts a session.
+// As on the admin API, the right token is never refused: it is a random
+// 256-bit value no one can guess online, so a lockout by address would
+// only let a failing caller behind the same NAT or proxy lock the
+// operator out. Failures are counted per address; past the budget, they
+// are answered 429 with Retry-After instead of 403.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	ctx := r.Context()
 	addr := clientAddr(r)
-	ok, retry, err := c.throttle.Check(ctx, addr)
-	if err == nil && !ok {
-		w.Header().Set("Retry-After", fmt.Sprint(int(retry.Seconds())+1))
-		c.render(w, r, http.StatusTooManyRequests, "signin.html", &view{Title: "Sign in",
-			Error: fmt.Sprintf("Too many failed sign-ins from your address; try again in %d seconds.", int(retry.Seconds())+1)})
-		return
-	}
 	if err := r.ParseForm(); err != nil {
 		c.render(w, r, http.StatusBadRequest, "signin.html", &view{Title: "Sign in", Error: "The form could not be read."})
 		return
@@ -363,8 +361,19 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	if subtle.ConstantTimeCompare(sum[:], c.tokenSum[:]) != 1 {
 		c.log.LogAttrs(ctx, slog.LevelInfo, "console: sign-in refused", slog.String("reason", "bad_admin_token"),
 			slog.String("remote_addr", addr))
-		if err := c.throttle.Fail(ctx, addr); err != nil {
+		ok, retry, err := c.throttle.Check(ctx, addr)
+		if err == nil && ok {
+			err = c.throttle.Fail(ctx, addr)
+		}
+		if err != nil {
 			c.log.LogAttrs(ctx, slog.LevelWarn, "console: recording a failed sign-in", logattr.Error(err))
+		}
+		if err == nil && !ok {
+			secs := int(retry/time.Second) + 1
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			c.render(w, r, http.StatusTooManyRequests, "signin.html", &view{Title: "Sign in",
+				Error: fmt.Sprintf("Too many failed sign-ins from your address; try again in %d seconds.", secs)})
+			return
 		}
 		c.render(w, r, http.StatusForbidden, "signin.html", &view{Title: "Sign in", Error: "That is not the admin token."})
 		return

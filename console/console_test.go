@@ -42,14 +42,22 @@ func (c *clock) Add(d time.Duration) {
 // fixture is a token server with its admin API and a console in front of
 // it, all in-process.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	st      *memstore.Store
 	kr      *keyring.Keyring
 	clock   *clock
+	srv     *authserver.Server
 	handler http.Handler
 }
 
-func newFixture(t *testing.T, mod func(*console.Config)) *fixture {
+func newFixture(t testing.TB, mod func(*console.Config)) *fixture {
+	t.Helper()
+	return newFixtureWith(t, nil, mod)
+}
+
+// newFixtureWith is newFixture with the token server's configuration
+// changed by srvMod too.
+func newFixtureWith(t testing.TB, srvMod func(*authserver.Config), mod func(*console.Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, st: memstore.New(), clock: &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}}
 	master := make([]byte, keyring.MinMasterSize)
@@ -59,8 +67,13 @@ func newFixture(t *testing.T, mod func(*console.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := authserver.New(authserver.Config{Issuer: "https://auth.example.test", Clients: f.st, Signer: f.kr,
-		AdminTokenHash: authserver.HashSecret(testAdminToken), KeyRotator: f.kr, Now: f.clock.Now})
+	scfg := authserver.Config{Issuer: "https://auth.example.test", Clients: f.st, Signer: f.kr,
+		AdminTokenHash: authserver.HashSecret(testAdminToken), KeyRotator: f.kr, Now: f.clock.Now}
+	if srvMod != nil {
+		srvMod(&scfg)
+	}
+	srv, err := authserver.New(scfg)
+	f.srv = srv
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,25 +271,34 @@ func TestSignIn(t *testing.T) {
 
 func TestSignInThrottle(t *testing.T) {
 	f := newFixture(t, func(c *console.Config) { c.SignInLimit = ratelimit.Limit{Rate: 1.0 / 60, Burst: 3} })
+	signIn := func(token, addr string) *httptest.ResponseRecorder {
+		r := formRequest("/console/signin", url.Values{"token": {token}})
+		r.RemoteAddr = addr
+		return f.do(r)
+	}
 	for i := range 3 {
-		if w := f.do(formRequest("/console/signin", url.Values{"token": {"guess"}})); w.Code != http.StatusForbidden {
+		if w := signIn("guess", "192.0.2.7:1"); w.Code != http.StatusForbidden {
 			t.Fatalf("failed sign-in %d = %d; want 403", i+1, w.Code)
 		}
 	}
-	// Over the limit, the token is not even looked at: the right one is
-	// refused too, until the bucket refills.
-	w := f.do(formRequest("/console/signin", url.Values{"token": {testAdminToken}}))
+	// Over the budget, failures are answered 429 with Retry-After...
+	w := signIn("guess", "192.0.2.7:2")
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(w.Result().Cookies()) != 0 {
-		t.Fatalf("sign-in over the limit = %d Retry-After %q; want 429 with Retry-After and no cookie", w.Code, w.Header().Get("Retry-After"))
+		t.Fatalf("failed sign-in over the budget = %d Retry-After %q; want 429 with Retry-After and no cookie", w.Code, w.Header().Get("Retry-After"))
 	}
-	// Another address is not held back.
-	r := formRequest("/console/signin", url.Values{"token": {testAdminToken}})
-	r.RemoteAddr = "198.51.100.1:1"
-	if w := f.do(r); w.Code != http.StatusSeeOther {
-		t.Errorf("sign-in from another address = %d; want 303", w.Code)
+	// ...another address is not held back...
+	if w := signIn("guess", "198.51.100.1:1"); w.Code != http.StatusForbidden {
+		t.Errorf("failed sign-in from another address = %d; want 403", w.Code)
+	}
+	// ...and the right token is never refused: a guesser behind the same
+	// address cannot lock the operator out.
+	if w := signIn(testAdminToken, "192.0.2.7:3"); w.Code != http.StatusSeeOther {
+		t.Errorf("right token from a throttled address = %d; want 303", w.Code)
 	}
 	f.clock.Add(time.Minute)
-	f.signIn(testAdminToken)
+	if w := signIn("guess", "192.0.2.7:4"); w.Code != http.StatusForbidden {
+		t.Errorf("failed sign-in after the bucket refilled = %d; want 403", w.Code)
+	}
 }
 
 func TestSessionLifetime(t *testing.T) {
@@ -495,5 +517,10 @@ func TestWrapPassesTheRest(t *testing.T) {
 	}
 	if w := f.do(httptest.NewRequest("GET", "/console", nil)); w.Code != http.StatusSeeOther {
 		t.Errorf("GET /console = %d; want a redirect", w.Code)
+	}
+	for path, want := range map[string]int{"/console/static/console.css": 200, "/console/static/": 404, "/console/static/x.css": 404} {
+		if w := f.do(httptest.NewRequest("GET", path, nil)); w.Code != want {
+			t.Errorf("GET %s = %d; want %d", path, w.Code, want)
+		}
 	}
 }

@@ -39,11 +39,26 @@ type Middleware struct {
 	// headers name the client address that Logger records (see
 	// [clientaddr.TrustedProxies.ClientAddr]); nil means the TCP peer.
 	TrustedProxies clientaddr.TrustedProxies
+	// Trace makes an OpenTelemetry span, "m2m.authenticate", per checked
+	// request through the global tracer provider of
+	// go.opentelemetry.io/otel: its outcome (authenticated,
+	// no_credentials, refused, error), reason, scheme and the
+	// authenticated client id; never a credential. The verifiers see its
+	// context, so their own spans (a key set fetch) are its children.
+	// False, the default, makes none and costs nothing.
+	Trace bool
 }
 
 // Check authenticates r and returns its Principal. It returns an error
 // wrapping m2m.ErrNoCredentials when no verifier found its credential.
 func (m *Middleware) Check(r *http.Request) (*m2m.Principal, error) {
+	if m.Trace {
+		return m.checkTraced(r)
+	}
+	return m.check(r)
+}
+
+func (m *Middleware) check(r *http.Request) (*m2m.Principal, error) {
 	for _, v := range m.Verifiers {
 		p, err := v.Verify(r)
 		switch {
@@ -115,14 +130,28 @@ func (m *Middleware) Refuse(w http.ResponseWriter, r *http.Request, err error) {
 
 // Challenges returns the WWW-Authenticate challenges for a refusal with
 // err: those of each verifier that implements [MultiChallenger], one for
-// each other verifier that implements [Challenger], in order.
+// each other verifier that implements [Challenger], in order, each
+// distinct challenge once (two verifiers of one scheme, such as a
+// certificate-bound and a DPoP verifier of the same tokens, may offer the
+// same Bearer challenge).
 func (m *Middleware) Challenges(err error) []Challenge {
 	var cs []Challenge
+	add := func(c Challenge) {
+		s := c.String()
+		for _, d := range cs {
+			if d.String() == s {
+				return
+			}
+		}
+		cs = append(cs, c)
+	}
 	for _, v := range m.Verifiers {
 		if mc, ok := v.(MultiChallenger); ok {
-			cs = append(cs, mc.Challenges(err)...)
+			for _, c := range mc.Challenges(err) {
+				add(c)
+			}
 		} else if c, ok := v.(Challenger); ok {
-			cs = append(cs, c.Challenge(err))
+			add(c.Challenge(err))
 		}
 	}
 	return cs

@@ -46,11 +46,12 @@ func (popStub) ChallengeHeader(r *http.Request, err error, h http.Header) {
 func TestMultiAndHeaderChallenger(t *testing.T) {
 	tests := []struct {
 		name, authz, path string
-		onError           bool
+		onError, twice    bool
 		status            int
 		challenges, nonce string
 	}{
 		{name: "no credentials", authz: "", status: 401, challenges: `DPoP algs="ES256"|Bearer|Key realm="api"`},
+		{name: "same challenge twice, written once", authz: "", twice: true, status: 401, challenges: `DPoP algs="ES256"|Bearer|Key realm="api"`},
 		{name: "nonce", authz: "Pop nonce", status: 401, challenges: `DPoP algs="ES256", error="use_dpop_nonce"|Bearer|Key realm="api"`, nonce: "n-1"},
 		{name: "nonce with OnError", authz: "Pop nonce", onError: true, status: 418, nonce: "n-1"},
 		{name: "bad proof", authz: "Pop bad", status: 401, challenges: `DPoP algs="ES256", error="invalid_dpop_proof"|Bearer|Key realm="api"`},
@@ -60,6 +61,9 @@ func TestMultiAndHeaderChallenger(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &httpauth.Middleware{Verifiers: []m2m.Verifier{popStub{}, keyVerifier{"k1"}}}
+			if tc.twice {
+				m.Verifiers = append(m.Verifiers, popStub{})
+			}
 			if tc.onError {
 				m.OnError = func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(418) }
 			}

@@ -2,14 +2,12 @@ package jwtauth
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/clientaddr"
@@ -229,11 +227,11 @@ func (a *AccessTokens) verifyToken(ctx context.Context, token string) (*Verified
 	var digest [32]byte
 	if a.cache != nil {
 		digest = tokenDigest(token)
-		if vt := a.cache.get(digest); vt != nil {
+		if vt, ok := a.cache.Get(digest); ok {
 			if a.stillValid(ctx, vt) {
 				return vt, nil
 			}
-			a.cache.remove(digest)
+			a.cache.Remove(digest)
 		}
 	}
 	vt, err := a.verify(ctx, token)
@@ -241,17 +239,9 @@ func (a *AccessTokens) verifyToken(ctx context.Context, token string) (*Verified
 		return nil, err
 	}
 	if a.cache != nil {
-		a.cache.put(digest, vt, a.validator.now())
+		a.cache.Put(digest, vt, a.validator.now())
 	}
 	return vt, nil
-}
-
-// tokenDigest is the SHA-256 of token (the verification cache's key, and
-// DPoP's ath), computed over the string's bytes in place: a []byte
-// conversion would copy (and allocate) the whole token on every cached
-// verification. sha256.Sum256 only reads its argument.
-func tokenDigest(token string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
 }
 
 func (a *AccessTokens) checked(vt *VerifiedToken) (*VerifiedToken, error) {

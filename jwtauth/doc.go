@@ -42,4 +42,10 @@
 //   - [TokenAuth] is an [m2m.Verifier] that takes a token from
 //     "Authorization: Bearer" (or from the raw value of another header)
 //     and hands it to a callback, such as [DeviceTokens.CheckToken].
+//
+// Sender-constrained tokens (RFC 9449, DPoP): [DPoPVerifier] checks
+// proofs; with Config.DPoP, [AccessTokens] accepts a DPoP-bound token as
+// "Authorization: DPoP <token>" with a proof for the request received
+// (ath, cnf.jkt, htm and htu against Config.PublicURL, iat, jti once,
+// nonce), and refuses a token bound by cnf when it comes as Bearer.
 package jwtauth

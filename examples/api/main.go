@@ -8,7 +8,9 @@
 // 9449, from "m2m serve --dpop"), as "Authorization: DPoP <token>" with a
 // DPoP proof for this request: its htu must name -public-url (default
 // http:// or https:// followed by -addr) and the request's path. A
-// DPoP-bound token sent as Bearer is refused.
+// DPoP-bound token sent as Bearer is refused. A token bound to a client
+// certificate (RFC 8705, cnf.x5t#S256) is accepted as Bearer only over a
+// TLS connection made with that certificate.
 //
 //	go run ./examples/api -issuer http://127.0.0.1:8080 -audience https://api.example.com
 //
@@ -103,8 +105,9 @@ type apiConfig struct {
 }
 
 // newAPI builds the protected handler: every route requires a valid
-// RFC 9068 access token from issuer for audience, sent as Bearer or, when
-// bound to a DPoP key, as DPoP with its proof.
+// RFC 9068 access token from issuer for audience, sent as Bearer (over
+// its certificate when bound to one) or, when bound to a DPoP key, as
+// DPoP with its proof.
 func newAPI(c apiConfig) (http.Handler, error) {
 	if c.Replay == nil {
 		c.Replay = &replay.Memory{Now: c.Now}
@@ -122,7 +125,10 @@ func newAPI(c apiConfig) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth := &httpauth.Middleware{Verifiers: []m2m.Verifier{tokens}}
+	// Bearer tokens, unbound or bound to the client certificate of the
+	// TLS connection (RFC 8705), then DPoP-bound tokens with their proofs.
+	certBound := &jwtauth.CertificateBoundTokens{Tokens: tokens}
+	auth := &httpauth.Middleware{Verifiers: []m2m.Verifier{certBound, tokens}}
 	mux := http.NewServeMux()
 	mux.Handle("GET /hello", auth.Handler(http.HandlerFunc(hello)))
 	mux.Handle("GET /admin", auth.Handler(auth.RequireScope("admin")(http.HandlerFunc(hello))))

@@ -29,6 +29,7 @@ import (
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/console"
+	"github.com/m2mkit/m2m/federation"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -717,6 +718,11 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	if err != nil {
 		return nil, Usage("--trusted-proxies: %v", err) // checked by validate
 	}
+	traced, stopTracing, err := setupTracing(ctx, logger)
+	if err != nil {
+		return nil, Rejected(err)
+	}
+	d.closers = append(d.closers, stopTracing)
 	audienceProfiles := make(map[string]jwtauth.Profile, len(o.audienceProfiles))
 	for aud, p := range o.audienceProfiles {
 		audienceProfiles[aud] = jwtauth.Profile(p)
@@ -725,7 +731,12 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	if cas != nil {
 		mtls = &authserver.MutualTLS{ClientCAs: cas.Pool}
 	}
+	fed, err := federationVerifier(st, logger)
+	if err != nil {
+		return nil, Rejected(err)
+	}
 	d.srv, err = authserver.New(authserver.Config{
+		Federation:     fed,
 		MutualTLS:      mtls,
 		TrustedProxies: proxies,
 		Issuer:         issuer, Clients: st, Signer: kr, SigningAlgorithms: algs,
@@ -734,7 +745,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		Limiter: limiter, Revocations: revocations, ClientAssertionReplay: assertions, DPoP: dpop,
 		QuotaCounter: quota, MetricsPerClient: o.metricsPerClient, AuditRetention: o.auditRetention,
 		AuditSinks: o.auditSinks(&d.closers),
-		Logger:     logger,
+		Logger:     logger, Trace: traced,
 	})
 	if err != nil {
 		return nil, Rejected(err)
@@ -900,6 +911,19 @@ func dialable(addr string) string {
 		return net.JoinHostPort("localhost", port)
 	}
 	return addr
+}
+
+// federationVerifier returns the verifier of external identity tokens
+// (client assertions from trusted issuers, the JWT bearer grant and token
+// exchange) over the store's trust policies ("m2m trust create"), or nil
+// when the store keeps none. Issuers' keys are fetched over HTTPS with
+// the system trust store (SSL_CERT_FILE works).
+func federationVerifier(st store.Clients, logger *slog.Logger) (*federation.Verifier, error) {
+	tp, ok := st.(store.TrustPolicies)
+	if !ok {
+		return nil, nil
+	}
+	return federation.New(federation.Config{Policies: tp, Clients: st, Logger: logger})
 }
 
 // auditSinks returns the sinks of --audit-file and --audit-webhook,

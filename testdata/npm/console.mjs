@@ -25,7 +25,8 @@ const shots = process.env.SCREENSHOTS || "";
 if (shots) mkdirSync(shots, { recursive: true });
 
 const seen = { steps: [] };
-const step = (name) => seen.steps.push(name);
+const t0 = Date.now();
+const step = (name) => seen.steps.push(`${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 function check(cond, msg) {
   if (!cond) throw new Error("check failed: " + msg);
 }
@@ -53,6 +54,17 @@ const browser = await chromium.launch({
 const shot = async (page, name) => {
   if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
 };
+// A second client, made through the admin API as a script would: the
+// console lists it beside the one made in the browser.
+{
+  const res = await fetch(new URL("/admin/clients", consoleURL).href, {
+    method: "POST",
+    headers: { Authorization: "Bearer " + adminToken, "Content-Type": "application/json" },
+    body: JSON.stringify({ name: "inventory-sync", audiences: ["https://inventory.example.com"], scopes: ["stock:read"] }),
+  });
+  check(res.status === 201, "creating a client through the admin API: " + res.status);
+}
+step("browser started");
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.setDefaultTimeout(10000);
@@ -88,8 +100,9 @@ try {
   seen.clientID = clientID;
   step("created a client");
 
-  // Tokens with the secret.
-  for (let i = 0; i < 3; i++) {
+  // Tokens with the secret: 25 within the hour, more than 10 per token
+  // lifetime, so the client is flagged as not caching its tokens.
+  for (let i = 0; i < 25; i++) {
     const t = await token(clientID, secret);
     check(t.status === 200, "token with the new secret: " + JSON.stringify(t));
   }
@@ -98,6 +111,14 @@ try {
   // The client's page; rotate with a grace period of one hour.
   await page.getByRole("link", { name: "Go to the client's page" }).click();
   await page.getByRole("heading", { level: 1, name: "billing-worker" }).waitFor();
+  const issued = (await page.locator("#issued-24h").textContent()).trim();
+  check(issued === "25", "the client's page counts the 25 tokens issued, got " + issued);
+  check(await page.getByText("not caching").first().isVisible(), "the client's page flags it as not caching");
+  check(!/never/.test(await page.locator("#last-used").textContent()), "the client's page shows when it was last used");
+  check(await page.getByRole("img", { name: /Tokens issued per hour/ }).isVisible(), "the hourly chart has an accessible name");
+  seen.issued24h = Number(issued);
+  step("saw the token count");
+
   await page.getByLabel("Grace period").fill("1h");
   await page.getByRole("button", { name: "Rotate secret" }).click();
   await page.getByRole("heading", { level: 1, name: "Secret rotated" }).waitFor();
@@ -110,6 +131,18 @@ try {
   check(withNew.status === 200, "the new secret works: " + JSON.stringify(withNew));
   await page.getByRole("link", { name: "Go to the client's page" }).click();
   await page.getByRole("heading", { level: 1, name: "billing-worker" }).waitFor();
+  const previous = await page.locator("#previous-secret").textContent();
+  check(/works until .* last used /.test(previous), "the client's page shows the old secret's last use, got " + previous);
+  check((await page.locator("#issued-24h").textContent()).trim() === "27", "the count includes the tokens after the rotation");
+  step("saw the old secret's use");
+
+  // A quota, saved through the admin API's PATCH.
+  await page.getByLabel("Hourly quota").fill("100");
+  await page.getByLabel("Daily quota").fill("1000");
+  await page.getByLabel("Mode").selectOption("monitor");
+  await page.getByRole("button", { name: "Save quotas" }).click();
+  await page.getByRole("status").filter({ hasText: "Quotas saved" }).waitFor();
+  check(await page.getByLabel("Hourly quota").inputValue() === "100", "the hourly quota is saved");
   await shot(page, "client");
   step("rotated the secret");
 
@@ -142,17 +175,15 @@ try {
   await page.getByRole("button", { name: "Enable" }).waitFor();
   step("disabled");
 
-  // Clients list (after a second client, for a fuller table) and keys.
-  await page.getByRole("link", { name: "New client" }).first().click();
-  await page.getByLabel("Name").fill("inventory-sync");
-  await page.getByLabel("Audience").fill("https://inventory.example.com");
-  await page.getByLabel("Scopes").fill("stock:read");
-  await page.getByRole("button", { name: "Create" }).click();
-  await page.getByRole("heading", { level: 1, name: "Client created" }).waitFor();
+  // The clients table: both clients, the disabled one flagged as not caching.
   await page.getByRole("link", { name: "Clients", exact: true }).click();
   await page.getByRole("heading", { level: 1, name: "Clients" }).waitFor();
-  check(await page.getByRole("row", { name: /billing-worker/ }).getByText("Disabled").isVisible(), "the clients table shows the client disabled");
+  const row = page.getByRole("row", { name: /billing-worker/ });
+  check(await row.getByText("Disabled").isVisible(), "the clients table shows the client disabled");
+  check(await row.getByText("not caching").isVisible(), "the clients table shows the not-caching badge");
+  check(await page.getByRole("row", { name: /inventory-sync/ }).count() === 1, "the clients table lists the client made through the API");
   await shot(page, "clients");
+  step("read the clients table");
 
   await page.getByRole("link", { name: "Keys" }).click();
   await page.getByRole("heading", { level: 1, name: "Signing keys" }).waitFor();
@@ -161,6 +192,37 @@ try {
   check(await page.locator("li.key.next").count() === 1, "after Rotate the timeline shows a next key");
   await shot(page, "keys");
   step("rotated the signing key");
+
+  // A trust policy: a GitHub Actions workflow may act as billing-worker.
+  await page.getByRole("link", { name: "Trust policies" }).click();
+  await page.getByRole("heading", { level: 1, name: "Trust policies" }).waitFor();
+  await page.getByLabel("Policy name").fill("gha-billing-deploy");
+  await page.getByLabel("Issuer").fill("https://token.actions.githubusercontent.com");
+  await page.getByLabel("Token audience").fill("https://billing.example.com");
+  await page.getByLabel("Subject").fill("repo:acme/billing:ref:refs/heads/main");
+  await page.getByLabel("Client", { exact: true }).selectOption({ label: `billing-worker (${clientID})` });
+  await page.getByLabel("Maximum token lifetime").fill("15m");
+  await page.getByLabel(/Single use/).check();
+  await page.getByRole("button", { name: "Create policy" }).click();
+  await page.getByRole("status").filter({ hasText: "gha-billing-deploy created" }).waitFor();
+  check(await page.getByRole("row", { name: /gha-billing-deploy/ }).count() === 1, "the new policy is listed");
+  await shot(page, "trust");
+  step("created a trust policy");
+
+  // The audit trail names what the console did, and filters by client.
+  await page.getByRole("link", { name: "Audit" }).click();
+  await page.getByRole("heading", { level: 1, name: "Audit trail" }).waitFor();
+  for (const code of ["client.created", "client.secret_rotated", "client.updated", "client.disabled", "key.rotated"]) {
+    check(await page.getByRole("cell", { name: code, exact: true }).count() >= 1, "the audit trail shows " + code);
+  }
+  check(await page.getByRole("cell", { name: "admin-token:console" }).count() >= 5, "audit events name the console as actor");
+  await shot(page, "audit");
+  await page.getByLabel("Client ID", { exact: true }).fill(clientID);
+  await page.getByLabel("Event", { exact: true }).selectOption("client.disabled");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByRole("heading", { level: 1, name: "Audit trail" }).waitFor();
+  check(await page.locator("table.audit tbody tr").count() === 1, "filtering by client and event leaves one event");
+  step("read the audit trail");
 
   // Delete, with a confirmation step.
   await page.getByRole("link", { name: "Clients", exact: true }).click();
@@ -177,16 +239,18 @@ try {
   const first = await page.evaluate(() => document.activeElement.textContent);
   check(first.trim() === "Skip to content", "the first Tab stop is the skip link, got " + first);
 
-  // A phone.
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
-  await phone.addCookies([session]);
-  const p2 = await phone.newPage();
-  await p2.goto(new URL("clients", consoleURL).href);
-  await p2.getByRole("heading", { level: 1, name: "Clients" }).waitFor();
-  const overflow = await p2.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  check(overflow <= 0, "no horizontal scrolling at 390x844, overflow " + overflow);
-  await shot(p2, "phone-clients");
-  await phone.close();
+  // A phone: no page-wide horizontal scrolling on any page.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const path of ["keys", "audit", "trust", `clients/${encodeURIComponent(clientID)}`, "clients"]) {
+    await page.goto(new URL(path, consoleURL).href);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const wide = overflow <= 0 ? [] : await page.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth && !e.closest(".scroll"))
+      .slice(0, 5).map((e) => `<${e.tagName.toLowerCase()} class="${e.className}"> ${Math.round(e.getBoundingClientRect().right)}px`));
+    check(overflow <= 0, `no horizontal scrolling of /console/${path} at 390x844, overflow ${overflow}: ${wide.join(", ")}`);
+  }
+  await shot(page, "phone-clients");
+  await page.setViewportSize({ width: 1280, height: 800 });
   step("phone layout");
 
   // Sign out ends the session.
