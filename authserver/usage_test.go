@@ -627,3 +627,23 @@ func FuzzParseAuditQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestMetricsPerClient: the per-client series exist only when asked for.
+func TestMetricsPerClient(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		f := newUsageFixture(t, nil, func(cfg *authserver.Config, _ *store.Client) { cfg.MetricsPerClient = on })
+		f.token(t, f.id, f.secret)
+		f.token(t, f.id, f.secret, "scope", "admin")
+		w := httptest.NewRecorder()
+		f.srv.AdminHandler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		body := w.Body.String()
+		for _, series := range []string{
+			`m2m_client_token_requests_total{client_id="` + f.id + `",outcome="issued"} 1`,
+			`m2m_client_token_requests_total{client_id="` + f.id + `",outcome="refused:scope_not_granted"} 1`,
+		} {
+			if got := strings.Contains(body, series); got != on {
+				t.Errorf("MetricsPerClient %v: /metrics has %s: %v", on, series, got)
+			}
+		}
+	}
+}
