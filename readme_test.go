@@ -189,7 +189,7 @@ func TestReadme(t *testing.T) {
 	}
 	const start = "# m2m\n\n```sh\n" +
 		"go run ./cmd/m2m serve   # start the token server: 127.0.0.1:8080, embedded SQLite in ./m2m-data, nothing else to install\n" +
-		"go test ./...            # run the tests (needs only Go; PostgreSQL/Redis tests skip unless configured)\n```\n"
+		"go test ./...            # run the tests (needs only Go; PostgreSQL, Redis, npm and Chromium peer tests skip unless set up)\n```\n"
 	if !strings.HasPrefix(string(b), start) {
 		t.Errorf("README.md does not start with the two commands:\n%s", start)
 	}
