@@ -547,9 +547,12 @@ func (o *serveOptions) start(env *Env, logger *slog.Logger) error {
 		listeners = []listener{{ln, d.srv.PublicHandler()}, {adminLn, d.console.Wrap(d.srv.AdminHandler())}}
 	}
 	logger.Info("m2m: issuer", "issuer", issuer)
+	consoleAt := ln
 	if adminLn != nil {
+		consoleAt = adminLn
 		logger.Info("m2m: admin API and metrics", "url", scheme+"://"+adminLn.Addr().String())
 	}
+	logger.Info("m2m: web console (sign in with the admin token)", "url", scheme+"://"+consoleAt.Addr().String()+console.Prefix)
 	logger.Info(msgListening, "url", scheme+"://"+ln.Addr().String())
 	o.level.Set(o.runLevel)
 	return d.run(ctx, logger, listeners, certs, func() { o.level.Set(min(o.runLevel, slog.LevelInfo)) })

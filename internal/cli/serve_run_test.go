@@ -306,6 +306,10 @@ func TestServeAdminAddr(t *testing.T) {
 		t.Fatalf("no admin address in the log:\n%s", p.stderr)
 	}
 	adminURL := m[1]
+	// The console is announced where it is served: on the admin listener.
+	if want := `"msg":"m2m: web console (sign in with the admin token)","url":"` + adminURL + `/console/"`; !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, p.stderr)
+	}
 	raw, err := os.ReadFile(filepath.Join(data, dataAdminFile))
 	if err != nil {
 		t.Fatal(err)
