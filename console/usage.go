@@ -8,51 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/m2mkit/m2m/authserver"
 )
 
-// usageCounts, usageBucket, quotaUsage and clientUsage decode the admin
-// API's GET /admin/clients/{id}/usage (the fields the console shows).
-type usageCounts struct {
-	Issued       int64            `json:"issued"`
-	Refused      int64            `json:"refused"`
-	RateLimited  int64            `json:"rate_limited"`
-	QuotaLimited int64            `json:"quota_limited"`
-	Refusals     map[string]int64 `json:"refusals"`
-}
-
-type usageBucket struct {
-	Start time.Time `json:"start"`
-	usageCounts
-}
-
-type quotaUsage struct {
-	Hourly   int64  `json:"hourly"`
-	Daily    int64  `json:"daily"`
-	Mode     string `json:"mode"`
-	HourUsed int64  `json:"hour_used"`
-	DayUsed  int64  `json:"day_used"`
-}
-
+// clientUsage is the admin API's answer to GET /admin/clients/{id}/usage,
+// with the helpers the templates use.
 type clientUsage struct {
-	GeneratedAt              time.Time              `json:"generated_at"`
-	LastUsedAt               *time.Time             `json:"last_used_at"`
-	SecretCreatedAt          *time.Time             `json:"secret_created_at"`
-	SecretAgeSeconds         *int64                 `json:"secret_age_seconds"`
-	PreviousSecretExpiresAt  *time.Time             `json:"previous_secret_expires_at"`
-	PreviousSecretLastUsedAt *time.Time             `json:"previous_secret_last_used_at"`
-	NotCaching               bool                   `json:"not_caching"`
-	TokensPerLifetime        float64                `json:"tokens_per_lifetime"`
-	NotCachingThreshold      int                    `json:"not_caching_threshold"`
-	TokenTTLSeconds          int64                  `json:"token_ttl_seconds"`
-	Quota                    *quotaUsage            `json:"quota"`
-	Totals                   map[string]usageCounts `json:"totals"`
-	Hourly                   []usageBucket          `json:"hourly"`
-	Daily                    []usageBucket          `json:"daily"`
+	authserver.ClientUsage
 }
 
 // Day24 and Week are the totals of the last 24 hours and 7 days.
-func (u *clientUsage) Day24() usageCounts { return u.Totals["24h"] }
-func (u *clientUsage) Week() usageCounts  { return u.Totals["7d"] }
+func (u *clientUsage) Day24() authserver.UsageCounts { return u.Totals["24h"] }
+func (u *clientUsage) Week() authserver.UsageCounts  { return u.Totals["7d"] }
 
 // SecretAge is the current secret's age, or -1 when unknown.
 func (u *clientUsage) SecretAge() time.Duration {
@@ -121,7 +89,7 @@ type quotaForm struct {
 	Hourly, Daily, Mode string
 }
 
-func newQuotaForm(q *quotaUsage) quotaForm {
+func newQuotaForm(q *authserver.QuotaUsage) quotaForm {
 	f := quotaForm{Hourly: "0", Daily: "0", Mode: "enforce"}
 	if q != nil {
 		f.Hourly, f.Daily, f.Mode = strconv.FormatInt(q.Hourly, 10), strconv.FormatInt(q.Daily, 10), q.Mode
