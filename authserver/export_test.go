@@ -14,3 +14,6 @@ func IntrospectionCached(s *Server, token string) bool {
 	_, ok := s.introspected.Get(vcache.Digest(token))
 	return ok
 }
+
+// RaceEnabled reports a -race build to the external tests.
+const RaceEnabled = raceEnabled

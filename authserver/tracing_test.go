@@ -115,7 +115,9 @@ func TestTokenTracingOff(t *testing.T) {
 	if n := len(sr.Ended()); n != 0 {
 		t.Errorf("Trace false: %d spans; want none", n)
 	}
-	if with > without {
+	// Under -race, sync.Pool drops items at random, so allocation counts
+	// vary from run to run; the comparison holds only without it.
+	if !authserver.RaceEnabled && with > without {
 		t.Errorf("Trace false with a tracer provider installed: %v allocations per token; want at most %v (none installed)", with, without)
 	}
 }
