@@ -30,6 +30,7 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/console"
 	"github.com/m2mkit/m2m/federation"
+	"github.com/m2mkit/m2m/internal/gctune"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -483,6 +484,13 @@ func serve(env *Env, o *serveOptions) error {
 	restore := captureLibraryLogs(logger, o.redisURL)
 	defer restore()
 	logStart(logger, o.flags, o.sources)
+	// Pace the garbage collector for a small live heap and a high
+	// allocation rate (package gctune), unless GOGC or GOMEMLIMIT says how.
+	if why := gctune.Disabled(env.LookupEnv); why != "" {
+		logger.Info("m2m: garbage collector pacing left to the runtime", "reason", why)
+	} else {
+		defer gctune.Start(0)()
+	}
 	if err := o.start(env, logger); err != nil {
 		logger.Error("m2m: serve failed", "error", err.Error())
 		var ee *ExitError
