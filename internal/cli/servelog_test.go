@@ -117,3 +117,29 @@ func TestServeLogLevelStartRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestServeGCPacing: serve paces the collector itself unless the
+// environment's GOGC or GOMEMLIMIT says how, and says so in its log.
+func TestServeGCPacing(t *testing.T) {
+	const left = `"msg":"m2m: garbage collector pacing left to the runtime"`
+	for _, tt := range []struct {
+		vars map[string]string
+		want string // the reason logged, "" for none
+	}{
+		{nil, ""},
+		{map[string]string{"GOGC": "100"}, `"reason":"GOGC is set"`},
+		{map[string]string{"GOMEMLIMIT": "512MiB"}, `"reason":"GOMEMLIMIT is set"`},
+	} {
+		p := startServe(t, tt.vars, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0")
+		if code := p.stop(); code != 0 {
+			t.Fatalf("exit %d\nstderr:\n%s", code, p.stderr)
+		}
+		log := p.stderr.String()
+		if got := strings.Contains(log, left); got != (tt.want != "") {
+			t.Errorf("env %v: log has %s: %v, want %v\n%s", tt.vars, left, got, tt.want != "", log)
+		}
+		if tt.want != "" && !strings.Contains(log, tt.want) {
+			t.Errorf("env %v: the log lacks %s\n%s", tt.vars, tt.want, log)
+		}
+	}
+}
