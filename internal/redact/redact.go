@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -313,8 +314,10 @@ func Text(text, dsn string) string {
 	// is put in last so that the masks are not scanned.
 	const hole = "\x00"
 	if dsn != "" {
+		text = strings.ReplaceAll(text, quoted(dsn), hole)
 		text = strings.ReplaceAll(text, dsn, hole)
 	}
+	found = withQuoted(found)
 	for _, f := range found {
 		if f != "" && len(f) < MinMaskable && strings.Contains(text, f) {
 			return Withheld
@@ -329,17 +332,85 @@ func Text(text, dsn string) string {
 	return strings.ReplaceAll(text, hole, masked)
 }
 
-// Error returns err with its text passed through [Text] for dsn; errors.Is
-// and errors.As still see err. It returns nil for a nil err.
+// Error returns err with its text passed through [Text] for dsn, and
+// with the URL of every [*url.Error] in its chain masked by [URL]: the
+// error of an HTTP client names the URL it requested last, which after a
+// redirect is not dsn and may carry a credential of its own (the
+// signature of a signed link, a token in the query). errors.Is and
+// errors.As still see err. It returns nil for a nil err.
 func Error(err error, dsn string) error {
 	if err == nil {
 		return nil
 	}
-	text := Text(err.Error(), dsn)
+	text := err.Error()
+	for _, u := range requestURLs(err, nil) {
+		if u != dsn {
+			text = maskURLIn(text, u)
+		}
+	}
+	text = Text(text, dsn)
 	if text == Withheld {
 		text = "error text withheld: it may echo a credential of the connection string that cannot be masked"
 	}
 	return &redactedError{err: err, text: text}
+}
+
+// requestURLs appends to urls the URL of every *url.Error in err's tree.
+func requestURLs(err error, urls []string) []string {
+	for err != nil {
+		if ue, ok := err.(*url.Error); ok && ue.URL != "" && !slices.Contains(urls, ue.URL) {
+			urls = append(urls, ue.URL)
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				urls = requestURLs(inner, urls)
+			}
+			return urls
+		default:
+			return urls
+		}
+	}
+	return urls
+}
+
+// maskURLIn replaces u in text by its masked form, and every credential
+// of u at least [MinMaskable] bytes long wherever else text holds it.
+// Shorter ones are left where u is not: u is a URL the program
+// requested, not one it was configured with, so an unrelated word that
+// contains one is more likely than an echo.
+func maskURLIn(text, u string) string {
+	masked, found := scan(u)
+	const hole = "\x00"
+	text = strings.ReplaceAll(text, quoted(u), hole)
+	text = strings.ReplaceAll(text, u, hole)
+	found = slices.DeleteFunc(withQuoted(found), func(s string) bool { return len(s) < MinMaskable })
+	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range found {
+		text = strings.ReplaceAll(text, f, Mask)
+	}
+	return strings.ReplaceAll(text, hole, masked)
+}
+
+// quoted returns s as %q shows it, without the quotes: errors such as
+// *url.Error quote what they echo, escaping '"', '\\' and unprintable
+// characters.
+func quoted(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// withQuoted adds to found the quoted form of each value that quoting
+// changes.
+func withQuoted(found []string) []string {
+	for _, f := range found {
+		if q := quoted(f); q != f {
+			found = append(found, q)
+		}
+	}
+	return found
 }
 
 type redactedError struct {
