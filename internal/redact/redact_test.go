@@ -148,8 +148,10 @@ func FuzzURL(f *testing.F) {
 		if len(pw) < 4 {
 			t.Skip() // too short to tell apart from the rest of the string
 		}
-		if strings.Contains(Mask+" "+Withheld+" connect  failed: password  rejected", pw) {
-			t.Skip() // the password is part of the masks or the test's text
+		if strings.Contains(Mask+" "+Withheld+" connect\n\nfailed: password\n\nrejected", pw) || strings.Contains(pw, "\n") {
+			// The password is part of the masks or the test's text, or
+			// could straddle the text's separators.
+			t.Skip()
 		}
 		empty := forms("", extra)
 		for i, s := range forms(pw, extra) {
@@ -165,7 +167,7 @@ func FuzzURL(f *testing.F) {
 			if strings.Contains(empty[i], pw) {
 				continue
 			}
-			text := "connect " + s + " failed: password " + pw + " rejected"
+			text := "connect\n" + s + "\nfailed: password\n" + pw + "\nrejected"
 			if got := Text(text, s); strings.Contains(unmask.Replace(got), pw) {
 				t.Fatalf("Text(%q, %q) = %q: the password survives", text, s, got)
 			}
@@ -288,23 +290,29 @@ func TestErrorRequestURL(t *testing.T) {
 // an HTTP client's error that is not the URL the caller names: the
 // masked text never shows it.
 func FuzzError(f *testing.F) {
-	f.Add("s3cret-pw", "sslmode=disable", "Get")
-	f.Add("p@ss:w/rd?#&=", "a=b", "parse")
-	f.Add(`it's "quoted"`, "", "Post")
-	f.Add("%zz\x01", "token=%", "Get")
-	f.Fuzz(func(t *testing.T, pw, extra, op string) {
-		if len(pw) < MinMaskable {
-			t.Skip() // too short to tell apart from the rest of the text
+	f.Add("s3cret-pw", "sslmode=disable", uint8(0))
+	f.Add("p@ss:w/rd?#&=", "a=b", uint8(1))
+	f.Add("it's \\ quoted", "", uint8(2))
+	f.Add("%zz\x01", "token=%", uint8(0))
+	ops := []string{"Get", "Post", "parse"}
+	f.Fuzz(func(t *testing.T, pw, extra string, opIndex uint8) {
+		if len(pw) < MinMaskable || strings.Contains(pw, `"`) {
+			// Too short to tell apart from the rest of the text, or able
+			// to straddle the quotes around the URL (quoting is tested
+			// in TestErrorRequestURL).
+			t.Skip()
 		}
-		if strings.Contains(Mask+" "+Withheld+" "+op+" refused: connection", pw) {
-			t.Skip() // the password is part of the masks or the test's text
+		op := ops[int(opIndex)%len(ops)]
+		errFor := func(u string) error {
+			return fmt.Errorf("fetch: %w", &url.Error{Op: op, URL: u, Err: errors.New("connection refused")})
 		}
 		empty := forms("", extra)
 		for i, s := range forms(pw, extra) {
-			err := fmt.Errorf("fetch: %w", &url.Error{Op: op, URL: s, Err: errors.New("connection refused")})
+			err := errFor(s)
 			out := unmask.Replace(Error(err, "https://idp.example/").Error())
+			around := Error(errFor(empty[i]), "https://idp.example/").Error() + Mask + Withheld
 			for _, enc := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw), quoted(pw)} {
-				if strings.Contains(empty[i]+Mask+Withheld+op, enc) {
+				if strings.Contains(empty[i]+around, enc) {
 					continue // the password is part of the surrounding text
 				}
 				if strings.Contains(out, enc) {
@@ -313,4 +321,21 @@ func FuzzError(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestErrorProxyURL: a proxy URL of the environment, which may hold the
+// proxy's password, is masked wherever an error quotes it.
+func TestErrorProxyURL(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://proxyuser:pr0xy-pass@proxy.example:3128")
+	t.Setenv("http_proxy", "http://proxyuser:pr0xy%zz@proxy.example:3128")
+	tests := []struct{ in, want string }{
+		{`proxyconnect tcp: dial http://proxyuser:pr0xy-pass@proxy.example:3128: refused`, `proxyconnect tcp: dial http://xxxxx:xxxxx@proxy.example:3128: refused`},
+		{`proxy refused password pr0xy-pass`, `proxy refused password xxxxx`},
+		{`invalid proxy address "http://proxyuser:pr0xy%zz@proxy.example:3128": invalid URL escape "%zz"`, `invalid proxy address "http:[REDACTED]": invalid URL escape "%zz"`},
+	}
+	for _, tt := range tests {
+		if got := Error(errors.New(tt.in), "").Error(); got != tt.want {
+			t.Errorf("Error(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
 }
