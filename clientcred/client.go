@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/m2mkit/m2m/internal/redact"
 )
 
 // Client makes authenticated API requests. Build it with [NewClient]; the
@@ -150,7 +152,8 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestO
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: %w", err)
+		// The parse error quotes rawURL, query and user info included.
+		return nil, fmt.Errorf("clientcred: %w", redact.Error(err, rawURL))
 	}
 	if len(spec.query) > 0 {
 		q := u.Query()
@@ -165,7 +168,7 @@ func (c *Client) Do(ctx context.Context, method, rawURL string, opts ...RequestO
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: %w", err)
+		return nil, fmt.Errorf("clientcred: %w", redact.Error(err, u.String()))
 	}
 	for k, vs := range spec.header {
 		req.Header[k] = vs

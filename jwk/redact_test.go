@@ -29,6 +29,12 @@ func TestRemoteKeySetHidesCredentials(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
+	// A redirect to a signed link that cannot be reached: the HTTP
+	// client's error names the link, not the URL the caller gave.
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://"+closed+"/keys?X-Amz-Signature=t0ken-value", http.StatusFound)
+	}))
+	defer redirect.Close()
 	withCreds := func(base string) string {
 		return strings.Replace(base, "http://", "http://bob:s3cret-pw@", 1) + "/jwks?api_key=t0ken-value&v=1"
 	}
@@ -38,6 +44,7 @@ func TestRemoteKeySetHidesCredentials(t *testing.T) {
 		{"status 503", withCreds(down.URL)},
 		{"not a key set", withCreds(garbage.URL)},
 		{"connection refused", withCreds("http://" + closed)},
+		{"redirect to a signed link", redirect.URL + "/jwks"},
 		{"token as user name", strings.Replace(down.URL, "http://", "http://t0ken-value@", 1) + "/jwks"},
 	}
 	for _, tt := range tests {

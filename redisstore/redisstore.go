@@ -85,6 +85,10 @@ type Client struct {
 	callTimeout time.Duration
 	backoff     time.Duration
 	downUntil   atomic.Int64 // unix nanoseconds; calls fail at once before it
+	// url is the URL the client was opened with: every error it returns
+	// is passed through redact.Error for it, so that no driver message
+	// shows its password.
+	url string
 }
 
 // ErrUnavailable is wrapped by the errors of calls refused at once because
@@ -129,6 +133,7 @@ func (c Config) Open(ctx context.Context, rawURL string) (*Client, error) {
 		rdb:         redis.NewClient(opt),
 		callTimeout: orDefault(c.CallTimeout, DefaultCallTimeout),
 		backoff:     c.Backoff,
+		url:         rawURL,
 	}
 	if cl.backoff == 0 {
 		cl.backoff = DefaultBackoff
@@ -136,7 +141,7 @@ func (c Config) Open(ctx context.Context, rawURL string) (*Client, error) {
 	if !c.Lazy {
 		if err := cl.Ping(ctx); err != nil {
 			cl.Close()
-			return nil, redact.Error(err, rawURL)
+			return nil, err // Ping's errors are masked
 		}
 	}
 	return cl, nil
@@ -156,7 +161,7 @@ func (c *Client) Ping(ctx context.Context) error {
 	defer cancel()
 	if err := c.rdb.Ping(bctx).Err(); err != nil {
 		c.failed(ctx, err)
-		return fmt.Errorf("redisstore: ping: %w", err)
+		return fmt.Errorf("redisstore: ping: %w", redact.Error(err, c.url))
 	}
 	c.downUntil.Store(0)
 	return nil
@@ -201,8 +206,9 @@ func (c *Client) do(ctx context.Context, f func(context.Context) error) error {
 	err := f(bctx)
 	if err != nil {
 		c.failed(ctx, err)
+		return redact.Error(err, c.url)
 	}
-	return err
+	return nil
 }
 
 // errNoClient is returned by a ReplayCache, Limiter or Revocations whose

@@ -51,11 +51,13 @@ func cmdRequest(env *Env) *cobra.Command {
 				return Usage("URL %q: want an absolute http(s) URL", redact.URL(args[1]))
 			}
 			var opts []clientcred.RequestOption
-			for _, h := range headers {
+			for i, h := range headers {
 				name, value, ok := strings.Cut(h, ":")
 				name = strings.TrimSpace(name)
 				if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") {
-					return Usage("-H %q: want 'Name: value'", h)
+					// Not shown: "Authorization Bearer TOKEN" is a
+					// credential with a missing colon.
+					return Usage("-H (header %d of %d): want 'Name: value'", i+1, len(headers))
 				}
 				if strings.EqualFold(name, "Authorization") || strings.EqualFold(name, "DPoP") {
 					return Usage("-H %s: the token and its proof are added by m2m", name)
@@ -67,10 +69,11 @@ func cmdRequest(env *Env) *cobra.Command {
 			}
 			if len(data) > 0 {
 				v := url.Values{}
-				for _, d := range data {
+				for i, d := range data {
 					k, val, ok := strings.Cut(d, "=")
 					if !ok || k == "" {
-						return Usage("--data %q: want key=value", d)
+						// Not shown: it may be a secret without its key.
+						return Usage("--data (field %d of %d): want key=value", i+1, len(data))
 					}
 					v.Add(k, val)
 				}

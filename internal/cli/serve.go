@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,7 +85,7 @@ func envDefaults(env *Env, fs *pflag.FlagSet, names ...string) error {
 				val = cv.Value // report the variable, not the flag
 			}
 			if err := val.Set(v); err != nil {
-				return Usage("%s=%q: %v", key, v, err)
+				return Usage("%s=%q: %v", key, redact.URL(v), redact.Error(err, v))
 			}
 		}
 	}
@@ -365,7 +366,7 @@ func (o *serveOptions) validate() []error {
 	}
 	if o.issuer != "" {
 		if err := checkIssuer(o.issuer); err != nil {
-			bad("--issuer %q: %v", o.issuer, err)
+			bad("--issuer %q: %v", redact.URL(o.issuer), err)
 		} else if o.tlsCert != "" && strings.HasPrefix(o.issuer, "http://") {
 			bad("--issuer %q: the server speaks HTTPS (--tls-cert): want an https:// issuer", o.issuer)
 		}
@@ -441,6 +442,10 @@ func checkIssuer(issuer string) error {
 	return nil
 }
 
+// urlScheme matches a URL scheme (RFC 3986 section 3.1): what precedes
+// "://" in anything else, such as "user:password@host://", is not shown.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
 // checkDatabaseURL checks the form of a --database URL as sqlstore.Open
 // reads it, without opening it. Errors show the scheme only: the rest may
 // hold a password.
@@ -454,10 +459,13 @@ func checkDatabaseURL(u string) error {
 	} else if p, ok := strings.CutPrefix(u, "sqlite:"); ok {
 		path = p
 	} else if scheme, _, ok := strings.Cut(u, "://"); ok {
+		if !urlScheme.MatchString(scheme) {
+			return errors.New("unsupported URL (want sqlite:PATH or postgres://...)")
+		}
 		return fmt.Errorf("unsupported scheme %q (want sqlite:PATH or postgres://...)", scheme)
 	}
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-		return fmt.Errorf("bad SQLite path %q", path)
+		return fmt.Errorf("bad SQLite path %q", redact.URL(path))
 	}
 	return nil
 }
@@ -492,7 +500,7 @@ func serve(env *Env, o *serveOptions) error {
 		defer gctune.Start(0)()
 	}
 	if err := o.start(env, logger); err != nil {
-		logger.Error("m2m: serve failed", "error", err.Error())
+		logger.Error("m2m: serve failed", "error", o.scrub(err.Error()))
 		var ee *ExitError
 		if errors.As(err, &ee) {
 			return &ExitError{Code: ee.Code, Quiet: true}
@@ -500,6 +508,29 @@ func serve(env *Env, o *serveOptions) error {
 		return &ExitError{Code: 1, Quiet: true}
 	}
 	return nil
+}
+
+// scrub masks in text, the message of a failed start, every credential
+// of the settings that may hold one. Each step already masks what it
+// reports; this is the last line of defence for a message it missed.
+func (o *serveOptions) scrub(text string) string {
+	for _, name := range secretSettings {
+		f := o.flags.Lookup(name)
+		if f == nil || f.Value.String() == "" {
+			continue
+		}
+		v := f.Value.String()
+		if masked := redact.URL(v); strings.HasSuffix(masked, redact.Withheld) {
+			// Unparseable: its credentials are unknown, but the step
+			// that read it showed none of it.
+			text = strings.ReplaceAll(text, v, masked)
+			continue
+		}
+		if text = redact.Text(text, v); text == redact.Withheld {
+			return "error text withheld: it may show a credential of --" + name + " too short to mask"
+		}
+	}
+	return text
 }
 
 // start binds, opens and runs.

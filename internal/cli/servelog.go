@@ -117,9 +117,10 @@ func routeRedisLogs(logger *slog.Logger, redisURL string) (restore func()) {
 }
 
 // secretSettings are the settings whose values may carry a credential
-// (a password in a URL): they are logged through redact.URL and never
-// repeated in an error.
-var secretSettings = []string{"database", "redis"}
+// (a password in a URL, a token in a webhook's query): they are logged
+// through redact.URL and never repeated in an error. Every setting that
+// takes a URL is one (TestSecretSettingsCoverURLs).
+var secretSettings = []string{"database", "redis", "audit-webhook", "issuer"}
 
 // logStart logs the version and the effective configuration: every
 // setting with its value (credentials masked) and where it came from.

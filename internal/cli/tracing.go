@@ -73,9 +73,15 @@ func setupTracing(ctx context.Context, logger *slog.Logger) (bool, func() error,
 	if err != nil || !on {
 		return false, func() error { return nil }, err
 	}
+	// The endpoint may carry a credential (user information, a key in
+	// the query): the exporter's errors are masked for it.
+	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	if endpoint == "" {
+		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	}
 	exp, err := otlptracehttp.New(ctx)
 	if err != nil {
-		return false, nil, fmt.Errorf("OpenTelemetry OTLP exporter: %w", err)
+		return false, nil, fmt.Errorf("OpenTelemetry OTLP exporter: %w", redact.Error(err, endpoint))
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", "m2m"), attribute.String("service.version", version.String())),
@@ -87,16 +93,13 @@ func setupTracing(ctx context.Context, logger *slog.Logger) (bool, func() error,
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		logger.Warn("m2m: OpenTelemetry export failed", "error", logattr.Clean(err.Error(), 512))
+		logger.Warn("m2m: OpenTelemetry export failed", "error", logattr.Clean(redact.Error(err, endpoint).Error(), 512))
 	}))
-	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+	shown := redact.URL(endpoint)
 	if endpoint == "" {
-		endpoint = os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+		shown = "http://localhost:4318 (default)"
 	}
-	if endpoint == "" {
-		endpoint = "http://localhost:4318 (default)"
-	}
-	logger.Info("m2m: OpenTelemetry traces", "exporter", "otlp http/protobuf", "endpoint", redact.URL(endpoint))
+	logger.Info("m2m: OpenTelemetry traces", "exporter", "otlp http/protobuf", "endpoint", shown)
 	return true, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)
 		defer cancel()

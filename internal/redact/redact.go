@@ -22,8 +22,10 @@ package redact
 
 import (
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -313,8 +315,10 @@ func Text(text, dsn string) string {
 	// is put in last so that the masks are not scanned.
 	const hole = "\x00"
 	if dsn != "" {
+		text = strings.ReplaceAll(text, quoted(dsn), hole)
 		text = strings.ReplaceAll(text, dsn, hole)
 	}
+	found = withQuoted(found)
 	for _, f := range found {
 		if f != "" && len(f) < MinMaskable && strings.Contains(text, f) {
 			return Withheld
@@ -329,17 +333,109 @@ func Text(text, dsn string) string {
 	return strings.ReplaceAll(text, hole, masked)
 }
 
-// Error returns err with its text passed through [Text] for dsn; errors.Is
-// and errors.As still see err. It returns nil for a nil err.
+// Error returns err with its text passed through [Text] for dsn, and
+// with the URL of every [*url.Error] in its chain masked by [URL]: the
+// error of an HTTP client names the URL it requested last, which after a
+// redirect is not dsn and may carry a credential of its own (the
+// signature of a signed link, a token in the query). The proxy URLs of
+// the environment (HTTPS_PROXY and the others) are masked the same way.
+// errors.Is and errors.As still see err. It returns nil for a nil err.
 func Error(err error, dsn string) error {
 	if err == nil {
 		return nil
 	}
-	text := Text(err.Error(), dsn)
+	urls := requestURLs(err, nil)
+	for _, name := range proxyVars {
+		if u := os.Getenv(name); u != "" && !slices.Contains(urls, u) {
+			urls = append(urls, u)
+		}
+	}
+	urls = slices.DeleteFunc(urls, func(u string) bool { return u == dsn })
+	text := Text(maskURLsIn(err.Error(), urls), dsn)
 	if text == Withheld {
 		text = "error text withheld: it may echo a credential of the connection string that cannot be masked"
 	}
 	return &redactedError{err: err, text: text}
+}
+
+// proxyVars are the environment variables that name the proxy of Go's
+// HTTP clients (and of most others). A proxy URL may hold the proxy's
+// password, and Go quotes one it cannot parse in its error.
+var proxyVars = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"}
+
+// requestURLs appends to urls the URL of every *url.Error in err's tree.
+func requestURLs(err error, urls []string) []string {
+	for err != nil {
+		if ue, ok := err.(*url.Error); ok && ue.URL != "" && !slices.Contains(urls, ue.URL) {
+			urls = append(urls, ue.URL)
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, inner := range e.Unwrap() {
+				urls = requestURLs(inner, urls)
+			}
+			return urls
+		default:
+			return urls
+		}
+	}
+	return urls
+}
+
+// maskURLsIn replaces each of urls in text by its masked form, and every
+// credential of theirs at least [MinMaskable] bytes long wherever else
+// text holds it. Shorter ones are left where their URL is not: these
+// are URLs the program requested or was pointed to by its environment,
+// not the connection string of the failing call, so an unrelated word
+// that contains one is more likely than an echo.
+func maskURLsIn(text string, urls []string) string {
+	if len(urls) == 0 {
+		return text
+	}
+	// Every URL is cut out first, longest first, so that a credential of
+	// one does not break another before it is found whole; their masked
+	// forms are put back last, so that the masks are not scanned.
+	slices.SortFunc(urls, func(a, b string) int { return len(b) - len(a) })
+	masked := make([]string, len(urls))
+	var found []string
+	for i, u := range urls {
+		var f []string
+		masked[i], f = scan(u)
+		found = append(found, f...)
+		hole := "\x00" + strconv.Itoa(i) + "\x00"
+		text = strings.ReplaceAll(text, quoted(u), hole)
+		text = strings.ReplaceAll(text, u, hole)
+	}
+	found = slices.DeleteFunc(withQuoted(found), func(s string) bool { return len(s) < MinMaskable })
+	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) })
+	for _, f := range found {
+		text = strings.ReplaceAll(text, f, Mask)
+	}
+	for i := range urls {
+		text = strings.ReplaceAll(text, "\x00"+strconv.Itoa(i)+"\x00", masked[i])
+	}
+	return text
+}
+
+// quoted returns s as %q shows it, without the quotes: errors such as
+// *url.Error quote what they echo, escaping '"', '\\' and unprintable
+// characters.
+func quoted(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// withQuoted adds to found the quoted form of each value that quoting
+// changes.
+func withQuoted(found []string) []string {
+	for _, f := range found {
+		if q := quoted(f); q != f {
+			found = append(found, q)
+		}
+	}
+	return found
 }
 
 type redactedError struct {

@@ -78,6 +78,8 @@ func TestText(t *testing.T) {
 		{"decoded password", "bad password p@ss/w", "postgres://u:p%40ss%2Fw@db/x", "bad password xxxxx"},
 		{"kv spaces pgx misses", "cannot parse `host=db password = s3cret`", "host=db password = s3cret", "cannot parse `host=db password=xxxxx`"},
 		{"no credentials", "dial tcp 127.0.0.1:5432: connection refused", "postgres://postgres@127.0.0.1:5432/postgres", "dial tcp 127.0.0.1:5432: connection refused"},
+		{"dsn quoted", `parse "postgres://u@db/x?password=pa\"ss-w0rd": bad`, `postgres://u@db/x?password=pa"ss-w0rd`, `parse "postgres://u@db/x?password=xxxxx": bad`},
+		{"password quoted alone", `password "pa\"ss-w0rd" rejected`, `postgres://u@db/x?password=pa"ss-w0rd`, `password "xxxxx" rejected`},
 		{"unparseable dsn", "cannot parse `postgres://u:s3%zz@db`", "postgres://u:s3%zz@db", "[REDACTED]"},
 	}
 	for _, tt := range tests {
@@ -146,8 +148,10 @@ func FuzzURL(f *testing.F) {
 		if len(pw) < 4 {
 			t.Skip() // too short to tell apart from the rest of the string
 		}
-		if strings.Contains(Mask+" "+Withheld+" connect  failed: password  rejected", pw) {
-			t.Skip() // the password is part of the masks or the test's text
+		if strings.Contains(Mask+" "+Withheld+" connect\n\nfailed: password\n\nrejected", pw) || strings.Contains(pw, "\n") {
+			// The password is part of the masks or the test's text, or
+			// could straddle the text's separators.
+			t.Skip()
 		}
 		empty := forms("", extra)
 		for i, s := range forms(pw, extra) {
@@ -163,7 +167,7 @@ func FuzzURL(f *testing.F) {
 			if strings.Contains(empty[i], pw) {
 				continue
 			}
-			text := "connect " + s + " failed: password " + pw + " rejected"
+			text := "connect\n" + s + "\nfailed: password\n" + pw + "\nrejected"
 			if got := Text(text, s); strings.Contains(unmask.Replace(got), pw) {
 				t.Fatalf("Text(%q, %q) = %q: the password survives", text, s, got)
 			}
@@ -205,5 +209,133 @@ func TestTextShortCredentialOnlyInDSN(t *testing.T) {
 	got := Text("dial "+dsn+": refused", dsn)
 	if want := "dial " + URL(dsn) + ": refused"; got != want {
 		t.Errorf("Text = %q; want %q", got, want)
+	}
+}
+
+// TestErrorRequestURL: the URL an HTTP client's error names is masked
+// even when it is not the one the caller gave (a redirect's target), and
+// however deep in the chain its *url.Error sits.
+func TestErrorRequestURL(t *testing.T) {
+	const given = "https://idp.example/jwks"
+	tests := []struct {
+		name    string
+		err     error
+		secrets []string
+		want    string
+	}{
+		{
+			name:    "redirect target with a signature",
+			err:     &url.Error{Op: "Get", URL: "https://cdn.example/keys?X-Amz-Signature=0123abcd&v=1", Err: errors.New("connection refused")},
+			secrets: []string{"0123abcd"},
+			want:    `Get "https://cdn.example/keys?X-Amz-Signature=xxxxx&v=1": connection refused`,
+		},
+		{
+			name:    "user name as token, password stripped by net/http",
+			err:     fmt.Errorf("fetch: %w", &url.Error{Op: "Get", URL: "https://ghp_t0ken@cdn.example/keys", Err: errors.New("EOF")}),
+			secrets: []string{"ghp_t0ken"},
+			want:    `fetch: Get "https://xxxxx@cdn.example/keys": EOF`,
+		},
+		{
+			name: "credential echoed again by the inner error",
+			err: &url.Error{Op: "Get", URL: "https://cdn.example/k?token=t0k3n-value",
+				Err: errors.New("redirect to https://other.example/?t=t0k3n-value refused")},
+			secrets: []string{"t0k3n-value"},
+			want:    `Get "https://cdn.example/k?token=xxxxx": redirect to https://other.example/?t=xxxxx refused`,
+		},
+		{
+			name:    "unparseable URL from a parse error",
+			err:     &url.Error{Op: "parse", URL: "https://u:s3%zzcret@cdn.example/", Err: errors.New(`invalid URL escape "%zz"`)},
+			secrets: []string{"s3%zzcret"},
+			want:    `parse "https:[REDACTED]": invalid URL escape "%zz"`,
+		},
+		{
+			name: "joined errors",
+			err: errors.Join(errors.New("first try failed"),
+				fmt.Errorf("second: %w", &url.Error{Op: "Post", URL: "https://hooks.example/h?key=k3y-value", Err: errors.New("timeout")})),
+			secrets: []string{"k3y-value"},
+			want:    "first try failed\nsecond: Post \"https://hooks.example/h?key=xxxxx\": timeout",
+		},
+		{
+			name:    "quoted by url.Error",
+			err:     &url.Error{Op: "parse", URL: `https://u:pa"ss-w0rd@cdn.example/%zz`, Err: errors.New(`invalid URL escape "%zz"`)},
+			secrets: []string{`pa"ss-w0rd`, `pa\"ss-w0rd`},
+			want:    `parse "https:[REDACTED]": invalid URL escape "%zz"`,
+		},
+		{
+			name: "no credential",
+			err:  &url.Error{Op: "Get", URL: given, Err: errors.New("EOF")},
+			want: `Get "https://idp.example/jwks": EOF`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Error(tt.err, given)
+			if got.Error() != tt.want {
+				t.Errorf("Error(%q) = %q; want %q", tt.err, got, tt.want)
+			}
+			for _, s := range tt.secrets {
+				if strings.Contains(got.Error(), s) {
+					t.Errorf("Error(...) = %q; it shows %q", got, s)
+				}
+			}
+			var ue *url.Error
+			if !errors.As(got, &ue) {
+				t.Errorf("errors.As(Error(...), *url.Error) = false; want true")
+			}
+		})
+	}
+}
+
+// FuzzError plants a password in every credential position of the URL of
+// an HTTP client's error that is not the URL the caller names: the
+// masked text never shows it.
+func FuzzError(f *testing.F) {
+	f.Add("s3cret-pw", "sslmode=disable", uint8(0))
+	f.Add("p@ss:w/rd?#&=", "a=b", uint8(1))
+	f.Add("it's \\ quoted", "", uint8(2))
+	f.Add("%zz\x01", "token=%", uint8(0))
+	ops := []string{"Get", "Post", "parse"}
+	f.Fuzz(func(t *testing.T, pw, extra string, opIndex uint8) {
+		if len(pw) < MinMaskable || strings.Contains(pw, `"`) {
+			// Too short to tell apart from the rest of the text, or able
+			// to straddle the quotes around the URL (quoting is tested
+			// in TestErrorRequestURL).
+			t.Skip()
+		}
+		op := ops[int(opIndex)%len(ops)]
+		errFor := func(u string) error {
+			return fmt.Errorf("fetch: %w", &url.Error{Op: op, URL: u, Err: errors.New("connection refused")})
+		}
+		empty := forms("", extra)
+		for i, s := range forms(pw, extra) {
+			err := errFor(s)
+			out := unmask.Replace(Error(err, "https://idp.example/").Error())
+			around := Error(errFor(empty[i]), "https://idp.example/").Error() + Mask + Withheld
+			for _, enc := range []string{pw, url.QueryEscape(pw), url.PathEscape(pw), quoted(pw)} {
+				if strings.Contains(empty[i]+around, enc) {
+					continue // the password is part of the surrounding text
+				}
+				if strings.Contains(out, enc) {
+					t.Fatalf("Error(%q) = %q: the password %q survives", err, out, enc)
+				}
+			}
+		}
+	})
+}
+
+// TestErrorProxyURL: a proxy URL of the environment, which may hold the
+// proxy's password, is masked wherever an error quotes it.
+func TestErrorProxyURL(t *testing.T) {
+	t.Setenv("HTTPS_PROXY", "http://proxyuser:pr0xy-pass@proxy.example:3128")
+	t.Setenv("http_proxy", "http://proxyuser:pr0xy%zz@proxy.example:3128")
+	tests := []struct{ in, want string }{
+		{`proxyconnect tcp: dial http://proxyuser:pr0xy-pass@proxy.example:3128: refused`, `proxyconnect tcp: dial http://xxxxx:xxxxx@proxy.example:3128: refused`},
+		{`proxy refused password pr0xy-pass`, `proxy refused password xxxxx`},
+		{`invalid proxy address "http://proxyuser:pr0xy%zz@proxy.example:3128": invalid URL escape "%zz"`, `invalid proxy address "http:[REDACTED]": invalid URL escape "%zz"`},
+	}
+	for _, tt := range tests {
+		if got := Error(errors.New(tt.in), "").Error(); got != tt.want {
+			t.Errorf("Error(%q) = %q; want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -201,6 +201,10 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 			// Only the scheme: the rest may hold a password, in the user
 			// info or in a query parameter.
 			scheme, _, _ := strings.Cut(url, "://")
+			if !urlScheme.MatchString(scheme) {
+				// Not a scheme: "user:password@host://..." mistyped.
+				return nil, errors.New("sqlstore: unsupported database URL (want sqlite:// or postgres://)")
+			}
 			return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q (want sqlite:// or postgres://)", scheme)
 		}
 		if keywordDSN.MatchString(path) {
@@ -267,6 +271,9 @@ func hideDSN(d *dialect, err error, dsn string) error {
 	}
 	return redact.Error(err, dsn)
 }
+
+// urlScheme matches a URL scheme (RFC 3986 section 3.1).
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // keywordDSN matches the start of a PostgreSQL keyword/value connection
 // string ("host=db ...", "dbname = m2m ...").

@@ -100,6 +100,14 @@ func TestOpenRedactsPassword(t *testing.T) {
 		"mysql://root:hunter2@localhost/m2m",
 		"mysql://root@localhost/m2m?password=hunter2",
 		"mysql://root@localhost/m2m?tls=1&password=hunter2",
+		// Not a scheme before "://": the user information of a URL
+		// whose scheme was left out.
+		"root:hunter2@db.example://m2m",
+		// A SQLite path with a query is refused, and not echoed whole.
+		"sqlite:/tmp/m2m.db?password=hunter2",
+		// Unreachable: the driver's connection errors.
+		"postgres://u:hunter2@127.0.0.1:1/db",
+		"postgres://u@127.0.0.1:1/db?password=hunter2",
 		// pgx redacts its own parse errors; pinned so a driver change shows.
 		"postgres://u:hunter2@127.0.0.1:1/db?sslmode=bogus",
 		"postgres://u@127.0.0.1:1/db?password=hunter2&sslmode=bogus",
