@@ -378,16 +378,22 @@ func jsonLines(events []store.AuditEvent) []byte {
 }
 
 // WebhookAuditSink POSTs batches of audit events to URL as JSON lines
-// (Content-Type application/x-ndjson); any 2xx answer accepts them.
+// (Content-Type application/x-ndjson); any 2xx answer accepts them. A
+// redirect is a failure, not followed: a 307 or 308 would otherwise send
+// the audit trail on to wherever it points.
 type WebhookAuditSink struct {
 	URL string
-	// Client sends the requests (nil: a client with a 10-second timeout).
+	// Client sends the requests (nil: a client with a 10-second timeout
+	// that follows no redirect).
 	Client *http.Client
 }
 
 var _ AuditSink = (*WebhookAuditSink)(nil)
 
-var defaultWebhookClient = &http.Client{Timeout: 10 * time.Second}
+var defaultWebhookClient = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 // WriteAudit posts events.
 func (s *WebhookAuditSink) WriteAudit(ctx context.Context, events []store.AuditEvent) error {

@@ -57,3 +57,29 @@ func TestWebhookAuditSinkHidesCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookAuditSinkRefusesRedirects: a webhook that answers with a
+// redirect has failed; the events are not sent on to where it points.
+func TestWebhookAuditSinkRefusesRedirects(t *testing.T) {
+	got := make(chan string, 8)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Path
+	}))
+	defer elsewhere.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, elsewhere.URL+"/collect", code)
+		}))
+		s := &authserver.WebhookAuditSink{URL: hook.URL + "/hook"}
+		err := s.WriteAudit(t.Context(), []store.AuditEvent{{ID: 1, Time: time.Unix(1_800_000_000, 0), Code: authserver.AuditClientUpdated}})
+		hook.Close()
+		if err == nil || !strings.Contains(err.Error(), http.StatusText(code)) {
+			t.Errorf("redirect %d: WriteAudit = %v; want a failure naming the status", code, err)
+		}
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("the redirect's target received %s", p)
+	default:
+	}
+}
