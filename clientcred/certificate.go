@@ -43,6 +43,7 @@ type ClientCertificate struct {
 	id    uint64              // names the certificate in the shared token cache
 	files *tlsreload.Reloader // nil for a fixed certificate
 
+	mu        sync.Mutex // serializes looks at the files
 	cur       atomic.Pointer[certState]
 	nextCheck atomic.Int64 // unix nanos before which requests do not look at the files
 }
@@ -74,7 +75,7 @@ func LoadClientCertificate(certFile, keyFile string) (*ClientCertificate, error)
 		return nil, fmt.Errorf("clientcred: client certificate: %w", err)
 	}
 	c := &ClientCertificate{id: certIDs.Add(1), files: r}
-	cert, digest := r.Check(context.Background())
+	cert, digest, _ := r.Check(context.Background()) // New loaded them
 	c.cur.Store(newCertState(cert, digest))
 	return c, nil
 }
@@ -108,7 +109,8 @@ func newCertState(cert *tls.Certificate, digest [sha256.Size]byte) *certState {
 // at the files when it was loaded from files. It has the signature of
 // [tls.Config.GetClientCertificate], for an HTTP client of your own.
 func (c *ClientCertificate) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-	return c.check().cert, nil
+	st, _ := c.check() // a refused replacement: present the one in service
+	return st.cert, nil
 }
 
 // Leaf returns the certificate presented now.
@@ -120,21 +122,22 @@ func (c *ClientCertificate) Leaf() *x509.Certificate { return c.cur.Load().cert.
 func (c *ClientCertificate) Thumbprint() string { return c.cur.Load().x5t }
 
 // check looks at the files now (when there are files) and returns the
-// certificate in service.
-func (c *ClientCertificate) check() *certState {
+// certificate in service, and why the files were refused if they were
+// (the certificate in service then stays).
+func (c *ClientCertificate) check() (*certState, error) {
 	if c.files == nil {
-		return c.cur.Load()
+		return c.cur.Load(), nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.nextCheck.Store(time.Now().Add(CertificateCheckInterval).UnixNano())
-	cert, digest := c.files.Check(context.Background())
-	cur := c.cur.Load()
-	if cur.digest == digest {
-		return cur
+	cert, digest, err := c.files.Check(context.Background())
+	if cur := c.cur.Load(); cur.digest == digest {
+		return cur, err
 	}
 	st := newCertState(cert, digest)
-	// Two checks may race; either stores a state of the newest files.
 	c.cur.Store(st)
-	return st
+	return st, err
 }
 
 // checkSometimes is check at most every CertificateCheckInterval.
@@ -142,7 +145,8 @@ func (c *ClientCertificate) checkSometimes() *certState {
 	if c.files == nil || time.Now().UnixNano() < c.nextCheck.Load() {
 		return c.cur.Load()
 	}
-	return c.check()
+	st, _ := c.check()
+	return st
 }
 
 // RoundTripper returns an http.RoundTripper that sends requests through

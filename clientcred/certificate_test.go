@@ -1,6 +1,7 @@
 package clientcred
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -259,9 +261,10 @@ func TestClientCertificateRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
 	src, err := NewTokenSource(Config{
 		ClientID: "worker", TokenURL: p.srv.URL + "/token", SkipAudience: true, ClientCertificate: cc, LookupEnv: noEnv,
-		HTTPClient: &http.Client{Transport: p.trusting()},
+		HTTPClient: &http.Client{Transport: p.trusting()}, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -315,12 +318,21 @@ func TestClientCertificateRotation(t *testing.T) {
 		t.Errorf("token requests = %d; want 2 (the token of the first certificate dropped)", tokens)
 	}
 
-	// A broken replacement keeps the second certificate in service.
+	// A broken replacement keeps the second certificate in service, and
+	// the next token request logs why.
 	if err := os.WriteFile(certFile, []byte("-----BEGIN CERTIFICATE-----\ntrunc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := cc.GetClientCertificate(nil); !got.Leaf.Equal(second.Cert) {
 		t.Error("GetClientCertificate() after a broken replacement is not the second certificate")
+	}
+	old, _ := src.Token(context.Background())
+	src.Invalidate(old)
+	if tok, err := src.Token(context.Background()); err != nil || tok.AccessToken != "bound-to-"+thumbprint(second) {
+		t.Errorf("Token() after a broken replacement = %v, %v; want a token of the second certificate", tok, err)
+	}
+	if !strings.Contains(logs.String(), "client certificate files refused") || strings.Contains(logs.String(), "PRIVATE KEY") {
+		t.Errorf("log = %q; want the refusal, without the key", logs.String())
 	}
 }
 
@@ -342,7 +354,8 @@ func TestTransportDefaultBase(t *testing.T) {
 	if src.httpClient().Transport != src.apiBase {
 		t.Error("token requests do not present the certificate")
 	}
-	tr := ct.transport(cc.check())
+	st, _ := cc.check()
+	tr := ct.transport(st)
 	if got, _ := tr.TLSClientConfig.GetClientCertificate(nil); got.Leaf != cc.Leaf() {
 		t.Error("the certificate transport does not present the certificate")
 	}

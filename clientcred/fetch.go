@@ -143,7 +143,12 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 	if cc := s.cfg.ClientCertificate; cc != nil {
 		// A certificate renewed on disk is presented, and the token
 		// bound to it, from the next token request on.
-		x5t = cc.check().x5t
+		st, err := cc.check()
+		if err != nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("clientcred: client certificate files refused; the certificate in service stays in use",
+				"client_id", s.cfg.ClientID, "error", err)
+		}
+		x5t = st.x5t
 	}
 	req, assertion, err := s.tokenRequest(ctx, tokenURL)
 	if err != nil {
