@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,19 @@ func (c *ClientCertificate) Leaf() *x509.Certificate { return c.cur.Load().cert.
 // of the tokens bound to it (RFC 8705 section 3.1).
 func (c *ClientCertificate) Thumbprint() string { return c.cur.Load().x5t }
 
+// String names the certificate presented now, never the key.
+func (c *ClientCertificate) String() string {
+	st := c.cur.Load()
+	return "clientcred.ClientCertificate{" + st.cert.Leaf.Subject.String() + " x5t#S256=" + st.x5t + "}"
+}
+
+// LogValue names the certificate presented now, never the key.
+func (c *ClientCertificate) LogValue() slog.Value {
+	st := c.cur.Load()
+	return slog.GroupValue(slog.String("subject", st.cert.Leaf.Subject.String()),
+		slog.String("x5t#S256", st.x5t), slog.Time("not_after", st.cert.Leaf.NotAfter))
+}
+
 // check looks at the files now (when there are files) and returns the
 // certificate in service, and why the files were refused if they were
 // (the certificate in service then stays).
@@ -216,6 +230,11 @@ func (t *certTransport) transport(st *certState) *http.Transport {
 	}
 	tr.TLSClientConfig.Certificates = nil
 	tr.TLSClientConfig.GetClientCertificate = t.cc.GetClientCertificate
+	if tr.TLSClientConfig.ClientSessionCache != nil {
+		// A resumed session keeps the certificate of the handshake it
+		// came from: sessions are not shared across certificates.
+		tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	}
 	t.cur.Store(&certConns{x5t: st.x5t, t: tr})
 	if old != nil {
 		old.t.CloseIdleConnections()

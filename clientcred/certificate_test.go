@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -160,6 +161,13 @@ func TestNewClientCertificate(t *testing.T) {
 	}
 	if got, _ := cc.GetClientCertificate(nil); got.Leaf == nil || got.Leaf.Subject.CommonName != "edge" {
 		t.Errorf("GetClientCertificate() = %v; want the certificate with its leaf", got)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "cert", cc)
+	for _, out := range []string{cc.String(), fmt.Sprintf("%v %+v", cc, cc), logged.String()} {
+		if !strings.Contains(out, "edge") || strings.Contains(out, "PRIVATE") || strings.Contains(out, c.Key.D.String()) {
+			t.Errorf("ClientCertificate printed as %q; want its subject and no key", out)
+		}
 	}
 	for name, bad := range map[string]tls.Certificate{
 		"empty":  {},
@@ -359,13 +367,20 @@ func TestTransportDefaultBase(t *testing.T) {
 	if got, _ := tr.TLSClientConfig.GetClientCertificate(nil); got.Leaf != cc.Leaf() {
 		t.Error("the certificate transport does not present the certificate")
 	}
+	// A session cache of the template is not shared: a resumed session
+	// would present the certificate of the handshake it came from.
+	tmpl := &http.Transport{TLSClientConfig: &tls.Config{ClientSessionCache: tls.NewLRUClientSessionCache(8)}}
+	own := cc.RoundTripper(tmpl).(*certTransport).transport(st)
+	if own.TLSClientConfig.ClientSessionCache == nil || own.TLSClientConfig.ClientSessionCache == tmpl.TLSClientConfig.ClientSessionCache {
+		t.Error("the certificate transport shares the template's TLS session cache")
+	}
 	// An HTTPClient whose transport is not an *http.Transport is used as is.
-	own := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("x") })}
-	src, err = NewTokenSource(Config{ClientID: "w", TokenURL: "https://auth.example.com/token", SkipAudience: true, ClientCertificate: cc, LookupEnv: noEnv, HTTPClient: own})
+	mine := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("x") })}
+	src, err = NewTokenSource(Config{ClientID: "w", TokenURL: "https://auth.example.com/token", SkipAudience: true, ClientCertificate: cc, LookupEnv: noEnv, HTTPClient: mine})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src.httpClient() != own {
+	if src.httpClient() != mine {
 		t.Error("an HTTPClient with its own RoundTripper was replaced")
 	}
 }
@@ -373,3 +388,28 @@ func TestTransportDefaultBase(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// BenchmarkTokenCachedCertificate is BenchmarkTokenCached for a source
+// with a client certificate: the hot path adds the comparison of the
+// token's certificate with the one presented now.
+func BenchmarkTokenCachedCertificate(b *testing.B) {
+	cc, err := NewClientCertificate(testcert.SelfSigned(b, testcert.Options{}).TLS())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &TokenSource{cfg: Config{ClientCertificate: cc}, c: new(cache), jitter: func() float64 { return 0 }}
+	tok := s.newToken("t", "Bearer", "", s.cfg.now(), DefaultLifetime)
+	tok.x5t = cc.Thumbprint()
+	s.c.cur.Store(tok)
+	ctx := context.Background()
+	b.ReportAllocs()
+	start := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if got, err := s.Token(ctx); err != nil || got != tok {
+				b.Fatal(got, err)
+			}
+		}
+	})
+	reportCPU(b, start)
+}
