@@ -486,4 +486,3 @@ func TestTokenClientCert(t *testing.T) {
 		})
 	}
 }
-
