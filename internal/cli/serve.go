@@ -252,7 +252,7 @@ default.`,
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
-	fs.StringVar(&o.clientCA, "client-ca", "", "with --tls-cert: request client certificates and accept mutual-TLS clients (RFC 8705; tls_client_auth certificates must chain to a CA in this PEM `FILE`, reloaded on change and on SIGHUP) and certificate-bound tokens")
+	fs.StringVar(&o.clientCA, "client-ca", "", "with --tls-cert (or --client-cert-header behind a proxy): request client certificates and accept mutual-TLS clients (RFC 8705; tls_client_auth certificates must chain to a CA in this PEM `FILE`, reloaded on change and on SIGHUP) and certificate-bound tokens")
 	fs.StringVar(&o.clientCertHeader, "client-cert-header", "", "read mutual-TLS client certificates from this request header `NAME` (RFC 9440: Client-Cert), set by a TLS-terminating proxy and believed only from --trusted-proxies; tls_client_auth chains are verified against --client-ca")
 	fs.StringVar(&o.clientCertHeaderFormat, "client-cert-header-format", string(httpauth.CertHeaderRFC9440), "how the proxy writes --client-cert-header: rfc9440 (:BASE64 DER:, HAProxy, Envoy, Apache) or escaped-pem (nginx's $ssl_client_escaped_cert)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
