@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,15 +66,16 @@ var certIDs atomic.Uint64
 // otherwise (outside Windows), with the chmod that fixes it; a
 // certificate that has expired, or does not match the key, is refused.
 //
-// The files are read again when they change: at every TLS handshake,
-// before every token request and at most every
-// [CertificateCheckInterval] before other requests. A replacement that
+// The files are looked at again at every TLS handshake, before every
+// token request and at most every [CertificateCheckInterval] before
+// other requests, and a new pair is put in service when their content
+// changed. A replacement that
 // cannot be used (half written, mismatched, expired) is ignored and the
 // certificate in service stays; errors name the files, never the key.
 func LoadClientCertificate(certFile, keyFile string) (*ClientCertificate, error) {
 	r, err := tlsreload.New(tlsreload.Options{CertFile: certFile, KeyFile: keyFile})
 	if err != nil {
-		return nil, fmt.Errorf("clientcred: client certificate: %w", err)
+		return nil, certFileError(err)
 	}
 	c := &ClientCertificate{id: certIDs.Add(1), files: r}
 	cert, digest, _ := r.Check(context.Background()) // New loaded them
@@ -100,6 +102,20 @@ func NewClientCertificate(cert tls.Certificate) (*ClientCertificate, error) {
 	c.cur.Store(newCertState(&cert, [sha256.Size]byte{}))
 	return c, nil
 }
+
+// certFileError names the package that reports err, a problem of the
+// files, and keeps it for errors.Is (fs.ErrNotExist).
+func certFileError(err error) error {
+	return &certError{msg: "clientcred: client certificate: " + strings.ReplaceAll(err.Error(), "tlsreload: ", ""), err: err}
+}
+
+type certError struct {
+	msg string
+	err error
+}
+
+func (e *certError) Error() string { return e.msg }
+func (e *certError) Unwrap() error { return e.err }
 
 func newCertState(cert *tls.Certificate, digest [sha256.Size]byte) *certState {
 	sum := sha256.Sum256(cert.Leaf.Raw)

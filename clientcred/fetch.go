@@ -146,7 +146,7 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 		st, err := cc.check()
 		if err != nil && s.cfg.Logger != nil {
 			s.cfg.Logger.Warn("clientcred: client certificate files refused; the certificate in service stays in use",
-				"client_id", s.cfg.ClientID, "error", err)
+				"client_id", s.cfg.ClientID, "error", certFileError(err))
 		}
 		x5t = st.x5t
 	}
