@@ -42,7 +42,7 @@ const (
 // (errors.Is works for each).
 var (
 	ErrMissingClientID     = errors.New("clientcred: missing client id (set ClientID or " + EnvClientID + ")")
-	ErrMissingClientSecret = errors.New("clientcred: missing client secret (set ClientSecret or " + EnvClientSecret + ")")
+	ErrMissingClientSecret = errors.New("clientcred: missing client secret (set ClientSecret or " + EnvClientSecret + ", or a ClientCertificate)")
 	ErrMissingAudience     = errors.New("clientcred: missing audience (set Audience or " + EnvAudience + ", or SkipAudience)")
 	ErrMissingEndpoint     = errors.New("clientcred: missing endpoint (set TokenURL, Issuer or Domain, or " + EnvTokenURL + ", " + EnvIssuer + " or " + EnvDomain + ")")
 	ErrConflictingEndpoint = errors.New("clientcred: give only one of TokenURL, Issuer and Domain")
@@ -119,11 +119,28 @@ type Config struct {
 	// asking for a server nonce (use_dpop_nonce) is retried once with it.
 	// Nil: Bearer tokens.
 	DPoP *DPoPKey
+	// ClientCertificate, when set, is presented in the TLS handshakes of
+	// the token requests and of the API requests sent through
+	// [Transport] (mutual TLS, RFC 8705). With no client secret (nor
+	// M2M_CLIENT_SECRET) and no Assertion, the client authenticates with
+	// it (tls_client_auth or self_signed_tls_client_auth): the token
+	// request carries client_id alone, in the form body (or the JSON body
+	// with AuthStyleJSON). With a secret or an Assertion it authenticates
+	// as those say, and the server may still bind its tokens to the
+	// certificate. It composes with DPoP: the server then binds the
+	// token to the DPoP key. See HTTPClient for how the certificate is
+	// presented. Nil: no certificate.
+	ClientCertificate *ClientCertificate
 
 	// HTTPClient makes the token (and discovery) requests; nil means
 	// http.DefaultClient. It must not itself use a [Transport] of this
 	// source. Token requests never follow redirects, and discovery
-	// does not follow a redirect from https to plain http.
+	// does not follow a redirect from https to plain http. With a
+	// ClientCertificate, a copy of it is used whose Transport (nil means
+	// http.DefaultTransport) is replaced by
+	// [ClientCertificate.RoundTripper] of it; a Transport that is not an
+	// *http.Transport is used as it is, and must present the certificate
+	// itself.
 	HTTPClient *http.Client
 	// Retry bounds the retries of a token request; the zero value means
 	// [DefaultRetry].
@@ -193,7 +210,7 @@ func (c Config) Resolve() (Config, error) {
 	switch {
 	case c.Assertion != nil && c.ClientSecret != "":
 		errs = append(errs, ErrConflictingCredentials)
-	case c.Assertion == nil && c.ClientSecret == "":
+	case c.Assertion == nil && c.ClientSecret == "" && c.ClientCertificate == nil:
 		errs = append(errs, ErrMissingClientSecret)
 	}
 	if c.AssertionGrant < AssertionClientAuth || c.AssertionGrant > AssertionTokenExchange {

@@ -34,6 +34,9 @@ type Token struct {
 	staleAt   time.Time // not used after this (Expiry - ExpiryDelta)
 	authz     string    // the Authorization header value, built once
 	dpop      *DPoPKey  // the key the token is bound to; nil for Bearer
+	// x5t is the thumbprint of the client certificate presented when
+	// the token was requested; "" without one.
+	x5t string
 }
 
 // authorization returns the Authorization header value for t.
@@ -136,6 +139,17 @@ func (s *TokenSource) attempt(ctx context.Context) (*Token, error) {
 }
 
 func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, error) {
+	x5t := ""
+	if cc := s.cfg.ClientCertificate; cc != nil {
+		// A certificate renewed on disk is presented, and the token
+		// bound to it, from the next token request on.
+		st, err := cc.check()
+		if err != nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Warn("clientcred: client certificate files refused; the certificate in service stays in use",
+				"client_id", s.cfg.ClientID, "error", certFileError(err))
+		}
+		x5t = st.x5t
+	}
 	req, assertion, err := s.tokenRequest(ctx, tokenURL)
 	if err != nil {
 		return nil, err
@@ -149,7 +163,7 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 	}
 	// Never follow a redirect with the client secret in the body: a 3xx
 	// is answered as a refusal.
-	hc := *s.cfg.httpClient()
+	hc := *s.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -174,7 +188,12 @@ func (s *TokenSource) attemptAt(ctx context.Context, tokenURL string) (*Token, e
 			nonce:     newNonce && resp.StatusCode == http.StatusBadRequest && re.ErrorCode == "use_dpop_nonce",
 		}
 	}
-	return s.parseToken(body)
+	tok, err := s.parseToken(body)
+	if err != nil {
+		return nil, err
+	}
+	tok.x5t = x5t
+	return tok, nil
 }
 
 // scrubbedRefusal parses a refusal and masks every form in which the
@@ -256,11 +275,15 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 	}
 	var body io.Reader
 	var ctype string
-	switch c.AuthStyle {
-	case AuthStyleInHeader:
-		body, ctype = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
-	case AuthStyleJSON:
-		m := map[string]string{"client_id": c.ClientID, "client_secret": c.ClientSecret}
+	// RFC 8705 section 2: a certificate with no secret authenticates
+	// the client, which names itself with client_id alone.
+	certAuth := c.ClientSecret == "" && c.ClientCertificate != nil
+	switch {
+	case c.AuthStyle == AuthStyleJSON:
+		m := map[string]string{"client_id": c.ClientID}
+		if !certAuth {
+			m["client_secret"] = c.ClientSecret
+		}
 		for k, vs := range v {
 			if len(vs) > 0 {
 				m[k] = vs[0]
@@ -271,9 +294,13 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 			return nil, "", err
 		}
 		body, ctype = strings.NewReader(string(b)), "application/json"
+	case c.AuthStyle == AuthStyleInHeader && !certAuth:
+		body, ctype = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 	default:
 		v.Set("client_id", c.ClientID)
-		v.Set("client_secret", c.ClientSecret)
+		if !certAuth {
+			v.Set("client_secret", c.ClientSecret)
+		}
 		body, ctype = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, body)
@@ -282,7 +309,7 @@ func (s *TokenSource) tokenRequest(ctx context.Context, tokenURL string) (*http.
 	}
 	req.Header.Set("Content-Type", ctype)
 	req.Header.Set("Accept", "application/json")
-	if c.AuthStyle == AuthStyleInHeader {
+	if c.AuthStyle == AuthStyleInHeader && !certAuth {
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 	}
 	return req, "", nil
@@ -364,7 +391,7 @@ func (s *TokenSource) tokenURL(ctx context.Context) (string, error) {
 	if u := s.discovered.Load(); u != nil {
 		return *u, nil
 	}
-	u, err := discover(ctx, c.httpClient(), c.Issuer)
+	u, err := discover(ctx, s.httpClient(), c.Issuer)
 	if err != nil {
 		return "", err
 	}

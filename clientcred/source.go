@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math/rand/v2"
+	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,11 @@ type TokenSource struct {
 	discovered atomic.Pointer[string]
 	sleep      sleepFunc
 	jitter     func() float64
+	// hc makes the token and discovery requests; apiBase is the base
+	// transport of API requests through a Transport with no Base (nil:
+	// http.DefaultTransport). Both present the ClientCertificate, if any.
+	hc      *http.Client
+	apiBase http.RoundTripper
 }
 
 // cache is the token state shared by equal sources.
@@ -54,7 +61,20 @@ func NewTokenSource(c Config) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &TokenSource{cfg: rc, sleep: sleepCtx, jitter: rand.Float64}
+	s := &TokenSource{cfg: rc, sleep: sleepCtx, jitter: rand.Float64, hc: rc.httpClient()}
+	if cc := rc.ClientCertificate; cc != nil {
+		s.apiBase = cc.RoundTripper(nil)
+		switch t := s.hc.Transport.(type) {
+		case nil:
+			hc := *s.hc
+			hc.Transport = s.apiBase
+			s.hc = &hc
+		case *http.Transport:
+			hc := *s.hc
+			hc.Transport = cc.RoundTripper(t)
+			s.hc = &hc
+		}
+	}
 	if rc.Assertion != nil {
 		s.c = new(cache) // no secret to tell equal configurations apart by
 	} else {
@@ -71,7 +91,11 @@ func cacheKey(c *Config) string {
 	if c.DPoP != nil {
 		dpop = "dpop " + c.DPoP.Thumbprint()
 	}
-	return strings.Join([]string{c.endpointKey(), c.ClientID, hex.EncodeToString(secret[:]), c.Audience, strings.Join(scopes, " "), dpop}, "\x00")
+	cert := ""
+	if c.ClientCertificate != nil {
+		cert = "cert " + strconv.FormatUint(c.ClientCertificate.id, 10)
+	}
+	return strings.Join([]string{c.endpointKey(), c.ClientID, hex.EncodeToString(secret[:]), c.Audience, strings.Join(scopes, " "), dpop, cert}, "\x00")
 }
 
 var registry = struct {
@@ -113,7 +137,7 @@ func sharedCache(key string) *cache {
 // after the retries, or a transport error.
 func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 	now := s.cfg.now()
-	if t := s.c.cur.Load(); t != nil && now.Before(t.staleAt) {
+	if t := s.c.cur.Load(); t != nil && s.usable(t, now) {
 		if !now.Before(t.refreshAt) && now.UnixNano() >= s.c.nextTry.Load() {
 			s.start(ctx, now, false)
 		}
@@ -138,7 +162,7 @@ func (s *TokenSource) start(ctx context.Context, now time.Time, need bool) (*Tok
 	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t := c.cur.Load(); need && t != nil && now.Before(t.staleAt) {
+	if t := c.cur.Load(); need && t != nil && s.usable(t, now) {
 		return t, nil // another caller's fetch finished meanwhile
 	}
 	if c.flight != nil {
@@ -179,6 +203,25 @@ func (s *TokenSource) start(ctx context.Context, now time.Time, need bool) (*Tok
 		c.mu.Unlock()
 	}()
 	return nil, f
+}
+
+// usable reports whether t may still be sent: it is not stale, and it
+// was requested with the client certificate presented now (a token bound
+// to a replaced certificate would be refused).
+func (s *TokenSource) usable(t *Token, now time.Time) bool {
+	if !now.Before(t.staleAt) {
+		return false
+	}
+	cc := s.cfg.ClientCertificate
+	return cc == nil || t.x5t == cc.Thumbprint()
+}
+
+// httpClient returns the client of token and discovery requests.
+func (s *TokenSource) httpClient() *http.Client {
+	if s.hc != nil {
+		return s.hc
+	}
+	return s.cfg.httpClient()
 }
 
 // Invalidate drops tok from the cache if it is still the cached token, so

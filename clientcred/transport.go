@@ -35,7 +35,12 @@ type Transport struct {
 	// [Invalidator], a token an API answers 401 to is invalidated before
 	// the retry. Required.
 	Source Source
-	// Base sends the requests; nil means http.DefaultTransport.
+	// Base sends the requests; nil means http.DefaultTransport or, when
+	// Source is a [*TokenSource] with a Config.ClientCertificate, a clone
+	// of it that presents the certificate
+	// ([ClientCertificate.RoundTripper]). A Base of your own must present
+	// the certificate itself: tokens bound to it are refused over a
+	// connection without it.
 	Base http.RoundTripper
 	// Retry enables retries of API requests; nil means none (only the
 	// one retry after a 401).
@@ -78,7 +83,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		var tok *Token
-		ot := outbound.Transport{Base: t.Base, Authorize: func(r *http.Request) error {
+		ot := outbound.Transport{Base: t.base(), Authorize: func(r *http.Request) error {
 			if t.Source == nil {
 				return errors.New("clientcred: Transport has no Source")
 			}
@@ -158,6 +163,9 @@ func (t *Transport) wait(ctx context.Context, d time.Duration) error {
 func (t *Transport) base() http.RoundTripper {
 	if t.Base != nil {
 		return t.Base
+	}
+	if s, ok := t.Source.(*TokenSource); ok && s.apiBase != nil {
+		return s.apiBase
 	}
 	return http.DefaultTransport
 }

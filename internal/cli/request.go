@@ -34,10 +34,14 @@ func cmdRequest(env *Env) *cobra.Command {
 			"token; 429 and 503 are retried with backoff. With --dpop-key the token is\n" +
 			"bound to that key and sent as \"Authorization: DPoP <token>\" with a DPoP\n" +
 			"proof for the request (a use_dpop_nonce answer is retried once with the\n" +
-			"server's nonce). Exit 0 for a 2xx answer, 1\n" +
+			"server's nonce). With --client-cert and --client-key the token request and\n" +
+			"the API request present that certificate (mutual TLS, RFC 8705), and a\n" +
+			"client without a secret authenticates with it (--client-id or\n" +
+			"$M2M_CLIENT_ID names it). Exit 0 for a 2xx answer, 1\n" +
 			"otherwise, 2 on a usage error.",
 		Example: "  m2m request GET https://api.example.com/v1/items --data limit=10\n" +
-			"  m2m request POST https://api.example.com/v1/items --json-body '{\"name\":\"x\"}' -H 'X-Request-Id: 1'",
+			"  m2m request POST https://api.example.com/v1/items --json-body '{\"name\":\"x\"}' -H 'X-Request-Id: 1'\n" +
+			"  m2m request GET https://api.example.com/v1/items --client-id worker --client-cert worker.crt --client-key worker.key --issuer https://auth.example.com --audience https://api.example.com",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			method := strings.ToUpper(args[0])
@@ -98,6 +102,9 @@ func cmdRequest(env *Env) *cobra.Command {
 			if err != nil {
 				return Usage("%v", err)
 			}
+			if base := f.apiTransport(); base != nil {
+				client.HTTPClient.Transport.(*clientcred.Transport).Base = base
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
 			defer cancel()
 			resp, err := client.Do(ctx, method, u.String(), opts...)
@@ -135,7 +142,7 @@ func cmdRequest(env *Env) *cobra.Command {
 	fl.StringVar(&jsonBody, "json-body", "", "JSON request body")
 	fl.BoolVarP(&include, "include", "i", false, "print the status line and headers before the body")
 	refuseZero(c, map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
-		"auth": "", "timeout": "give a positive duration", "dpop-key": ""})
+		"auth": "", "timeout": "give a positive duration", "dpop-key": "", "client-cert": "", "client-key": "", "server-ca": "", "client-id": ""})
 	refuseZero(c, map[string]string{"json-body": "leave it out to send no body", "data": "", "header": ""})
 	return c
 }

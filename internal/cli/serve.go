@@ -31,6 +31,7 @@ import (
 	"github.com/m2mkit/m2m/clientaddr"
 	"github.com/m2mkit/m2m/console"
 	"github.com/m2mkit/m2m/federation"
+	"github.com/m2mkit/m2m/httpauth"
 	"github.com/m2mkit/m2m/internal/gctune"
 	"github.com/m2mkit/m2m/internal/redact"
 	"github.com/m2mkit/m2m/internal/tlsreload"
@@ -152,6 +153,7 @@ type serveOptions struct {
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
 	clientCA                                   string
+	clientCertHeader, clientCertHeaderFormat   string
 	insecureHTTP                               bool
 	dpop, dpopNonce                            bool
 	config, adminAddr                          string
@@ -252,7 +254,9 @@ default.`,
 	fs.StringVar(&o.issuer, "issuer", "", "issuer URL (default https://ADDR with TLS, else http://ADDR)")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate chain (with --tls-key; reloaded on change and on SIGHUP)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert (mode 0600)")
-	fs.StringVar(&o.clientCA, "client-ca", "", "with --tls-cert: request client certificates and accept mutual-TLS clients (RFC 8705; tls_client_auth certificates must chain to a CA in this PEM `FILE`, reloaded on change and on SIGHUP) and certificate-bound tokens")
+	fs.StringVar(&o.clientCA, "client-ca", "", "with --tls-cert (or --client-cert-header behind a proxy): request client certificates and accept mutual-TLS clients (RFC 8705; tls_client_auth certificates must chain to a CA in this PEM `FILE`, reloaded on change and on SIGHUP) and certificate-bound tokens")
+	fs.StringVar(&o.clientCertHeader, "client-cert-header", "", "read mutual-TLS client certificates from this request header `NAME` (RFC 9440: Client-Cert), set by a TLS-terminating proxy and believed only from --trusted-proxies; tls_client_auth chains are verified against --client-ca")
+	fs.StringVar(&o.clientCertHeaderFormat, "client-cert-header-format", string(httpauth.CertHeaderRFC9440), "how the proxy writes --client-cert-header: rfc9440 (:BASE64 DER:, HAProxy, Envoy, Apache) or escaped-pem (nginx's $ssl_client_escaped_cert)")
 	fs.StringVar(&o.adminAddr, "admin-addr", "", "serve the admin API and /metrics on this address only; --addr then serves neither (default: both on --addr)")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "CIDR[,CIDR...] of the proxies whose Forwarded / X-Forwarded-For headers name the client address (rightmost untrusted hop); default: none, the TCP peer is the client")
 	fs.BoolVar(&o.dpop, "dpop", false, "accept DPoP proofs (RFC 9449) at the token endpoint: a request with a valid proof gets a token bound to its key (cnf.jkt, token_type DPoP); one without still gets a Bearer token")
@@ -364,6 +368,7 @@ func (o *serveOptions) validate() []error {
 	if err := checkListenAddr(o.addr); err != nil {
 		bad("--addr %q: %v", o.addr, err)
 	}
+	errs = append(errs, o.checkClientCertHeader()...)
 	if o.issuer != "" {
 		if err := checkIssuer(o.issuer); err != nil {
 			bad("--issuer %q: %v", redact.URL(o.issuer), err)
@@ -376,8 +381,8 @@ func (o *serveOptions) validate() []error {
 		bad("--tls-cert and --tls-key: give both or neither")
 	case o.tlsCert != "" && o.insecureHTTP:
 		bad("--insecure-http: contradicts --tls-cert (HTTPS); give one of them")
-	case o.clientCA != "" && o.tlsCert == "":
-		bad("--client-ca: mutual TLS needs the server to speak TLS; give --tls-cert and --tls-key")
+	case o.clientCA != "" && o.tlsCert == "" && o.clientCertHeader == "":
+		bad("--client-ca: mutual TLS needs the server to speak TLS (give --tls-cert and --tls-key) or a proxy that forwards the certificate (give --client-cert-header)")
 	case o.tlsCert == "" && !o.insecureHTTP:
 		if checkListenAddr(o.addr) == nil && !isLoopback(o.addr) {
 			bad("--addr %q: plain HTTP on a non-loopback address would carry client secrets in clear; give --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy", o.addr)
@@ -770,8 +775,17 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		audienceProfiles[aud] = jwtauth.Profile(p)
 	}
 	var mtls *authserver.MutualTLS
-	if cas != nil {
-		mtls = &authserver.MutualTLS{ClientCAs: cas.Pool}
+	if cas != nil || o.clientCertHeader != "" {
+		mtls = &authserver.MutualTLS{}
+		if cas != nil {
+			mtls.ClientCAs = cas.Pool
+		}
+		if o.clientCertHeader != "" {
+			// Only from the proxies: any other peer's header is ignored
+			// and its own TLS connection read.
+			mtls.Certificates = &httpauth.ClientCertificates{Header: o.clientCertHeader,
+				Format: httpauth.CertHeaderFormat(o.clientCertHeaderFormat), TrustedProxies: proxies}
+		}
 	}
 	fed, err := federationVerifier(st, logger)
 	if err != nil {

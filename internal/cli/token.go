@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -24,11 +25,20 @@ type clientCredFlags struct {
 	scopes                             []string
 	credsFile, auth                    string
 	dpopKey                            string
-	retries                            int
-	timeout                            time.Duration
+	clientCert, clientKey, serverCA    string
+	// clientID is --client-id of "m2m request" ("m2m token" has it
+	// among its assertion flags).
+	clientID string
+	retries  int
+	timeout  time.Duration
 	// assertion, when set ("m2m token"), may replace the secret with a
 	// signed JWT.
 	assertion *assertionFlags
+
+	// Set by config: the transport that trusts --server-ca (nil: the
+	// system's roots), and the --client-cert pair.
+	base *http.Transport
+	cert *clientcred.ClientCertificate
 }
 
 func (f *clientCredFlags) add(fs *pflag.FlagSet) {
@@ -41,6 +51,12 @@ func (f *clientCredFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.auth, "auth", "post", "client authentication: post (form body), basic (HTTP Basic) or json (JSON body)")
 	fs.IntVar(&f.retries, "retries", 3, "retries of a token request after 429, 5xx or a connection error")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "overall time limit")
+	fs.StringVar(&f.clientCert, "client-cert", "", "mutual TLS (RFC 8705): present the PEM certificate chain in `FILE` (with --client-key; read again when it changes). With no secret, the client authenticates with it (tls_client_auth, self_signed_tls_client_auth)")
+	fs.StringVar(&f.clientKey, "client-key", "", "the PEM private key of --client-cert in `FILE` (mode 0600)")
+	fs.StringVar(&f.serverCA, "server-ca", "", "trust only the CA certificates in the PEM `FILE` for the token endpoint's and the API's TLS certificates (default: the system's roots; SSL_CERT_FILE works)")
+	if f.assertion == nil {
+		fs.StringVar(&f.clientID, "client-id", "", "the client `ID` (default $M2M_CLIENT_ID), for a client without a secret (--client-cert)")
+	}
 	fs.StringVar(&f.dpopKey, "dpop-key", "", "bind the token to the DPoP key (RFC 9449) in `FILE`, a private JWK or PKCS#8 PEM key; an ES256 key is created there (mode 0600) when it does not exist")
 }
 
@@ -82,6 +98,15 @@ func (f *clientCredFlags) config(env *Env) (clientcred.Config, error) {
 		if err := f.assertion.apply(&c, f.credsFile); err != nil {
 			return c, err
 		}
+	}
+	if f.clientID != "" {
+		if f.credsFile != "" {
+			return c, Usage("give --client-id or --credentials-file, not both")
+		}
+		c.ClientID = f.clientID
+	}
+	if err := f.tls(&c); err != nil {
+		return c, err
 	}
 	if f.credsFile != "" {
 		// It holds a secret: checked as a secret file (private, size
@@ -134,7 +159,7 @@ func cliConfigErrors(err error, credsFile, tokenURL, issuer string) string {
 		case errors.Is(e, clientcred.ErrMissingClientID):
 			msg = "no client id: " + from
 		case errors.Is(e, clientcred.ErrMissingClientSecret):
-			msg = "no client secret: " + from
+			msg = "no client secret: " + from + " (a mutual-TLS client gives --client-cert and --client-key instead)"
 		case errors.Is(e, clientcred.ErrMissingAudience):
 			msg = "no audience: give --audience or set " + clientcred.EnvAudience
 		case errors.Is(e, clientcred.ErrMissingEndpoint):
@@ -215,11 +240,15 @@ func cmdToken(env *Env) *cobra.Command {
 			"429, 5xx and connection errors are retried with backoff (Retry-After and\n" +
 			"X-RateLimit-Reset are honoured). --json prints {\"access_token\", \"token_type\",\n" +
 			"\"expires_in\", \"scope\"}. With --dpop-key the token is bound to that key\n" +
-			"(token_type DPoP). Exit 1 when the server refuses, 2 on a usage error.",
+			"(token_type DPoP). With --client-cert and --client-key the request presents\n" +
+			"that certificate (mutual TLS, RFC 8705): with no secret, --client-id and the\n" +
+			"certificate authenticate the client (tls_client_auth), and the token is bound\n" +
+			"to the certificate. Exit 1 when the server refuses, 2 on a usage error.",
 		Example: "  M2M_CLIENT_ID=... M2M_CLIENT_SECRET=... m2m token --domain tenant.us.auth0.com --audience https://api.example.com\n" +
 			"  m2m token --credentials-file creds.json --issuer http://127.0.0.1:8080 --audience https://api.example.com --scope read --json\n" +
 			"  m2m token --credentials-file creds.json --issuer https://auth.example.com --audience https://api.example.com --dpop-key dpop-key.pem\n" +
 			"  m2m token --client-id cl_... --private-key worker.pem --issuer https://auth.example.com --audience https://api.example.com\n" +
+			"  m2m token --client-id worker --client-cert worker.crt --client-key worker.key --issuer https://auth.example.com --audience https://api.example.com\n" +
 			"  m2m token --assertion-from github-actions --assertion-audience https://auth.example.com --issuer https://auth.example.com --audience https://api.example.com",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -271,7 +300,7 @@ func cmdToken(env *Env) *cobra.Command {
 	a.add(c.Flags())
 	c.Flags().BoolVar(&asJSON, "json", false, "print a JSON object")
 	zero := map[string]string{"token-url": "", "issuer": "", "domain": "", "audience": "", "credentials-file": "",
-		"auth": "", "timeout": "give a positive duration", "dpop-key": ""}
+		"auth": "", "timeout": "give a positive duration", "dpop-key": "", "client-cert": "", "client-key": "", "server-ca": ""}
 	for k, v := range a.zeroReasons() {
 		zero[k] = v
 	}

@@ -19,7 +19,7 @@ type assertionFlags struct {
 }
 
 func (a *assertionFlags) add(fs *pflag.FlagSet) {
-	fs.StringVar(&a.clientID, "client-id", "", "the client `ID` (default $M2M_CLIENT_ID); required with --private-key")
+	fs.StringVar(&a.clientID, "client-id", "", "the client `ID` (default $M2M_CLIENT_ID); required with --private-key, and with --client-cert when there is no secret")
 	fs.StringVar(&a.privateKey, "private-key", "", "private_key_jwt: sign a fresh client assertion with the private key in `FILE` (PEM or JWK; 0600) instead of a client secret")
 	fs.StringVar(&a.file, "assertion-file", "", "present the identity token in `FILE`, read at each request (a Kubernetes projected service-account token)")
 	fs.StringVar(&a.from, "assertion-from", "", "present an identity token from `SOURCE`: github-actions (needs permissions id-token: write)")
