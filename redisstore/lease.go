@@ -253,14 +253,24 @@ func (l *Limiter) peek(ctx context.Context, s *localShard, key, lkey string, lim
 	if err != nil {
 		return ratelimit.Decision{}, err
 	}
-	if l.PeekTTL > 0 && res.taken > 0 && res.tat <= res.now {
-		s.mu.Lock()
-		if s.takes == takes {
-			s.entry(lkey, now, l.maxLocalKeys()).fullUntil = now.Add(l.PeekTTL)
-		}
-		s.mu.Unlock()
+	if res.taken > 0 && res.tat <= res.now {
+		l.rememberFull(s, lkey, takes, now)
 	}
 	return decide(res.taken > 0, res.now, res.tat, interval, lim.Burst, 0), nil
+}
+
+// rememberFull remembers for PeekTTL that a peek begun when the shard had
+// counted takes found lkey's bucket full, unless a take has begun since
+// (the peek's answer may predate it).
+func (l *Limiter) rememberFull(s *localShard, lkey string, takes uint64, now time.Time) {
+	if l.PeekTTL <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.takes == takes {
+		s.entry(lkey, now, l.maxLocalKeys()).fullUntil = now.Add(l.PeekTTL)
+	}
 }
 
 func (l *Limiter) maxLocalKeys() int {

@@ -135,6 +135,7 @@ type Limiter struct {
 	MaxLocalKeys int
 
 	lastLog atomic.Int64 // unix nanoseconds of the last fallback warning
+	scripts atomic.Int64 // scripts sent to Redis, for tests and benchmarks
 	local   localState   // leases and remembered peeks
 }
 
@@ -223,6 +224,7 @@ func (l *Limiter) eval(ctx context.Context, key string, interval int64, burst, n
 	if prefix == "" {
 		prefix = DefaultLimiterPrefix
 	}
+	l.scripts.Add(1)
 	var res []int64
 	err := l.Client.do(ctx, func(ctx context.Context) (err error) {
 		keys := []string{keyName(prefix, key)}
