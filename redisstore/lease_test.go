@@ -185,6 +185,7 @@ func TestLeaseSharedBudget(t *testing.T) {
 		total += g
 	}
 	budget := l.Burst + steps // the bucket at 0 plus one token a millisecond
+	t.Logf("two replicas granted %d of a budget of %d", total, budget)
 	if total > budget {
 		t.Errorf("two replicas granted %d in %dms; want at most the shared budget %d", total, steps, budget)
 	}
