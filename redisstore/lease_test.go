@@ -110,9 +110,11 @@ func TestLeaseSize(t *testing.T) {
 // script per lease while the bucket has a lease to give.
 func TestLeaseMatchesExact(t *testing.T) {
 	clock := newSimClock()
-	lim := &Limiter{Client: open(t), Prefix: prefix(t), Now: clock.Now, Lease: 100 * time.Millisecond}
+	lim := &Limiter{Client: open(t), Prefix: prefix(t), Now: clock.Now, Lease: 10 * time.Second}
 	mem := &ratelimit.Memory{Now: clock.Now}
-	l := ratelimit.Limit{Rate: 1000, Burst: 800} // leases of 64
+	// Leases of 64. A slow refill keeps the key in Redis, which expires it
+	// in real time, while the simulated clock stands still.
+	l := ratelimit.Limit{Rate: 10, Burst: 800}
 	ctx := t.Context()
 	for i := range 805 {
 		got, err := lim.Take(ctx, "k", l, 1)
@@ -131,8 +133,10 @@ func TestLeaseMatchesExact(t *testing.T) {
 // TestLeaseScripts: under its limit, a client costs one script per lease.
 func TestLeaseScripts(t *testing.T) {
 	clock := newSimClock()
-	lim := &Limiter{Client: open(t), Prefix: prefix(t), Now: clock.Now, Lease: 100 * time.Millisecond}
-	l := ratelimit.Limit{Rate: 1e5, Burst: 10_000}
+	lim := &Limiter{Client: open(t), Prefix: prefix(t), Now: clock.Now, Lease: time.Hour}
+	// Leases of 64; a slow refill keeps the key in Redis (see
+	// TestLeaseMatchesExact).
+	l := ratelimit.Limit{Rate: 10, Burst: 10_000}
 	for i := range 1000 {
 		if d, err := lim.Take(t.Context(), "k", l, 1); err != nil || !d.Allowed || d.Remaining != l.Burst-1-i {
 			t.Fatalf("take %d = %+v, %v; want allowed, %d remaining", i, d, err, l.Burst-1-i)
@@ -152,59 +156,77 @@ func TestLeaseScripts(t *testing.T) {
 }
 
 // TestLeaseSharedBudget: two replicas with leases, on one Redis and a
-// simulated clock, asked far more than the limit: together they grant
-// no more than the shared GCRA budget (the burst plus one token per
-// interval since the start), nor more in any window W than the bucket
-// allows over W plus one lease, and under steady demand they lose almost
-// nothing to leases.
+// simulated clock: together they grant no more than the shared GCRA
+// budget (the burst plus one token per interval since the start), nor
+// more in any window W than the bucket allows over W plus one lease;
+// under steady demand above the limit they lose almost nothing to leases.
+// One simulated step is one interval, 100 ms: a slow refill keeps the key
+// in Redis, which expires it in real time.
 func TestLeaseSharedBudget(t *testing.T) {
-	clock := newSimClock()
-	p := prefix(t)
-	const lease = 100 * time.Millisecond
-	replicas := []*Limiter{
-		{Client: open(t), Prefix: p, Now: clock.Now, Lease: lease},
-		{Client: open(t), Prefix: p, Now: clock.Now, Lease: lease},
-	}
-	l := ratelimit.Limit{Rate: 1000, Burst: 500} // leases of 62, one token a millisecond
-	const steps = 2000                           // milliseconds
-	granted := make([]int, steps+1)
-	for ms := range steps + 1 {
-		for i := range 6 { // three takes a millisecond on each replica
-			d, err := replicas[i%2].Take(t.Context(), "k", l, 1)
-			if err != nil {
-				t.Fatalf("Take at %dms = %v", ms, err)
+	const (
+		step  = 100 * time.Millisecond
+		lease = 10 * time.Second // 100 steps
+		steps = 2000
+	)
+	l := ratelimit.Limit{Rate: 10, Burst: 500} // leases of 62, one token a step
+	for _, tc := range []struct {
+		name   string
+		demand func(step int) int // takes per replica in a step
+		steady bool
+	}{
+		{"three takes a step on each replica", func(int) int { return 3 }, true},
+		{"bursts and pauses", func(s int) int { return []int{0, 3, 1, 0, 2}[s/37%5] }, false},
+		{"just under the limit", func(s int) int { return s % 3 % 2 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newSimClock()
+			p := prefix(t)
+			replicas := []*Limiter{
+				{Client: open(t), Prefix: p, Now: clock.Now, Lease: lease},
+				{Client: open(t), Prefix: p, Now: clock.Now, Lease: lease},
 			}
-			if d.Allowed {
-				granted[ms]++
+			granted := make([]int, steps+1)
+			for s := range steps + 1 {
+				for range tc.demand(s) {
+					for _, r := range replicas {
+						d, err := r.Take(t.Context(), "k", l, 1)
+						if err != nil {
+							t.Fatalf("Take at step %d = %v", s, err)
+						}
+						if d.Allowed {
+							granted[s]++
+						}
+					}
+				}
+				clock.Advance(step)
 			}
-		}
-		clock.Advance(time.Millisecond)
-	}
-	total := 0
-	for _, g := range granted {
-		total += g
-	}
-	budget := l.Burst + steps // the bucket at 0 plus one token a millisecond
-	t.Logf("two replicas granted %d of a budget of %d", total, budget)
-	if total > budget {
-		t.Errorf("two replicas granted %d in %dms; want at most the shared budget %d", total, steps, budget)
-	}
-	if total < budget*95/100 {
-		t.Errorf("two replicas granted %d in %dms; want close to the budget %d (leases lose little under steady demand)", total, steps, budget)
-	}
-	for _, w := range []int{1, 10, 50, 100, 250, 1000} {
-		limit := l.Burst + w + int(lease/time.Millisecond)
-		sum := 0
-		for ms, g := range granted {
-			sum += g
-			if ms >= w {
-				sum -= granted[ms-w]
+			total := 0
+			for _, g := range granted {
+				total += g
 			}
-			if sum > limit {
-				t.Errorf("window of %dms ending at %dms granted %d; want at most %d", w, ms, sum, limit)
-				break
+			budget := l.Burst + steps // the bucket at 0 plus one token a step
+			t.Logf("two replicas granted %d of a budget of %d", total, budget)
+			if total > budget {
+				t.Errorf("two replicas granted %d in %d steps; want at most the shared budget %d", total, steps, budget)
 			}
-		}
+			if tc.steady && total < budget*95/100 {
+				t.Errorf("two replicas granted %d in %d steps; want close to the budget %d (leases lose little under steady demand)", total, steps, budget)
+			}
+			for _, w := range []int{1, 10, 50, 100, 250, 1000} {
+				limit := l.Burst + w + int(lease/step)
+				sum := 0
+				for s, g := range granted {
+					sum += g
+					if s >= w {
+						sum -= granted[s-w]
+					}
+					if sum > limit {
+						t.Errorf("window of %d steps ending at step %d granted %d; want at most %d", w, s, sum, limit)
+						break
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -215,8 +237,8 @@ func TestLeaseRefused(t *testing.T) {
 	clock := newSimClock()
 	p := prefix(t)
 	exact := &Limiter{Client: open(t), Prefix: p, Now: clock.Now}
-	lim := &Limiter{Client: open(t), Prefix: p, Now: clock.Now, Lease: 100 * time.Millisecond}
-	l := ratelimit.Limit{Rate: 1000, Burst: 100} // leases of 12
+	lim := &Limiter{Client: open(t), Prefix: p, Now: clock.Now, Lease: 10 * time.Second}
+	l := ratelimit.Limit{Rate: 10, Burst: 100} // leases of 12, one token per 100ms
 	ctx := t.Context()
 	if d, err := exact.Take(ctx, "k", l, 95); err != nil || !d.Allowed {
 		t.Fatalf("Take(95) = %+v, %v; want allowed", d, err)
@@ -227,8 +249,8 @@ func TestLeaseRefused(t *testing.T) {
 		}
 	}
 	d, err := lim.Take(ctx, "k", l, 1)
-	if err != nil || d.Allowed || d.RetryAfter != time.Millisecond || d.Remaining != 0 {
-		t.Fatalf("take on the empty bucket = %+v, %v; want refused, RetryAfter 1ms", d, err)
+	if err != nil || d.Allowed || d.RetryAfter != 100*time.Millisecond || d.Remaining != 0 {
+		t.Fatalf("take on the empty bucket = %+v, %v; want refused, RetryAfter 100ms", d, err)
 	}
 	if n := lim.scripts.Load(); n != 6 {
 		t.Errorf("6 takes near the limit cost %d scripts; want 6 (exact)", n)
@@ -236,10 +258,10 @@ func TestLeaseRefused(t *testing.T) {
 	if n := lim.localLen(); n != 0 {
 		t.Errorf("%d local entries after exact takes; want 0", n)
 	}
-	// The bucket refills: one token a millisecond, taken exactly.
-	clock.Advance(time.Millisecond)
+	// The bucket refills: one token per 100ms, taken exactly.
+	clock.Advance(100 * time.Millisecond)
 	if d, err := lim.Take(ctx, "k", l, 1); err != nil || !d.Allowed || d.Remaining != 0 {
-		t.Fatalf("take after 1ms = %+v, %v; want allowed, 0 remaining", d, err)
+		t.Fatalf("take after 100ms = %+v, %v; want allowed, 0 remaining", d, err)
 	}
 }
 
