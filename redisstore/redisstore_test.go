@@ -699,6 +699,12 @@ func TestLimiterRange(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("Take(rate 1e-9, burst 2^20) = %v; want out of range", err)
 	}
+	// A rate so slow that its interval overflows an int64 is out of range
+	// too (it once wrapped to the fastest rate).
+	_, err = lim.Take(t.Context(), "k", ratelimit.Limit{Rate: 1e-20, Burst: 1}, 1)
+	if err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("Take(rate 1e-20, burst 1) = %v; want out of range", err)
+	}
 	// A negative n is refused without asking Redis (which is down here).
 	d, err := lim.Take(t.Context(), "k", ratelimit.Limit{Rate: 1, Burst: 1}, -1)
 	if err != nil || d.Allowed || d.RetryAfter <= 0 {
