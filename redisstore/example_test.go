@@ -75,6 +75,10 @@ func ExampleLimiter() {
 		Client:   c,
 		Fallback: &ratelimit.Memory{}, // local buckets while Redis is down
 		Logger:   slog.Default(),
+		// Large limits in batches (never more than the shared budget), and
+		// peeks of a full bucket answered locally for a second.
+		Lease:   100 * time.Millisecond,
+		PeekTTL: time.Second,
 	}
 	d, err := lim.Take(ctx, "client:billing-worker", ratelimit.PerMinute(600, 50), 1)
 	if err != nil {
@@ -83,6 +87,23 @@ func ExampleLimiter() {
 	if !d.Allowed {
 		fmt.Println("429, Retry-After:", d.RetryAfterSeconds())
 	}
+}
+
+func ExampleLeaseSize() {
+	const lease = 100 * time.Millisecond
+	for _, lim := range []ratelimit.Limit{
+		{Rate: 10, Burst: 50},      // exact: one script per token
+		{Rate: 100, Burst: 1000},   // a tenth of a second's refill
+		{Rate: 1000, Burst: 100},   // an eighth of the burst
+		{Rate: 1e5, Burst: 10_000}, // MaxLeaseSize
+	} {
+		fmt.Printf("%v/s burst %d: %d\n", lim.Rate, lim.Burst, redisstore.LeaseSize(lim, lease))
+	}
+	// Output:
+	// 10/s burst 50: 1
+	// 100/s burst 1000: 10
+	// 1000/s burst 100: 12
+	// 100000/s burst 10000: 64
 }
 
 func ExampleRevocations() {

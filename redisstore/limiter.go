@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -70,6 +71,39 @@ var gcra = redis.NewScript(gcraScript)
 // resolution is one microsecond: rates above a million per second are
 // treated as a million.
 //
+// Two optional local caches save round trips; with both off (the zero
+// value) every Take asks Redis and the decisions are exact.
+//
+// With Lease set, a Take of n >= 1 on a large limit takes a lease of
+// [LeaseSize] tokens from the shared bucket in one script call and hands
+// them out locally until they are spent or the lease is Lease old; the
+// next Take fetches another. Every token a replica grants was taken from
+// the shared bucket first, so all replicas together never grant more than
+// the shared GCRA budget: tokens leased but unspent when the lease
+// expires are lost (an under-grant, never an over-grant), and a token is
+// handed out at most Lease after Redis counted it, so over any window W
+// the replicas grant at most what the bucket allows over W + Lease. The
+// lease size is 1 (one script per Take, exact) unless the limit is large,
+// and a refused lease falls back, in the same script call, to taking
+// exactly n, so a client near its limit gets the exact answer. The
+// Decision of a token from a lease is the one an exact Take would give on
+// a single replica: Remaining and Reset count the lease's unspent tokens
+// as still in the bucket.
+//
+// With PeekTTL set, a peek (n == 0) that found the bucket full (untouched,
+// nothing to refill) is remembered for PeekTTL, and peeks in that time are
+// answered locally (allowed, Remaining the whole burst). A Take of
+// n >= 1 through this Limiter forgets it at once, so the replica that
+// records a failure sees the real state from its next peek. Another
+// replica's takes are seen at most PeekTTL late: for a failure throttle
+// ([ratelimit.Throttle]), an attacker spreading guesses over replicas
+// gains at most about one guess per replica per PeekTTL (each failed
+// guess is still recorded in Redis and ends that replica's cached answer).
+//
+// The local state is bounded by MaxLocalKeys: expired entries are swept
+// first, then arbitrary ones dropped (a dropped lease loses its tokens, a
+// dropped peek asks Redis again).
+//
 // When Redis cannot answer, Take uses Fallback if set (local buckets: each
 // replica then grants up to the whole budget on its own until Redis is
 // back) and logs a warning at most once a second; without a Fallback it
@@ -84,24 +118,36 @@ type Limiter struct {
 	Fallback ratelimit.Limiter
 	// Logger receives the failures (nil discards them).
 	Logger *slog.Logger
-	// Now, when set, replaces the Redis server's clock (for tests with a
-	// simulated clock). Nil, the default, uses the server's TIME.
+	// Now, when set, replaces the Redis server's clock and the clock of
+	// the leases and cached peeks (for tests with a simulated clock).
+	// Nil, the default, uses the server's TIME in Redis and the local
+	// monotonic clock for leases and peeks.
 	Now func() time.Time
+	// Lease is how long a lease of tokens taken from a shared bucket may
+	// be spent locally (0, the default, means no leases: one script per
+	// Take).
+	Lease time.Duration
+	// PeekTTL is how long a peek that found a bucket full is answered
+	// locally (0, the default, means every peek asks Redis).
+	PeekTTL time.Duration
+	// MaxLocalKeys bounds the keys with a lease or a remembered peek (0
+	// means DefaultMaxLocalKeys).
+	MaxLocalKeys int
 
 	lastLog atomic.Int64 // unix nanoseconds of the last fallback warning
+	scripts atomic.Int64 // scripts sent to Redis, for tests and benchmarks
+	local   localState   // leases and remembered peeks
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
 
 // Take implements [ratelimit.Limiter]. A Limit with Rate <= 0 or
-// Burst <= 0, or a negative n, is refused without asking Redis.
+// Burst <= 0 (or a NaN rate), or a negative n, is refused without asking
+// Redis.
 func (l *Limiter) Take(ctx context.Context, key string, lim ratelimit.Limit, n int) (ratelimit.Decision, error) {
-	if lim.Rate <= 0 || lim.Burst <= 0 || n < 0 {
+	if lim.Rate <= 0 || lim.Burst <= 0 || n < 0 || math.IsNaN(lim.Rate) {
 		// As ratelimit.Memory: nothing is allowed.
-		now := time.Now()
-		if l.Now != nil {
-			now = l.Now()
-		}
+		now := l.clock()
 		return ratelimit.Decision{Limit: max(lim.Burst, 0), RetryAfter: time.Hour, Reset: now.Add(time.Hour)}, nil
 	}
 	d, err := l.take(ctx, key, lim, n)
@@ -115,40 +161,90 @@ func (l *Limiter) Take(ctx context.Context, key string, lim ratelimit.Limit, n i
 	return l.Fallback.Take(ctx, key, lim, n)
 }
 
+// clock returns the time of the leases and peeks (and of the script when
+// Now is set).
+func (l *Limiter) clock() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
 func (l *Limiter) take(ctx context.Context, key string, lim ratelimit.Limit, n int) (ratelimit.Decision, error) {
 	if l.Client == nil {
 		return ratelimit.Decision{}, errNoClient
 	}
-	interval := int64(math.Round(1e6 / lim.Rate))
-	if interval < 1 {
-		interval = 1
-	}
 	// Keep every product the script forms below 2^53 microseconds past
-	// the epoch (about 285 years), where a double is still exact.
-	const maxSpan = 1 << 52
-	if lim.Burst > maxSpan/int(interval) || n > maxSpan/int(interval) {
+	// the epoch (about 285 years), where a double is still exact. A lease
+	// is never larger than the burst.
+	interval, ok := emissionInterval(lim.Rate)
+	if !ok || lim.Burst > maxSpan/int(interval) || n > maxSpan/int(interval) {
 		return ratelimit.Decision{}, fmt.Errorf("redisstore: limit %v burst %d n %d out of range", lim.Rate, lim.Burst, n)
 	}
-	now := ""
+	now := l.clock()
+	if l.Lease > 0 || l.PeekTTL > 0 {
+		return l.cached(ctx, key, lim, interval, n, now)
+	}
+	res, err := l.eval(ctx, key, interval, lim.Burst, n, 0, now)
+	if err != nil {
+		return ratelimit.Decision{}, err
+	}
+	return decide(res.taken > 0, res.now, res.tat, interval, lim.Burst, n), nil
+}
+
+// maxSpan bounds the script's time arithmetic in microseconds: below 2^53,
+// where a Lua number (a double) is exact, with room for now.
+const maxSpan = 1 << 52
+
+// emissionInterval returns the microseconds between two tokens at rate
+// (at least 1), or false when it is beyond maxSpan.
+func emissionInterval(rate float64) (int64, bool) {
+	iv := math.Round(1e6 / rate)
+	if !(iv <= maxSpan) {
+		return 0, false
+	}
+	return max(int64(iv), 1), true
+}
+
+// scriptResult is a script's answer: the tokens taken (for a peek, 1 when
+// one is available), the server's time and the TAT after the decision,
+// in microseconds.
+type scriptResult struct {
+	taken, now, tat int64
+}
+
+// eval runs the GCRA script for n tokens on key or, when lease > n, the
+// lease script (a lease of that many tokens, else exactly n).
+func (l *Limiter) eval(ctx context.Context, key string, interval int64, burst, n, lease int, now time.Time) (scriptResult, error) {
+	clock := ""
 	if l.Now != nil {
-		now = fmt.Sprint(l.Now().UnixMicro())
+		clock = strconv.FormatInt(now.UnixMicro(), 10)
 	}
 	prefix := l.Prefix
 	if prefix == "" {
 		prefix = DefaultLimiterPrefix
 	}
+	l.scripts.Add(1)
 	var res []int64
 	err := l.Client.do(ctx, func(ctx context.Context) (err error) {
-		res, err = gcra.Run(ctx, l.Client.rdb, []string{keyName(prefix, key)}, interval, lim.Burst, n, now).Int64Slice()
+		keys := []string{keyName(prefix, key)}
+		if lease > n {
+			res, err = leaseScript.Run(ctx, l.Client.rdb, keys, interval, burst, lease, n, clock).Int64Slice()
+		} else {
+			res, err = gcra.Run(ctx, l.Client.rdb, keys, interval, burst, n, clock).Int64Slice()
+		}
 		return err
 	})
 	if err != nil {
-		return ratelimit.Decision{}, fmt.Errorf("redisstore: rate limiter: %w", err)
+		return scriptResult{}, fmt.Errorf("redisstore: rate limiter: %w", err)
 	}
 	if len(res) != 3 {
-		return ratelimit.Decision{}, fmt.Errorf("redisstore: rate limiter: script returned %d values", len(res))
+		return scriptResult{}, fmt.Errorf("redisstore: rate limiter: script returned %d values", len(res))
 	}
-	return decide(res[0] == 1, res[1], res[2], interval, lim.Burst, n), nil
+	if lease <= n && res[0] == 1 {
+		res[0] = int64(max(n, 1))
+	}
+	return scriptResult{taken: res[0], now: res[1], tat: res[2]}, nil
 }
 
 // decide turns the script's answer into a Decision, with the same

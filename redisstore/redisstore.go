@@ -3,7 +3,8 @@
 // with Lua scripting, such as Valkey): a [ReplayCache] ([m2m.ReplayCache],
 // an atomic "accept once" built on SET NX PX), a [Limiter]
 // ([ratelimit.Limiter], the generic cell rate algorithm in one Lua script
-// that reads the server's clock, so two replicas share one budget) and
+// that reads the server's clock, so two replicas share one budget;
+// optionally leasing a large limit's tokens in batches) and
 // [Revocations] ([store.Revocations], revoked token ids kept until the
 // token's expiry).
 //

@@ -699,6 +699,12 @@ func TestLimiterRange(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Errorf("Take(rate 1e-9, burst 2^20) = %v; want out of range", err)
 	}
+	// A rate so slow that its interval overflows an int64 is out of range
+	// too (it once wrapped to the fastest rate).
+	_, err = lim.Take(t.Context(), "k", ratelimit.Limit{Rate: 1e-20, Burst: 1}, 1)
+	if err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("Take(rate 1e-20, burst 1) = %v; want out of range", err)
+	}
 	// A negative n is refused without asking Redis (which is down here).
 	d, err := lim.Take(t.Context(), "k", ratelimit.Limit{Rate: 1, Burst: 1}, -1)
 	if err != nil || d.Allowed || d.RetryAfter <= 0 {
@@ -706,7 +712,7 @@ func TestLimiterRange(t *testing.T) {
 	}
 }
 
-var sink any
+var sink ratelimit.Decision
 
 // The benchmarks run against the Redis at M2M_TEST_REDIS_ADDR (the memory
 // cases always run, for comparison):
@@ -765,23 +771,40 @@ func BenchmarkReplayUseParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkLimiterTake measures one Take of a large limit (never
+// refused): in memory, on Redis exactly (one script per take), on Redis
+// with leases (one script per lease of MaxLeaseSize), and peeks of a full
+// bucket on Redis, asked each time or remembered (PeekTTL). It reports the
+// scripts sent to Redis per take beside the latency.
 func BenchmarkLimiterTake(b *testing.B) {
 	l := ratelimit.Limit{Rate: 1e6, Burst: 1 << 30}
+	redisLim := func(lease, peekTTL time.Duration) func(b *testing.B) ratelimit.Limiter {
+		return func(b *testing.B) ratelimit.Limiter {
+			return &Limiter{Client: open(b), Prefix: prefix(b), Lease: lease, PeekTTL: peekTTL}
+		}
+	}
 	for _, bc := range []struct {
 		name string
+		n    int
 		lim  func(b *testing.B) ratelimit.Limiter
 	}{
-		{"memory", func(*testing.B) ratelimit.Limiter { return &ratelimit.Memory{} }},
-		{"redis", func(b *testing.B) ratelimit.Limiter { return &Limiter{Client: open(b), Prefix: prefix(b)} }},
+		{"memory", 1, func(*testing.B) ratelimit.Limiter { return &ratelimit.Memory{} }},
+		{"redis", 1, redisLim(0, 0)},
+		{"redis-lease", 1, redisLim(100*time.Millisecond, 0)},
+		{"redis-peek", 0, redisLim(0, 0)},
+		{"redis-peek-remembered", 0, redisLim(0, time.Second)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			lim := bc.lim(b)
 			ctx := context.Background()
-			var lat []time.Duration
+			lat := make([]time.Duration, 0, 1<<20)
+			b.ReportAllocs()
 			for b.Loop() {
 				start := time.Now()
-				d, err := lim.Take(ctx, "client", l, 1)
-				lat = append(lat, time.Since(start))
+				d, err := lim.Take(ctx, "client", l, bc.n)
+				if len(lat) < cap(lat) {
+					lat = append(lat, time.Since(start))
+				}
 				if err != nil || !d.Allowed {
 					b.Fatalf("Take = %+v, %v", d, err)
 				}
@@ -790,6 +813,37 @@ func BenchmarkLimiterTake(b *testing.B) {
 			slices.Sort(lat)
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+			if rl, ok := lim.(*Limiter); ok {
+				b.ReportMetric(float64(rl.scripts.Load())/float64(b.N), "scripts/op")
+			}
+		})
+	}
+}
+
+// BenchmarkLimiterTakeParallel is BenchmarkLimiterTake's Redis cases
+// with concurrent takers on one key, as a busy client's requests are.
+func BenchmarkLimiterTakeParallel(b *testing.B) {
+	l := ratelimit.Limit{Rate: 1e6, Burst: 1 << 30}
+	for _, bc := range []struct {
+		name  string
+		lease time.Duration
+	}{
+		{"redis", 0},
+		{"redis-lease", 100 * time.Millisecond},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			lim := &Limiter{Client: open(b), Prefix: prefix(b), Lease: bc.lease}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				for pb.Next() {
+					if d, err := lim.Take(ctx, "client", l, 1); err != nil || !d.Allowed {
+						b.Errorf("Take = %+v, %v", d, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(lim.scripts.Load())/float64(b.N), "scripts/op")
 		})
 	}
 }

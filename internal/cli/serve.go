@@ -149,6 +149,7 @@ type serveOptions struct {
 	addr, issuer, profile, algorithm, logLevel string
 	logFormat                                  string
 	redisURL, redisPrefix                      string
+	redisRateLease                             time.Duration
 	audienceProfiles                           map[string]string
 	tokenTTL, rotateEvery, prePublish, refresh time.Duration
 	tlsCert, tlsKey                            string
@@ -184,6 +185,27 @@ type serveOptions struct {
 // ES256 signature (BENCHMARKS.md); give --algorithm ES256 when every
 // verifier accepts it.
 const auth0Algorithm = "RS256"
+
+// defaultRedisRateLease is --redis-rate-lease: how long a replica may
+// spend a lease of tokens taken from a shared rate limit in Redis. A
+// lease holds at most the tokens the limit refills in that time (and an
+// eighth of its burst, and redisstore.MaxLeaseSize), so with 100 ms every
+// limit up to 10 per second (the default client limit among them) stays
+// exact, a large one costs Redis one script per 64 tokens, and an
+// expiring lease loses at most a tenth of a second's refill per replica.
+const defaultRedisRateLease = 100 * time.Millisecond
+
+// redisPeekLeases is how many leases long a replica answers a failure
+// check (a peek) from a bucket it found full: 1 s with the default lease.
+// Another replica's failures are seen that late at most, which lets an
+// attacker spreading guesses over the replicas one extra guess per
+// replica per second, against server-generated 256-bit secrets; clients
+// themselves are re-read every 2 s.
+const redisPeekLeases = 10
+
+// maxRedisRateLease bounds --redis-rate-lease (and so the failure check's
+// 10 s).
+const maxRedisRateLease = time.Second
 
 // signingAlgorithms are the --algorithm values, spelled as in JOSE.
 var signingAlgorithms = []string{"ES256", "EdDSA", "RS256"}
@@ -225,8 +247,10 @@ database created or opened. A start that fails (bad setting, port in use) create
 
 Several replicas share one PostgreSQL database (--database postgres://...), the master secret
 (--master-secret-file) and, with --redis redis://HOST:PORT/DB, one Redis for the rate limits
-(so together they grant one budget) and token revocations. When Redis cannot answer, rate
-limits fall back to local buckets per replica and revocation checks answer 503.
+(so together they grant one budget) and token revocations; --redis-rate-lease lets a replica
+take a large limit's tokens in batches (never more than the budget; 0: one round trip per
+token). When Redis cannot answer, rate limits fall back to local buckets per replica and
+revocation checks answer 503.
 
 Every flag --foo-bar can also be set with the environment variable M2M_FOO_BAR, or with the
 key foo-bar in the YAML file given by --config (see m2m.example.yaml). A flag wins over the
@@ -271,6 +295,7 @@ default.`,
 	fs.DurationVar(&o.refresh, "key-refresh", keyring.DefaultRefreshEvery, "how often the server reloads keys from the database")
 	fs.StringVar(&o.redisURL, "redis", "", "Redis shared by replicas for rate limits and revocations: redis://[USER:PASSWORD@]HOST:PORT/DB (env M2M_REDIS)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", "m2m:", "prefix of every Redis key (env M2M_REDIS_PREFIX)")
+	fs.DurationVar(&o.redisRateLease, "redis-rate-lease", defaultRedisRateLease, "with --redis: how long a replica spends a batch of tokens taken at once from a large shared rate limit, and (ten times as long) answers a failure check from a bucket it found full; 0: exact, one Redis round trip per token and per check (at most "+maxRedisRateLease.String()+")")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (one line per token), info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", logFormatAuto, "format of every line serve writes (on standard error): json, text, or auto (text on a terminal, else json)")
 	fs.BoolVar(&o.metricsPerClient, "metrics-per-client", false, "add per-client series to /metrics (m2m_client_token_requests_total by client_id and outcome; one series per client and outcome)")
@@ -339,6 +364,9 @@ func (o *serveOptions) validate() []error {
 	}
 	if o.tokenTTL <= 0 || o.tokenTTL > keyring.DefaultMaxTokenTTL {
 		bad("--token-ttl %v: want more than 0 and at most %v", o.tokenTTL, keyring.DefaultMaxTokenTTL)
+	}
+	if o.redisRateLease < 0 || o.redisRateLease > maxRedisRateLease {
+		bad("--redis-rate-lease %v: want 0 (exact) to %v", o.redisRateLease, maxRedisRateLease)
 	}
 	if o.auditRetention <= 0 {
 		bad("--audit-retention %v: want more than 0", o.auditRetention)
@@ -741,7 +769,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		if err := rc.Ping(ctx); err != nil {
 			logger.Warn("m2m: Redis unreachable at start; rate limits use local buckets until it answers", "error", err.Error())
 		}
-		limiter = &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger}
+		limiter = o.redisLimiter(rc, logger)
 		revocations = &redisstore.Revocations{Client: rc, Prefix: o.redisPrefix + "revoked:"}
 		quota = &redisstore.QuotaCounter{Client: rc, Prefix: o.redisPrefix + "quota:"}
 		assertions = &redisstore.ReplayCache{Client: rc, Prefix: o.redisPrefix + "assertion:", Logger: logger}
@@ -817,7 +845,8 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	}
 	logger.Info("m2m: database", "url", redact.URL(dbURL))
 	if o.redisURL != "" {
-		logger.Info("m2m: redis", "url", redact.URL(o.redisURL), "prefix", o.redisPrefix)
+		logger.Info("m2m: redis", "url", redact.URL(o.redisURL), "prefix", o.redisPrefix,
+			"rate_lease", o.redisRateLease.String(), "failure_check_ttl", (redisPeekLeases * o.redisRateLease).String())
 	}
 	logger.Info("m2m: master secret", "path", masterPath)
 	logger.Info("m2m: admin token (m2m client --server URL uses it)", "path", adminPath)
@@ -827,6 +856,14 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 		}
 	}
 	return d, nil
+}
+
+// redisLimiter returns the rate limiter shared by the replicas on rc:
+// leases and remembered failure checks per --redis-rate-lease, and local
+// buckets while Redis cannot answer.
+func (o *serveOptions) redisLimiter(rc *redisstore.Client, logger *slog.Logger) *redisstore.Limiter {
+	return &redisstore.Limiter{Client: rc, Prefix: o.redisPrefix + "rl:", Fallback: &ratelimit.Memory{}, Logger: logger,
+		Lease: o.redisRateLease, PeekTTL: redisPeekLeases * o.redisRateLease}
 }
 
 // checkIssuer makes this server agree with the database on the issuer

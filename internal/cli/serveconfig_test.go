@@ -160,6 +160,8 @@ func TestServeSettingsRefused(t *testing.T) {
 		{name: "bad variable value", vars: map[string]string{"M2M_INSECURE_HTTP": "yes please"}, want: []string{`M2M_INSECURE_HTTP: invalid value "yes please"`}},
 		{name: "bad trusted proxy", file: "trusted-proxies: [10.0.0.0/8, proxy.example]\n", want: []string{`--trusted-proxies: clientaddr: "proxy.example" is not a CIDR prefix`}},
 		{name: "bad trusted proxy variable", vars: map[string]string{"M2M_TRUSTED_PROXIES": "10.0.0.0/33"}, want: []string{"--trusted-proxies"}},
+		{name: "negative redis rate lease", vars: map[string]string{"M2M_REDIS_RATE_LEASE": "-1ms"}, want: []string{"--redis-rate-lease -1ms: want 0 (exact) to 1s"}},
+		{name: "redis rate lease too long", file: "redis-rate-lease: 2s\n", want: []string{"--redis-rate-lease 2s: want 0 (exact) to 1s"}},
 		{name: "secret never repeated", file: "redis: redis://:hunter2@[::1:6379/0\n", want: []string{"--redis"}},
 		{
 			name: "all at once",
@@ -289,4 +291,31 @@ func FuzzConfigFile(f *testing.F) {
 		o.flagErrs = append(o.flagErrs, errs...)
 		_ = o.validate()
 	})
+}
+
+// TestServeRedisRateLease: --redis-rate-lease sets the shared limiter's
+// lease and, ten times as long, its remembered failure checks; 0 makes
+// every decision exact.
+func TestServeRedisRateLease(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		lease, peekTTL time.Duration
+	}{
+		{"default", nil, 100 * time.Millisecond, time.Second},
+		{"exact", []string{"--redis-rate-lease", "0s"}, 0, 0},
+		{"longest", []string{"--redis-rate-lease", "1s"}, time.Second, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, _, err := resolveServe(t, nil, tc.args...)
+			if err != nil {
+				t.Fatalf("problems: %v", err)
+			}
+			lim := o.redisLimiter(nil, nil)
+			if lim.Lease != tc.lease || lim.PeekTTL != tc.peekTTL || lim.Fallback == nil || lim.Prefix != "m2m:rl:" {
+				t.Errorf("limiter = Lease %v PeekTTL %v Fallback %v Prefix %q; want %v, %v, a fallback, m2m:rl:",
+					lim.Lease, lim.PeekTTL, lim.Fallback, lim.Prefix, tc.lease, tc.peekTTL)
+			}
+		})
+	}
 }
