@@ -241,21 +241,77 @@ func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, s *session) error {
-	var ci authserver.ClientInfo
-	if err := c.call(r, "GET", clientPath(r.PathValue("id"), ""), nil, &ci); err != nil {
+// deleteView is the client delete confirmation: the client and the
+// trust policies that name it, which go with it.
+type deleteView struct {
+	Client   authserver.ClientInfo
+	Policies []trustPolicy
+}
+
+// clientPolicies returns the trust policies that name client id (none
+// when the server keeps no trust policies).
+func (c *Console) clientPolicies(r *http.Request, id string) ([]trustPolicy, error) {
+	var list struct {
+		Policies []trustPolicy `json:"trust_policies"`
+	}
+	err := c.call(r, "GET", "/admin/trust-policies", nil, &list)
+	if notAvailable(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []trustPolicy
+	for _, p := range list.Policies {
+		if p.ClientID == id {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (c *Console) renderDelete(w http.ResponseWriter, r *http.Request, s *session, status int, problem string) error {
+	var dv deleteView
+	if err := c.call(r, "GET", clientPath(r.PathValue("id"), ""), nil, &dv.Client); err != nil {
 		return err
 	}
-	c.render(w, r, http.StatusOK, "delete.html", c.view(s, "Delete client "+ci.Name, "clients", ci))
+	var err error
+	if dv.Policies, err = c.clientPolicies(r, dv.Client.ClientID); err != nil {
+		return err
+	}
+	v := c.view(s, "Delete client "+dv.Client.Name, "clients", &dv)
+	v.Error = problem
+	c.render(w, r, status, "delete.html", v)
 	return nil
 }
 
+func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, s *session) error {
+	return c.renderDelete(w, r, s, http.StatusOK, "")
+}
+
+// deleteClient deletes the client, and the trust policies that name it
+// when the confirmation page listed them (its form then says
+// cascade=trust-policies). A policy made since a page that listed none
+// is refused by the admin API: the page is shown again, listing it.
 func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
-	if err := c.call(r, "DELETE", clientPath(id, ""), nil, nil); err != nil {
+	path := clientPath(id, "")
+	if r.PostForm.Get("cascade") == authserver.CascadeTrustPolicies {
+		path += "?cascade=" + authserver.CascadeTrustPolicies
+	}
+	var out authserver.ClientDeleted
+	err := c.call(r, "DELETE", path, nil, &out)
+	if ae, ok := err.(*apiError); ok && ae.Status == http.StatusConflict && ae.Code == authserver.CodeClientHasTrustPolicies {
+		return c.renderDelete(w, r, s, http.StatusConflict, "Trust policies that name this client were created meanwhile; they are listed below. Confirm again to delete them with the client.")
+	}
+	if err != nil {
 		return err
 	}
-	c.redirect(w, r, s, Prefix+"clients", "Client "+id+" deleted.")
+	msg := "Client " + id + " deleted."
+	if len(out.TrustPoliciesDeleted) > 0 {
+		msg = fmt.Sprintf("Client %s deleted, with its trust policies %s.", id, strings.Join(out.TrustPoliciesDeleted, ", "))
+	}
+	c.redirect(w, r, s, Prefix+"clients", msg)
 	return nil
 }
 

@@ -589,6 +589,15 @@ fields is kept; the server applies it at once, other replicas within 2s.`,
 	fs.DurationVar(&maxTTL, "max-ttl", 0, "bound on the issued token's lifetime (0s: the client's or the server's)")
 	fs.BoolVar(&singleUse, "single-use", false, "accept each external token once (--single-use=false: any number of times)")
 	cc.flags(c)
+	refuseZero(c, map[string]string{
+		"issuer":   "give the issuer's https URL",
+		"jwks-uri": "give the https URL of the issuer's keys, or --discovery",
+		"jwks":     "give a JWK Set file, or --discovery",
+		"audience": "give an audience",
+		"subject":  "give a pattern",
+		"claim":    "give NAME=PATTERN, or --clear-claims",
+		"client":   "give the client id",
+	})
 	return c
 }
 
