@@ -257,3 +257,45 @@ func TestAdminTrustChangesTakeEffectAtOnce(t *testing.T) {
 		t.Errorf("token after DELETE of the policy = %d %v; want 400 invalid_grant", status, body)
 	}
 }
+
+// FuzzTrustPolicyPatch sends arbitrary bodies to PATCH
+// /admin/trust-policies/{name}: the answer is never a 5xx; a refusal
+// leaves the policy as it was; an accepted change leaves a policy that
+// passes Validate and still names an existing client.
+func FuzzTrustPolicyPatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"subject":"repo:acme/app:*"}`, `{"claims":{"environment":"prod"}}`, `{"claims":{}}`,
+		`{"jwks_uri":""}`, `{"jwks":{"keys":[]}}`, `{"jwks":null,"jwks_uri":null}`, `{"client_id":"nobody"}`,
+		`{"audiences":[]}`, `{"scopes":["a b"]}`, `{"max_ttl_seconds":-1}`, `{"max_ttl_seconds":9223372036854775807}`,
+		`{"single_use":true,"preset":"gitlab"}`, `{"issuer":"http://127.0.0.1:1/"}`, `{}`, `null`, `[]`, `{"name":"x"}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		a := newTrustAdmin(t)
+		if w := a.do("POST", "/admin/trust-policies", trustAdminToken, githubPolicy); w.Code != http.StatusCreated {
+			t.Fatalf("POST = %d %s", w.Code, w.Body)
+		}
+		before, _ := a.st.GetTrustPolicy(t.Context(), "deploy")
+		w := a.do("PATCH", "/admin/trust-policies/deploy", trustAdminToken, body)
+		after, err := a.st.GetTrustPolicy(t.Context(), "deploy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case w.Code >= 500:
+			t.Fatalf("PATCH %q = %d %s", body, w.Code, w.Body)
+		case w.Code != http.StatusOK:
+			if d := cmp.Diff(before, after); d != "" {
+				t.Errorf("PATCH %q refused with %d but changed the policy (-before +after):\n%s", body, w.Code, d)
+			}
+		default:
+			if err := after.Validate(); err != nil {
+				t.Errorf("PATCH %q stored a policy Validate refuses: %v", body, err)
+			}
+			if _, err := a.st.GetClient(t.Context(), after.ClientID); err != nil {
+				t.Errorf("PATCH %q left a policy for client %q: %v", body, after.ClientID, err)
+			}
+		}
+	})
+}

@@ -12,8 +12,8 @@ import (
 )
 
 // TestDeleteClientWithTrustPolicies: the confirmation page lists the
-// trust policies that go with the client, and the delete takes them;
-// a policy made after a page that listed none is shown, not deleted
+// trust policies that go with the client, and the delete takes them; a
+// policy made after the page was shown is listed again, not deleted
 // unseen.
 func TestDeleteClientWithTrustPolicies(t *testing.T) {
 	f := newFixture(t, nil)
@@ -45,27 +45,40 @@ func TestDeleteClientWithTrustPolicies(t *testing.T) {
 
 	// A form without cascade (a page that listed none) is refused: the
 	// page comes back listing the policy, and nothing is deleted.
-	w = b.post("/console/clients/"+client.ID+"/delete", nil)
-	if body := w.Body.String(); w.Code != http.StatusConflict || !strings.Contains(body, "gha-deploy") || !strings.Contains(body, "created meanwhile") {
-		t.Fatalf("delete without cascade = %d; want 409 listing gha-deploy:\n%s", w.Code, body)
-	}
-	if _, err := f.st.GetClient(ctx, client.ID); err != nil {
-		t.Fatalf("a refused delete deleted the client: %v", err)
+	// So is a form that lists other policies than those that now name
+	// the client (one made since the page was shown).
+	policy("gha-late", client.ID)
+	for name, form := range map[string]url.Values{
+		"without cascade":   nil,
+		"listing fewer":     {"cascade": {"trust-policies"}, "policies": {"gha-deploy"}},
+		"listing none":      {"cascade": {"trust-policies"}},
+		"listing another's": {"cascade": {"trust-policies"}, "policies": {"gha-deploy gha-late gha-other"}},
+	} {
+		w = b.post("/console/clients/"+client.ID+"/delete", form)
+		if body := w.Body.String(); w.Code != http.StatusConflict || !strings.Contains(body, "gha-late") || !strings.Contains(body, "changed since this page was shown") ||
+			!strings.Contains(body, `name="policies" value="gha-deploy gha-late"`) {
+			t.Fatalf("delete %s = %d; want 409 listing gha-deploy and gha-late:\n%s", name, w.Code, body)
+		}
+		if _, err := f.st.GetClient(ctx, client.ID); err != nil {
+			t.Fatalf("a refused delete (%s) deleted the client: %v", name, err)
+		}
 	}
 
-	if w := b.post("/console/clients/"+client.ID+"/delete", url.Values{"cascade": {"trust-policies"}}); w.Code != http.StatusSeeOther {
+	if w := b.post("/console/clients/"+client.ID+"/delete", url.Values{"cascade": {"trust-policies"}, "policies": {"gha-deploy gha-late"}}); w.Code != http.StatusSeeOther {
 		t.Fatalf("delete with cascade = %d %s; want 303", w.Code, w.Body)
 	}
 	if _, err := f.st.GetClient(ctx, client.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetClient after delete = %v; want ErrNotFound", err)
 	}
-	if _, err := f.st.GetTrustPolicy(ctx, "gha-deploy"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("GetTrustPolicy(gha-deploy) after the client's delete = %v; want ErrNotFound", err)
+	for _, name := range []string{"gha-deploy", "gha-late"} {
+		if _, err := f.st.GetTrustPolicy(ctx, name); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetTrustPolicy(%s) after the client's delete = %v; want ErrNotFound", name, err)
+		}
 	}
 	if _, err := f.st.GetTrustPolicy(ctx, "gha-other"); err != nil {
 		t.Errorf("another client's policy went too: %v", err)
 	}
-	if w := b.get("/console/clients"); !strings.Contains(w.Body.String(), "with its trust policies gha-deploy") {
+	if w := b.get("/console/clients"); !strings.Contains(w.Body.String(), "with its trust policies gha-deploy, gha-late") {
 		t.Errorf("clients page after the delete lacks the message naming the policy:\n%s", w.Body)
 	}
 }

@@ -289,20 +289,37 @@ func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, s *session)
 	return c.renderDelete(w, r, s, http.StatusOK, "")
 }
 
+// policiesChanged is the problem shown when the policies that name a
+// client are not those its confirmation page listed.
+const policiesChanged = "The trust policies that name this client changed since this page was shown; they are listed below. Confirm again to delete them with the client."
+
 // deleteClient deletes the client, and the trust policies that name it
-// when the confirmation page listed them (its form then says
-// cascade=trust-policies). A policy made since a page that listed none
-// is refused by the admin API: the page is shown again, listing it.
+// when the confirmation page listed them: its form then says
+// cascade=trust-policies and names them in policies. When the policies
+// are not those the page listed (one made or deleted since), nothing is
+// deleted and the page is shown again; a policy made since a page that
+// listed none is refused by the admin API in the delete's transaction.
 func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
 	path := clientPath(id, "")
 	if r.PostForm.Get("cascade") == authserver.CascadeTrustPolicies {
+		now, err := c.clientPolicies(r, id)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(now))
+		for i, p := range now {
+			names[i] = p.Name
+		}
+		if strings.Join(names, " ") != r.PostForm.Get("policies") {
+			return c.renderDelete(w, r, s, http.StatusConflict, policiesChanged)
+		}
 		path += "?cascade=" + authserver.CascadeTrustPolicies
 	}
 	var out authserver.ClientDeleted
 	err := c.call(r, "DELETE", path, nil, &out)
 	if ae, ok := err.(*apiError); ok && ae.Status == http.StatusConflict && ae.Code == authserver.CodeClientHasTrustPolicies {
-		return c.renderDelete(w, r, s, http.StatusConflict, "Trust policies that name this client were created meanwhile; they are listed below. Confirm again to delete them with the client.")
+		return c.renderDelete(w, r, s, http.StatusConflict, policiesChanged)
 	}
 	if err != nil {
 		return err

@@ -22,11 +22,12 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p *store.TrustPolicy) err
 		return err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.trust[p.Name]; ok {
-		return fmt.Errorf("memstore: trust policy %q: %w", p.Name, store.ErrConflict)
-	}
+	// The client first, as sqlstore checks it.
 	if _, ok := s.clients[p.ClientID]; !ok {
 		return fmt.Errorf("memstore: %w", store.NoSuchClient())
+	}
+	if _, ok := s.trust[p.Name]; ok {
+		return fmt.Errorf("memstore: trust policy %q: %w", p.Name, store.ErrConflict)
 	}
 	if s.trust == nil {
 		s.trust = make(map[string]*store.TrustPolicy)
