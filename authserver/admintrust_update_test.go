@@ -1,7 +1,10 @@
 package authserver_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/m2mkit/m2m/authserver"
 	"github.com/m2mkit/m2m/store"
+	"github.com/m2mkit/m2m/store/memstore"
 )
 
 // auditCodes returns the admin audit events as "code target client",
@@ -298,4 +302,39 @@ func FuzzTrustPolicyPatch(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Only the fields an update gives change: here the subject.
+func ExampleUpdateTrustPolicy() {
+	ctx := context.Background()
+	st := memstore.New()
+	st.CreateClient(ctx, &store.Client{ID: "deployer"})
+	authserver.CreateTrustPolicy(ctx, st, st, &store.TrustPolicy{Name: "deploy", Issuer: "https://token.actions.githubusercontent.com",
+		Audiences: []string{"https://auth.example"}, Subject: "repo:acme/app:ref:refs/heads/main", ClientID: "deployer",
+		Claims: map[string]string{"repository_owner_id": "4242"}}, nil)
+	subject := "repo:acme/app:ref:refs/heads/release-*"
+	p, err := authserver.UpdateTrustPolicy(ctx, st, st, "deploy", &authserver.TrustPolicyUpdate{Subject: &subject}, nil)
+	fmt.Println(p.Subject, p.Claims, err)
+	nobody := "nobody"
+	_, err = authserver.UpdateTrustPolicy(ctx, st, st, "deploy", &authserver.TrustPolicyUpdate{ClientID: &nobody}, nil)
+	fmt.Println(err)
+	// Output:
+	// repo:acme/app:ref:refs/heads/release-* map[repository_owner_id:4242] <nil>
+	// authserver: updating trust policy: store: trust policy client_id: no client has this id
+}
+
+// A client that a trust policy names is deleted only with its policies.
+func ExampleDeleteClient() {
+	ctx := context.Background()
+	st := memstore.New()
+	st.CreateClient(ctx, &store.Client{ID: "deployer"})
+	authserver.CreateTrustPolicy(ctx, st, st, &store.TrustPolicy{Name: "deploy", Issuer: "https://token.actions.githubusercontent.com",
+		Audiences: []string{"https://auth.example"}, Subject: "repo:acme/app:*", ClientID: "deployer"}, nil)
+	_, err := authserver.DeleteClient(ctx, st, "deployer", false)
+	fmt.Println(errors.Is(err, store.ErrInUse), err)
+	deleted, err := authserver.DeleteClient(ctx, st, "deployer", true)
+	fmt.Println(len(deleted), deleted[0].Name, err)
+	// Output:
+	// true authserver: deleting client: store: client "deployer" is named by trust policies (deploy)
+	// 1 deploy <nil>
 }

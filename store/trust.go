@@ -96,8 +96,7 @@ type ClientInUseError struct {
 }
 
 func (e *ClientInUseError) Error() string {
-	return fmt.Sprintf("store: client %q is named by %d trust policies (%s)", e.ClientID, len(e.TrustPolicies),
-		strings.Join(e.TrustPolicies, ", "))
+	return fmt.Sprintf("store: client %q is named by trust policies (%s)", e.ClientID, strings.Join(e.TrustPolicies, ", "))
 }
 
 // Unwrap returns [ErrInUse].
