@@ -321,17 +321,46 @@ func (s *Server) adminGet(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// adminDelete is DELETE /admin/clients/{id}. A client that trust
+// policies name is refused 409 [CodeClientHasTrustPolicies], the body
+// listing them, unless the query says cascade=trust-policies: then they
+// are deleted with it, in one transaction, each audited as
+// trust_policy.deleted, and the answer lists them.
 func (s *Server) adminDelete(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Clients.DeleteClient(r.Context(), id); err != nil {
+	cascade := false
+	switch v, ok := r.URL.Query()["cascade"]; {
+	case !ok:
+	case len(v) == 1 && v[0] == CascadeTrustPolicies:
+		cascade = true
+	default:
+		return &adminBadRequest{`cascade: the only value is "` + CascadeTrustPolicies + `", once`}
+	}
+	deleted, err := DeleteClient(r.Context(), s.cfg.Clients, id, cascade)
+	var inUse *store.ClientInUseError
+	if errors.As(err, &inUse) {
+		writeJSON(w, http.StatusConflict, clientInUseBody{Error: CodeClientHasTrustPolicies,
+			ErrorDescription: fmt.Sprintf("trust policies name this client: delete them first, or give cascade=%s to delete them with it", CascadeTrustPolicies),
+			TrustPolicies:    inUse.TrustPolicies})
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	s.clients.forget(id)
+	names := []string{}
+	for _, p := range deleted {
+		names = append(names, p.Name)
+		s.auditAdmin(r, AuditTrustPolicyDeleted, id, p.Name)
+	}
+	if len(deleted) > 0 {
+		s.policiesChanged()
+	}
 	s.auditAdmin(r, AuditClientDeleted, id, "")
-	writeJSON(w, http.StatusOK, map[string]any{"client_id": id, "deleted": true})
+	writeJSON(w, http.StatusOK, ClientDeleted{ClientID: id, Deleted: true, TrustPoliciesDeleted: names})
 	return nil
 }
 

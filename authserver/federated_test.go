@@ -81,6 +81,8 @@ type fedOptions struct {
 	// issuer, when set, is an issuer whose clients and policies another
 	// fixture on the same store made (a second replica).
 	issuer *federationtest.Issuer
+	// adminTokenHash, when set, turns the admin API on.
+	adminTokenHash []byte
 }
 
 func newFedFixture(t testing.TB, o fedOptions) *fedFixture {
@@ -122,7 +124,7 @@ func newFedFixture(t testing.TB, o fedOptions) *fedFixture {
 	t.Cleanup(f.srv.Close)
 	f.as, err = authserver.New(authserver.Config{Issuer: f.srv.URL, Clients: clients, Signer: f.kr, Federation: fv,
 		ClientAssertionReplay: o.replay, FailureLimit: o.failureLimit, RateLimit: o.rateLimit, ClientCacheTTL: -1, Now: clock,
-		Logger: slog.New(slog.NewJSONHandler(f.logs, nil))})
+		AdminTokenHash: o.adminTokenHash, Logger: slog.New(slog.NewJSONHandler(f.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -241,21 +241,94 @@ func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request, s *sessio
 	return nil
 }
 
-func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, s *session) error {
-	var ci authserver.ClientInfo
-	if err := c.call(r, "GET", clientPath(r.PathValue("id"), ""), nil, &ci); err != nil {
+// deleteView is the client delete confirmation: the client and the
+// trust policies that name it, which go with it.
+type deleteView struct {
+	Client   authserver.ClientInfo
+	Policies []trustPolicy
+}
+
+// clientPolicies returns the trust policies that name client id (none
+// when the server keeps no trust policies).
+func (c *Console) clientPolicies(r *http.Request, id string) ([]trustPolicy, error) {
+	var list struct {
+		Policies []trustPolicy `json:"trust_policies"`
+	}
+	err := c.call(r, "GET", "/admin/trust-policies", nil, &list)
+	if notAvailable(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []trustPolicy
+	for _, p := range list.Policies {
+		if p.ClientID == id {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (c *Console) renderDelete(w http.ResponseWriter, r *http.Request, s *session, status int, problem string) error {
+	var dv deleteView
+	if err := c.call(r, "GET", clientPath(r.PathValue("id"), ""), nil, &dv.Client); err != nil {
 		return err
 	}
-	c.render(w, r, http.StatusOK, "delete.html", c.view(s, "Delete client "+ci.Name, "clients", ci))
+	var err error
+	if dv.Policies, err = c.clientPolicies(r, dv.Client.ClientID); err != nil {
+		return err
+	}
+	v := c.view(s, "Delete client "+dv.Client.Name, "clients", &dv)
+	v.Error = problem
+	c.render(w, r, status, "delete.html", v)
 	return nil
 }
 
+func (c *Console) deletePage(w http.ResponseWriter, r *http.Request, s *session) error {
+	return c.renderDelete(w, r, s, http.StatusOK, "")
+}
+
+// policiesChanged is the problem shown when the policies that name a
+// client are not those its confirmation page listed.
+const policiesChanged = "The trust policies that name this client changed since this page was shown; they are listed below. Confirm again to delete them with the client."
+
+// deleteClient deletes the client, and the trust policies that name it
+// when the confirmation page listed them: its form then says
+// cascade=trust-policies and names them in policies. When the policies
+// are not those the page listed (one made or deleted since), nothing is
+// deleted and the page is shown again; a policy made since a page that
+// listed none is refused by the admin API in the delete's transaction.
 func (c *Console) deleteClient(w http.ResponseWriter, r *http.Request, s *session) error {
 	id := r.PathValue("id")
-	if err := c.call(r, "DELETE", clientPath(id, ""), nil, nil); err != nil {
+	path := clientPath(id, "")
+	if r.PostForm.Get("cascade") == authserver.CascadeTrustPolicies {
+		now, err := c.clientPolicies(r, id)
+		if err != nil {
+			return err
+		}
+		names := make([]string, len(now))
+		for i, p := range now {
+			names[i] = p.Name
+		}
+		if strings.Join(names, " ") != r.PostForm.Get("policies") {
+			return c.renderDelete(w, r, s, http.StatusConflict, policiesChanged)
+		}
+		path += "?cascade=" + authserver.CascadeTrustPolicies
+	}
+	var out authserver.ClientDeleted
+	err := c.call(r, "DELETE", path, nil, &out)
+	if ae, ok := err.(*apiError); ok && ae.Status == http.StatusConflict && ae.Code == authserver.CodeClientHasTrustPolicies {
+		return c.renderDelete(w, r, s, http.StatusConflict, policiesChanged)
+	}
+	if err != nil {
 		return err
 	}
-	c.redirect(w, r, s, Prefix+"clients", "Client "+id+" deleted.")
+	msg := "Client " + id + " deleted."
+	if len(out.TrustPoliciesDeleted) > 0 {
+		msg = fmt.Sprintf("Client %s deleted, with its trust policies %s.", id, strings.Join(out.TrustPoliciesDeleted, ", "))
+	}
+	c.redirect(w, r, s, Prefix+"clients", msg)
 	return nil
 }
 

@@ -28,6 +28,10 @@ var (
 	// expiry it would either be dropped at once (revoking nothing) or kept
 	// forever.
 	ErrNoExpiry = errors.New("store: revocation needs an expiry")
+	// ErrInUse is returned for a delete of a record that others name (a
+	// client that trust policies name: see [ClientInUseError]); nothing
+	// is deleted.
+	ErrInUse = errors.New("store: in use")
 )
 
 // Client is an OAuth2 client registered with the token server.
@@ -204,6 +208,7 @@ type Store interface {
 	Revocations
 	Settings
 	TrustPolicies
+	ClientsAndTrustPolicies
 	Usage
 	Audit
 	// Ping reports whether the backend is reachable (for /readyz).

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -59,6 +61,52 @@ type TrustPolicies interface {
 	ListTrustPolicies(ctx context.Context) ([]*TrustPolicy, error)
 	UpdateTrustPolicy(ctx context.Context, name string, update func(*TrustPolicy) error) (*TrustPolicy, error)
 	DeleteTrustPolicy(ctx context.Context, name string) error
+}
+
+// ClientsAndTrustPolicies is a store of clients and of the trust
+// policies that name them, which keeps the two consistent: a stored
+// policy's client exists. Both backends of the token server (memstore,
+// sqlstore) implement it.
+//
+// CreateTrustPolicy and UpdateTrustPolicy refuse a policy whose ClientID
+// names no client with a [*FieldError] for field client_id (wrapping
+// [ErrInvalid]), and DeleteClient refuses to delete a client that
+// policies name with a [*ClientInUseError] (wrapping [ErrInUse]),
+// deleting nothing. The check and the write are one transaction, so a
+// policy created while its client is deleted either makes the delete
+// fail or fails itself.
+type ClientsAndTrustPolicies interface {
+	Clients
+	TrustPolicies
+	// DeleteClientAndTrustPolicies deletes the client and every trust
+	// policy that names it, in one transaction, and returns the
+	// policies deleted, ordered by name. A client that does not exist
+	// is [ErrNotFound], and nothing is deleted.
+	DeleteClientAndTrustPolicies(ctx context.Context, id string) ([]*TrustPolicy, error)
+}
+
+// ClientInUseError is the error of DeleteClient on a
+// [ClientsAndTrustPolicies] store for a client that trust policies name:
+// nothing was deleted. It wraps [ErrInUse].
+type ClientInUseError struct {
+	ClientID string
+	// TrustPolicies are the names of the policies that name the client,
+	// ordered by name.
+	TrustPolicies []string
+}
+
+func (e *ClientInUseError) Error() string {
+	return fmt.Sprintf("store: client %q is named by trust policies (%s)", e.ClientID, strings.Join(e.TrustPolicies, ", "))
+}
+
+// Unwrap returns [ErrInUse].
+func (e *ClientInUseError) Unwrap() error { return ErrInUse }
+
+// NoSuchClient is the problem a [ClientsAndTrustPolicies] store reports,
+// as a [*FieldError] for field client_id, for a policy whose client does
+// not exist.
+func NoSuchClient() *FieldError {
+	return &FieldError{Record: "trust policy", Field: "client_id", Problem: "no client has this id"}
 }
 
 // Clone returns a deep copy of p (nil for nil).

@@ -463,26 +463,40 @@ func clientSetDisabled(env *Env, verb string, disabled bool) *cobra.Command {
 
 func clientDelete(env *Env) *cobra.Command {
 	cc := &clientCmd{env: env}
+	var withPolicies bool
 	c := &cobra.Command{
-		Use:   "delete CLIENT_ID",
-		Short: "Delete a client",
-		Args:  cobra.ExactArgs(1),
+		Use:   "delete CLIENT_ID [--with-trust-policies]",
+		Short: "Delete a client (one that trust policies name only with --with-trust-policies)",
+		Long: `Delete a client. A client that trust policies name is refused (exit 1, the policies listed):
+delete them first with m2m trust delete, or give --with-trust-policies to delete them with the
+client, in one transaction; each is audited as trust_policy.deleted.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := checkClientID(args[0]); err != nil {
 				return err
 			}
 			return cc.run(c, func(ctx context.Context, a clientAdmin) error {
-				if err := a.delete(ctx, args[0]); err != nil {
+				deleted, err := a.delete(ctx, args[0], withPolicies)
+				var inUse *store.ClientInUseError
+				if errors.As(err, &inUse) {
+					return Rejected(fmt.Errorf("client %s is named by trust policies %s: delete them first (m2m trust delete NAME), or give --with-trust-policies to delete them with it",
+						args[0], strings.Join(inUse.TrustPolicies, ", ")))
+				}
+				if err != nil {
 					return notFound(args[0], err)
 				}
 				if cc.asJSON {
-					return PrintJSON(env.Stdout, map[string]any{"client_id": args[0], "deleted": true})
+					return PrintJSON(env.Stdout, authserver.ClientDeleted{ClientID: args[0], Deleted: true, TrustPoliciesDeleted: deleted})
+				}
+				for _, name := range deleted {
+					fmt.Fprintf(env.Stdout, "deleted trust policy %s\n", name)
 				}
 				fmt.Fprintf(env.Stdout, "deleted client %s\n", args[0])
 				return nil
 			})
 		},
 	}
+	c.Flags().BoolVar(&withPolicies, "with-trust-policies", false, "also delete the trust policies that name the client (else such a client is refused)")
 	cc.flags(c)
 	return c
 }

@@ -35,7 +35,10 @@ type clientAdmin interface {
 	get(ctx context.Context, id string) (authserver.ClientInfo, error)
 	rotate(ctx context.Context, id string, grace time.Duration) (authserver.ClientInfo, error)
 	setDisabled(ctx context.Context, id string, disabled bool) (authserver.ClientInfo, error)
-	delete(ctx context.Context, id string) error
+	// delete deletes the client and, withTrustPolicies, the trust
+	// policies that name it, returning their names; without it, a client
+	// that policies name is a *store.ClientInUseError.
+	delete(ctx context.Context, id string, withTrustPolicies bool) ([]string, error)
 }
 
 // storeAdmin works on the database.
@@ -99,12 +102,18 @@ func (a storeAdmin) setDisabled(ctx context.Context, id string, disabled bool) (
 	return authserver.NewClientInfo(c, "", time.Now()), nil
 }
 
-func (a storeAdmin) delete(ctx context.Context, id string) error {
-	if err := a.st.DeleteClient(ctx, id); err != nil {
-		return err
+func (a storeAdmin) delete(ctx context.Context, id string, withTrustPolicies bool) ([]string, error) {
+	deleted, err := authserver.DeleteClient(ctx, a.st, id, withTrustPolicies)
+	if err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, p := range deleted {
+		names = append(names, p.Name)
+		a.auditPolicy(ctx, authserver.AuditTrustPolicyDeleted, id, p.Name)
 	}
 	a.audit(ctx, authserver.AuditClientDeleted, id)
-	return nil
+	return names, nil
 }
 
 // adminTokenFileUsage is the help of --admin-token-file.
@@ -207,6 +216,14 @@ func (a *httpAdmin) do(ctx context.Context, method, path string, in, out any) er
 	case resp.StatusCode == http.StatusNotFound:
 		return store.ErrNotFound
 	case resp.StatusCode == http.StatusConflict:
+		var e struct {
+			Error         string   `json:"error"`
+			TrustPolicies []string `json:"trust_policies"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error == authserver.CodeClientHasTrustPolicies {
+			// The caller knows the client id.
+			return &store.ClientInUseError{TrustPolicies: e.TrustPolicies}
+		}
 		return store.ErrConflict
 	case resp.StatusCode >= 300:
 		var e struct {
@@ -323,8 +340,24 @@ func (a *httpAdmin) setDisabled(ctx context.Context, id string, disabled bool) (
 	return out, err
 }
 
-func (a *httpAdmin) delete(ctx context.Context, id string) error {
-	return a.do(ctx, http.MethodDelete, "/admin/clients/"+url.PathEscape(id), nil, nil)
+func (a *httpAdmin) delete(ctx context.Context, id string, withTrustPolicies bool) ([]string, error) {
+	path := "/admin/clients/" + url.PathEscape(id)
+	if withTrustPolicies {
+		path += "?cascade=" + authserver.CascadeTrustPolicies
+	}
+	var out authserver.ClientDeleted
+	err := a.do(ctx, http.MethodDelete, path, nil, &out)
+	var inUse *store.ClientInUseError
+	if errors.As(err, &inUse) {
+		inUse.ClientID = id
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out.TrustPoliciesDeleted == nil {
+		out.TrustPoliciesDeleted = []string{}
+	}
+	return out.TrustPoliciesDeleted, nil
 }
 
 // openExisting opens the database of an existing server: the data

@@ -25,6 +25,7 @@ type trustAdmin interface {
 	createPolicy(ctx context.Context, p *store.TrustPolicy) (authserver.TrustPolicyInfo, error)
 	listPolicies(ctx context.Context) ([]authserver.TrustPolicyInfo, error)
 	getPolicy(ctx context.Context, name string) (authserver.TrustPolicyInfo, error)
+	updatePolicy(ctx context.Context, name string, u *authserver.TrustPolicyUpdate) (authserver.TrustPolicyInfo, error)
 	deletePolicy(ctx context.Context, name string) error
 }
 
@@ -58,6 +59,15 @@ func (a storeAdmin) getPolicy(ctx context.Context, name string) (authserver.Trus
 	if err != nil {
 		return authserver.TrustPolicyInfo{}, err
 	}
+	return authserver.NewTrustPolicyInfo(p), nil
+}
+
+func (a storeAdmin) updatePolicy(ctx context.Context, name string, u *authserver.TrustPolicyUpdate) (authserver.TrustPolicyInfo, error) {
+	p, err := authserver.UpdateTrustPolicy(ctx, a.st, a.st, name, u, nil)
+	if err != nil {
+		return authserver.TrustPolicyInfo{}, err
+	}
+	a.auditPolicy(ctx, authserver.AuditTrustPolicyUpdated, p.ClientID, name)
 	return authserver.NewTrustPolicyInfo(p), nil
 }
 
@@ -123,6 +133,12 @@ func (a *httpAdmin) getPolicy(ctx context.Context, name string) (authserver.Trus
 	return out, err
 }
 
+func (a *httpAdmin) updatePolicy(ctx context.Context, name string, u *authserver.TrustPolicyUpdate) (authserver.TrustPolicyInfo, error) {
+	var out authserver.TrustPolicyInfo
+	err := a.do(ctx, http.MethodPatch, "/admin/trust-policies/"+url.PathEscape(name), u, &out)
+	return out, err
+}
+
 func (a *httpAdmin) deletePolicy(ctx context.Context, name string) error {
 	return a.do(ctx, http.MethodDelete, "/admin/trust-policies/"+url.PathEscape(name), nil, nil)
 }
@@ -172,7 +188,7 @@ or with --server through its admin API. A trust policy accepts a token from an e
 match it, as the client it names. Patterns match exactly, except that '*' matches any run of
 characters, '/' and ':' included. See docs/trust-policies.md.`,
 	}
-	root.AddCommand(trustCreate(env), trustList(env), trustShow(env), trustDelete(env), trustTestCmd(env))
+	root.AddCommand(trustCreate(env), trustList(env), trustShow(env), trustUpdate(env), trustDelete(env), trustTestCmd(env))
 	return root
 }
 
@@ -439,6 +455,149 @@ func trustShow(env *Env) *cobra.Command {
 		},
 	}
 	cc.flags(c)
+	return c
+}
+
+func trustUpdate(env *Env) *cobra.Command {
+	cc := &clientCmd{env: env}
+	var (
+		issuer, jwksFile, jwksURI, subject, client string
+		audiences, claims, scopes                  []string
+		maxTTL                                     time.Duration
+		singleUse, discovery, clearClaims          bool
+	)
+	c := &cobra.Command{
+		Use:   "update NAME [--issuer URL] [--subject PATTERN] [--claim NAME=PATTERN ...] [--audience A ...] [--client ID] [--scope S ...] [--max-ttl D] [--single-use=BOOL] [--jwks FILE | --jwks-uri URL | --discovery]",
+		Short: "Change a trust policy (only the flags given change)",
+		Long: `Change a trust policy: only the flags given change, the rest is kept, and the result is
+checked as m2m trust create checks a new policy (the client must exist). --audience, --scope
+and --claim replace the whole list or set (--scope "" for the client's scopes, --clear-claims
+for no claim conditions). The issuer's keys come from one of --jwks FILE, --jwks-uri URL or
+--discovery (OIDC discovery at the issuer). With --server the change is made through the admin
+API, applied in the server's update transaction, so another operator's change to other
+fields is kept; the server applies it at once, other replicas within 2s.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			name := args[0]
+			if err := checkPolicyName(name); err != nil {
+				return err
+			}
+			fs := c.Flags()
+			var u authserver.TrustPolicyUpdate
+			if fs.Changed("issuer") {
+				u.Issuer = &issuer
+			}
+			if fs.Changed("subject") {
+				u.Subject = &subject
+			}
+			if fs.Changed("audience") {
+				u.Audiences = &audiences
+			}
+			if fs.Changed("client") {
+				u.ClientID = &client
+			}
+			if fs.Changed("scope") {
+				list, err := scopeFlag("scope", scopes)
+				if err != nil {
+					return err
+				}
+				if list == nil {
+					list = []string{}
+				}
+				u.Scopes = &list
+			}
+			if fs.Changed("max-ttl") {
+				if maxTTL < 0 || maxTTL%time.Second != 0 {
+					return Usage("--max-ttl %v: want 0s (the client's or the server's lifetime) or whole seconds", maxTTL)
+				}
+				n := int64(maxTTL / time.Second)
+				u.MaxTTLSeconds = &n
+			}
+			if fs.Changed("single-use") {
+				u.SingleUse = &singleUse
+			}
+			if fs.Changed("claim") && clearClaims {
+				return Usage("--claim and --clear-claims: give one")
+			}
+			if fs.Changed("claim") || clearClaims {
+				m := map[string]string{}
+				for _, kv := range claims {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok || k == "" {
+						return Usage("--claim %.60q: want NAME=PATTERN", kv)
+					}
+					m[k] = v
+				}
+				u.Claims = &m
+			}
+			keys := 0
+			for _, f := range []string{"jwks", "jwks-uri", "discovery"} {
+				if fs.Changed(f) {
+					keys++
+				}
+			}
+			switch {
+			case keys > 1:
+				return Usage("--jwks, --jwks-uri and --discovery: give one (the issuer's keys come from one place)")
+			case fs.Changed("jwks"):
+				b, err := readJWKSFile(jwksFile, store.MaxTrustJWKSBytes)
+				if err != nil {
+					return err
+				}
+				u.JWKS = b
+			case fs.Changed("jwks-uri"):
+				u.JWKSURI = &jwksURI
+			case discovery:
+				empty := ""
+				u.JWKSURI = &empty
+			case fs.Changed("discovery"):
+				return Usage("--discovery=false: give --jwks FILE or --jwks-uri URL instead")
+			}
+			if u.Empty() {
+				return Usage("nothing to update: give at least one flag (see m2m trust update --help)")
+			}
+			// The store's checks, said with the flags, before any lookup:
+			// the changes on a policy that is otherwise valid.
+			probe := &store.TrustPolicy{Name: name, Issuer: "https://probe.invalid", Audiences: []string{"probe"}, Subject: "probe", ClientID: "probe"}
+			u.Apply(probe)
+			if err := probe.Validate(); err != nil {
+				return Usage("%s", fieldErrors(err, trustFlags))
+			}
+			return cc.runTrust(c, func(ctx context.Context, a trustAdmin) error {
+				info, err := a.updatePolicy(ctx, name, &u)
+				switch {
+				case errors.Is(err, store.ErrInvalid):
+					return Rejected(errors.New(fieldErrors(err, trustFlags)))
+				case err != nil:
+					return policyNotFound(name, err)
+				}
+				return cc.showPolicy(info)
+			})
+		},
+	}
+	fs := c.Flags()
+	fs.StringVar(&issuer, "issuer", "", "the exact iss of the accepted tokens, an https `URL`")
+	fs.StringVar(&jwksURI, "jwks-uri", "", "fetch the issuer's keys from this https `URL`")
+	fs.StringVar(&jwksFile, "jwks", "", "the issuer's JWK Set `FILE` (public keys), instead of fetching it")
+	fs.BoolVar(&discovery, "discovery", false, "find the issuer's keys by OIDC discovery at the issuer (drops --jwks and --jwks-uri)")
+	fs.StringArrayVar(&audiences, "audience", nil, "an audience the token must carry (repeatable; replaces the list)")
+	fs.StringVar(&subject, "subject", "", "the `PATTERN` the token's sub must match ('*' matches any run of characters)")
+	fs.StringArrayVar(&claims, "claim", nil, "a condition `NAME=PATTERN` on another claim (repeatable; replaces the set)")
+	fs.BoolVar(&clearClaims, "clear-claims", false, "remove every claim condition")
+	fs.StringVar(&client, "client", "", "the `CLIENT_ID` the token authenticates as (the client must exist)")
+	fs.StringArrayVar(&scopes, "scope", nil, "a scope the issued token may carry (repeatable, or space-separated; replaces the list; \"\" for the client's scopes)")
+	fs.DurationVar(&maxTTL, "max-ttl", 0, "bound on the issued token's lifetime (0s: the client's or the server's)")
+	fs.BoolVar(&singleUse, "single-use", false, "accept each external token once (--single-use=false: any number of times)")
+	cc.flags(c)
+	refuseZero(c, map[string]string{
+		"issuer":   "give the issuer's https URL",
+		"jwks-uri": "give the https URL of the issuer's keys, or --discovery",
+		"jwks":     "give a JWK Set file, or --discovery",
+		"audience": "give an audience",
+		"subject":  "give a pattern",
+		"claim":    "give NAME=PATTERN, or --clear-claims",
+		"client":   "give the client id",
+	})
 	return c
 }
 

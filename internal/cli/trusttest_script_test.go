@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -16,13 +18,23 @@ import (
 // separate process, which reads the system trust store afresh), and
 // $WORK/good.jwt and $WORK/dev.jwt tokens it signed for the subjects
 // repo:acme/app:ref:refs/heads/main and .../dev (aud m2m,
-// repository_owner_id 4242). "status N" works as in [TestScripts].
+// repository_owner_id 4242). $PORT is a free loopback port, for a script
+// that starts "m2m serve" (as [TestServeScripts] gives one). "status N"
+// and "introspect" work as in [TestScripts].
 func TestTrustScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script_trust",
 		Setup: func(env *testscript.Env) error {
 			iss := federationtest.Start()
 			env.Defer(iss.Close)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			env.Setenv("PORT", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+			if err := ln.Close(); err != nil {
+				return err
+			}
 			env.Setenv("ISSUER", iss.URL)
 			files := map[string]string{
 				"issuer.pem": string(iss.CertificatePEM()),

@@ -29,6 +29,8 @@ var zeroMeans = map[string]string{
 	"m2m client update --quota-daily":   "no daily quota (TestClientUpdateFlags)",
 	"m2m client update --metadata":      "no metadata, as --clear-metadata",
 	"m2m client rotate-secret --grace":  "the old secret stops working now (TestExplicitZeroMeansZero)",
+	"m2m trust update --scope":          "the client's scopes (trust_update.txtar)",
+	"m2m trust update --max-ttl":        "the client's or the server's lifetime (trust_update.txtar)",
 	"m2m dynamic decode --max-age":      "none: only a token of this millisecond (TestExplicitZeroMeansZero)",
 	"m2m dynamic encode --uuid":         "no user id (as without the flag)",
 	"m2m jwt issue --issuer":            "no iss claim (as without the flag)",
@@ -74,7 +76,7 @@ func zeroArgs(path string) []string {
 	switch {
 	case strings.HasPrefix(path, "m2m client ") && !strings.HasSuffix(path, " create") && !strings.HasSuffix(path, " list"):
 		return []string{"some-client"}
-	case path == "m2m trust show" || path == "m2m trust delete":
+	case path == "m2m trust show" || path == "m2m trust delete" || path == "m2m trust update":
 		return []string{"some-policy"}
 	case path == "m2m key revoke" || path == "m2m issuer set":
 		return []string{"k1"}

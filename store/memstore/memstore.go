@@ -146,7 +146,8 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 	return n, nil
 }
 
-// DeleteClient removes the client with the given ID.
+// DeleteClient removes the client with the given ID; a client that
+// trust policies name is a [*store.ClientInUseError].
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -154,6 +155,13 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	if _, ok := s.clients[id]; !ok {
 		return fmt.Errorf("memstore: client %q: %w", id, store.ErrNotFound)
+	}
+	if ps := s.policiesOf(id); len(ps) > 0 {
+		e := &store.ClientInUseError{ClientID: id}
+		for _, p := range ps {
+			e.TrustPolicies = append(e.TrustPolicies, p.Name)
+		}
+		return e
 	}
 	delete(s.clients, id)
 	return nil

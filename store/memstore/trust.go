@@ -9,10 +9,11 @@ import (
 	"github.com/m2mkit/m2m/store"
 )
 
-var _ store.TrustPolicies = (*Store)(nil)
+var _ store.ClientsAndTrustPolicies = (*Store)(nil)
 
 // CreateTrustPolicy stores a copy of p; an existing name is
-// [store.ErrConflict].
+// [store.ErrConflict], a client that does not exist a
+// [store.NoSuchClient] field error.
 func (s *Store) CreateTrustPolicy(ctx context.Context, p *store.TrustPolicy) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("memstore: %w", err)
@@ -21,6 +22,10 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p *store.TrustPolicy) err
 		return err
 	}
 	defer s.mu.Unlock()
+	// The client first, as sqlstore checks it.
+	if _, ok := s.clients[p.ClientID]; !ok {
+		return fmt.Errorf("memstore: %w", store.NoSuchClient())
+	}
 	if _, ok := s.trust[p.Name]; ok {
 		return fmt.Errorf("memstore: trust policy %q: %w", p.Name, store.ErrConflict)
 	}
@@ -59,7 +64,7 @@ func (s *Store) ListTrustPolicies(ctx context.Context) ([]*store.TrustPolicy, er
 }
 
 // UpdateTrustPolicy runs update on a copy of the policy and stores the
-// result. The name cannot be changed.
+// result. The name cannot be changed, and the client must exist.
 func (s *Store) UpdateTrustPolicy(ctx context.Context, name string, update func(*store.TrustPolicy) error) (*store.TrustPolicy, error) {
 	if err := s.lock(ctx); err != nil {
 		return nil, err
@@ -77,6 +82,9 @@ func (s *Store) UpdateTrustPolicy(ctx context.Context, name string, update func(
 	if err := store.ValidateTrustPolicyUpdate(p, n); err != nil {
 		return nil, fmt.Errorf("memstore: %w", err)
 	}
+	if _, ok := s.clients[n.ClientID]; !ok {
+		return nil, fmt.Errorf("memstore: %w", store.NoSuchClient())
+	}
 	s.trust[name] = n.Clone()
 	return n, nil
 }
@@ -92,4 +100,36 @@ func (s *Store) DeleteTrustPolicy(ctx context.Context, name string) error {
 	}
 	delete(s.trust, name)
 	return nil
+}
+
+// policiesOf returns the policies that name client id,
+// ordered by name. s.mu must be held.
+func (s *Store) policiesOf(id string) []*store.TrustPolicy {
+	var out []*store.TrustPolicy
+	for _, p := range s.trust {
+		if p.ClientID == id {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.TrustPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// DeleteClientAndTrustPolicies removes the client and the policies that
+// name it, and returns copies of those policies.
+func (s *Store) DeleteClientAndTrustPolicies(ctx context.Context, id string) ([]*store.TrustPolicy, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	if _, ok := s.clients[id]; !ok {
+		return nil, fmt.Errorf("memstore: client %q: %w", id, store.ErrNotFound)
+	}
+	out := s.policiesOf(id)
+	for i, p := range out {
+		delete(s.trust, p.Name)
+		out[i] = p.Clone()
+	}
+	delete(s.clients, id)
+	return out, nil
 }

@@ -784,13 +784,6 @@ func (s *Store) UpdateClient(ctx context.Context, id string, update func(*store.
 	return out.Clone(), nil
 }
 
-// DeleteClient removes the client with the given ID.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
-		return s.deleteRow(ctx, tx, "clients", "client", id)
-	})
-}
-
 func (s *Store) deleteRow(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
 	res, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM `+table+` WHERE id = ?`), id)
 	if err != nil {

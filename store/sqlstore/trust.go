@@ -13,7 +13,7 @@ import (
 	"github.com/m2mkit/m2m/store"
 )
 
-var _ store.TrustPolicies = (*Store)(nil)
+var _ store.ClientsAndTrustPolicies = (*Store)(nil)
 
 const trustColumns = `name, issuer, jwks_uri, jwks, audiences, subject, claims, client_id, scopes,
 	max_ttl, single_use, preset, created_at, updated_at`
@@ -62,7 +62,8 @@ func scanTrustPolicy(r scanner) (*store.TrustPolicy, error) {
 	return &p, nil
 }
 
-// CreateTrustPolicy inserts p; an existing name is [store.ErrConflict].
+// CreateTrustPolicy inserts p; an existing name is [store.ErrConflict], a
+// client that does not exist a [store.NoSuchClient] field error.
 func (s *Store) CreateTrustPolicy(ctx context.Context, p *store.TrustPolicy) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("sqlstore: %w", err)
@@ -72,6 +73,9 @@ func (s *Store) CreateTrustPolicy(ctx context.Context, p *store.TrustPolicy) err
 		return err
 	}
 	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.needClient(ctx, tx, p.ClientID); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO trust_policies (`+trustColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`), args...)
 		if err != nil {
@@ -124,7 +128,8 @@ func (s *Store) ListTrustPolicies(ctx context.Context) ([]*store.TrustPolicy, er
 }
 
 // UpdateTrustPolicy runs update on the policy inside a write transaction
-// that holds the row, and stores the result. The name cannot be changed.
+// that holds the row, and stores the result. The name cannot be changed,
+// and the client must exist.
 func (s *Store) UpdateTrustPolicy(ctx context.Context, name string, update func(*store.TrustPolicy) error) (*store.TrustPolicy, error) {
 	var out *store.TrustPolicy
 	err := s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
@@ -142,6 +147,9 @@ func (s *Store) UpdateTrustPolicy(ctx context.Context, name string, update func(
 		p.Name = name
 		if err := store.ValidateTrustPolicyUpdate(before, p); err != nil {
 			return fmt.Errorf("sqlstore: %w", err)
+		}
+		if err := s.needClient(ctx, tx, p.ClientID); err != nil {
+			return err
 		}
 		args, err := trustArgs(p)
 		if err != nil {
@@ -173,4 +181,114 @@ func (s *Store) DeleteTrustPolicy(ctx context.Context, name string) error {
 		}
 		return nil
 	})
+}
+
+// lockClient reports whether client id exists and, on PostgreSQL, locks
+// its row for the rest of the transaction (SQLite's write transaction
+// holds the whole database). Every transaction that makes a policy name a
+// client, or deletes a client, takes this lock before it looks at the
+// other table: a policy created while its client is deleted waits for
+// the delete and then sees that the client is gone, or the delete waits
+// for the policy and then sees it, at PostgreSQL's default READ
+// COMMITTED isolation as at SQLite's serializable one.
+func (s *Store) lockClient(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, s.d.q(`SELECT 1 FROM clients WHERE id = ?`+s.d.forUpdate), id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: look up client: %w", err)
+	}
+	return true, nil
+}
+
+// needClient is lockClient for a policy's client: one that does not
+// exist is a [store.NoSuchClient] field error.
+func (s *Store) needClient(ctx context.Context, tx *sql.Tx, id string) error {
+	ok, err := s.lockClient(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("sqlstore: %w", store.NoSuchClient())
+	}
+	return nil
+}
+
+// policiesOf returns the policies that name client id, ordered by name.
+func (s *Store) policiesOf(ctx context.Context, tx *sql.Tx, id string) ([]*store.TrustPolicy, error) {
+	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT `+trustColumns+` FROM trust_policies WHERE client_id = ?`), id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.TrustPolicy
+	for rows.Next() {
+		p, err := scanTrustPolicy(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *store.TrustPolicy) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// DeleteClient removes the client with the given ID; a client that
+// trust policies name is a [*store.ClientInUseError] and stays.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
+		if ok, err := s.lockClient(ctx, tx, id); err != nil || !ok {
+			if err == nil {
+				err = notFound("client", id)
+			}
+			return err
+		}
+		ps, err := s.policiesOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			e := &store.ClientInUseError{ClientID: id}
+			for _, p := range ps {
+				e.TrustPolicies = append(e.TrustPolicies, p.Name)
+			}
+			return e
+		}
+		return s.deleteRow(ctx, tx, "clients", "client", id)
+	})
+}
+
+// DeleteClientAndTrustPolicies removes the client and the policies that
+// name it in one transaction, and returns those policies.
+func (s *Store) DeleteClientAndTrustPolicies(ctx context.Context, id string) ([]*store.TrustPolicy, error) {
+	var out []*store.TrustPolicy
+	err := s.write(ctx, 0, func(ctx context.Context, tx *sql.Tx) error {
+		if ok, err := s.lockClient(ctx, tx, id); err != nil || !ok {
+			if err == nil {
+				err = notFound("client", id)
+			}
+			return err
+		}
+		ps, err := s.policiesOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM trust_policies WHERE client_id = ?`), id); err != nil {
+			return fmt.Errorf("sqlstore: delete client's trust policies: %w", err)
+		}
+		if err := s.deleteRow(ctx, tx, "clients", "client", id); err != nil {
+			return err
+		}
+		out = ps
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

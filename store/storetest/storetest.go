@@ -3,7 +3,8 @@
 // [Run] with a constructor for a fresh, empty store, and must pass every
 // case, including the concurrent-writer ones. A backend that implements
 // only part of [store.Store] runs [RunClients], [RunKeys],
-// [RunRevocations], [RunSettings] or [RunTrustPolicies].
+// [RunRevocations], [RunSettings], [RunTrustPolicies] or
+// [RunClientsAndTrustPolicies].
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
@@ -52,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	RunRevocations(t, func(t *testing.T) store.Revocations { return newStore(t) })
 	RunSettings(t, func(t *testing.T) store.Settings { return newStore(t) })
 	RunTrustPolicies(t, func(t *testing.T) store.TrustPolicies { return newStore(t) })
+	RunClientsAndTrustPolicies(t, func(t *testing.T) store.ClientsAndTrustPolicies { return newStore(t) })
 	RunUsage(t, func(t *testing.T) store.Usage { return newStore(t) })
 	RunAudit(t, func(t *testing.T) store.Audit { return newStore(t) })
 	t.Run("Ping", func(t *testing.T) { testPing(t, newStore(t)) })

@@ -11,7 +11,10 @@ import (
 )
 
 // RunTrustPolicies runs the [store.TrustPolicies] cases, for a backend
-// that stores only trust policies.
+// that stores only trust policies. When the store also keeps clients,
+// the clients the cases' policies name are created first (a
+// [store.ClientsAndTrustPolicies] store refuses a policy without its
+// client; [RunClientsAndTrustPolicies] checks that).
 func RunTrustPolicies(t *testing.T, newStore func(t *testing.T) store.TrustPolicies) {
 	t.Helper()
 	for _, tc := range []struct {
@@ -24,7 +27,17 @@ func RunTrustPolicies(t *testing.T, newStore func(t *testing.T) store.TrustPolic
 		{"TrustPolicyConcurrentUpdates", testTrustPolicyConcurrentUpdates},
 		{"TrustPolicyValidation", testTrustPolicyValidation},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			if cs, ok := s.(store.Clients); ok {
+				for _, id := range []string{"deployer", "c", "other", "intruder"} {
+					if err := cs.CreateClient(t.Context(), &store.Client{ID: id, Name: id}); err != nil {
+						t.Fatalf("CreateClient(%s) = %v", id, err)
+					}
+				}
+			}
+			tc.fn(t, s)
+		})
 	}
 }
 
