@@ -486,3 +486,23 @@ func TestTokenClientCert(t *testing.T) {
 		})
 	}
 }
+
+// TestServeClientCertHeaderDirectTLS: with --client-cert-header and no
+// --client-ca, a TLS listener still asks clients connecting directly for
+// a certificate, so a self_signed_tls_client_auth client that does not go
+// through the proxy authenticates too.
+func TestServeClientCertHeaderDirectTLS(t *testing.T) {
+	w := newMTLSWorld(t)
+	p := startServe(t, nil, "--data", w.data, "--addr", "127.0.0.1:0", "--tls-cert", w.tlsCert, "--tls-key", w.tlsKey,
+		"--client-cert-header", "Client-Cert", "--trusted-proxies", loopbackProxyAddr+"/32")
+	defer p.stop()
+	cert := fixedCert(t, w.edge)
+	c := w.certificateClient(t, "edge", p.url+"/oauth/token", cert)
+	tok, err := c.Source.Token(context.Background())
+	if err != nil {
+		t.Fatalf("Token() over direct TLS = %v", err)
+	}
+	if got := cnfX5t(t, tok.AccessToken); got != cert.Thumbprint() {
+		t.Errorf("token cnf.x5t#S256 = %q; want %q", got, cert.Thumbprint())
+	}
+}

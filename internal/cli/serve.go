@@ -677,12 +677,15 @@ func handleSignals(ctx context.Context, env *Env, logger *slog.Logger, stop func
 
 // served is what the open step makes: the server and what it holds open.
 type served struct {
-	cas     *clientCAs // --client-ca; nil without mutual TLS
-	st      *sqlstore.Store
-	kr      *keyring.Keyring
-	srv     *authserver.Server
-	console *console.Console
-	closers []func() error
+	cas *clientCAs // --client-ca; nil without mutual TLS
+	// mutualTLS: mutual-TLS clients are accepted (--client-ca or
+	// --client-cert-header), so a TLS listener asks for a certificate.
+	mutualTLS bool
+	st        *sqlstore.Store
+	kr        *keyring.Keyring
+	srv       *authserver.Server
+	console   *console.Console
+	closers   []func() error
 }
 
 func (d *served) close() {
@@ -805,6 +808,7 @@ func (o *serveOptions) open(ctx context.Context, logger *slog.Logger, issuer str
 	var mtls *authserver.MutualTLS
 	if cas != nil || o.clientCertHeader != "" {
 		mtls = &authserver.MutualTLS{}
+		d.mutualTLS = true
 		if cas != nil {
 			mtls.ClientCAs = cas.Pool
 		}
@@ -952,7 +956,7 @@ func (d *served) run(ctx context.Context, logger *slog.Logger, listeners []liste
 		servers = append(servers, hs)
 		if certs != nil {
 			hs.TLSConfig = tlsreload.Config(certs)
-			if d.cas != nil {
+			if d.mutualTLS {
 				// Request, do not verify: a self_signed_tls_client_auth
 				// certificate must reach the token endpoint, which checks
 				// every certificate itself (authserver.MutualTLS).
