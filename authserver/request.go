@@ -349,17 +349,17 @@ func parseForm(body []byte, vals *formValues) error {
 	for rest := body; len(rest) > 0; {
 		var pair []byte
 		pair, rest, _ = bytes.Cut(rest, []byte{'&'})
-		if bytes.IndexByte(pair, ';') >= 0 {
-			malformed = true
-			continue
-		}
 		if len(pair) == 0 {
 			continue
 		}
-		name, value, _ := bytes.Cut(pair, []byte{'='})
-		if !validEscapes(name) || !validEscapes(value) {
+		eq, ok := scanPair(pair)
+		if !ok {
 			malformed = true
 			continue
+		}
+		name, value := pair, []byte(nil)
+		if eq >= 0 {
+			name, value = pair[:eq], pair[eq+1:]
 		}
 		i := formParam(name)
 		switch {
@@ -410,20 +410,29 @@ func formParam(name []byte) int {
 	return paramIndex(string(name))
 }
 
-// validEscapes reports whether every '%' in s starts a percent-escape of
-// two hex digits, the one error url.QueryUnescape reports.
-func validEscapes(s []byte) bool {
-	for i := bytes.IndexByte(s, '%'); i >= 0; {
-		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-			return false
+// scanPair checks a name=value pair of a form in one pass, as
+// url.ParseQuery would: no ';' anywhere, and every '%' followed by two
+// hex digits. (A '%' whose two digits would run across the '=' fails as
+// it does in the name alone: '=' is not a hex digit.) It returns the
+// index of the first '=', or -1.
+func scanPair(pair []byte) (eq int, ok bool) {
+	eq = -1
+	for j := 0; j < len(pair); j++ {
+		switch pair[j] {
+		case ';':
+			return -1, false
+		case '=':
+			if eq < 0 {
+				eq = j
+			}
+		case '%':
+			if j+2 >= len(pair) || !isHex(pair[j+1]) || !isHex(pair[j+2]) {
+				return -1, false
+			}
+			j += 2
 		}
-		j := bytes.IndexByte(s[i+3:], '%')
-		if j < 0 {
-			break
-		}
-		i += 3 + j
 	}
-	return true
+	return eq, true
 }
 
 func isHex(c byte) bool {
@@ -440,21 +449,27 @@ func unhex(c byte) byte {
 	return c - 'a' + 10
 }
 
-// appendUnescaped appends s, whose escapes validEscapes accepted, decoded
-// as url.QueryUnescape decodes it: %XX as the byte XX, '+' as a space.
+// appendUnescaped appends s, whose escapes scanPair accepted, decoded as
+// url.QueryUnescape decodes it: %XX as the byte XX, '+' as a space. Runs
+// without either are copied whole.
 func appendUnescaped(dst, s []byte) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '%':
-			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
-			i += 2
-		case '+':
-			dst = append(dst, ' ')
-		default:
-			dst = append(dst, c)
+	for {
+		i := 0
+		for i < len(s) && s[i] != '%' && s[i] != '+' {
+			i++
 		}
+		dst = append(dst, s[:i]...)
+		if i == len(s) {
+			return dst
+		}
+		if s[i] == '+' {
+			dst = append(dst, ' ')
+			s = s[i+1:]
+			continue
+		}
+		dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+		s = s[i+3:]
 	}
-	return dst
 }
 
 // parseJSON reads the application/json body into vals: an object whose
