@@ -322,9 +322,9 @@ func verify(alg string, key any, signingInput, sig []byte, allowHighS bool) erro
 		}
 		return nil
 	}
-	h := a.newH()
-	h.Write(signingInput)
-	digest := h.Sum(nil)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	digest := sc.digestOf(a, signingInput)
 	switch a.fam {
 	case famRSA, famPSS:
 		k, ok := key.(*rsa.PublicKey)
