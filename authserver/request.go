@@ -275,8 +275,9 @@ func asciiEqualFold(s, lower string) bool {
 	return true
 }
 
-// bodyBuffers holds the buffers token request bodies are read into: the
-// parsed values are copied out, so a buffer is reused by the next request.
+// bodyBuffers holds the buffers token request bodies are read into (and
+// token responses and claims are built in): what is kept is copied out,
+// so a buffer is reused by the next request.
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // maxPooledBody is the largest body buffer kept for reuse.
@@ -284,10 +285,15 @@ const maxPooledBody = 64 << 10
 
 func getBodyBuffer() *[]byte { return bodyBuffers.Get().(*[]byte) }
 
+// putBodyBuffer zeroes b, which held a client secret or an access token,
+// and keeps it for reuse unless it is large.
 func putBodyBuffer(b *[]byte) {
-	if cap(*b) <= maxPooledBody {
-		bodyBuffers.Put(b)
+	if cap(*b) > maxPooledBody {
+		return
 	}
+	clear((*b)[:cap(*b)])
+	*b = (*b)[:0]
+	bodyBuffers.Put(b)
 }
 
 // readBody reads body into buf[:0] as io.ReadAll(io.LimitReader(body,

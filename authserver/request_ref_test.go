@@ -298,3 +298,16 @@ func BenchmarkParseTokenRequestReference(b *testing.B) {
 		})
 	}
 }
+
+// TestPutBodyBufferZeroes checks that a pooled buffer, which held a
+// client secret or a token, is zeroed before it is reused.
+func TestPutBodyBufferZeroes(t *testing.T) {
+	b := getBodyBuffer()
+	*b = append((*b)[:0], "client_secret=s3cret"...)
+	backing := (*b)[:cap(*b)]
+	*b = (*b)[:0]
+	putBodyBuffer(b)
+	if i := bytes.IndexFunc(backing, func(r rune) bool { return r != 0 }); i >= 0 {
+		t.Errorf("after putBodyBuffer, byte %d of the buffer is %q; want all zero", i, backing[i])
+	}
+}

@@ -418,10 +418,16 @@ var scratchPool = sync.Pool{New: func() any {
 // huge token does not stay in memory.
 const maxPooledScratch = 64 << 10
 
+// put zeroes sc, whose buffer held a token (a bearer credential), and
+// keeps it for reuse unless its buffer is large.
 func (sc *scratch) put() {
 	if cap(sc.buf) > maxPooledScratch {
 		return
 	}
+	clear(sc.buf[:cap(sc.buf)])
+	sc.buf = sc.buf[:0]
+	clear(sc.digest[:])
+	clear(sc.sig[:])
 	for _, h := range sc.hashes {
 		h.Reset()
 	}

@@ -141,3 +141,16 @@ func TestSignAllocs(t *testing.T) {
 		t.Errorf("SignEncoded(ES256): %v allocations; want at most ecdsa.SignASN1's %v + 1", got, base)
 	}
 }
+
+// TestScratchPutZeroes checks that the pooled signing buffer, which held
+// a token, is zeroed before it is reused.
+func TestScratchPutZeroes(t *testing.T) {
+	sc := scratchPool.Get().(*scratch)
+	sc.buf = append(sc.buf[:0], "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"...)
+	sc.digest[0], sc.sig[0] = 1, 1
+	backing := sc.buf[:cap(sc.buf)]
+	sc.put()
+	if bytes.ContainsFunc(backing, func(r rune) bool { return r != 0 }) || sc.digest[0] != 0 || sc.sig[0] != 0 {
+		t.Error("after put, the scratch buffer still holds the token; want it zeroed")
+	}
+}
