@@ -3,6 +3,7 @@ package authserver
 import (
 	"net/http"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,6 +26,9 @@ type metrics struct {
 	revoked      *prometheus.CounterVec
 	okLatency    prometheus.Observer
 	badLatency   prometheus.Observer
+	// issuedBy are issued's children for the rfc9068 and auth0 profiles,
+	// resolved on first use (see issuedCounter).
+	issuedBy [2]atomic.Pointer[prometheus.Counter]
 }
 
 func newMetrics() *metrics {

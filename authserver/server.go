@@ -53,7 +53,8 @@ var DefaultRateLimit = ratelimit.Limit{Rate: 10, Burst: 50}
 // *keyring.Keyring implements it. It must be safe for concurrent use.
 type Signer interface {
 	// Sign returns the compact JWS of payload with header typ typ, signed
-	// with the active key, and that key's id.
+	// with the active key, and that key's id. It must not modify payload
+	// or keep it after returning: the server reuses its memory.
 	Sign(typ string, payload []byte) (token, kid string, err error)
 	// JWKS returns the JSON Web Key Set of every published key.
 	JWKS() []byte

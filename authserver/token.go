@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -14,12 +13,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/federation"
+	"github.com/m2mkit/m2m/internal/jsonstr"
 	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwtauth"
 	"github.com/m2mkit/m2m/ratelimit"
@@ -34,8 +36,8 @@ type issued struct {
 	scope    string
 	audience string
 	profile  jwtauth.Profile
-	rate     *ratelimit.Decision
-	jkt      string // the DPoP key thumbprint the token is bound to; "" for Bearer
+	rate     ratelimit.Decision // the client's rate limit, sent as X-RateLimit-*
+	jkt      string             // the DPoP key thumbprint the token is bound to; "" for Bearer
 	// issuedTokenType is the RFC 8693 issued_token_type of a token
 	// exchange; "" for other grants.
 	issuedTokenType string
@@ -74,12 +76,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if s.tracer != nil {
 		traceIssued(r, client)
 	}
-	s.writeToken(w, iss)
+	s.writeToken(w, &iss)
 	if s.usage != nil {
 		now := s.now()
 		s.usage.issued(client, previousSecretID(client, tr, now), now)
 	}
-	s.metrics.issued.WithLabelValues(string(iss.profile)).Inc()
+	s.metrics.issuedCounter(iss.profile).Inc()
 	s.metrics.okLatency.Observe(time.Since(start).Seconds())
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "authserver: token issued",
@@ -101,19 +103,20 @@ func asError(err error) *Error {
 // with the error. The order matters: nothing about a client is revealed before
 // it has authenticated, and failures are throttled before any secret is
 // compared.
-func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Client, *Error) {
+func (s *Server) issue(r *http.Request, tr *TokenRequest) (issued, *store.Client, *Error) {
 	ctx := r.Context()
+	var none issued
 	switch tr.GrantType {
 	case "":
-		return nil, nil, errInvalidRequest("missing_grant_type", "grant_type is required")
+		return none, nil, errInvalidRequest("missing_grant_type", "grant_type is required")
 	case "client_credentials":
 	case GrantTypeJWTBearer, GrantTypeTokenExchange:
 		if s.cfg.Federation == nil {
-			return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
+			return none, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
 				Description: "only grant_type=client_credentials is supported (no trust policies are configured)"}
 		}
 	default:
-		return nil, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
+		return none, nil, &Error{Status: http.StatusBadRequest, Code: CodeUnsupportedGrantType, Reason: "unsupported_grant_type",
 			Description: "unsupported grant_type"}
 	}
 	var (
@@ -128,12 +131,12 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		client, e = s.authenticate(r, tr)
 	}
 	if e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	// From here on, refusals return the authenticated client too.
 	jkt, e := s.checkDPoP(r, client)
 	if e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	var x5t string
 	if jkt == "" {
@@ -141,7 +144,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		// one, or else the certificate (no API accepts a token that would
 		// need both proofs).
 		if x5t, e = s.certificateBinding(r, client); e != nil {
-			return nil, client, e
+			return none, client, e
 		}
 	}
 	now := s.now()
@@ -152,25 +155,26 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 			lim.Burst = max(1, int(client.RateLimitPerSecond))
 		}
 	}
-	d, err := s.limiter.Take(ctx, "token:"+client.ID, lim, 1)
+	d, err := s.limiter.Take(ctx, rateKey(client.ID), lim, 1)
 	if err != nil {
-		return nil, client, s.unavailable(r, "limiter", err)
+		return none, client, s.unavailable(r, "limiter", err)
 	}
 	if !d.Allowed {
 		s.metrics.rateLimited.WithLabelValues("client").Inc()
-		return nil, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
-			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &d}
+		refused := d // a copy, so that d itself stays on the stack
+		return none, client, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Reason: "rate_limited",
+			Description: "rate limit exceeded for this client", RetryAfter: d.RetryAfter, rate: &refused}
 	}
 	quota, e := s.checkQuota(r, client, now)
 	if e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	aud, e := audience(client, tr)
 	if e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	if e := s.checkRecord(r, client); e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	var scope string
 	if fed != nil {
@@ -179,7 +183,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		scope, e = grantScope(client, tr)
 	}
 	if e != nil {
-		return nil, client, e
+		return none, client, e
 	}
 	profile := s.profileFor(client, aud)
 	ttl := s.tokenTTL
@@ -189,18 +193,21 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 	ttl = min(ttl, s.maxTokenTTL)
 	if fed != nil {
 		if ttl, e = federatedTTL(ttl, fed, now); e != nil {
-			return nil, client, e
+			return none, client, e
 		}
 		if fed.Policy.SingleUse {
 			if e := s.firstUse(r, fed, via); e != nil {
-				return nil, client, e
+				return none, client, e
 			}
 		}
 	}
-	payload, err := s.claims(profile, client.ID, aud, scope, jkt, x5t, now, ttl)
+	buf := getBodyBuffer() // the claims, until signed
+	payload, err := s.claims((*buf)[:0], profile, client.ID, aud, scope, jkt, x5t, now, ttl)
 	if err != nil {
-		return nil, client, s.unavailable(r, "claims", err)
+		putBodyBuffer(buf)
+		return none, client, s.unavailable(r, "claims", err)
 	}
+	*buf = payload[:0]
 	if fed != nil {
 		payload = withActor(payload, fed)
 	}
@@ -209,10 +216,11 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 		typ = "JWT"
 	}
 	tok, kid, err := s.cfg.Signer.Sign(typ, payload)
+	putBodyBuffer(buf)
 	if err != nil {
-		return nil, client, s.unavailable(r, "signer", err)
+		return none, client, s.unavailable(r, "signer", err)
 	}
-	iss := &issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: &d, jkt: jkt, quota: quota}
+	iss := issued{token: tok, kid: kid, ttl: ttl, scope: scope, audience: aud, profile: profile, rate: d, jkt: jkt, quota: quota}
 	if via == viaTokenExchange {
 		iss.issuedTokenType = TokenTypeAccessToken
 	}
@@ -227,7 +235,7 @@ func (s *Server) issue(r *http.Request, tr *TokenRequest) (*issued, *store.Clien
 // dpop_bound_access_tokens) is refused without a proof, and refused on a
 // server that does not accept DPoP, rather than getting a Bearer token.
 func (s *Server) checkDPoP(r *http.Request, client *store.Client) (string, *Error) {
-	proofs := r.Header.Values("DPoP")
+	proofs := r.Header[hdrDPoP]
 	if client.RequireDPoP && s.cfg.DPoP == nil {
 		return "", &Error{Status: http.StatusBadRequest, Code: CodeUnauthorizedClient, Reason: "dpop_unsupported",
 			Description: "the client requires DPoP, which this server does not accept"}
@@ -341,8 +349,8 @@ func (s *Server) throttledCheck(r *http.Request, addr, clientID string, check fu
 	// Hold idKey's lock from the check to the recorded failure: the check
 	// only peeks, so concurrent wrong secrets would otherwise all pass it
 	// before the first failure is counted.
-	unlock := s.guesses.Lock(idKey)
-	defer unlock()
+	held := s.guesses.Hold(idKey)
+	defer held.Unlock()
 	d, err := s.limiter.Take(ctx, idKey, s.failures, 0)
 	if err != nil {
 		return false, s.unavailable(r, "limiter", err)
@@ -512,21 +520,21 @@ func (s *Server) profileFor(c *store.Client, aud string) jwtauth.Profile {
 	return jwtauth.ProfileRFC9068
 }
 
-// claims builds the JWT claims set of profile by hand: it is on the hot
-// path and its shape is fixed.
-func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t string, now time.Time, ttl time.Duration) ([]byte, error) {
+// claims appends to b the JWT claims set of profile, built by hand: it is
+// on the hot path and its shape is fixed.
+func (s *Server) claims(b []byte, profile jwtauth.Profile, clientID, aud, scope, jkt, x5t string, now time.Time, ttl time.Duration) ([]byte, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return nil, err
 	}
 	iat := now.Unix()
 	exp := now.Add(ttl).Unix()
-	b := make([]byte, 0, 256+len(clientID)*2+len(aud)+len(scope)+len(s.issuer))
 	if profile == jwtauth.ProfileAuth0 {
 		b = append(b, `{"iss":`...)
 		b = appendJSONString(b, s.auth0Issuer)
 		b = append(b, `,"sub":`...)
-		b = appendJSONString(b, clientID+"@clients")
+		b = appendJSONString(b, clientID)
+		b = append(b[:len(b)-1], `@clients"`...) // clientID+"@clients", escaped alike
 	} else {
 		b = append(b, `{"iss":`...)
 		b = appendJSONString(b, s.issuer)
@@ -567,18 +575,38 @@ func (s *Server) claims(profile jwtauth.Profile, clientID, aud, scope, jkt, x5t 
 	return b, nil
 }
 
-// appendJSONString appends s as a JSON string; plain ASCII is copied, and
-// anything else goes through encoding/json.
+// appendJSONString appends s as the JSON string json.Marshal writes.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s)
-			return append(b, enc...)
-		}
+	return jsonstr.Append(b, s)
+}
+
+// rateKeys memoizes the limiter key "token:"+id of each client id that
+// got a token, so that issuing does not build it every time. Only
+// authenticated client ids are added, and it is emptied when full.
+var rateKeys struct {
+	sync.RWMutex
+	m map[string]string // client id -> "token:"+id
+}
+
+const maxRateKeys = 4096
+
+// rateKey returns the key the token rate limit of client id is taken
+// under.
+func rateKey(id string) string {
+	rateKeys.RLock()
+	k, ok := rateKeys.m[id]
+	rateKeys.RUnlock()
+	if ok {
+		return k
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	k = "token:" + id
+	rateKeys.Lock()
+	if rateKeys.m == nil || len(rateKeys.m) >= maxRateKeys {
+		rateKeys.m = make(map[string]string)
+	}
+	rateKeys.m[id] = k
+	rateKeys.Unlock()
+	return k
 }
 
 // The rate-limit headers, in the canonical form http.Header.Set would
@@ -618,19 +646,24 @@ func ceilUnix(t time.Time) int64 {
 	return u
 }
 
-// tokenHeaders are the fixed headers of a token response.
-var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Content-Length"}
+// hdrDPoP is the DPoP request header (RFC 9449) in canonical form, as
+// http.Header stores it: r.Header[hdrDPoP] is r.Header.Values("DPoP")
+// without canonicalizing the name on every request.
+const hdrDPoP = "Dpop"
 
-// writeToken writes the RFC 6749 section 5.1 response. Its headers share
-// one slice backing array: one allocation for four values.
+// tokenHeaders are the headers of a token response, canonical: the fixed
+// ones, Content-Length, then the rate-limit headers.
+var tokenHeaders = [...]string{"Content-Type", "Cache-Control", "Pragma", "Content-Length", hdrRateLimit, hdrRateRemaining, hdrRateReset}
+
+// writeToken writes the RFC 6749 section 5.1 response. The body is built
+// in a pooled buffer; the headers' values share one slice backing array
+// and the numbers among them one string: two allocations for seven
+// values.
 func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	h := w.Header()
-	setRateHeaders(h, iss.rate)
-	if iss.quota != "" {
-		h.Set(QuotaHeader, iss.quota)
-	}
-	b := make([]byte, 0, len(iss.token)+128+len(iss.scope))
-	b = append(b, `{"access_token":"`...)
+	buf := getBodyBuffer()
+	defer putBodyBuffer(buf)
+	b := append((*buf)[:0], `{"access_token":"`...)
 	b = append(b, iss.token...)
 	if iss.jkt != "" {
 		b = append(b, `","token_type":"DPoP","expires_in":`...)
@@ -647,10 +680,25 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 		b = appendJSONString(b, iss.issuedTokenType)
 	}
 	b = append(b, "}\n"...)
+	*buf = b[:0]
+
+	var nb [80]byte
+	nums := strconv.AppendInt(nb[:0], int64(len(b)), 10)
+	n0 := len(nums)
+	nums = strconv.AppendInt(nums, int64(iss.rate.Limit), 10)
+	n1 := len(nums)
+	nums = strconv.AppendInt(nums, int64(iss.rate.Remaining), 10)
+	n2 := len(nums)
+	nums = strconv.AppendInt(nums, ceilUnix(iss.rate.Reset), 10)
+	all := string(nums)
 	vals := make([]string, len(tokenHeaders))
-	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", strconv.Itoa(len(b))
+	vals[0], vals[1], vals[2], vals[3] = "application/json", "no-store", "no-cache", all[:n0]
+	vals[4], vals[5], vals[6] = all[n0:n1], all[n1:n2], all[n2:]
 	for i, k := range tokenHeaders {
 		h[k] = vals[i : i+1 : i+1]
+	}
+	if iss.quota != "" {
+		h.Set(QuotaHeader, iss.quota)
 	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
@@ -704,4 +752,23 @@ func publicReason(reason string) string {
 		return "invalid_client"
 	}
 	return reason
+}
+
+// issuedCounter returns the child of m.issued for profile, resolved once
+// per profile rather than looked up by label on every token.
+func (m *metrics) issuedCounter(profile jwtauth.Profile) prometheus.Counter {
+	i := 0
+	switch profile {
+	case jwtauth.ProfileRFC9068:
+	case jwtauth.ProfileAuth0:
+		i = 1
+	default:
+		return m.issued.WithLabelValues(string(profile))
+	}
+	if c := m.issuedBy[i].Load(); c != nil {
+		return *c
+	}
+	c := m.issued.WithLabelValues(string(profile))
+	m.issuedBy[i].Store(&c)
+	return c
 }

@@ -202,6 +202,31 @@ type signer struct {
 	key        crypto.Signer
 	sealed     []byte // to reuse the parsed key when unchanged
 	activateAt time.Time
+	// headers are the encoded protected headers of the token types the
+	// token endpoint signs, computed once per key.
+	headers [len(cachedTypes)]string
+}
+
+// cachedTypes are the header typ values whose encoded header each signer
+// keeps: RFC 9068 access tokens and Auth0-profile ones.
+var cachedTypes = [...]string{"at+jwt", "JWT"}
+
+func newSigner(kid, alg string, key crypto.Signer, sealed []byte, activateAt time.Time) *signer {
+	s := &signer{kid: kid, alg: alg, key: key, sealed: sealed, activateAt: activateAt}
+	for i, typ := range cachedTypes {
+		s.headers[i] = jws.EncodeHeader(alg, kid, typ)
+	}
+	return s
+}
+
+// header returns the encoded protected header {"alg","kid","typ"} of s.
+func (s *signer) header(typ string) string {
+	for i, t := range cachedTypes {
+		if t == typ {
+			return s.headers[i]
+		}
+	}
+	return jws.EncodeHeader(s.alg, s.kid, typ)
 }
 
 // New checks cfg, creates the first active key if the store has none, and
@@ -289,7 +314,7 @@ func (k *Keyring) Sign(typ string, payload []byte) (token, kid string, err error
 	if err != nil {
 		return "", "", err
 	}
-	tok, err := jws.Sign(s.alg, s.key, jws.HeaderJSON(s.alg, s.kid, typ), payload)
+	tok, err := jws.SignEncoded(s.alg, s.key, s.header(typ), payload)
 	if err != nil {
 		return "", "", fmt.Errorf("keyring: sign with %s: %w", s.kid, err)
 	}
@@ -588,7 +613,7 @@ func (k *Keyring) load(keys []*store.SigningKey, readAt time.Time) error {
 				errs = append(errs, err)
 				continue
 			}
-			snap.signers = append(snap.signers, &signer{kid: sk.ID, alg: sk.Algorithm, key: priv, sealed: sk.PrivateKey, activateAt: act})
+			snap.signers = append(snap.signers, newSigner(sk.ID, sk.Algorithm, priv, sk.PrivateKey, act))
 		}
 		if sk.State == store.KeyActive {
 			snap.fallback = snap.signers[len(snap.signers)-1]

@@ -2,11 +2,12 @@ package ratelimit
 
 import (
 	"hash/maphash"
-	"slices"
+	"math/bits"
 	"sync"
 )
 
-// keyLockStripes is the number of mutexes a [KeyLocks] spreads keys over.
+// keyLockStripes is the number of mutexes a [KeyLocks] spreads keys over:
+// one per bit of the uint64 set a [HeldKeys] records.
 const keyLockStripes = 64
 
 // keyLockSeed picks the stripe of a key; it is random per process so that
@@ -30,19 +31,35 @@ type KeyLocks struct {
 // two callers locking overlapping keys in any order never deadlock), and
 // returns the function that unlocks them. With no keys it locks nothing.
 func (l *KeyLocks) Lock(keys ...string) (unlock func()) {
-	var buf [4]uint8
-	idx := buf[:0]
+	return l.Hold(keys...).Unlock
+}
+
+// Hold is [KeyLocks.Lock] without the allocation of a returned function:
+// it locks the stripes of keys the same way and returns what it holds,
+// for the caller to release with [HeldKeys.Unlock] (typically deferred).
+func (l *KeyLocks) Hold(keys ...string) HeldKeys {
+	var set uint64
 	for _, k := range keys {
-		idx = append(idx, uint8(maphash.String(keyLockSeed, k)%keyLockStripes))
+		set |= 1 << (maphash.String(keyLockSeed, k) % keyLockStripes)
 	}
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	for _, i := range idx {
-		l.mu[i].Lock()
+	for s := set; s != 0; s &= s - 1 {
+		l.mu[bits.TrailingZeros64(s)].Lock()
 	}
-	return func() {
-		for j := len(idx) - 1; j >= 0; j-- {
-			l.mu[idx[j]].Unlock()
-		}
+	return HeldKeys{l: l, set: set}
+}
+
+// HeldKeys is the set of stripes a [KeyLocks.Hold] call locked.
+type HeldKeys struct {
+	l   *KeyLocks
+	set uint64
+}
+
+// Unlock unlocks the stripes h holds, in the reverse order of their
+// locking. It must be called once.
+func (h HeldKeys) Unlock() {
+	for s := h.set; s != 0; {
+		i := 63 - bits.LeadingZeros64(s)
+		h.l.mu[i].Unlock()
+		s &^= 1 << i
 	}
 }

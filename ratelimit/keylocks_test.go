@@ -110,3 +110,32 @@ func BenchmarkKeyLocks(b *testing.B) {
 		locks.Lock("user:alice", "addr:192.0.2.1")()
 	}
 }
+
+// TestKeyLocksHold checks that Hold excludes Lock on the same key, that
+// Unlock frees it, and that Hold and Unlock of one key allocate nothing.
+func TestKeyLocksHold(t *testing.T) {
+	var locks ratelimit.KeyLocks
+	h := locks.Hold("user:alice", "addr:192.0.2.1", "user:alice")
+	acquired := make(chan struct{})
+	go func() {
+		locks.Lock("addr:192.0.2.1")()
+		close(acquired)
+	}()
+	for range 100 {
+		runtime.Gosched()
+	}
+	select {
+	case <-acquired:
+		t.Fatal("Lock(addr) went through while Hold(alice, addr) held it")
+	default:
+	}
+	h.Unlock()
+	select {
+	case <-acquired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lock(addr) still blocked after HeldKeys.Unlock")
+	}
+	if n := testing.AllocsPerRun(100, func() { locks.Hold("authfail:client:192.0.2.1 c1").Unlock() }); n != 0 {
+		t.Errorf("Hold(key).Unlock(): %v allocations; want 0", n)
+	}
+}

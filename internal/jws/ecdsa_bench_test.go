@@ -38,7 +38,7 @@ func BenchmarkES256(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := sha256.Sum256([]byte("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0"))
-	sig, err := ecdsaSignRaw(k, d[:], 32)
+	sig, err := ecdsaSignRaw(nil, k, d[:], 32)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func BenchmarkES256(b *testing.B) {
 	b.Run("sign/asn1", func(b *testing.B) {
 		b.ReportAllocs()
 		cpuLoop(b, func() {
-			if _, err := ecdsaSignRaw(k, d[:], 32); err != nil {
+			if _, err := ecdsaSignRaw(nil, k, d[:], 32); err != nil {
 				b.Fatal(err)
 			}
 		})

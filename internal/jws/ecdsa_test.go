@@ -23,7 +23,7 @@ func TestES256SignatureForm(t *testing.T) {
 	d := sha256.Sum256([]byte("input"))
 	var highR, shortR, shortS bool
 	for i := 0; i < 2000 && !(highR && shortR && shortS); i++ {
-		sig, err := ecdsaSignRaw(k, d[:], 32)
+		sig, err := ecdsaSignRaw(nil, k, d[:], 32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestES256SignatureForm(t *testing.T) {
 			t.Fatalf("ecdsaSignRaw(P-256) = %d bytes; want 64", len(sig))
 		}
 		highR = highR || sig[0]&0x80 != 0
-		if highS(k.Curve, sig[32:]) {
+		if highS(orderOf(k.Curve), sig[32:]) {
 			t.Fatalf("ecdsaSignRaw = %x: high-S; want low-S always", sig)
 		}
 		shortR = shortR || sig[0] == 0

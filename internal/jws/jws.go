@@ -29,8 +29,11 @@ import (
 	"fmt"
 	"hash"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/m2mkit/m2m/internal/jsonstr"
 )
 
 // DefaultMaxTokenBytes is the size cap [Parse] applies when given 0.
@@ -319,9 +322,9 @@ func verify(alg string, key any, signingInput, sig []byte, allowHighS bool) erro
 		}
 		return nil
 	}
-	h := a.newH()
-	h.Write(signingInput)
-	digest := h.Sum(nil)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	digest := sc.digestOf(a, signingInput)
 	switch a.fam {
 	case famRSA, famPSS:
 		k, ok := key.(*rsa.PublicKey)
@@ -349,7 +352,7 @@ func verify(alg string, key any, signingInput, sig []byte, allowHighS bool) erro
 		if len(sig) != 2*a.curve {
 			return ErrSignature
 		}
-		if !allowHighS && highS(k.Curve, sig[a.curve:]) {
+		if !allowHighS && highS(orderOf(k.Curve), sig[a.curve:]) {
 			return fmt.Errorf("%w: high-S ECDSA signature (not the canonical low-S form)", ErrSignature)
 		}
 		if !ecdsaVerifyRaw(k, digest, sig) {
@@ -369,34 +372,101 @@ func Sign(alg string, key any, headerJSON, payload []byte) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: %q", ErrAlgorithm, alg)
 	}
-	var b strings.Builder
-	b.Grow(b64.EncodedLen(len(headerJSON)) + b64.EncodedLen(len(payload)) + 2 + 700)
-	appendB64(&b, headerJSON)
-	b.WriteByte('.')
-	appendB64(&b, payload)
-	input := b.String()
-	sig, err := signature(a, key, input)
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.buf = appendB64(sc.buf[:0], headerJSON)
+	return sign(sc, a, key, payload)
+}
+
+// EncodeHeader returns the first segment of a compact JWS with the header
+// [HeaderJSON](alg, kid, typ): its base64url encoding, which a signer that
+// uses one header for many tokens computes once for [SignEncoded].
+func EncodeHeader(alg, kid, typ string) string {
+	return b64.EncodeToString(HeaderJSON(alg, kid, typ))
+}
+
+// SignEncoded is [Sign] with the header given in its encoded form (see
+// [EncodeHeader]): the result is the same token Sign makes of the decoded
+// header. encodedHeader is used as it is; it must be the unpadded
+// base64url encoding of a header JSON that names alg.
+func SignEncoded(alg string, key any, encodedHeader string, payload []byte) (string, error) {
+	a, ok := algorithms[alg]
+	if !ok {
+		return "", fmt.Errorf("%w: %q", ErrAlgorithm, alg)
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.buf = append(sc.buf[:0], encodedHeader...)
+	return sign(sc, a, key, payload)
+}
+
+// scratch is the working memory of one signature, pooled: the token is
+// built in buf (so the signing input is hashed where it lies) and copied
+// out once as the returned string.
+type scratch struct {
+	buf    []byte
+	digest [64]byte
+	sig    [2 * maxECIntBytes]byte
+	hashes map[crypto.Hash]hash.Hash
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{buf: make([]byte, 0, 1024), hashes: make(map[crypto.Hash]hash.Hash, 1)}
+}}
+
+// maxPooledScratch is the largest buffer put back in the pool, so that one
+// huge token does not stay in memory.
+const maxPooledScratch = 64 << 10
+
+// put zeroes sc, whose buffer held a token (a bearer credential), and
+// keeps it for reuse unless its buffer is large.
+func (sc *scratch) put() {
+	if cap(sc.buf) > maxPooledScratch {
+		return
+	}
+	clear(sc.buf[:cap(sc.buf)])
+	sc.buf = sc.buf[:0]
+	clear(sc.digest[:])
+	clear(sc.sig[:])
+	for _, h := range sc.hashes {
+		h.Reset()
+	}
+	scratchPool.Put(sc)
+}
+
+// digestOf returns the digest of msg under a's hash, in sc.digest.
+func (sc *scratch) digestOf(a algorithm, msg []byte) []byte {
+	h := sc.hashes[a.hash]
+	if h == nil {
+		h = a.newH()
+		sc.hashes[a.hash] = h
+	}
+	h.Reset()
+	h.Write(msg)
+	return h.Sum(sc.digest[:0])
+}
+
+// sign appends ".payload.signature" to the encoded header in sc.buf,
+// signing what precedes the second dot, and returns the token.
+func sign(sc *scratch, a algorithm, key any, payload []byte) (string, error) {
+	sc.buf = append(sc.buf, '.')
+	sc.buf = appendB64(sc.buf, payload)
+	sig, err := signature(sc, a, key, sc.buf)
 	if err != nil {
 		return "", err
 	}
-	b.WriteByte('.')
-	appendB64(&b, sig)
-	return b.String(), nil
+	sc.buf = append(sc.buf, '.')
+	sc.buf = appendB64(sc.buf, sig)
+	return string(sc.buf), nil
 }
 
-func appendB64(b *strings.Builder, p []byte) {
-	var stack [512]byte
-	var buf []byte
-	if n := b64.EncodedLen(len(p)); n <= len(stack) {
-		buf = stack[:n]
-	} else {
-		buf = make([]byte, n)
-	}
-	b64.Encode(buf, p)
-	b.Write(buf)
+func appendB64(dst, p []byte) []byte {
+	return b64.AppendEncode(dst, p)
 }
 
-func signature(a algorithm, key any, input string) ([]byte, error) {
+// signature signs input with key under a. The result may be in sc and is
+// valid until sc is reused.
+func signature(sc *scratch, a algorithm, key any, input []byte) ([]byte, error) {
 	switch a.fam {
 	case famHMAC:
 		k, ok := key.([]byte)
@@ -406,24 +476,21 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 		if len(k) == 0 {
 			return nil, errShortHMACKey
 		}
-		var sum [64]byte
-		return append([]byte(nil), hmacSum(a, k, []byte(input), &sum)...), nil
+		return hmacSum(a, k, input, &sc.digest), nil
 	case famEd:
 		k, ok := key.(ed25519.PrivateKey)
 		if !ok || len(k) != ed25519.PrivateKeySize {
 			return nil, ErrKeyType
 		}
-		return ed25519.Sign(k, []byte(input)), nil
+		return ed25519.Sign(k, input), nil
 	}
-	h := a.newH()
-	h.Write([]byte(input))
-	digest := h.Sum(nil)
 	switch a.fam {
 	case famRSA, famPSS:
 		k, ok := key.(*rsa.PrivateKey)
 		if !ok || k == nil || k.N == nil {
 			return nil, ErrKeyType
 		}
+		digest := sc.digestOf(a, input)
 		if a.fam == famRSA {
 			return rsa.SignPKCS1v15(rand.Reader, k, a.hash, digest)
 		}
@@ -433,77 +500,93 @@ func signature(a algorithm, key any, input string) ([]byte, error) {
 		if !ok || k == nil || k.Curve == nil || (k.Curve.Params().BitSize+7)/8 != a.curve {
 			return nil, ErrKeyType
 		}
-		return ecdsaSignRaw(k, digest, a.curve)
+		return ecdsaSignRaw(sc.sig[:0], k, sc.digestOf(a, input), a.curve)
 	}
 	return nil, ErrAlgorithm
 }
 
 // HeaderJSON returns the compact header JSON {"alg":…,"kid":…,"typ":…}
 // with keys in sorted order (as PyJWT writes them) and empty fields
-// omitted.
+// omitted. Strings are escaped as encoding/json escapes them.
 func HeaderJSON(alg, kid, typ string) []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"alg":`)
-	writeJSONString(&b, alg)
+	b := make([]byte, 0, len(`{"alg":"","kid":"","typ":""}`)+len(alg)+len(kid)+len(typ))
+	b = append(b, `{"alg":`...)
+	b = jsonstr.Append(b, alg)
 	if kid != "" {
-		b.WriteString(`,"kid":`)
-		writeJSONString(&b, kid)
+		b = append(b, `,"kid":`...)
+		b = jsonstr.Append(b, kid)
 	}
 	if typ != "" {
-		b.WriteString(`,"typ":`)
-		writeJSONString(&b, typ)
+		b = append(b, `,"typ":`...)
+		b = jsonstr.Append(b, typ)
 	}
-	b.WriteByte('}')
-	return b.Bytes()
-}
-
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s)
-	b.Write(enc)
+	return append(b, '}')
 }
 
 // maxECIntBytes is the longest r or s of a supported curve (P-521).
 const maxECIntBytes = 66
 
-// ecdsaSignRaw signs digest with k and returns the JWS form of the
+// ecdsaSignRaw signs digest with k and appends to dst the JWS form of the
 // signature, r||s with each left-padded to size bytes (RFC 7518 section
 // 3.4), always low-S: s is replaced by n-s when above n/2, so that the
 // token has the one spelling that verifiers refusing high-S accept. It
 // goes through ecdsa.SignASN1 and converts the DER, which costs far fewer
 // allocations than ecdsa.Sign's big.Int results.
-func ecdsaSignRaw(k *ecdsa.PrivateKey, digest []byte, size int) ([]byte, error) {
+func ecdsaSignRaw(dst []byte, k *ecdsa.PrivateKey, digest []byte, size int) ([]byte, error) {
 	der, err := ecdsa.SignASN1(rand.Reader, k, digest)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 2*size)
+	dst = slices.Grow(dst, 2*size)
+	out := dst[len(dst) : len(dst)+2*size]
 	if !derToRaw(der, out[:size], out[size:]) {
 		return nil, errors.New("jws: ecdsa signature is not the expected DER")
 	}
-	if highS(k.Curve, out[size:]) {
-		n := k.Curve.Params().N
-		s := new(big.Int).SetBytes(out[size:])
-		s.Sub(n, s).FillBytes(out[size:])
+	if o := orderOf(k.Curve); highS(o, out[size:]) {
+		negate(out[size:], o.n)
 	}
-	return out, nil
+	return dst[:len(dst)+2*size], nil
 }
 
-// halfOrders caches n/2 of each curve, big-endian in the curve's
-// signature size.
-var halfOrders sync.Map // elliptic.Curve -> []byte
+// order is a curve's order n and n/2, big-endian in the curve's signature
+// size.
+type order struct{ n, half []byte }
+
+// orders caches the order of each curve.
+var orders sync.Map // elliptic.Curve -> *order
+
+func orderOf(curve elliptic.Curve) *order {
+	if o, ok := orders.Load(curve); ok {
+		return o.(*order)
+	}
+	params := curve.Params()
+	size := (params.BitSize + 7) / 8
+	o := &order{n: make([]byte, size), half: make([]byte, size)}
+	params.N.FillBytes(o.n)
+	new(big.Int).Rsh(params.N, 1).FillBytes(o.half)
+	v, _ := orders.LoadOrStore(curve, o)
+	return v.(*order)
+}
 
 // highS reports whether the big-endian s (of the curve's signature size)
-// is above half the order of curve. The comparison is of public values.
-func highS(curve elliptic.Curve, s []byte) bool {
-	h, ok := halfOrders.Load(curve)
-	if !ok {
-		half := new(big.Int).Rsh(curve.Params().N, 1)
-		b := make([]byte, len(s))
-		half.FillBytes(b)
-		h, _ = halfOrders.LoadOrStore(curve, b)
+// is above half the order o. The comparison is of public values.
+func highS(o *order, s []byte) bool {
+	return len(o.half) == len(s) && bytes.Compare(s, o.half) > 0
+}
+
+// negate replaces the big-endian s, 0 < s < n and of n's length, with
+// n - s.
+func negate(s, n []byte) {
+	borrow := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		d := int(n[i]) - int(s[i]) - borrow
+		borrow = 0
+		if d < 0 {
+			d += 256
+			borrow = 1
+		}
+		s[i] = byte(d)
 	}
-	half := h.([]byte)
-	return len(half) == len(s) && bytes.Compare(s, half) > 0
 }
 
 // ecdsaVerifyRaw reports whether sig, r||s of len(sig)/2 bytes each, is a
