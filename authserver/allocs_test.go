@@ -30,7 +30,7 @@ func (w *headerWriter) Write(p []byte) (int, error) { return len(p), nil }
 // handlerOwnAllocs is the cost the token handler adds to the
 // signature: a client_secret_post request for all of the client's
 // scopes, from parsing the body to writing the response.
-const handlerOwnAllocs = 8
+const handlerOwnAllocs = 7
 
 // TestTokenEndpointAllocs pins the allocations of one token request
 // through the handler, less those of the Signer (the ECDSA signature

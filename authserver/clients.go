@@ -175,7 +175,17 @@ var dummyDigest = HashSecret("m2m-authserver-dummy-client-secret")
 // the grace period. With c nil (unknown id) it does the same work against
 // a dummy digest and reports false.
 func secretMatches(c *store.Client, secret string, now time.Time) bool {
-	sum := sha256.Sum256([]byte(secret))
+	// Hash from a stack copy (cleared after): []byte(secret) would put a
+	// copy of the secret on the heap for every token.
+	var buf [128]byte
+	var b []byte
+	if len(secret) <= len(buf) {
+		b = append(buf[:0], secret...)
+	} else {
+		b = []byte(secret)
+	}
+	sum := sha256.Sum256(b)
+	clear(buf[:])
 	if c == nil {
 		subtle.ConstantTimeCompare(sum[:], dummyDigest)
 		subtle.ConstantTimeCompare(sum[:], dummyDigest)
