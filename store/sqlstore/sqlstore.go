@@ -33,6 +33,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,12 @@ type Store struct {
 
 	lastPrune atomic.Int64
 	warnings  []string
+
+	// revokedStmt is the prepared lookup of IsRevoked, which an
+	// introspection endpoint or a revocation-checking API runs for
+	// every request: prepared once instead of parsed every time.
+	stmtMu      sync.Mutex
+	revokedStmt atomic.Pointer[sql.Stmt]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -242,10 +249,13 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, hideDSN(d, fmt.Errorf("sqlstore: open %s: %w", d.name, err), dsn)
 	}
-	// Few connections: reads are rare (the token server caches clients and
-	// keys) and each SQLite connection has its own page cache.
+	// Few connections (the token server caches clients and keys, and
+	// each SQLite connection has its own page cache), all of them kept
+	// idle: revocation lookups come with every introspection, and a
+	// connection closed after each burst is a new connection (for SQLite
+	// its pragmas and schema read) for the next.
 	db.SetMaxOpenConns(d.maxConns)
-	db.SetMaxIdleConns(2)
+	db.SetMaxIdleConns(d.maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{db: db, d: d, wsem: make(chan struct{}, 1), warnings: warnings}
 	if opts.MustExist {
@@ -1005,12 +1015,36 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiry time.Time) e
 func (s *Store) IsRevoked(ctx context.Context, jti string) (bool, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
+	stmt, err := s.revokedQuery(ctx)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: is revoked: %w", err)
+	}
 	var n int
-	err := s.db.QueryRowContext(ctx, s.d.q(`SELECT COUNT(*) FROM revocations WHERE jti = ? AND expires_at > ?`), jti, s.now().UnixNano()).Scan(&n)
+	err = stmt.QueryRowContext(ctx, jti, s.now().UnixNano()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: is revoked: %w", err)
 	}
 	return n > 0, nil
+}
+
+// revokedQuery returns IsRevoked's prepared statement, preparing it on
+// first use (again after a failure: a database that was away is not a
+// reason to stop trying).
+func (s *Store) revokedQuery(ctx context.Context) (*sql.Stmt, error) {
+	if st := s.revokedStmt.Load(); st != nil {
+		return st, nil
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st := s.revokedStmt.Load(); st != nil {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.d.q(`SELECT COUNT(*) FROM revocations WHERE jti = ? AND expires_at > ?`))
+	if err != nil {
+		return nil, err
+	}
+	s.revokedStmt.Store(st)
+	return st, nil
 }
 
 // Ping checks that the database answers a query.
@@ -1025,4 +1059,9 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if st := s.revokedStmt.Load(); st != nil {
+		st.Close()
+	}
+	return s.db.Close()
+}
