@@ -69,3 +69,20 @@ func TestRemoteKeySetHidesCredentials(t *testing.T) {
 		t.Errorf("Open(unparseable URL) = %v; want an error without the password", err)
 	}
 }
+
+// TestRemoteKeySetErrorNamesTheSetOnce: a first fetch that fails is
+// reported once, "jwk: fetching URL: cause", not with the prefix twice.
+func TestRemoteKeySetErrorNamesTheSetOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	r := &RemoteKeySet{URL: srv.URL + "/jwks.json"}
+	_, err := r.Lookup(context.Background(), "k1")
+	if err == nil {
+		t.Fatal("Lookup = nil error; want the failed fetch")
+	}
+	if n := strings.Count(err.Error(), "jwk: fetching"); n != 1 {
+		t.Errorf("Lookup error %q names the fetch %d times; want once", err, n)
+	}
+}

@@ -186,7 +186,10 @@ func (r *RemoteKeySet) Lookup(ctx context.Context, kid string) ([]Key, error) {
 	}
 	s = r.snap.Load()
 	if s == nil {
-		return nil, fmt.Errorf("jwk: fetching %s: %w", r.shownURL(), f.err)
+		if f.err != nil {
+			return nil, f.err // fetch's errors already name the key set
+		}
+		return nil, fmt.Errorf("jwk: fetching %s: no key set", r.shownURL())
 	}
 	if now := r.now(); r.tooStale(s, now) {
 		return nil, r.staleError(s, now, f.err)
