@@ -385,10 +385,7 @@ func RevokeClientTokens(ctx context.Context, clients store.Clients, id string, n
 // lifecycleMetadata adds the introspection and revocation endpoints to
 // the RFC 8414 metadata.
 func (s *Server) lifecycleMetadata(doc map[string]any) {
-	methods := []string{authBasic, authPost, authPKJWT}
-	if s.cfg.MutualTLS != nil {
-		methods = append(methods, store.AuthMethodTLSClientAuth, store.AuthMethodSelfSignedTLSClientAuth)
-	}
+	methods := append([]string{authBasic, authPost, authPKJWT}, s.mutualTLSMethods()...)
 	doc["introspection_endpoint"] = s.endpoint("/oauth/introspect")
 	doc["introspection_endpoint_auth_methods_supported"] = methods
 	if s.revocations != nil {

@@ -205,7 +205,19 @@ func (s *Server) mutualTLSMetadata(doc *metadataDoc) {
 	if s.cfg.MutualTLS == nil {
 		return
 	}
-	doc.TokenEndpointAuthMethodsSupported = append(doc.TokenEndpointAuthMethodsSupported,
-		store.AuthMethodTLSClientAuth, store.AuthMethodSelfSignedTLSClientAuth)
+	doc.TokenEndpointAuthMethodsSupported = append(doc.TokenEndpointAuthMethodsSupported, s.mutualTLSMethods()...)
 	doc.TLSClientCertificateBoundAccessTokens = true
+}
+
+// mutualTLSMethods are the mutual-TLS authentication methods the server
+// can check: tls_client_auth needs ClientCAs to verify a chain against,
+// self_signed_tls_client_auth only the client's registered keys.
+func (s *Server) mutualTLSMethods() []string {
+	if s.cfg.MutualTLS == nil {
+		return nil
+	}
+	if s.cfg.MutualTLS.ClientCAs == nil {
+		return []string{store.AuthMethodSelfSignedTLSClientAuth}
+	}
+	return []string{store.AuthMethodTLSClientAuth, store.AuthMethodSelfSignedTLSClientAuth}
 }

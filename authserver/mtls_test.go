@@ -218,13 +218,22 @@ func TestTokenMutualTLSThrottled(t *testing.T) {
 	}
 }
 
+// TestMetadataMutualTLS: the metadata advertises the mutual-TLS methods
+// the server can check: tls_client_auth only with CAs to verify a chain
+// against (without, every such client is refused), self-signed whenever
+// mutual TLS is on.
 func TestMetadataMutualTLS(t *testing.T) {
-	for _, on := range []bool{false, true} {
-		f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) {
-			if on {
-				cfg.MutualTLS = &authserver.MutualTLS{}
-			}
-		})
+	pool := x509.NewCertPool()
+	for _, tt := range []struct {
+		name             string
+		mtls             *authserver.MutualTLS
+		chain, selfSigned bool
+	}{
+		{"off", nil, false, false},
+		{"with client CAs", &authserver.MutualTLS{ClientCAs: func() *x509.CertPool { return pool }}, true, true},
+		{"without client CAs", &authserver.MutualTLS{}, false, true},
+	} {
+		f := newFixture(t, func(cfg *authserver.Config, _ *store.Client) { cfg.MutualTLS = tt.mtls })
 		r := httptest.NewRequest("GET", "/.well-known/oauth-authorization-server", nil)
 		w := httptest.NewRecorder()
 		f.srv.ServeHTTP(w, r)
@@ -235,8 +244,9 @@ func TestMetadataMutualTLS(t *testing.T) {
 		if err := json.Unmarshal(w.Body.Bytes(), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if got := slices.Contains(doc.Methods, "tls_client_auth") && slices.Contains(doc.Methods, "self_signed_tls_client_auth"); got != on || doc.Bound != on {
-			t.Errorf("metadata with mutual TLS %t = methods %v, bound %t", on, doc.Methods, doc.Bound)
+		if slices.Contains(doc.Methods, "tls_client_auth") != tt.chain || slices.Contains(doc.Methods, "self_signed_tls_client_auth") != tt.selfSigned ||
+			doc.Bound != (tt.mtls != nil) {
+			t.Errorf("metadata, mutual TLS %s = methods %v, bound %t", tt.name, doc.Methods, doc.Bound)
 		}
 	}
 }
