@@ -225,8 +225,8 @@ func TestTokenMutualTLSThrottled(t *testing.T) {
 func TestMetadataMutualTLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	for _, tt := range []struct {
-		name             string
-		mtls             *authserver.MutualTLS
+		name              string
+		mtls              *authserver.MutualTLS
 		chain, selfSigned bool
 	}{
 		{"off", nil, false, false},
