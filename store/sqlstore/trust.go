@@ -108,20 +108,31 @@ func (s *Store) ListTrustPolicies(ctx context.Context) ([]*store.TrustPolicy, er
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	rows, err := s.db.QueryContext(ctx, `SELECT `+trustColumns+` FROM trust_policies`)
+	out, err := scanTrustPolicies(rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list trust policies: %w", err)
+	}
+	return out, nil
+}
+
+// scanTrustPolicies reads the policies of a query's rows (err is the
+// query's), ordered by name byte-wise on both engines (PostgreSQL's
+// collation is not used).
+func scanTrustPolicies(rows *sql.Rows, err error) ([]*store.TrustPolicy, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []*store.TrustPolicy
 	for rows.Next() {
 		p, err := scanTrustPolicy(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list trust policies: %w", err)
+			return nil, err
 		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list trust policies: %w", err)
+		return nil, err
 	}
 	slices.SortFunc(out, func(a, b *store.TrustPolicy) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
@@ -219,22 +230,10 @@ func (s *Store) needClient(ctx context.Context, tx *sql.Tx, id string) error {
 // policiesOf returns the policies that name client id, ordered by name.
 func (s *Store) policiesOf(ctx context.Context, tx *sql.Tx, id string) ([]*store.TrustPolicy, error) {
 	rows, err := tx.QueryContext(ctx, s.d.q(`SELECT `+trustColumns+` FROM trust_policies WHERE client_id = ?`), id)
+	out, err := scanTrustPolicies(rows, err)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
 	}
-	defer rows.Close()
-	var out []*store.TrustPolicy
-	for rows.Next() {
-		p, err := scanTrustPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: client's trust policies: %w", err)
-	}
-	slices.SortFunc(out, func(a, b *store.TrustPolicy) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
