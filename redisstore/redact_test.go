@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,45 +17,19 @@ import (
 // reads with a Redis error reply quoting reply: a proxy or a server that
 // repeats the password it was sent in its refusal.
 func echoAddr(t *testing.T, reply string) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
+	return fakeAddr(t, func(c net.Conn) {
+		r := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			line, err := r.ReadString('\n')
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go func() {
-				r := bufio.NewReader(c)
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					// One reply per command: a command starts with '*'.
-					if strings.HasPrefix(line, "*") {
-						c.Write([]byte("-ERR " + reply + "\r\n"))
-					}
-				}
-			}()
+			// One reply per command: a command starts with '*'.
+			if strings.HasPrefix(line, "*") {
+				c.Write([]byte("-ERR " + reply + "\r\n"))
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestErrorsHidePassword: whatever the server or the network says, no

@@ -303,7 +303,12 @@ func deadAddr(t *testing.T) string {
 }
 
 // hungAddr returns an address that accepts connections and never answers.
-func hungAddr(t *testing.T) string {
+func hungAddr(t *testing.T) string { return fakeAddr(t, nil) }
+
+// fakeAddr returns the address of a server that runs serve (nil: nothing,
+// a server that never answers) on each connection it accepts; the
+// listener and every connection are closed when the test ends.
+func fakeAddr(t *testing.T, serve func(net.Conn)) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -327,6 +332,9 @@ func hungAddr(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			if serve != nil {
+				go serve(c)
+			}
 		}
 	}()
 	return ln.Addr().String()
