@@ -225,20 +225,28 @@ func ParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, error) {
 	if err := tr.credentialsFrom(r, vals.credentials()); err != nil {
 		return nil, err
 	}
+	if err := tr.checkLengths(); err != nil {
+		return nil, err
+	}
+	return tr, nil
+}
+
+// checkLengths refuses a request whose parameters exceed their bounds.
+func (tr *TokenRequest) checkLengths() *Error {
 	switch {
 	case len(tr.ClientID) > maxClientIDBytes || len(tr.ClientSecret) > maxClientSecretBytes ||
 		len(tr.ClientAssertion) > DefaultMaxAssertionBytes || len(tr.ClientAssertionType) > len(ClientAssertionType):
-		return nil, errInvalidRequest("too_large", "client credentials too long")
+		return errInvalidRequest("too_large", "client credentials too long")
 	case len(tr.Scope) > maxScopeBytes:
-		return nil, errInvalidRequest("too_large", "scope too long")
+		return errInvalidRequest("too_large", "scope too long")
 	case len(tr.Audience) > maxAudienceBytes || len(tr.Resource) > maxAudienceBytes:
-		return nil, errInvalidRequest("too_large", "audience too long")
+		return errInvalidRequest("too_large", "audience too long")
 	case len(tr.Assertion) > maxExternalTokenBytes || len(tr.SubjectToken) > maxExternalTokenBytes:
-		return nil, errInvalidRequest("too_large", "assertion or subject_token too long")
+		return errInvalidRequest("too_large", "assertion or subject_token too long")
 	case len(tr.SubjectTokenType) > maxTokenTypeBytes || len(tr.RequestedTokenType) > maxTokenTypeBytes:
-		return nil, errInvalidRequest("too_large", "token type too long")
+		return errInvalidRequest("too_large", "token type too long")
 	}
-	return tr, nil
+	return nil
 }
 
 // mediaType returns the media type of the Content-Type value v, lower

@@ -69,18 +69,8 @@ func referenceParseTokenRequest(r *http.Request, maxBody int64) (*TokenRequest, 
 	if err := tr.credentials(r, params); err != nil {
 		return nil, err
 	}
-	switch {
-	case len(tr.ClientID) > maxClientIDBytes || len(tr.ClientSecret) > maxClientSecretBytes ||
-		len(tr.ClientAssertion) > DefaultMaxAssertionBytes || len(tr.ClientAssertionType) > len(ClientAssertionType):
-		return nil, errInvalidRequest("too_large", "client credentials too long")
-	case len(tr.Scope) > maxScopeBytes:
-		return nil, errInvalidRequest("too_large", "scope too long")
-	case len(tr.Audience) > maxAudienceBytes || len(tr.Resource) > maxAudienceBytes:
-		return nil, errInvalidRequest("too_large", "audience too long")
-	case len(tr.Assertion) > maxExternalTokenBytes || len(tr.SubjectToken) > maxExternalTokenBytes:
-		return nil, errInvalidRequest("too_large", "assertion or subject_token too long")
-	case len(tr.SubjectTokenType) > maxTokenTypeBytes || len(tr.RequestedTokenType) > maxTokenTypeBytes:
-		return nil, errInvalidRequest("too_large", "token type too long")
+	if err := tr.checkLengths(); err != nil {
+		return nil, err
 	}
 	return tr, nil
 }
