@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/m2mkit/m2m/ratelimit"
 )
 
@@ -51,46 +49,6 @@ func leaseSize(interval int64, burst int, lease time.Duration) int {
 	refill := lease.Microseconds() / interval
 	return int(max(min(int64(burst/8), refill, MaxLeaseSize), 1))
 }
-
-// leaseScript takes a lease from a GCRA bucket (see gcraScript): L tokens
-// when the bucket has them, else exactly n, else nothing.
-//
-// KEYS[1]  the bucket
-// ARGV[1]  the emission interval in microseconds (one token)
-// ARGV[2]  the burst in tokens
-// ARGV[3]  L, the lease size
-// ARGV[4]  n, the tokens the caller needs (1 <= n < L)
-// ARGV[5]  the current time in microseconds, or "" for the server's TIME
-//
-// It returns {taken (0, n or L), now, tat}: tat is the stored TAT after
-// the decision (at least now).
-const leaseScriptSource = `
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2]) * interval
-local now
-if ARGV[5] == '' then
-	local t = redis.call('TIME')
-	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-	now = tonumber(ARGV[5])
-end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '') or 0
-if tat < now then
-	tat = now
-end
-local take = tonumber(ARGV[3])
-if now < tat + take * interval - burst then
-	take = tonumber(ARGV[4])
-	if now < tat + take * interval - burst then
-		return {0, now, tat}
-	end
-end
-local newtat = tat + take * interval
-redis.call('SET', KEYS[1], string.format('%d', newtat), 'PX', string.format('%d', math.ceil((newtat - now) / 1000)))
-return {take, now, newtat}
-`
-
-var leaseScript = redis.NewScript(leaseScriptSource)
 
 // localShards is the number of independently locked parts of the local
 // state, so that takes on different keys seldom wait for each other.

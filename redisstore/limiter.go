@@ -19,46 +19,51 @@ import (
 const DefaultLimiterPrefix = "m2m:rl:"
 
 // gcraScript is the generic cell rate algorithm of package ratelimit, run
-// atomically in Redis. The bucket's state is its theoretical arrival time
-// (TAT) in microseconds since the Unix epoch; all arithmetic is on whole
-// microseconds, which a Lua number (a double) holds exactly.
+// atomically in Redis, with leases. The bucket's state is its theoretical
+// arrival time (TAT) in microseconds since the Unix epoch; all arithmetic
+// is on whole microseconds, which a Lua number (a double) holds exactly.
 //
 // KEYS[1]  the bucket
 // ARGV[1]  the emission interval in microseconds (one token)
 // ARGV[2]  the burst in tokens
-// ARGV[3]  n, the tokens to take (0: peek whether one is available)
-// ARGV[4]  the current time in microseconds, or "" for the server's TIME
+// ARGV[3]  n, the tokens the caller needs (0: peek whether one is available)
+// ARGV[4]  L, a lease: when L > n, L tokens if the bucket has them, else n
+// ARGV[5]  the current time in microseconds, or "" for the server's TIME
 //
-// It returns {allowed (0 or 1), now, tat}: tat is the stored TAT after the
-// decision (at least now).
+// It returns {taken, now, tat}: taken is 0 (refused), n or L (for a peek,
+// 1 when a token is available); tat is the stored TAT after the decision
+// (at least now).
 const gcraScript = `
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2]) * interval
 local n = tonumber(ARGV[3])
+local lease = tonumber(ARGV[4])
 local now
-if ARGV[4] == '' then
+if ARGV[5] == '' then
 	local t = redis.call('TIME')
 	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 else
-	now = tonumber(ARGV[4])
+	now = tonumber(ARGV[5])
 end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '') or 0
 if tat < now then
 	tat = now
 end
-local cost = n
-if cost == 0 then
-	cost = 1
-end
-local newtat = tat + cost * interval
-if now < newtat - burst then
-	return {0, now, tat}
-end
 if n == 0 then
+	if now < tat + interval - burst then
+		return {0, now, tat}
+	end
 	return {1, now, tat}
 end
+local take = n
+if lease > n and now >= tat + lease * interval - burst then
+	take = lease
+elseif now < tat + n * interval - burst then
+	return {0, now, tat}
+end
+local newtat = tat + take * interval
 redis.call('SET', KEYS[1], string.format('%d', newtat), 'PX', string.format('%d', math.ceil((newtat - now) / 1000)))
-return {1, now, newtat}
+return {take, now, newtat}
 `
 
 var gcra = redis.NewScript(gcraScript)
@@ -213,8 +218,8 @@ type scriptResult struct {
 	taken, now, tat int64
 }
 
-// eval runs the GCRA script for n tokens on key or, when lease > n, the
-// lease script (a lease of that many tokens, else exactly n).
+// eval runs the GCRA script for n tokens on key, or for a lease of that
+// many tokens (else exactly n) when lease > n.
 func (l *Limiter) eval(ctx context.Context, key string, interval int64, burst, n, lease int, now time.Time) (scriptResult, error) {
 	clock := ""
 	if l.Now != nil {
@@ -227,12 +232,7 @@ func (l *Limiter) eval(ctx context.Context, key string, interval int64, burst, n
 	l.scripts.Add(1)
 	var res []int64
 	err := l.Client.do(ctx, func(ctx context.Context) (err error) {
-		keys := []string{keyName(prefix, key)}
-		if lease > n {
-			res, err = leaseScript.Run(ctx, l.Client.rdb, keys, interval, burst, lease, n, clock).Int64Slice()
-		} else {
-			res, err = gcra.Run(ctx, l.Client.rdb, keys, interval, burst, n, clock).Int64Slice()
-		}
+		res, err = gcra.Run(ctx, l.Client.rdb, []string{keyName(prefix, key)}, interval, burst, n, lease, clock).Int64Slice()
 		return err
 	})
 	if err != nil {
@@ -240,9 +240,6 @@ func (l *Limiter) eval(ctx context.Context, key string, interval int64, burst, n
 	}
 	if len(res) != 3 {
 		return scriptResult{}, fmt.Errorf("redisstore: rate limiter: script returned %d values", len(res))
-	}
-	if lease <= n && res[0] == 1 {
-		res[0] = int64(max(n, 1))
 	}
 	return scriptResult{taken: res[0], now: res[1], tat: res[2]}, nil
 }
