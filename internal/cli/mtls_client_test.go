@@ -197,23 +197,7 @@ func TestClientCredMutualTLS(t *testing.T) {
 		{"self_signed_tls_client_auth", "edge", fixedCert(t, w.edge)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := w.certificateClient(t, tc.id, p.url+"/oauth/token", tc.cert)
-			tok, err := c.Source.Token(context.Background())
-			if err != nil {
-				t.Fatalf("Token() = %v", err)
-			}
-			if got := cnfX5t(t, tok.AccessToken); got != tc.cert.Thumbprint() {
-				t.Errorf("token cnf.x5t#S256 = %q; want %q", got, tc.cert.Thumbprint())
-			}
-			resp, err := c.Get(context.Background(), api.URL+"/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || string(b) != tc.id {
-				t.Errorf("API = %d %q; want 200 %q", resp.StatusCode, b, tc.id)
-			}
+			w.boundTokenCallsAPI(t, w.certificateClient(t, tc.id, p.url+"/oauth/token", tc.cert), tc.id, tc.cert, api.URL)
 		})
 	}
 
@@ -320,23 +304,7 @@ func TestServeClientCertHeader(t *testing.T) {
 		{"self_signed_tls_client_auth", "edge", fixedCert(t, w.edge)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := w.certificateClient(t, tc.id, tokenURL, tc.cert)
-			tok, err := c.Source.Token(context.Background())
-			if err != nil {
-				t.Fatalf("Token() through the proxy = %v", err)
-			}
-			if got := cnfX5t(t, tok.AccessToken); got != tc.cert.Thumbprint() {
-				t.Errorf("token cnf.x5t#S256 = %q; want %q", got, tc.cert.Thumbprint())
-			}
-			resp, err := c.Get(context.Background(), api.URL+"/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || string(b) != tc.id {
-				t.Errorf("API = %d %q; want 200 %q", resp.StatusCode, b, tc.id)
-			}
+			w.boundTokenCallsAPI(t, w.certificateClient(t, tc.id, tokenURL, tc.cert), tc.id, tc.cert, api.URL)
 		})
 	}
 
@@ -497,12 +465,30 @@ func TestServeClientCertHeaderDirectTLS(t *testing.T) {
 		"--client-cert-header", "Client-Cert", "--trusted-proxies", loopbackProxyAddr+"/32")
 	defer p.stop()
 	cert := fixedCert(t, w.edge)
-	c := w.certificateClient(t, "edge", p.url+"/oauth/token", cert)
+	w.boundTokenCallsAPI(t, w.certificateClient(t, "edge", p.url+"/oauth/token", cert), "edge", cert, "")
+}
+
+// boundTokenCallsAPI checks that c gets a token bound to cert and, when
+// apiURL is given, that the API answers it as client id.
+func (w *mtlsWorld) boundTokenCallsAPI(t *testing.T, c *clientcred.Client, id string, cert *clientcred.ClientCertificate, apiURL string) {
+	t.Helper()
 	tok, err := c.Source.Token(context.Background())
 	if err != nil {
-		t.Fatalf("Token() over direct TLS = %v", err)
+		t.Fatalf("Token() = %v", err)
 	}
 	if got := cnfX5t(t, tok.AccessToken); got != cert.Thumbprint() {
 		t.Errorf("token cnf.x5t#S256 = %q; want %q", got, cert.Thumbprint())
+	}
+	if apiURL == "" {
+		return
+	}
+	resp, err := c.Get(context.Background(), apiURL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != id {
+		t.Errorf("API = %d %q; want 200 %q", resp.StatusCode, b, id)
 	}
 }
