@@ -12,6 +12,7 @@ import (
 
 	"github.com/m2mkit/m2m"
 	"github.com/m2mkit/m2m/federation"
+	"github.com/m2mkit/m2m/internal/jsonstr"
 	"github.com/m2mkit/m2m/internal/jws"
 	"github.com/m2mkit/m2m/internal/logattr"
 	"github.com/m2mkit/m2m/jwtauth"
@@ -275,8 +276,8 @@ func withActor(payload []byte, m *federation.Match) []byte {
 	out := make([]byte, 0, len(payload)+32+len(m.Issuer)+len(m.Subject))
 	out = append(out, payload[:len(payload)-1]...)
 	out = append(out, `,"act":{"iss":`...)
-	out = appendJSONString(out, m.Issuer)
+	out = jsonstr.Append(out, m.Issuer)
 	out = append(out, `,"sub":`...)
-	out = appendJSONString(out, m.Subject)
+	out = jsonstr.Append(out, m.Subject)
 	return append(out, "}}"...)
 }

@@ -531,18 +531,18 @@ func (s *Server) claims(b []byte, profile jwtauth.Profile, clientID, aud, scope,
 	exp := now.Add(ttl).Unix()
 	if profile == jwtauth.ProfileAuth0 {
 		b = append(b, `{"iss":`...)
-		b = appendJSONString(b, s.auth0Issuer)
+		b = jsonstr.Append(b, s.auth0Issuer)
 		b = append(b, `,"sub":`...)
-		b = appendJSONString(b, clientID)
+		b = jsonstr.Append(b, clientID)
 		b = append(b[:len(b)-1], `@clients"`...) // clientID+"@clients", escaped alike
 	} else {
 		b = append(b, `{"iss":`...)
-		b = appendJSONString(b, s.issuer)
+		b = jsonstr.Append(b, s.issuer)
 		b = append(b, `,"sub":`...)
-		b = appendJSONString(b, clientID)
+		b = jsonstr.Append(b, clientID)
 	}
 	b = append(b, `,"aud":`...)
-	b = appendJSONString(b, aud)
+	b = jsonstr.Append(b, aud)
 	b = append(b, `,"iat":`...)
 	b = strconv.AppendInt(b, iat, 10)
 	b = append(b, `,"exp":`...)
@@ -552,33 +552,29 @@ func (s *Server) claims(b []byte, profile jwtauth.Profile, clientID, aud, scope,
 	b = append(b, '"')
 	if scope != "" || profile == jwtauth.ProfileAuth0 {
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, scope)
+		b = jsonstr.Append(b, scope)
 	}
 	if profile == jwtauth.ProfileAuth0 {
 		b = append(b, `,"gty":"client-credentials","azp":`...)
-		b = appendJSONString(b, clientID)
+		b = jsonstr.Append(b, clientID)
 	} else {
 		b = append(b, `,"client_id":`...)
-		b = appendJSONString(b, clientID)
+		b = jsonstr.Append(b, clientID)
 	}
 	switch {
 	case jkt != "":
 		b = append(b, `,"cnf":{"jkt":`...)
-		b = appendJSONString(b, jkt)
+		b = jsonstr.Append(b, jkt)
 		b = append(b, '}')
 	case x5t != "":
 		b = append(b, `,"cnf":{"x5t#S256":`...)
-		b = appendJSONString(b, x5t)
+		b = jsonstr.Append(b, x5t)
 		b = append(b, '}')
 	}
 	b = append(b, '}')
 	return b, nil
 }
 
-// appendJSONString appends s as the JSON string json.Marshal writes.
-func appendJSONString(b []byte, s string) []byte {
-	return jsonstr.Append(b, s)
-}
 
 // rateKeys memoizes the limiter key "token:"+id of each client id that
 // got a token, so that issuing does not build it every time. Only
@@ -673,11 +669,11 @@ func (s *Server) writeToken(w http.ResponseWriter, iss *issued) {
 	b = strconv.AppendInt(b, int64(iss.ttl/time.Second), 10)
 	if iss.scope != "" {
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, iss.scope)
+		b = jsonstr.Append(b, iss.scope)
 	}
 	if iss.issuedTokenType != "" {
 		b = append(b, `,"issued_token_type":`...)
-		b = appendJSONString(b, iss.issuedTokenType)
+		b = jsonstr.Append(b, iss.issuedTokenType)
 	}
 	b = append(b, "}\n"...)
 	*buf = b[:0]

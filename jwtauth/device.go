@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/m2mkit/m2m"
+	"github.com/m2mkit/m2m/internal/jsonstr"
 	"github.com/m2mkit/m2m/internal/jws"
 )
 
@@ -131,7 +132,7 @@ func (d *DeviceTokens) Issue(subject string) (string, error) {
 	now := d.now().Unix()
 	buf := make([]byte, 0, 128)
 	buf = append(buf, `{"sub":`...)
-	buf = appendJSONString(buf, subject)
+	buf = jsonstr.Append(buf, subject)
 	buf = append(buf, `,"exp":`...)
 	buf = strconv.AppendInt(buf, now+int64(ttl/time.Second), 10)
 	if !d.OmitIssuedAt {
@@ -140,11 +141,11 @@ func (d *DeviceTokens) Issue(subject string) (string, error) {
 	}
 	if d.Issuer != "" {
 		buf = append(buf, `,"iss":`...)
-		buf = appendJSONString(buf, d.Issuer)
+		buf = jsonstr.Append(buf, d.Issuer)
 	}
 	if d.Audience != "" {
 		buf = append(buf, `,"aud":`...)
-		buf = appendJSONString(buf, d.Audience)
+		buf = jsonstr.Append(buf, d.Audience)
 	}
 	buf = append(buf, '}')
 	return Sign(Header{Alg: d.alg()}, []byte(d.Keys[0]), buf)
@@ -153,11 +154,6 @@ func (d *DeviceTokens) Issue(subject string) (string, error) {
 // IssueToken implements [TokenIssuer] with [DeviceTokens.Issue].
 func (d *DeviceTokens) IssueToken(_ context.Context, subject string) (string, error) {
 	return d.Issue(subject)
-}
-
-func appendJSONString(buf []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(buf, b...)
 }
 
 // Validator returns the verification policy of d's tokens: its algorithm
