@@ -575,7 +575,6 @@ func (s *Server) claims(b []byte, profile jwtauth.Profile, clientID, aud, scope,
 	return b, nil
 }
 
-
 // rateKeys memoizes the limiter key "token:"+id of each client id that
 // got a token, so that issuing does not build it every time. Only
 // authenticated client ids are added, and it is emptied when full.
